@@ -1,0 +1,120 @@
+package provider
+
+import (
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// CardForm is the hosted page's form as the shopper sent it. Field names
+// in errors are the form's own (cardNumber, expiry, …). Messages never
+// repeat what the shopper typed: that would put card data in a page or a
+// log.
+type CardForm struct {
+	CardHolder  string
+	CardNumber  string
+	Expiry      string // MM/YY
+	CVC         string
+	Installment string
+}
+
+// ParsedCard is a validated form.
+type ParsedCard struct {
+	Card        Card
+	Installment int
+}
+
+// Parse validates the form for a session at time now. installments are
+// the counts the page offered.
+func (f CardForm) Parse(now time.Time, installments []int) (ParsedCard, FieldErrors) {
+	var errs FieldErrors
+	bad := func(field, msg string) {
+		errs = append(errs, &Error{Code: CodeInvalidField, Field: field, Message: msg})
+	}
+
+	holder := strings.TrimSpace(f.CardHolder)
+	if holder == "" || utf8.RuneCountInString(holder) > 64 || !utf8.ValidString(holder) {
+		bad("cardHolder", "enter the name on the card")
+	}
+
+	number := strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' {
+			return -1
+		}
+		return r
+	}, f.CardNumber)
+	if len(number) < 12 || len(number) > 19 || !allDigits(number) || !Luhn(number) {
+		bad("cardNumber", "the card number is not valid")
+	}
+
+	month, year, ok := parseExpiry(f.Expiry)
+	if !ok {
+		bad("expiry", "enter the expiry as MM/YY")
+	} else if !time.Date(year, time.Month(month)+1, 1, 0, 0, 0, 0, contractZone).After(now) {
+		bad("expiry", "the card has expired")
+	}
+
+	if n := len(f.CVC); n < 3 || n > 4 || !allDigits(f.CVC) {
+		bad("cvc", "the security code has 3 or 4 digits")
+	}
+
+	inst := 1
+	if f.Installment != "" {
+		n, err := strconv.Atoi(f.Installment)
+		if err != nil || !containsInt(installments, n) {
+			bad("installment", "choose one of the installment options")
+		} else {
+			inst = n
+		}
+	}
+	if len(errs) > 0 {
+		return ParsedCard{}, errs
+	}
+	return ParsedCard{
+		Card:        Card{Holder: holder, Number: number, ExpMonth: month, ExpYear: year, CVC: f.CVC},
+		Installment: inst,
+	}, nil
+}
+
+// Luhn reports whether a digit string passes the Luhn check.
+func Luhn(digits string) bool {
+	sum, double := 0, false
+	for i := len(digits) - 1; i >= 0; i-- {
+		d := int(digits[i] - '0')
+		if d < 0 || d > 9 {
+			return false
+		}
+		if double {
+			d *= 2
+			if d > 9 {
+				d -= 9
+			}
+		}
+		sum += d
+		double = !double
+	}
+	return len(digits) > 0 && sum%10 == 0
+}
+
+func parseExpiry(s string) (month, year int, ok bool) {
+	s = strings.TrimSpace(s)
+	if len(s) != 5 || s[2] != '/' || !allDigits(s[:2]) || !allDigits(s[3:]) {
+		return 0, 0, false
+	}
+	month, _ = strconv.Atoi(s[:2])
+	year, _ = strconv.Atoi(s[3:])
+	if month < 1 || month > 12 {
+		return 0, 0, false
+	}
+	return month, 2000 + year, true
+}
+
+func containsInt(list []int, n int) bool {
+	for _, v := range list {
+		if v == n {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,217 @@
+package provider
+
+import (
+	"sort"
+	"strings"
+	"time"
+)
+
+// Phase is where a session stands. It is finer than the contract's status:
+// several phases read as PENDING/PAYMENT_WAITING from outside.
+type Phase string
+
+const (
+	PhaseNone       Phase = ""           // the order has no session
+	PhaseWaiting    Phase = "WAITING"    // started; the shopper has not paid
+	PhasePaying     Phase = "PAYING"     // the shopper's payment is at the processor
+	PhaseThreeDS    Phase = "THREEDS"    // the processor asked for a 3-D Secure code
+	PhasePending    Phase = "PENDING"    // the processor will decide later
+	PhaseAuthorised Phase = "AUTHORISED" // paid by the shopper; Akinon has not purchased yet
+	PhasePurchased  Phase = "PURCHASED"  // captured (AUTH) or confirmed (SALE)
+	PhaseVoided     Phase = "VOIDED"     // cancelled; only history is left
+	PhaseRejected   Phase = "REJECTED"   // the payment failed
+	PhaseExpired    Phase = "EXPIRED"    // nobody paid in time
+)
+
+// Phases lists every phase, PhaseNone first, for tables and tests.
+var Phases = []Phase{PhaseNone, PhaseWaiting, PhasePaying, PhaseThreeDS, PhasePending,
+	PhaseAuthorised, PhasePurchased, PhaseVoided, PhaseRejected, PhaseExpired}
+
+// Guard is a check on amounts that an allowed action still has to pass.
+// Guards run where the reservation is made, atomically with it.
+type Guard string
+
+const (
+	GuardNone             Guard = ""
+	GuardWithinAuthorised Guard = "within_authorised" // an AUTH capture ≤ authorised
+	GuardWithinBalance    Guard = "within_balance"    // refund ≤ captured − refunded − reserved, same currency
+	GuardNoRefunds        Guard = "no_refunds"        // a purchase can be voided only before any refund
+)
+
+// Verdict is the rule for one (phase, action) pair: refused with Code, or
+// allowed subject to Guard.
+type Verdict struct {
+	Code  Code
+	Guard Guard
+}
+
+// Allowed reports whether the pair is allowed (guards aside).
+func (v Verdict) Allowed() bool { return v.Code == "" }
+
+func allow(g Guard) Verdict { return Verdict{Guard: g} }
+func refuse(c Code) Verdict { return Verdict{Code: c} }
+
+// rules is the state machine of Akinon's four mutating calls: every phase
+// and what each call may do from it. It is the one place these rules are
+// written; the Redis adapter receives it as data, so the check it makes
+// atomically is this table.
+var rules = map[Action]map[Phase]Verdict{
+	ActionStart: {
+		PhaseNone:       allow(GuardNone),
+		PhaseWaiting:    allow(GuardNone), // the unpaid session is replaced
+		PhasePaying:     refuse(CodePaymentInProgress),
+		PhaseThreeDS:    refuse(CodePaymentInProgress),
+		PhasePending:    refuse(CodePaymentInProgress),
+		PhaseAuthorised: refuse(CodeOrderAlreadyPaid),
+		PhasePurchased:  refuse(CodeOrderAlreadyPaid),
+		PhaseVoided:     refuse(CodeSessionVoided),
+		PhaseRejected:   allow(GuardNone), // a new attempt after a failed one
+		PhaseExpired:    allow(GuardNone),
+	},
+	ActionPurchase: {
+		PhaseNone:       refuse(CodeOrderNotFound),
+		PhaseWaiting:    refuse(CodeSessionNotPaid),
+		PhasePaying:     refuse(CodeSessionNotPaid),
+		PhaseThreeDS:    refuse(CodeSessionNotPaid),
+		PhasePending:    refuse(CodeSessionNotPaid),
+		PhaseAuthorised: allow(GuardWithinAuthorised),
+		PhasePurchased:  refuse(CodeAlreadyPurchased),
+		PhaseVoided:     refuse(CodeSessionVoided),
+		PhaseRejected:   refuse(CodeSessionRejected),
+		PhaseExpired:    refuse(CodeSessionExpired),
+	},
+	ActionVoid: {
+		PhaseNone:       refuse(CodeOrderNotFound),
+		PhaseWaiting:    refuse(CodeSessionNotPaid),
+		PhasePaying:     refuse(CodeSessionNotPaid),
+		PhaseThreeDS:    refuse(CodeSessionNotPaid),
+		PhasePending:    refuse(CodeSessionNotPaid),
+		PhaseAuthorised: allow(GuardNone),
+		PhasePurchased:  allow(GuardNoRefunds),
+		PhaseVoided:     refuse(CodeSessionVoided),
+		PhaseRejected:   refuse(CodeSessionRejected),
+		PhaseExpired:    refuse(CodeSessionExpired),
+	},
+	ActionRefund: {
+		PhaseNone:       refuse(CodeOrderNotFound),
+		PhaseWaiting:    refuse(CodeNotPurchased),
+		PhasePaying:     refuse(CodeNotPurchased),
+		PhaseThreeDS:    refuse(CodeNotPurchased),
+		PhasePending:    refuse(CodeNotPurchased),
+		PhaseAuthorised: refuse(CodeNotPurchased),
+		PhasePurchased:  allow(GuardWithinBalance),
+		PhaseVoided:     refuse(CodeSessionVoided),
+		PhaseRejected:   refuse(CodeSessionRejected),
+		PhaseExpired:    refuse(CodeSessionExpired),
+	},
+	ActionHistory: {
+		PhaseNone: refuse(CodeOrderNotFound),
+	},
+}
+
+// Rule returns the verdict for a pair. History is allowed from every phase
+// of an existing session.
+func Rule(a Action, p Phase) Verdict {
+	if v, ok := rules[a][p]; ok {
+		return v
+	}
+	if a == ActionHistory {
+		return allow(GuardNone)
+	}
+	return refuse(CodeInternal)
+}
+
+// RuleTable encodes the column of one action as "PHASE=code:guard;…" for
+// the storage adapter, which applies it inside its atomic script. The
+// empty phase is written as NONE.
+func RuleTable(a Action) string {
+	parts := make([]string, 0, len(Phases))
+	for _, p := range Phases {
+		v := Rule(a, p)
+		name := string(p)
+		if p == PhaseNone {
+			name = "NONE"
+		}
+		parts = append(parts, name+"="+string(v.Code)+":"+string(v.Guard))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ";")
+}
+
+// CheckGuard applies a guard to a session, the same check the storage
+// adapter makes atomically. It exists so the rules can be tested and read
+// in Go; the adapter's script is tested against it.
+func CheckGuard(g Guard, s *Session, amount Money, currency string) Code {
+	switch g {
+	case GuardWithinAuthorised:
+		// orderAmount is Akinon's final amount for an AUTH, in the terms
+		// the return POST reported (interest included); a SALE is
+		// confirmed as paid and the field is ignored.
+		if s.Type == Auth && amount > s.Authorised {
+			return CodeAmountExceedsAuth
+		}
+	case GuardWithinBalance:
+		if currency != s.Currency {
+			return CodeCurrencyMismatch
+		}
+		if amount > s.Captured-s.Refunded-s.Reserved {
+			return CodeAmountExceedsBalance
+		}
+	case GuardNoRefunds:
+		if s.Refunded > 0 {
+			return CodeRefundsExist
+		}
+		if s.Reserved > 0 {
+			return CodeOperationInProgress
+		}
+	}
+	return ""
+}
+
+// Ask is a request to act on an order's session.
+type Ask struct {
+	Action   Action
+	GUID     string
+	Amount   Money // refund amount, or an AUTH's final amount (0: all)
+	Currency string
+	Now      time.Time
+}
+
+// holds reports whether the asking guid already holds a reservation: the
+// same request retried after its lease ran out.
+func holds(s *Session, guid string) bool {
+	if s.Op == guid {
+		return true
+	}
+	_, ok := s.Reservations[guid]
+	return ok
+}
+
+// Decide is the whole rule for an ask on a session (nil: the order has
+// none), in the order the storage adapter's script applies it: a retry of
+// the request holding a reservation goes on; a purchase or void under way
+// blocks the others; then the table; then the guard. The empty Code
+// allows.
+func Decide(s *Session, ask Ask) Code {
+	phase := PhaseNone
+	if s != nil {
+		phase = s.EffectivePhase(ask.Now)
+	}
+	mutates := ask.Action == ActionPurchase || ask.Action == ActionVoid || ask.Action == ActionRefund
+	if s != nil && mutates {
+		if holds(s, ask.GUID) {
+			return ""
+		}
+		if s.Op != "" {
+			return CodeOperationInProgress
+		}
+	}
+	v := Rule(ask.Action, phase)
+	if !v.Allowed() {
+		return v.Code
+	}
+	if s == nil {
+		return ""
+	}
+	return CheckGuard(v.Guard, s, ask.Amount, ask.Currency)
+}

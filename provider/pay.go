@@ -1,0 +1,208 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// PageState is what the hosted page should show for a session.
+type PageState int
+
+const (
+	PageForm       PageState = iota + 1 // the card form
+	PageThreeDS                         // the 3-D Secure code form
+	PageProcessing                      // a payment is at the processor; look again shortly
+	PageDone                            // the payment has an outcome: send the shopper back
+	PageGone                            // expired or replaced: nothing to pay
+)
+
+// PageView is a session as the hosted page sees it.
+type PageView struct {
+	Session      *Session
+	State        PageState
+	Installments []int       // offered counts
+	Errors       FieldErrors // a refused form, to show beside its fields
+	TriesLeft    int
+}
+
+// Session reads the session behind a hosted-page id. An unknown id is
+// CodeSessionUnknown.
+func (s *Service) Session(ctx context.Context, id string) (*Session, error) {
+	sess, err := s.store.Session(ctx, id)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil, Errorf(CodeSessionUnknown, "", "unknown payment session")
+	case err != nil:
+		return nil, storeError(err)
+	}
+	return sess, nil
+}
+
+// Page says what the hosted page shows for a session id, now. The id of a
+// session that a newer start-session replaced is gone: only the newer
+// one can be paid.
+func (s *Service) Page(m *Merchant, id string, sess *Session) PageView {
+	if sess.ID != id {
+		return PageView{Session: sess, State: PageGone}
+	}
+	return s.view(m, sess, s.now())
+}
+
+func (s *Service) view(m *Merchant, sess *Session, now time.Time) PageView {
+	v := PageView{Session: sess, Installments: m.Installments(sess.Currency), TriesLeft: s.cfg.MaxTries - sess.Tries}
+	switch sess.EffectivePhase(now) {
+	case PhaseWaiting:
+		v.State = PageForm
+	case PhaseThreeDS:
+		v.State = PageThreeDS
+	case PhasePaying:
+		// A holder whose lease ran out died mid-payment; the shopper may
+		// send the form again, and the processor, given the session's one
+		// reference, answers without charging twice.
+		v.State = PageProcessing
+		if !now.Before(sess.PayUntil) {
+			v.State = PageForm
+			if sess.PayStage == StageThreeDS {
+				v.State = PageThreeDS
+			}
+		}
+	case PhaseExpired:
+		v.State = PageGone
+	default:
+		v.State = PageDone
+	}
+	return v
+}
+
+// Pay takes the shopper's card form. A refused form is counted; a valid
+// one reaches the processor at most once per session.
+func (s *Service) Pay(ctx context.Context, m *Merchant, sess *Session, form CardForm) (PageView, error) {
+	now := s.now()
+	v := s.view(m, sess, now)
+	if v.State != PageForm {
+		return v, nil
+	}
+	parsed, errs := form.Parse(now, v.Installments)
+	p := s.processor(sess)
+	if errs == nil && parsed.Installment > 1 && !p.Installments(parsed.Card.BIN()) {
+		errs = FieldErrors{{Code: CodeInvalidField, Field: "installment", Message: "this card cannot be paid in installments"}}
+	}
+	if errs != nil {
+		return s.refuse(ctx, m, sess, errs, now)
+	}
+
+	claim := PaymentClaim{SessionID: sess.ID, Merchant: sess.Merchant, OrderID: sess.OrderID,
+		Stage: StageCard, Token: newToken(), Lease: s.cfg.Lease, Now: now}
+	claimed, err := s.store.ClaimPayment(ctx, claim)
+	if err != nil {
+		return s.afterClaimError(ctx, m, sess.ID, err)
+	}
+	amount := claimed.Amount.WithRate(m.InstallmentRates[parsed.Installment])
+	res, subs := s.call(ctx, func(ctx context.Context) (Result, error) {
+		return p.Authorise(ctx, AuthoriseRequest{Reference: payReference(sess), Type: sess.Type,
+			Amount: amount, Currency: sess.Currency, Installment: parsed.Installment, Card: parsed.Card})
+	})
+	st := PaymentSettlement{PaymentClaim: claim, Authorised: amount, Installment: parsed.Installment,
+		CardBIN: parsed.Card.BIN(), CardLast4: parsed.Card.Last4()}
+	return s.settle(ctx, m, claimed, st, res, subs)
+}
+
+// Authenticate takes the shopper's 3-D Secure code.
+func (s *Service) Authenticate(ctx context.Context, m *Merchant, sess *Session, code string) (PageView, error) {
+	now := s.now()
+	v := s.view(m, sess, now)
+	if v.State != PageThreeDS {
+		return v, nil
+	}
+	claim := PaymentClaim{SessionID: sess.ID, Merchant: sess.Merchant, OrderID: sess.OrderID,
+		Stage: StageThreeDS, Token: newToken(), Lease: s.cfg.Lease, Now: now}
+	claimed, err := s.store.ClaimPayment(ctx, claim)
+	if err != nil {
+		return s.afterClaimError(ctx, m, sess.ID, err)
+	}
+	p := s.processor(claimed)
+	res, subs := s.call(ctx, func(ctx context.Context) (Result, error) {
+		return p.Authenticate(ctx, AuthenticateRequest{Reference: payReference(claimed),
+			ChallengeID: claimed.ChallengeID, Code: code})
+	})
+	st := PaymentSettlement{PaymentClaim: claim, Authorised: claimed.Authorised, Installment: claimed.Installment,
+		CardBIN: claimed.CardBIN, CardLast4: claimed.CardLast4}
+	return s.settle(ctx, m, claimed, st, res, append(claimed.PaySubSteps, subs...))
+}
+
+// settle records the processor's answer to the shopper's payment.
+func (s *Service) settle(ctx context.Context, m *Merchant, claimed *Session, st PaymentSettlement, res Result, subs []SubStep) (PageView, error) {
+	st.Detail, st.SubSteps = res.Detail, subs
+	st.ProcessorID, st.ChallengeID, st.ResolveAt = res.ProcessorID, res.ChallengeID, res.ResolveAt
+	switch res.Outcome {
+	case Approved:
+		st.Phase = PhaseAuthorised
+	case Challenge:
+		st.Phase = PhaseThreeDS
+	case Pending:
+		st.Phase = PhasePending
+	case Fraud:
+		st.Phase, st.Rejection = PhaseRejected, SubRisky
+	default:
+		st.Phase, st.Rejection = PhaseRejected, SubProcessingError
+	}
+	after := *claimed
+	after.applyPayment(st)
+	st.StartStep = MarshalStep(after.StartStep())
+	sess, err := s.store.SettlePayment(context.WithoutCancel(ctx), st)
+	if err != nil {
+		return PageView{}, storeError(err)
+	}
+	return s.view(m, sess, s.now()), nil
+}
+
+// refuse counts a refused form; the last allowed try rejects the session.
+func (s *Service) refuse(ctx context.Context, m *Merchant, sess *Session, errs FieldErrors, now time.Time) (PageView, error) {
+	const detail = "too many invalid card entries"
+	rejected := *sess
+	rejected.Phase, rejected.Rejection, rejected.Detail = PhaseRejected, SubRisky, detail
+	after, err := s.store.RefuseTry(ctx, Try{SessionID: sess.ID, Merchant: sess.Merchant, OrderID: sess.OrderID,
+		MaxTries: s.cfg.MaxTries, Now: now, RejectedStep: MarshalStep(rejected.StartStep()), Detail: detail})
+	if err != nil {
+		return PageView{}, storeError(err)
+	}
+	v := s.view(m, after, now)
+	if v.State == PageForm {
+		v.Errors = errs
+	}
+	return v, nil
+}
+
+// afterClaimError turns a lost claim (a double submit) into the page the
+// session now calls for.
+func (s *Service) afterClaimError(ctx context.Context, m *Merchant, id string, err error) (PageView, error) {
+	if ErrorCode(err) != CodePaymentInProgress {
+		return PageView{}, storeError(err)
+	}
+	sess, err := s.Session(ctx, id)
+	if err != nil {
+		return PageView{}, err
+	}
+	return s.Page(m, id, sess), nil
+}
+
+func (s *Service) processor(sess *Session) Processor {
+	if p := s.processors[sess.Processor]; p != nil {
+		return p
+	}
+	return s.processors[s.fallback]
+}
+
+// applyPayment mirrors a payment settlement on a copy of the session.
+func (sess *Session) applyPayment(st PaymentSettlement) {
+	sess.Phase, sess.Rejection, sess.Detail = st.Phase, st.Rejection, st.Detail
+	sess.Authorised, sess.Installment = st.Authorised, st.Installment
+	sess.CardBIN, sess.CardLast4 = st.CardBIN, st.CardLast4
+	sess.ProcessorID, sess.ChallengeID, sess.ResolveAt = st.ProcessorID, st.ChallengeID, st.ResolveAt
+	sess.PaySubSteps = st.SubSteps
+}
+
+// payReference is the processor reference of the shopper's payment: one
+// per session, so a second submit or a crashed retry is the same payment.
+func payReference(sess *Session) string { return "pay-" + sess.ID }

@@ -1,0 +1,113 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Processor is the payment company's link to its bank or acquirer. Every
+// call carries a Reference derived from the Akinon guid (or the session for
+// the shopper's payment), and a processor must treat a repeated Reference
+// as the same operation: that is what keeps a crash between the processor
+// call and the stored response from charging twice.
+type Processor interface {
+	Authorise(ctx context.Context, req AuthoriseRequest) (Result, error)
+	// Authenticate answers a 3-D Secure challenge that Authorise raised.
+	Authenticate(ctx context.Context, req AuthenticateRequest) (Result, error)
+	Capture(ctx context.Context, req OperationRequest) (Result, error)
+	Void(ctx context.Context, req OperationRequest) (Result, error)
+	Refund(ctx context.Context, req OperationRequest) (Result, error)
+	// Status asks again about a payment that was left Pending.
+	Status(ctx context.Context, req OperationRequest) (Result, error)
+	// Installments reports whether a card, by its BIN, may be paid in
+	// installments.
+	Installments(bin string) bool
+}
+
+// ErrTransient marks a processor failure that did nothing and may be
+// retried with the same Reference (a timeout before sending, a 503).
+var ErrTransient = errors.New("processor: transient failure")
+
+// Outcome is what the processor decided.
+type Outcome string
+
+const (
+	Approved  Outcome = "APPROVED"
+	Declined  Outcome = "DECLINED"
+	Fraud     Outcome = "FRAUD"
+	Pending   Outcome = "PENDING"
+	Challenge Outcome = "CHALLENGE"
+)
+
+// Result is a processor's answer. Code and Detail are the processor's own
+// words; they are shown in history sub-steps.
+type Result struct {
+	Outcome     Outcome
+	Code        string
+	Detail      string
+	ProcessorID string    // the processor's payment id, used for later operations
+	ChallengeID string    // for Challenge
+	ResolveAt   time.Time // for Pending: when Status is worth asking
+}
+
+// Card is the shopper's card. It lives only in memory for the length of
+// one Authorise call; its String and JSON forms are masked so a stray log
+// line or error can never carry the number, expiry or cvc.
+type Card struct {
+	Holder   string
+	Number   string
+	ExpMonth int
+	ExpYear  int // four digits
+	CVC      string
+}
+
+// BIN is the first six digits, which may be stored.
+func (c Card) BIN() string {
+	if len(c.Number) < 6 {
+		return ""
+	}
+	return c.Number[:6]
+}
+
+// Last4 is the last four digits, which may be stored.
+func (c Card) Last4() string {
+	if len(c.Number) < 4 {
+		return ""
+	}
+	return c.Number[len(c.Number)-4:]
+}
+
+// String masks everything but BIN and last four.
+func (c Card) String() string { return "card " + c.BIN() + "******" + c.Last4() }
+
+// GoString keeps %#v from printing the fields.
+func (c Card) GoString() string { return c.String() }
+
+// MarshalJSON keeps encoders from printing the fields.
+func (c Card) MarshalJSON() ([]byte, error) { return []byte(`"` + c.String() + `"`), nil }
+
+// AuthoriseRequest asks for the shopper's payment: a sale or a hold.
+type AuthoriseRequest struct {
+	Reference   string
+	Type        PaymentType
+	Amount      Money // interest included
+	Currency    string
+	Installment int
+	Card        Card
+}
+
+// AuthenticateRequest answers a 3-D Secure challenge.
+type AuthenticateRequest struct {
+	Reference   string
+	ChallengeID string
+	Code        string
+}
+
+// OperationRequest acts on an earlier payment.
+type OperationRequest struct {
+	Reference   string // derived from the guid of the Akinon call
+	ProcessorID string
+	Amount      Money
+	Currency    string
+}

@@ -1,0 +1,101 @@
+-- Begin: replay a finished guid, or claim it and, in the same atomic
+-- step, apply the state machine to the order's session and reserve what
+-- the action needs. Mirrors provider.Decide; the rule table itself comes
+-- from Go (provider.RuleTable) in ARGV[9].
+--
+-- KEYS: 1 guid record, 2 session hash, 3 history list, 4 session-id index
+-- ARGV: 1 fingerprint, 2 token, 3 lease ms, 4 action, 5 guid, 6 amount,
+--       7 currency, 8 now ms, 9 rules; for START: 10 start step,
+--       11 session-id index value, 12.. session fields as name, value
+local idem, sess, steps, sidx = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local fp, token, lease = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local action, guid, amount, currency = ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7]
+local now, rules = tonumber(ARGV[8]), ARGV[9]
+
+local seen = idem_check(idem, fp)
+if seen then
+  return seen
+end
+
+local h, flat = load(sess)
+local exists = h.phase ~= nil
+local phase = effective_phase(h, now)
+
+local function rule(p)
+  local code, guard = string.match(';' .. rules, ';' .. p .. '=([%w_]*):([%w_]*)')
+  return code or 'internal_error', guard or ''
+end
+
+local function decide()
+  local mutates = action == 'PURCHASE' or action == 'VOID' or action == 'REFUND'
+  if exists and mutates then
+    if h.op == guid or h['r:' .. guid] then
+      return ''
+    end
+    if h.op and h.op ~= '' then
+      return 'operation_in_progress'
+    end
+  end
+  local code, guard = rule(phase)
+  if code ~= '' or not exists then
+    return code
+  end
+  if guard == 'within_authorised' then
+    if h.type == 'AUTH' and amount > num(h.authorised) then
+      return 'amount_exceeds_authorised'
+    end
+  elseif guard == 'within_balance' then
+    if currency ~= h.currency then
+      return 'currency_mismatch'
+    end
+    if amount > num(h.captured) - num(h.refunded) - num(h.reserved) then
+      return 'amount_exceeds_balance'
+    end
+  elseif guard == 'no_refunds' then
+    if num(h.refunded) > 0 then
+      return 'refunds_exist'
+    end
+    if num(h.reserved) > 0 then
+      return 'operation_in_progress'
+    end
+  end
+  return ''
+end
+
+local code = decide()
+-- A conflict that will clear by itself is not stored: nothing is claimed.
+if code == 'operation_in_progress' then
+  return {'busy', flat}
+end
+idem_claim(idem, fp, token, lease)
+if code ~= '' then
+  return {'refused', code, flat}
+end
+
+if action == 'START' then
+  redis.call('DEL', sess)
+  local fields = {}
+  for i = 12, #ARGV do
+    fields[#fields + 1] = ARGV[i]
+  end
+  redis.call('HSET', sess, unpack(fields))
+  local n = redis.call('RPUSH', steps, ARGV[10])
+  redis.call('HSET', sess, 'startIdx', n - 1)
+  redis.call('SET', sidx, ARGV[11])
+elseif action == 'PURCHASE' or action == 'VOID' then
+  redis.call('HSET', sess, 'op', guid)
+elseif action == 'REFUND' then
+  if not h['r:' .. guid] then
+    redis.call('HSET', sess, 'r:' .. guid, amount)
+    redis.call('HINCRBY', sess, 'reserved', amount)
+  end
+end
+
+if action == 'HISTORY' then
+  return {'claimed', flat, redis.call('LRANGE', steps, 0, -1)}
+end
+if action == 'START' or action == 'PURCHASE' or action == 'VOID' or action == 'REFUND' then
+  local _, after = load(sess)
+  return {'claimed', after}
+end
+return {'claimed', flat}

@@ -1,0 +1,189 @@
+package redisstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/akinon-gateway/gateway/idempotency"
+	"github.com/akinon-gateway/gateway/provider"
+)
+
+// Begin implements provider.Store in one round trip: one script replays,
+// or claims, decides and reserves.
+func (s *Store) Begin(ctx context.Context, in provider.BeginInput) (provider.Begun, error) {
+	k := s.order(in.Merchant, in.OrderID)
+	sidx := k.session // a placeholder key in the same slot when there is no new session
+	args := []any{
+		in.Fingerprint, in.Token, in.Lease.Milliseconds(),
+		string(in.Ask.Action), in.GUID, int64(in.Ask.Amount), in.Ask.Currency,
+		in.Ask.Now.UnixMilli(), provider.RuleTable(in.Ask.Action),
+	}
+	if in.New != nil {
+		sidx = k.sessionIndex(in.New.ID)
+		args = append(args, in.StartStep, in.Merchant+"\n"+in.OrderID)
+		args = append(args, sessionFields(in.New)...)
+	}
+	v, err := beginScript.Run(ctx, s.rdb, []string{k.guid(in.Merchant, in.GUID), k.session, k.history, sidx}, args...).Slice()
+	if err != nil {
+		return provider.Begun{}, translate("begin", err)
+	}
+	if f, ok := idempotency.Parse(v); ok {
+		switch f.Kind {
+		case idempotency.Reused:
+			return provider.Begun{Kind: provider.Reused}, nil
+		case idempotency.InFlight:
+			return provider.Begun{Kind: provider.InFlight}, nil
+		case idempotency.Replay:
+			return provider.Begun{Kind: provider.Replayed,
+				Reply: provider.Reply{Status: f.Status, Body: f.Body, Expires: f.Expires}}, nil
+		}
+	}
+	var b provider.Begun
+	var sessAt int
+	switch v[0] {
+	case "busy":
+		b.Kind, sessAt = provider.Busy, 1
+	case "refused":
+		code, _ := v[1].(string)
+		b.Kind, b.Refusal, sessAt = provider.Refused, provider.Code(code), 2
+	case "claimed":
+		b.Kind, sessAt = provider.Claimed, 1
+	default:
+		return provider.Begun{}, fmt.Errorf("redisstore: begin: unexpected reply %q", v[0])
+	}
+	if b.Session, err = decodeSession(v[sessAt]); err != nil {
+		return provider.Begun{}, err
+	}
+	if b.Kind == provider.Claimed && len(v) > 2 {
+		if b.Steps, err = decodeSteps(v[2]); err != nil {
+			return provider.Begun{}, err
+		}
+	}
+	return b, nil
+}
+
+// Finish implements provider.Store in one round trip.
+func (s *Store) Finish(ctx context.Context, in provider.FinishInput) error {
+	k := s.order(in.Merchant, in.OrderID)
+	settle, phase := "0", ""
+	var captured, refunded, release int64
+	if st := in.Settle; st != nil {
+		settle, phase = "1", string(st.Phase)
+		captured, refunded, release = int64(st.Captured), int64(st.Refunded), int64(st.Release)
+	}
+	err := finishScript.Run(ctx, s.rdb, []string{k.guid(in.Merchant, in.GUID), k.session, k.history},
+		in.GUID, in.Fingerprint, in.Reply.Status, in.Reply.Body, in.Reply.Expires.UnixMilli(), in.TTL.Milliseconds(),
+		settle, phase, captured, refunded, release, in.Step).Err()
+	return translate("finish", err)
+}
+
+// Abandon implements provider.Store.
+func (s *Store) Abandon(ctx context.Context, c provider.Claim) error {
+	k := s.order(c.Merchant, c.OrderID)
+	return translate("abandon", abandonScript.Run(ctx, s.rdb, []string{k.guid(c.Merchant, c.GUID), k.session}, c.GUID, c.Token).Err())
+}
+
+// Session implements provider.Store: the id index says which order the
+// session belongs to, then the order's session is read.
+func (s *Store) Session(ctx context.Context, id string) (*provider.Session, error) {
+	pipe := s.rdb.Pipeline()
+	for n := 0; n < s.shards; n++ {
+		pipe.Get(ctx, s.tag(n)+":x:"+id)
+	}
+	cmds, err := pipe.Exec(ctx)
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, translate("session index", err)
+	}
+	owner := ""
+	for _, c := range cmds {
+		if v, err := c.(*redis.StringCmd).Result(); err == nil && v != "" {
+			owner = v
+			break
+		}
+	}
+	merchant, order, ok := cutOwner(owner)
+	if !ok {
+		return nil, fmt.Errorf("redisstore: session %s: %w", id, provider.ErrNotFound)
+	}
+	v, err := s.rdb.HGetAll(ctx, s.order(merchant, order).session).Result()
+	if err != nil {
+		return nil, translate("session", err)
+	}
+	flat := make([]any, 0, 2*len(v))
+	for k, val := range v {
+		flat = append(flat, k, val)
+	}
+	sess, err := decodeSession(flat)
+	if err != nil {
+		return nil, err
+	}
+	if sess == nil {
+		return nil, fmt.Errorf("redisstore: session %s: %w", id, provider.ErrNotFound)
+	}
+	return sess, nil
+}
+
+// ClaimPayment implements provider.Store.
+func (s *Store) ClaimPayment(ctx context.Context, in provider.PaymentClaim) (*provider.Session, error) {
+	k := s.order(in.Merchant, in.OrderID)
+	v, err := claimPaymentScript.Run(ctx, s.rdb, []string{k.session},
+		in.SessionID, in.Stage, in.Token, in.Lease.Milliseconds(), in.Now.UnixMilli()).Slice()
+	if err != nil {
+		return nil, translate("claim payment", err)
+	}
+	if v[0] == "err" {
+		code, _ := v[1].(string)
+		return nil, provider.Errorf(provider.Code(code), "", "the payment cannot be taken now")
+	}
+	return decodeSession(v[1])
+}
+
+// SettlePayment implements provider.Store. A holder that lost its claim
+// gets the session as it now is, unchanged.
+func (s *Store) SettlePayment(ctx context.Context, in provider.PaymentSettlement) (*provider.Session, error) {
+	k := s.order(in.Merchant, in.OrderID)
+	subs, _ := json.Marshal(in.SubSteps)
+	args := []any{in.Token,
+		"phase", string(in.Phase),
+		"rejection", string(in.Rejection),
+		"detail", in.Detail,
+		"authorised", int64(in.Authorised),
+		"installment", in.Installment,
+		"bin", in.CardBIN,
+		"last4", in.CardLast4,
+		"processorId", in.ProcessorID,
+		"challengeId", in.ChallengeID,
+		"resolveAt", msOrZero(in.ResolveAt),
+		"paySubSteps", string(subs),
+		in.StartStep,
+	}
+	v, err := settlePaymentScript.Run(ctx, s.rdb, []string{k.session, k.history}, args...).Slice()
+	if err != nil {
+		return nil, translate("settle payment", err)
+	}
+	return decodeSession(v[1])
+}
+
+// RefuseTry implements provider.Store.
+func (s *Store) RefuseTry(ctx context.Context, in provider.Try) (*provider.Session, error) {
+	k := s.order(in.Merchant, in.OrderID)
+	v, err := refuseTryScript.Run(ctx, s.rdb, []string{k.session, k.history},
+		in.SessionID, in.MaxTries, in.Now.UnixMilli(), in.RejectedStep, in.Detail).Result()
+	if err != nil {
+		return nil, translate("refuse try", err)
+	}
+	return decodeSession(v)
+}
+
+func cutOwner(owner string) (merchant, order string, ok bool) {
+	for i := 0; i < len(owner); i++ {
+		if owner[i] == '\n' {
+			return owner[:i], owner[i+1:], i > 0
+		}
+	}
+	return "", "", false
+}

@@ -1,0 +1,149 @@
+package redisstore
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/akinon-gateway/gateway/provider"
+)
+
+// sessionFields are the hash fields of a new session. Amounts are minor
+// units and times unix milliseconds, so Lua compares integers.
+func sessionFields(s *provider.Session) []any {
+	return []any{
+		"id", s.ID,
+		"txn", s.TransactionID,
+		"merchant", s.Merchant,
+		"order", s.OrderID,
+		"startGuid", s.StartGUID,
+		"type", string(s.Type),
+		"currency", s.Currency,
+		"locale", s.Locale,
+		"returnUrl", s.ReturnURL,
+		"processor", s.Processor,
+		"amount", int64(s.Amount),
+		"createdAt", s.CreatedAt.UnixMilli(),
+		"expiresAt", s.ExpiresAt.UnixMilli(),
+		"phase", string(s.Phase),
+		"tries", 0,
+		"authorised", 0,
+		"captured", 0,
+		"refunded", 0,
+		"reserved", 0,
+	}
+}
+
+// decodeSession reads a flat HGETALL reply; nil for an empty hash.
+func decodeSession(v any) (*provider.Session, error) {
+	flat, _ := v.([]any)
+	if len(flat) == 0 {
+		return nil, nil
+	}
+	h := make(map[string]string, len(flat)/2)
+	for i := 0; i+1 < len(flat); i += 2 {
+		k, _ := flat[i].(string)
+		val, _ := flat[i+1].(string)
+		h[k] = val
+	}
+	d := decoder{h: h}
+	s := &provider.Session{
+		ID:            h["id"],
+		TransactionID: h["txn"],
+		Merchant:      h["merchant"],
+		OrderID:       h["order"],
+		StartGUID:     h["startGuid"],
+		Type:          provider.PaymentType(h["type"]),
+		Currency:      h["currency"],
+		Locale:        h["locale"],
+		ReturnURL:     h["returnUrl"],
+		Processor:     h["processor"],
+		Amount:        provider.Money(d.int("amount")),
+		CreatedAt:     d.time("createdAt"),
+		ExpiresAt:     d.time("expiresAt"),
+		Phase:         provider.Phase(h["phase"]),
+		Rejection:     provider.SubStatus(h["rejection"]),
+		Detail:        h["detail"],
+		Tries:         int(d.int("tries")),
+		Authorised:    provider.Money(d.int("authorised")),
+		Captured:      provider.Money(d.int("captured")),
+		Refunded:      provider.Money(d.int("refunded")),
+		Reserved:      provider.Money(d.int("reserved")),
+		Op:            h["op"],
+		Installment:   int(d.int("installment")),
+		CardBIN:       h["bin"],
+		CardLast4:     h["last4"],
+		ProcessorID:   h["processorId"],
+		ChallengeID:   h["challengeId"],
+		ResolveAt:     d.time("resolveAt"),
+		PayStage:      h["payStage"],
+		PayUntil:      d.time("payUntil"),
+		StartIndex:    int(d.int("startIdx")),
+	}
+	for k, v := range h {
+		if guid, ok := strings.CutPrefix(k, "r:"); ok {
+			if s.Reservations == nil {
+				s.Reservations = map[string]provider.Money{}
+			}
+			n, _ := strconv.ParseInt(v, 10, 64)
+			s.Reservations[guid] = provider.Money(n)
+		}
+	}
+	if raw := h["paySubSteps"]; raw != "" {
+		if err := json.Unmarshal([]byte(raw), &s.PaySubSteps); err != nil {
+			d.err = fmt.Errorf("paySubSteps: %w", err)
+		}
+	}
+	if d.err != nil {
+		return nil, fmt.Errorf("redisstore: session %s: %w", s.ID, d.err)
+	}
+	return s, nil
+}
+
+type decoder struct {
+	h   map[string]string
+	err error
+}
+
+func (d *decoder) int(field string) int64 {
+	v, ok := d.h[field]
+	if !ok || v == "" {
+		return 0
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil && d.err == nil {
+		d.err = fmt.Errorf("field %s: %w", field, err)
+	}
+	return n
+}
+
+func (d *decoder) time(field string) time.Time {
+	ms := d.int(field)
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
+}
+
+func decodeSteps(v any) ([]provider.Step, error) {
+	list, _ := v.([]any)
+	steps := make([]provider.Step, 0, len(list))
+	for _, e := range list {
+		raw, _ := e.(string)
+		var st provider.Step
+		if err := json.Unmarshal([]byte(raw), &st); err != nil {
+			return nil, fmt.Errorf("redisstore: history step: %w", err)
+		}
+		steps = append(steps, st)
+	}
+	return steps, nil
+}
+
+func msOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}

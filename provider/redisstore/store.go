@@ -1,0 +1,145 @@
+// Package redisstore keeps the provider's sessions, history and guid
+// records in Redis. Every state change is one Lua script, so it is atomic
+// whatever other replicas do at the same moment.
+//
+// Keys of one order share a hash tag, {shard}, so a script touching an
+// order's session, history and guid records works on Redis Cluster too.
+// The shard is a hash of (merchant, orderId) modulo Shards; with the
+// default of one shard every key shares one slot, which is what a single
+// node or Sentinel wants, and a guid reused on another order is still
+// found. A Cluster deployment sets more shards (and must never change the
+// number once data exists).
+package redisstore
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/akinon-gateway/gateway/idempotency"
+	"github.com/akinon-gateway/gateway/provider"
+)
+
+var (
+	//go:embed session.lua
+	sessionLua string
+	//go:embed begin.lua
+	beginLua string
+	//go:embed finish.lua
+	finishLua string
+	//go:embed abandon.lua
+	abandonLua string
+	//go:embed claim_payment.lua
+	claimPaymentLua string
+	//go:embed settle_payment.lua
+	settlePaymentLua string
+	//go:embed refuse_try.lua
+	refuseTryLua string
+)
+
+// Scripts are the idempotency functions and the session helpers followed
+// by one script's body.
+var (
+	beginScript         = redis.NewScript(idempotency.Lua + sessionLua + beginLua)
+	finishScript        = redis.NewScript(idempotency.Lua + sessionLua + finishLua)
+	abandonScript       = redis.NewScript(idempotency.Lua + sessionLua + abandonLua)
+	claimPaymentScript  = redis.NewScript(sessionLua + claimPaymentLua)
+	settlePaymentScript = redis.NewScript(sessionLua + settlePaymentLua)
+	refuseTryScript     = redis.NewScript(sessionLua + refuseTryLua)
+)
+
+// Store is the Redis implementation of provider.Store.
+type Store struct {
+	rdb    redis.UniversalClient
+	prefix string
+	shards int
+}
+
+var _ provider.Store = (*Store)(nil)
+
+// New returns a store on rdb whose keys start with prefix (tests give each
+// test its own) spread over shards hash tags.
+func New(rdb redis.UniversalClient, prefix string, shards int) *Store {
+	if shards < 1 {
+		shards = 1
+	}
+	if prefix == "" {
+		prefix = "gw"
+	}
+	return &Store{rdb: rdb, prefix: prefix, shards: shards}
+}
+
+// Client returns the Redis client, for readiness checks.
+func (s *Store) Client() redis.UniversalClient { return s.rdb }
+
+// orderKeys are the keys of one order.
+type orderKeys struct {
+	tag     string // "prefix:{n}"
+	session string
+	history string
+}
+
+func (s *Store) shardOf(merchant, order string) int {
+	h := fnv.New32a()
+	h.Write([]byte(merchant))
+	h.Write([]byte{0})
+	h.Write([]byte(order))
+	return int(h.Sum32() % uint32(s.shards))
+}
+
+func (s *Store) tag(shard int) string { return s.prefix + ":{" + strconv.Itoa(shard) + "}" }
+
+func (s *Store) order(merchant, order string) orderKeys {
+	tag := s.tag(s.shardOf(merchant, order))
+	return orderKeys{
+		tag:     tag,
+		session: tag + ":o:" + merchant + ":" + order,
+		history: tag + ":h:" + merchant + ":" + order,
+	}
+}
+
+func (k orderKeys) guid(merchant, guid string) string { return k.tag + ":i:" + merchant + ":" + guid }
+func (k orderKeys) sessionIndex(id string) string     { return k.tag + ":x:" + id }
+
+// translate turns Redis errors into the domain's: a connection that
+// cannot be made or kept is ErrUnavailable (the service fails closed),
+// redis.Nil is ErrNotFound, anything else stays internal.
+func translate(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, redis.Nil) {
+		return fmt.Errorf("redisstore: %s: %w", op, provider.ErrNotFound)
+	}
+	if unavailable(err) {
+		return fmt.Errorf("redisstore: %s: %w: %v", op, provider.ErrUnavailable, err)
+	}
+	return fmt.Errorf("redisstore: %s: %w", op, err)
+}
+
+func unavailable(err error) bool {
+	var ne net.Error
+	if errors.As(err, &ne) || errors.Is(err, redis.ErrClosed) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	msg := err.Error()
+	for _, s := range []string{"connection refused", "EOF", "broken pipe", "connection reset", "i/o timeout",
+		"pool timeout", "LOADING", "MASTERDOWN", "CLUSTERDOWN", "READONLY", "TRYAGAIN", "no route to host"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// Ping reports whether Redis answers.
+func (s *Store) Ping(ctx context.Context) error {
+	return translate("ping", s.rdb.Ping(ctx).Err())
+}

@@ -1,0 +1,149 @@
+package provider
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps sessions, their history and the guid records. Each method is
+// one atomic step on the store, and the service never needs more than two
+// for an Akinon call: Begin before the processor, Finish after it.
+type Store interface {
+	// Begin replays a finished guid, or claims it with a lease and, in the
+	// same atomic step, reads the order's session, applies the state
+	// machine and reserves what the action needs.
+	Begin(ctx context.Context, in BeginInput) (Begun, error)
+	// Finish settles the reservation of a claimed guid, records its step
+	// and stores its reply, atomically.
+	Finish(ctx context.Context, in FinishInput) error
+	// Abandon lets a claimed guid go without a reply and releases what it
+	// reserved, for a request that failed before reaching the processor.
+	Abandon(ctx context.Context, in Claim) error
+
+	// Session reads a session by its id (the hosted page's only handle).
+	Session(ctx context.Context, sessionID string) (*Session, error)
+	// ClaimPayment moves a session into PAYING for one holder, so a second
+	// submit of the card form cannot reach the processor.
+	ClaimPayment(ctx context.Context, in PaymentClaim) (*Session, error)
+	// SettlePayment records the processor's answer to the holder's claim.
+	SettlePayment(ctx context.Context, in PaymentSettlement) (*Session, error)
+	// RefuseTry counts a refused card form; the last allowed one rejects
+	// the session as RISKY.
+	RefuseTry(ctx context.Context, in Try) (*Session, error)
+}
+
+// Claim names a claimed guid and its lease holder.
+type Claim struct {
+	Merchant    string
+	OrderID     string
+	GUID        string
+	Token       string // a random value only the claiming request knows
+	Fingerprint string // the request's identity (idempotency.Fingerprint)
+}
+
+// BeginInput is an Akinon call arriving at the store.
+type BeginInput struct {
+	Claim
+	Lease time.Duration
+	Ask   Ask
+	// For START: the session to create and its first step.
+	New       *Session
+	StartStep string
+}
+
+// BegunKind says what Begin found.
+type BegunKind int
+
+const (
+	Claimed  BegunKind = iota + 1 // the request runs; its reservation is made
+	Replayed                      // a finished request: Reply holds its stored answer
+	InFlight                      // the same guid is running elsewhere
+	Reused                        // the guid was used for another request
+	Refused                       // a rule said no; the guid is claimed so the refusal is stored
+	Busy                          // another operation holds the order; nothing was claimed
+)
+
+// Begun is the store's answer to Begin.
+type Begun struct {
+	Kind    BegunKind
+	Reply   Reply    // Replayed
+	Refusal Code     // Refused
+	Session *Session // the session after the reservation, nil when the order has none
+	Steps   []Step   // the order's history, for HISTORY
+}
+
+// Settlement is what the processor's answer does to a reservation. It is
+// applied only while the reservation is still held, so a request settled
+// twice (its lease ran out and a retry settled it) counts once.
+type Settlement struct {
+	Phase    Phase // "" keeps the phase
+	Captured Money // added
+	Refunded Money // added
+	Release  Money // reserved refund amount given back
+}
+
+// FinishInput closes a claimed request.
+type FinishInput struct {
+	Claim
+	Settle *Settlement // nil when nothing was reserved
+	Step   string      // a history step to append, "" for none
+	Reply  Reply
+	TTL    time.Duration
+	Now    time.Time
+}
+
+// Reply is an HTTP answer as stored for replay: the domain does not read
+// it, it only keeps it byte for byte.
+type Reply struct {
+	Status   int
+	Body     []byte
+	Replayed bool
+	Expires  time.Time // when the guid stops being remembered
+}
+
+// PaymentClaim asks to start the shopper's payment (Stage "card") or to
+// answer its 3-D Secure challenge (Stage "3ds").
+type PaymentClaim struct {
+	SessionID string
+	Merchant  string
+	OrderID   string
+	Stage     string
+	Token     string
+	Lease     time.Duration
+	Now       time.Time
+}
+
+// Payment stages.
+const (
+	StageCard    = "card"
+	StageThreeDS = "3ds"
+)
+
+// PaymentSettlement is the processor's answer to the shopper's payment.
+type PaymentSettlement struct {
+	PaymentClaim
+	Phase       Phase
+	Rejection   SubStatus
+	Detail      string
+	Authorised  Money
+	Installment int
+	CardBIN     string
+	CardLast4   string
+	ProcessorID string
+	ChallengeID string
+	ResolveAt   time.Time
+	SubSteps    []SubStep
+	StartStep   string // the START step as it reads after this
+}
+
+// Try is a refused card form.
+type Try struct {
+	SessionID string
+	Merchant  string
+	OrderID   string
+	MaxTries  int
+	Now       time.Time
+	// RejectedStep is the START step if this try is the last allowed one.
+	RejectedStep string
+	Detail       string
+}
