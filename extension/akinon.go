@@ -1,0 +1,159 @@
+package extension
+
+import (
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+	"go.uber.org/zap"
+
+	"github.com/akinon-gateway/gateway/idempotency"
+	"github.com/akinon-gateway/gateway/provider"
+)
+
+// The five calls share one shape: read and validate the body (a failure
+// is a 400 and is not stored), fingerprint it, let the service run it,
+// write its reply with the idempotency headers.
+
+func (s *Server) startSession(c echo.Context) error {
+	var req startSessionRequest
+	body, err := s.read(c, &req)
+	if err != nil {
+		return err
+	}
+	amount, merr := money(req.OrderAmount, "orderAmount", true)
+	if err := joinFieldErrors(s.check(&req), merr, s.checkStart(merchantOf(c), &req)); err != nil {
+		return err
+	}
+	if req.ClientIP != "" {
+		s.logger(c).Info("deprecated clientIp received", zap.String("client_ip", req.ClientIP))
+	}
+	in := provider.StartInput{
+		Request:   s.request(c, "start-session", body, req.GUID, req.OrderID),
+		Type:      provider.PaymentType(req.Type),
+		Amount:    amount,
+		Currency:  req.Currency,
+		Locale:    req.Locale,
+		ReturnURL: req.ReturnURL,
+		Processor: req.TargetProvider,
+	}
+	reply, err := s.svc.StartSession(c.Request().Context(), in, s.renderStart)
+	return s.reply(c, reply, err)
+}
+
+// checkStart applies the rules that depend on configuration.
+func (s *Server) checkStart(m *Merchant, req *startSessionRequest) error {
+	var fe provider.FieldErrors
+	if req.ReturnURL != "" && !m.ReturnURLAllowed(req.ReturnURL, s.devMode) {
+		msg := "must be an https URL"
+		if len(m.ReturnHosts) > 0 {
+			msg = "must be an https URL on an allowed host"
+		}
+		fe = append(fe, &provider.Error{Code: provider.CodeInvalidField, Field: "returnUrl", Message: msg})
+	}
+	if req.TargetProvider != "" && !s.svc.HasProcessor(req.TargetProvider) {
+		fe = append(fe, &provider.Error{Code: provider.CodeInvalidField, Field: "targetProvider", Message: "is not a registered provider"})
+	}
+	if len(fe) == 0 {
+		return nil
+	}
+	return fe
+}
+
+func (s *Server) purchase(c echo.Context) error {
+	var req purchaseRequest
+	body, err := s.read(c, &req)
+	if err != nil {
+		return err
+	}
+	amount, merr := money(req.OrderAmount, "orderAmount", false)
+	if err := joinFieldErrors(s.check(&req), merr); err != nil {
+		return err
+	}
+	in := provider.OperationInput{Request: s.request(c, "purchase", body, req.GUID, req.OrderID), Amount: amount}
+	reply, err := s.svc.Purchase(c.Request().Context(), in, renderOperation)
+	return s.reply(c, reply, err)
+}
+
+func (s *Server) void(c echo.Context) error {
+	var req voidRequest
+	body, err := s.read(c, &req)
+	if err != nil {
+		return err
+	}
+	if err := s.check(&req); err != nil {
+		return err
+	}
+	in := provider.OperationInput{Request: s.request(c, "void", body, req.GUID, req.OrderID)}
+	reply, err := s.svc.Void(c.Request().Context(), in, renderOperation)
+	return s.reply(c, reply, err)
+}
+
+func (s *Server) refund(c echo.Context) error {
+	var req refundRequest
+	body, err := s.read(c, &req)
+	if err != nil {
+		return err
+	}
+	amount, merr := money(req.Amount, "amount", true)
+	if err := joinFieldErrors(s.check(&req), merr); err != nil {
+		return err
+	}
+	in := provider.OperationInput{Request: s.request(c, "refund", body, req.GUID, req.OrderID),
+		Amount: amount, Currency: req.Currency}
+	reply, err := s.svc.Refund(c.Request().Context(), in, renderOperation)
+	return s.reply(c, reply, err)
+}
+
+func (s *Server) history(c echo.Context) error {
+	var req historyRequest
+	body, err := s.read(c, &req)
+	if err != nil {
+		return err
+	}
+	if err := s.check(&req); err != nil {
+		return err
+	}
+	filter := provider.HistoryFilter{Type: provider.Action(req.Type), TransactionID: req.TransactionID,
+		Status: provider.Status(req.Status), SubStatus: provider.SubStatus(req.SubStatus)}
+	reply, err := s.svc.History(c.Request().Context(), s.request(c, "history", body, req.GUID, req.OrderID),
+		func(a provider.Answer) provider.Reply { return renderHistory(a, filter) })
+	return s.reply(c, reply, err)
+}
+
+// read takes the body (the body limit has already capped it) and decodes
+// it into dst; the caller validates, so all field errors come together.
+func (s *Server) read(c echo.Context, dst any) ([]byte, error) {
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return nil, err // the body limit's 413, or a broken connection
+	}
+	if err := decodeJSON(body, dst); err != nil {
+		return nil, err
+	}
+	return body, nil
+}
+
+func (s *Server) request(c echo.Context, endpoint string, body []byte, guid, orderID string) provider.Request {
+	fp, _ := idempotency.Fingerprint(endpoint, body) // body already decoded once: valid JSON
+	c.Set(ctxGUID, guid)
+	c.Set(ctxOrder, orderID)
+	return provider.Request{Merchant: &merchantOf(c).Merchant, GUID: guid, OrderID: orderID, Fingerprint: fp}
+}
+
+// reply writes a stored or fresh reply with its idempotency headers.
+func (s *Server) reply(c echo.Context, r provider.Reply, err error) error {
+	if err != nil {
+		return err
+	}
+	h := c.Response().Header()
+	if r.Replayed {
+		h.Set(idempotency.HeaderReplayed, "true")
+	}
+	if !r.Expires.IsZero() {
+		h.Set(idempotency.HeaderExpires, r.Expires.UTC().Format(http.TimeFormat))
+	}
+	h.Set("Content-Length", strconv.Itoa(len(r.Body)))
+	return c.Blob(r.Status, echo.MIMEApplicationJSON, r.Body)
+}

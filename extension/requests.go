@@ -1,0 +1,210 @@
+package extension
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/go-playground/validator/v10"
+
+	"github.com/akinon-gateway/gateway/provider"
+)
+
+// The request bodies of the five calls. Amounts are kept raw and parsed
+// by provider.ParseJSONMoney, which refuses a string where a number is due
+// and more than two decimals.
+type startSessionRequest struct {
+	Version        string          `json:"version" validate:"max=32"`
+	GUID           string          `json:"guid" validate:"required,max=128,token"`
+	OrderID        string          `json:"orderId" validate:"required,max=128,token"`
+	OrderAmount    json.RawMessage `json:"orderAmount"`
+	Locale         string          `json:"locale" validate:"required,bcp47_language_tag"`
+	ReturnURL      string          `json:"returnUrl" validate:"required,max=2048,url"`
+	Type           string          `json:"type" validate:"required,oneof=SALE AUTH"`
+	Currency       string          `json:"currency" validate:"required,iso4217"`
+	ClientIP       string          `json:"clientIp" validate:"omitempty,ip"`
+	Customer       *customer       `json:"customer" validate:"required"`
+	TargetProvider string          `json:"targetProvider" validate:"omitempty,max=64,token"`
+}
+
+type customer struct {
+	FirstName   string `json:"firstName" validate:"required,max=100,token"`
+	LastName    string `json:"lastName" validate:"required,max=100,token"`
+	PhoneNumber string `json:"phoneNumber" validate:"omitempty,max=32,token"`
+	Email       string `json:"email" validate:"required,max=254,email"`
+	ClientIP    string `json:"clientIp" validate:"omitempty,ip"`
+}
+
+type purchaseRequest struct {
+	Version     string          `json:"version" validate:"max=32"`
+	GUID        string          `json:"guid" validate:"required,max=128,token"`
+	OrderID     string          `json:"orderId" validate:"required,max=128,token"`
+	OrderAmount json.RawMessage `json:"orderAmount"`
+}
+
+type voidRequest struct {
+	Version string `json:"version" validate:"max=32"`
+	GUID    string `json:"guid" validate:"required,max=128,token"`
+	OrderID string `json:"orderId" validate:"required,max=128,token"`
+}
+
+type refundRequest struct {
+	Version  string          `json:"version" validate:"max=32"`
+	GUID     string          `json:"guid" validate:"required,max=128,token"`
+	OrderID  string          `json:"orderId" validate:"required,max=128,token"`
+	Amount   json.RawMessage `json:"amount"`
+	Currency string          `json:"currency" validate:"required,iso4217"`
+}
+
+type historyRequest struct {
+	Version       string `json:"version" validate:"max=32"`
+	GUID          string `json:"guid" validate:"required,max=128,token"`
+	OrderID       string `json:"orderId" validate:"required,max=128,token"`
+	Type          string `json:"type" validate:"omitempty,oneof=START REFUND VOID PURCHASE HISTORY"`
+	TransactionID string `json:"transactionId" validate:"omitempty,max=128,token"`
+	Status        string `json:"status" validate:"omitempty,oneof=REJECTED RESOLVED PENDING"`
+	SubStatus     string `json:"subStatus" validate:"omitempty,oneof=PROCESSING_ERROR RISKY RESOLVED PAYMENT_WAITING"`
+}
+
+// newValidator reports fields by their JSON path (customer.email), the
+// names Akinon sent.
+func newValidator() *validator.Validate {
+	v := validator.New(validator.WithRequiredStructEnabled())
+	v.RegisterTagNameFunc(func(f reflect.StructField) string {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			return ""
+		}
+		return name
+	})
+	// token: one line of printable text, no surrounding spaces; ids and
+	// names end up in keys, logs and pages.
+	_ = v.RegisterValidation("token", func(fl validator.FieldLevel) bool {
+		s := fl.Field().String()
+		if !utf8.ValidString(s) || strings.TrimSpace(s) != s {
+			return false
+		}
+		for _, r := range s {
+			if !unicode.IsPrint(r) {
+				return false
+			}
+		}
+		return true
+	})
+	return v
+}
+
+// decodeJSON reads a JSON body into dst; a wrong type names its field.
+func decodeJSON(body []byte, dst any) error {
+	if err := json.Unmarshal(body, dst); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return provider.FieldErrors{{Code: provider.CodeInvalidField, Field: te.Field,
+				Message: fmt.Sprintf("must be a JSON %s", jsonKind(te.Type))}}
+		}
+		return provider.Errorf(provider.CodeMalformedJSON, "", "the body is not valid JSON")
+	}
+	return nil
+}
+
+// check validates a decoded request; every failure names its field.
+func (s *Server) check(dst any) error {
+	err := s.validate.Struct(dst)
+	var ve validator.ValidationErrors
+	if !errors.As(err, &ve) {
+		return err
+	}
+	out := make(provider.FieldErrors, 0, len(ve))
+	for _, fe := range ve {
+		out = append(out, &provider.Error{Code: provider.CodeInvalidField, Field: fieldPath(fe.Namespace()), Message: message(fe)})
+	}
+	return out
+}
+
+// fieldPath drops the struct name validator puts first.
+func fieldPath(ns string) string {
+	_, path, ok := strings.Cut(ns, ".")
+	if !ok {
+		return ns
+	}
+	return path
+}
+
+func message(fe validator.FieldError) string {
+	switch fe.Tag() {
+	case "required":
+		return "is required"
+	case "max":
+		return "is too long (at most " + fe.Param() + " characters)"
+	case "oneof":
+		return "must be one of " + strings.ReplaceAll(fe.Param(), " ", ", ")
+	case "email":
+		return "must be an email address"
+	case "url":
+		return "must be an absolute URL"
+	case "iso4217":
+		return "must be an ISO 4217 currency code"
+	case "bcp47_language_tag":
+		return "must be a BCP 47 language tag"
+	case "ip":
+		return "must be an IP address"
+	case "token":
+		return "must be printable text without surrounding spaces"
+	}
+	return "is not valid"
+}
+
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "string"
+	case reflect.Struct, reflect.Map, reflect.Pointer:
+		return "object"
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return "number"
+		}
+		return "array"
+	case reflect.Bool:
+		return "boolean"
+	}
+	return "number"
+}
+
+// money parses a required (or optional) amount field, naming it on error.
+func money(raw json.RawMessage, field string, required bool) (provider.Money, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		if required {
+			return 0, provider.FieldErrors{{Code: provider.CodeInvalidField, Field: field, Message: "is required"}}
+		}
+		return 0, nil
+	}
+	m, err := provider.ParseJSONMoney(raw)
+	if err != nil {
+		return 0, provider.FieldErrors{{Code: provider.CodeInvalidField, Field: field, Message: err.Error()}}
+	}
+	return m, nil
+}
+
+// joinFieldErrors merges validation failures so a client sees them all.
+func joinFieldErrors(errs ...error) error {
+	var out provider.FieldErrors
+	for _, err := range errs {
+		var fe provider.FieldErrors
+		switch {
+		case err == nil:
+		case errors.As(err, &fe):
+			out = append(out, fe...)
+		default:
+			return err
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}

@@ -1,0 +1,164 @@
+// Package extension is the gateway's HTTP side: the five Akinon calls
+// behind Basic auth, the hosted payment page, health checks, and the one
+// place where errors become HTTP answers.
+package extension
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-playground/validator/v10"
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"go.uber.org/zap"
+
+	"github.com/akinon-gateway/gateway/provider"
+)
+
+// Header names of Akinon's calls.
+const (
+	HeaderRequestID  = "x-akinon-request-id"
+	HeaderAPIVersion = "x-akinon-api-version"
+)
+
+// Options configure a Server.
+type Options struct {
+	Service   *provider.Service
+	Merchants *Merchants
+	PublicURL string // base of redirectUrl, without a trailing slash
+	DevMode   bool   // http return URLs allowed
+	Logger    *zap.Logger
+	// Ready reports whether the store answers, for /readyz.
+	Ready func(context.Context) error
+}
+
+// Server is the gateway's HTTP handler.
+type Server struct {
+	echo      *echo.Echo
+	svc       *provider.Service
+	merchants *Merchants
+	publicURL string
+	devMode   bool
+	log       *zap.Logger
+	ready     func(context.Context) error
+	validate  *validator.Validate
+	pages     *pages
+}
+
+// New builds the routes.
+func New(o Options) *Server {
+	s := &Server{
+		echo:      echo.New(),
+		svc:       o.Service,
+		merchants: o.Merchants,
+		publicURL: strings.TrimRight(o.PublicURL, "/"),
+		devMode:   o.DevMode,
+		log:       o.Logger,
+		ready:     o.Ready,
+		validate:  newValidator(),
+		pages:     mustPages(),
+	}
+	if s.log == nil {
+		s.log = zap.NewNop()
+	}
+	e := s.echo
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.Use(s.requestContext, middleware.Recover())
+
+	api := e.Group("", middleware.BodyLimit("64K"), middleware.BasicAuthWithConfig(middleware.BasicAuthConfig{
+		Realm: "akinon",
+		Validator: func(user, pass string, c echo.Context) (bool, error) {
+			m := s.merchants.Authenticate(user, pass)
+			if m == nil {
+				return false, nil
+			}
+			c.Set(ctxMerchant, m)
+			return true, nil
+		},
+	}))
+	api.POST("/start-session", s.startSession)
+	api.POST("/purchase", s.purchase)
+	api.POST("/void", s.void)
+	api.POST("/refund", s.refund)
+	api.POST("/history", s.history)
+
+	s.routePages(e)
+
+	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
+	e.GET("/readyz", s.readyz)
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+
+// Echo exposes the router so other parts (operator endpoints) can add
+// routes.
+func (s *Server) Echo() *echo.Echo { return s.echo }
+
+func (s *Server) readyz(c echo.Context) error {
+	if s.ready != nil {
+		ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+		defer cancel()
+		if err := s.ready(ctx); err != nil {
+			s.logger(c).Warn("not ready", zap.Error(err))
+			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+		}
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// requestContext takes or makes the request id, echoes it, gives the
+// request its own logger, and writes one log line when the request ends.
+func (s *Server) requestContext(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		req := c.Request()
+		id := req.Header.Get(HeaderRequestID)
+		if id == "" || len(id) > 128 {
+			id = uuid.NewString()
+		}
+		c.Response().Header().Set(HeaderRequestID, id)
+		log := s.log.With(zap.String("request_id", id))
+		if v := req.Header.Get(HeaderAPIVersion); v != "" {
+			log = log.With(zap.String("api_version", v))
+		}
+		c.Set(ctxLogger, log)
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		fields := []zap.Field{
+			zap.String("method", req.Method),
+			zap.String("route", c.Path()),
+			zap.Int("status", c.Response().Status),
+			zap.Duration("latency", time.Since(start)),
+		}
+		if m := merchantOf(c); m != nil {
+			fields = append(fields, zap.String("merchant", m.ID))
+		}
+		if g, ok := c.Get(ctxGUID).(string); ok {
+			fields = append(fields, zap.String("guid", g))
+		}
+		if o, ok := c.Get(ctxOrder).(string); ok {
+			fields = append(fields, zap.String("order_id", o))
+		}
+		if c.Response().Header().Get("Idempotent-Replayed") != "" {
+			fields = append(fields, zap.Bool("replayed", true))
+		}
+		log.Info("request", fields...)
+		return nil
+	}
+}
+
+// logger is the request's own logger.
+func (s *Server) logger(c echo.Context) *zap.Logger {
+	if l, ok := c.Get(ctxLogger).(*zap.Logger); ok {
+		return l
+	}
+	return s.log
+}
