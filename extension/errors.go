@@ -42,6 +42,8 @@ var statusOf = map[provider.Code]int{
 	provider.CodeAmountExceedsAuth:    http.StatusUnprocessableEntity,
 	provider.CodeAmountExceedsBalance: http.StatusUnprocessableEntity,
 	provider.CodeCurrencyMismatch:     http.StatusUnprocessableEntity,
+	provider.CodeEventNotFound:        http.StatusNotFound,
+	provider.CodeNotParked:            http.StatusConflict,
 	provider.CodeStoreUnavailable:     http.StatusServiceUnavailable,
 	provider.CodeInternal:             http.StatusInternalServerError,
 	codeNotFound:                      http.StatusNotFound,

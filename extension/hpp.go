@@ -244,7 +244,7 @@ func (s *Server) returnFields(m *Merchant, sess *provider.Session) ([]formField,
 		OrderID:       sess.OrderID,
 		SessionID:     sess.ID,
 		TransactionID: sess.TransactionID,
-		Amount:        ReturnAmount(sess).String(),
+		Amount:        sess.PaidAmount().String(),
 		Installment:   strconv.Itoa(max(sess.Installment, 1)),
 		Currency:      sess.Currency,
 		Status:        string(st.Status),
@@ -256,15 +256,6 @@ func (s *Server) returnFields(m *Merchant, sess *provider.Session) ([]formField,
 		{"amount", f.Amount}, {"installment", f.Installment}, {"currency", f.Currency},
 		{"status", f.Status}, {"subStatus", f.SubStatus}, {"hash", hash},
 	}, nil
-}
-
-// ReturnAmount is the amount the return POST reports: what the payment
-// took, interest included, or the amount asked when nothing was taken.
-func ReturnAmount(sess *provider.Session) provider.Money {
-	if sess.Authorised > 0 {
-		return sess.Authorised
-	}
-	return sess.Amount
 }
 
 func installmentChoices(m *Merchant, sess *provider.Session, lang string, t *texts) []installmentChoice {

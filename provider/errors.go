@@ -38,6 +38,10 @@ const (
 	CodeAmountExceedsBalance Code = "amount_exceeds_balance"
 	CodeCurrencyMismatch     Code = "currency_mismatch"
 
+	// Operator endpoints.
+	CodeEventNotFound Code = "event_not_found"
+	CodeNotParked     Code = "event_not_parked"
+
 	// The gateway itself.
 	CodeStoreUnavailable Code = "store_unavailable"
 	CodeInternal         Code = "internal_error"

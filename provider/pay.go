@@ -150,6 +150,13 @@ func (s *Service) settle(ctx context.Context, m *Merchant, claimed *Session, st 
 	after := *claimed
 	after.applyPayment(st)
 	st.StartStep = MarshalStep(after.StartStep())
+	if st.Phase == PhaseAuthorised || st.Phase == PhaseRejected {
+		ev, err := s.event(&after, CausePayment, s.now())
+		if err != nil {
+			return PageView{}, Wrap(CodeInternal, "event", err)
+		}
+		st.Event = ev
+	}
 	sess, err := s.store.SettlePayment(context.WithoutCancel(ctx), st)
 	if err != nil {
 		return PageView{}, storeError(err)
@@ -162,8 +169,12 @@ func (s *Service) refuse(ctx context.Context, m *Merchant, sess *Session, errs F
 	const detail = "too many invalid card entries"
 	rejected := *sess
 	rejected.Phase, rejected.Rejection, rejected.Detail = PhaseRejected, SubRisky, detail
+	ev, err := s.event(&rejected, CausePayment, now)
+	if err != nil {
+		return PageView{}, Wrap(CodeInternal, "event", err)
+	}
 	after, err := s.store.RefuseTry(ctx, Try{SessionID: sess.ID, Merchant: sess.Merchant, OrderID: sess.OrderID,
-		MaxTries: s.cfg.MaxTries, Now: now, RejectedStep: MarshalStep(rejected.StartStep()), Detail: detail})
+		MaxTries: s.cfg.MaxTries, Now: now, RejectedStep: MarshalStep(rejected.StartStep()), Detail: detail, Event: ev})
 	if err != nil {
 		return PageView{}, storeError(err)
 	}

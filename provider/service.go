@@ -44,6 +44,7 @@ type Service struct {
 	fallback   string
 	cfg        Config
 	now        func() time.Time
+	events     EventEncoder
 }
 
 // NewService returns a service; fallback names the processor used when a

@@ -101,14 +101,19 @@ func (s *Session) Balance() Money {
 	return s.Captured - s.Refunded
 }
 
-// EffectivePhase treats an unpaid session past its expiry as expired even
+// EffectivePhase treats an unpaid session past its expiry (still waiting
+// for the card, or for a 3-D Secure code nobody typed) as expired even
 // before the expiry job has recorded it, so a late shopper cannot pay.
 func (s *Session) EffectivePhase(now time.Time) Phase {
-	if s.Phase == PhaseWaiting && !s.ExpiresAt.IsZero() && !now.Before(s.ExpiresAt) {
+	if s.Expirable() && !s.ExpiresAt.IsZero() && !now.Before(s.ExpiresAt) {
 		return PhaseExpired
 	}
 	return s.Phase
 }
+
+// Expirable reports whether the session can still expire: nobody has
+// paid, and no payment is at the processor.
+func (s *Session) Expirable() bool { return s.Phase == PhaseWaiting || s.Phase == PhaseThreeDS }
 
 // View is what an error body reports of a session.
 type View struct {

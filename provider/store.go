@@ -30,6 +30,52 @@ type Store interface {
 	// RefuseTry counts a refused card form; the last allowed one rejects
 	// the session as RISKY.
 	RefuseTry(ctx context.Context, in Try) (*Session, error)
+
+	// Order reads an order's current session.
+	Order(ctx context.Context, merchant, orderID string) (*Session, error)
+	// ClaimDue hands out up to limit entries of a schedule that are due
+	// at now, each to one caller for lease.
+	ClaimDue(ctx context.Context, sched Schedule, now time.Time, lease time.Duration, limit int) ([]Due, error)
+	// Reschedule moves an entry to a later time; Unschedule drops it.
+	Reschedule(ctx context.Context, sched Schedule, d Due, at time.Time) error
+	Unschedule(ctx context.Context, sched Schedule, d Due) error
+	// Transition applies a change nobody asked for (a pending payment
+	// resolved, a session expired) with its event, if the session is
+	// still the one and in a phase the change starts from, and drops the
+	// schedule entry that led to it.
+	Transition(ctx context.Context, in Transition) (*Session, error)
+}
+
+// Schedule names a set of sessions waiting for a time.
+type Schedule string
+
+const (
+	// ScheduleExpiry holds unpaid sessions by expiry time.
+	ScheduleExpiry Schedule = "expiry"
+	// SchedulePending holds PENDING payments by the time to ask again.
+	SchedulePending Schedule = "pending"
+)
+
+// Due is one session a schedule handed out.
+type Due struct {
+	Merchant  string
+	OrderID   string
+	SessionID string
+}
+
+// Transition is a change of phase the gateway makes by itself.
+type Transition struct {
+	Schedule  Schedule
+	Due       Due
+	From      []Phase // the phases the change may start from
+	Expired   bool    // the session must be past its expiry
+	Now       time.Time
+	Phase     Phase
+	Rejection SubStatus
+	Detail    string
+	SubSteps  []SubStep
+	StartStep string
+	Event     *Outgoing
 }
 
 // Claim names a claimed guid and its lease holder.
@@ -133,7 +179,8 @@ type PaymentSettlement struct {
 	ChallengeID string
 	ResolveAt   time.Time
 	SubSteps    []SubStep
-	StartStep   string // the START step as it reads after this
+	StartStep   string    // the START step as it reads after this
+	Event       *Outgoing // the webhook of a final outcome, or nil
 }
 
 // Try is a refused card form.
@@ -143,7 +190,9 @@ type Try struct {
 	OrderID   string
 	MaxTries  int
 	Now       time.Time
-	// RejectedStep is the START step if this try is the last allowed one.
+	// RejectedStep is the START step if this try is the last allowed
+	// one, and Event the webhook it sends then.
 	RejectedStep string
 	Detail       string
+	Event        *Outgoing
 }

@@ -47,6 +47,11 @@ type Config struct {
 	AdminUsername string
 	AdminPassword string
 
+	WebhookTimeout time.Duration // ours: WEBHOOK_TIMEOUT, one attempt
+	WebhookPoll    time.Duration // ours: WEBHOOK_POLL, how often an idle sender looks
+	JobsInterval   time.Duration // ours: JOBS_INTERVAL, expiry and pending checks
+	Replica        string        // ours: REPLICA_NAME, in logs and attempt records
+
 	DevMode  bool
 	LogLevel zapcore.Level
 }
@@ -68,6 +73,9 @@ func DefaultConfig() Config {
 		SessionTTL:           30 * time.Minute,
 		WebhookRetrySchedule: mustSchedule("0s,10s,1m,5m,30m,2h,6h,12h,24h"),
 		SandboxPendingDelay:  10 * time.Second,
+		WebhookTimeout:       10 * time.Second,
+		WebhookPoll:          500 * time.Millisecond,
+		JobsInterval:         time.Second,
 		LogLevel:             zapcore.InfoLevel,
 	}
 }
@@ -107,6 +115,10 @@ func LoadConfig(env func(string) string) (Config, error) {
 	dur("IDEMPOTENCY_TTL", &c.IdempotencyTTL)
 	dur("SESSION_TTL", &c.SessionTTL)
 	dur("SANDBOX_PENDING_DELAY", &c.SandboxPendingDelay)
+	dur("WEBHOOK_TIMEOUT", &c.WebhookTimeout)
+	dur("WEBHOOK_POLL", &c.WebhookPoll)
+	dur("JOBS_INTERVAL", &c.JobsInterval)
+	str("REPLICA_NAME", &c.Replica)
 	if v := env("RETURN_URL_HOSTS"); v != "" {
 		for _, h := range strings.Split(v, ",") {
 			if h = strings.TrimSpace(h); h != "" {
@@ -249,6 +261,10 @@ func (c Config) LogFields() []zap.Field {
 		zap.Stringer("session_ttl", c.SessionTTL),
 		zap.String("webhook_retry_schedule", formatSchedule(c.WebhookRetrySchedule)),
 		zap.Stringer("sandbox_pending_delay", c.SandboxPendingDelay),
+		zap.Stringer("webhook_timeout", c.WebhookTimeout),
+		zap.Stringer("webhook_poll", c.WebhookPoll),
+		zap.Stringer("jobs_interval", c.JobsInterval),
+		zap.String("replica", c.Replica),
 		zap.String("admin_username", c.AdminUsername),
 		zap.String("admin_password", mask(c.AdminPassword)),
 		zap.Bool("dev_mode", c.DevMode),

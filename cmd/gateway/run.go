@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -14,6 +16,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/akinon-gateway/gateway/extension"
+	"github.com/akinon-gateway/gateway/extension/webhook"
 	"github.com/akinon-gateway/gateway/provider"
 	"github.com/akinon-gateway/gateway/provider/redisstore"
 	"github.com/akinon-gateway/gateway/provider/sandbox"
@@ -66,6 +69,8 @@ func run(ctx context.Context, args []string, env func(string) string) error {
 	pcfg.IdempotencyTTL, pcfg.SessionTTL = cfg.IdempotencyTTL, cfg.SessionTTL
 	svc := provider.NewService(store, map[string]provider.Processor{sandbox.Name: bank}, sandbox.Name, pcfg)
 
+	svc.SetEvents(webhook.NewEncoder(merchants, cfg.WebhookRetrySchedule))
+
 	srv := extension.New(extension.Options{
 		Service:   svc,
 		Merchants: merchants,
@@ -75,10 +80,42 @@ func run(ctx context.Context, args []string, env func(string) string) error {
 		Ready:     store.Ping,
 	})
 
+	webhook.Mount(srv.Echo(), store, cfg.AdminUsername, cfg.AdminPassword)
+
+	replica := cfg.Replica
+	if replica == "" {
+		host, _ := os.Hostname()
+		replica = fmt.Sprintf("%s-%d", host, os.Getpid())
+	}
+	sender := webhook.NewSender(store, merchants, nil, webhook.Config{
+		Schedule:  cfg.WebhookRetrySchedule,
+		Timeout:   cfg.WebhookTimeout,
+		Workers:   16,
+		Poll:      cfg.WebhookPoll,
+		Retention: 7 * 24 * time.Hour,
+		Replica:   replica,
+	}, log.Named("webhook"))
+
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.Addr, err)
 	}
+
+	// The background work stops when the HTTP side has drained: a
+	// request in flight may still queue an event.
+	bgCtx, stopBackground := context.WithCancel(context.Background())
+	defer stopBackground()
+	var bg sync.WaitGroup
+	bg.Add(2)
+	go func() {
+		defer bg.Done()
+		svc.RunJobs(bgCtx, cfg.JobsInterval, func(err error) { log.Warn("background jobs", zap.Error(err)) })
+	}()
+	go func() {
+		defer bg.Done()
+		sender.Run(bgCtx)
+	}()
+
 	hs := &http.Server{
 		Handler:           srv,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -93,14 +130,20 @@ func run(ctx context.Context, args []string, env func(string) string) error {
 
 	select {
 	case err := <-served:
+		stopBackground()
+		bg.Wait()
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
 	log.Info("shutting down: draining requests in flight")
 	sctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("shutdown: %w", err)
+	herr := hs.Shutdown(sctx)
+	log.Info("http drained; stopping webhooks and jobs (attempts in flight finish)")
+	stopBackground()
+	bg.Wait()
+	if herr != nil && !errors.Is(herr, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", herr)
 	}
 	log.Info("stopped")
 	return nil

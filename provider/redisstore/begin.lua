@@ -3,11 +3,13 @@
 -- the action needs. Mirrors provider.Decide; the rule table itself comes
 -- from Go (provider.RuleTable) in ARGV[9].
 --
--- KEYS: 1 guid record, 2 session hash, 3 history list, 4 session-id index
+-- KEYS: 1 guid record, 2 session hash, 3 history list, 4 session-id index,
+--       5 expiry schedule
 -- ARGV: 1 fingerprint, 2 token, 3 lease ms, 4 action, 5 guid, 6 amount,
 --       7 currency, 8 now ms, 9 rules; for START: 10 start step,
---       11 session-id index value, 12.. session fields as name, value
-local idem, sess, steps, sidx = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+--       11 session-id index value, 12 expiry schedule member,
+--       13.. session fields as name, value
+local idem, sess, steps, sidx, expiry = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local fp, token, lease = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local action, guid, amount, currency = ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7]
 local now, rules = tonumber(ARGV[8]), ARGV[9]
@@ -75,13 +77,15 @@ end
 if action == 'START' then
   redis.call('DEL', sess)
   local fields = {}
-  for i = 12, #ARGV do
+  for i = 13, #ARGV do
     fields[#fields + 1] = ARGV[i]
   end
   redis.call('HSET', sess, unpack(fields))
   local n = redis.call('RPUSH', steps, ARGV[10])
   redis.call('HSET', sess, 'startIdx', n - 1)
   redis.call('SET', sidx, ARGV[11])
+  local h2 = load(sess)
+  redis.call('ZADD', expiry, h2.expiresAt, ARGV[12])
 elseif action == 'PURCHASE' or action == 'VOID' then
   redis.call('HSET', sess, 'op', guid)
 elseif action == 'REFUND' then

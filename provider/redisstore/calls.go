@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -24,10 +25,12 @@ func (s *Store) Begin(ctx context.Context, in provider.BeginInput) (provider.Beg
 	}
 	if in.New != nil {
 		sidx = k.sessionIndex(in.New.ID)
-		args = append(args, in.StartStep, in.Merchant+"\n"+in.OrderID)
+		due := provider.Due{Merchant: in.Merchant, OrderID: in.OrderID, SessionID: in.New.ID}
+		args = append(args, in.StartStep, in.Merchant+"\n"+in.OrderID, member(due))
 		args = append(args, sessionFields(in.New)...)
 	}
-	v, err := beginScript.Run(ctx, s.rdb, []string{k.guid(in.Merchant, in.GUID), k.session, k.history, sidx}, args...).Slice()
+	keys := []string{k.guid(in.Merchant, in.GUID), k.session, k.history, sidx, schedule(k.tag, provider.ScheduleExpiry)}
+	v, err := beginScript.Run(ctx, s.rdb, keys, args...).Slice()
 	if err != nil {
 		return provider.Begun{}, translate("begin", err)
 	}
@@ -146,8 +149,13 @@ func (s *Store) ClaimPayment(ctx context.Context, in provider.PaymentClaim) (*pr
 // gets the session as it now is, unchanged.
 func (s *Store) SettlePayment(ctx context.Context, in provider.PaymentSettlement) (*provider.Session, error) {
 	k := s.order(in.Merchant, in.OrderID)
+	evID, evBody := outgoing(in.Event)
+	pending := ""
+	if in.Phase == provider.PhasePending {
+		pending = member(provider.Due{Merchant: in.Merchant, OrderID: in.OrderID, SessionID: in.SessionID})
+	}
 	subs, _ := json.Marshal(in.SubSteps)
-	args := []any{in.Token,
+	args := []any{in.Token, in.StartStep, evID, evBody, in.Now.UnixMilli(), pending, msOrZero(in.ResolveAt), eventDue(in.Event, in.Now),
 		"phase", string(in.Phase),
 		"rejection", string(in.Rejection),
 		"detail", in.Detail,
@@ -159,9 +167,9 @@ func (s *Store) SettlePayment(ctx context.Context, in provider.PaymentSettlement
 		"challengeId", in.ChallengeID,
 		"resolveAt", msOrZero(in.ResolveAt),
 		"paySubSteps", string(subs),
-		in.StartStep,
 	}
-	v, err := settlePaymentScript.Run(ctx, s.rdb, []string{k.session, k.history}, args...).Slice()
+	keys := []string{k.session, k.history, schedule(k.tag, provider.SchedulePending), outboxDue(k.tag), eventKey(k.tag, evID)}
+	v, err := settlePaymentScript.Run(ctx, s.rdb, keys, args...).Slice()
 	if err != nil {
 		return nil, translate("settle payment", err)
 	}
@@ -171,12 +179,30 @@ func (s *Store) SettlePayment(ctx context.Context, in provider.PaymentSettlement
 // RefuseTry implements provider.Store.
 func (s *Store) RefuseTry(ctx context.Context, in provider.Try) (*provider.Session, error) {
 	k := s.order(in.Merchant, in.OrderID)
-	v, err := refuseTryScript.Run(ctx, s.rdb, []string{k.session, k.history},
-		in.SessionID, in.MaxTries, in.Now.UnixMilli(), in.RejectedStep, in.Detail).Result()
+	evID, evBody := outgoing(in.Event)
+	keys := []string{k.session, k.history, outboxDue(k.tag), eventKey(k.tag, evID)}
+	v, err := refuseTryScript.Run(ctx, s.rdb, keys,
+		in.SessionID, in.MaxTries, in.Now.UnixMilli(), in.RejectedStep, in.Detail, evID, evBody, eventDue(in.Event, in.Now)).Result()
 	if err != nil {
 		return nil, translate("refuse try", err)
 	}
 	return decodeSession(v)
+}
+
+// outgoing spells an optional event as script arguments.
+func outgoing(e *provider.Outgoing) (id string, body []byte) {
+	if e == nil {
+		return "", nil
+	}
+	return e.ID, e.Body
+}
+
+// eventDue is when an event's first attempt is due.
+func eventDue(e *provider.Outgoing, now time.Time) int64 {
+	if e == nil {
+		return now.UnixMilli()
+	}
+	return now.Add(e.Delay).UnixMilli()
 }
 
 func cutOwner(owner string) (merchant, order string, ok bool) {

@@ -1,17 +1,21 @@
 -- RefuseTry: count a refused card form; the last allowed one rejects the
--- session as RISKY (someone may be guessing card data).
+-- session as RISKY (someone may be guessing card data) and queues its
+-- webhook.
 --
--- KEYS: 1 session hash, 2 history list
--- ARGV: 1 session id, 2 max tries, 3 now ms, 4 rejected START step, 5 detail
-local sess, steps = KEYS[1], KEYS[2]
+-- KEYS: 1 session hash, 2 history list, 3 outbox due, 4 event hash
+-- ARGV: 1 session id, 2 max tries, 3 now ms, 4 rejected START step,
+--       5 detail, 6 event id ('' for none), 7 event body, 8 event due ms
+local sess, steps, due, ev = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local now = tonumber(ARGV[3])
 local h, flat = load(sess)
-if h.id ~= ARGV[1] or effective_phase(h, tonumber(ARGV[3])) ~= 'WAITING' then
+if h.id ~= ARGV[1] or effective_phase(h, now) ~= 'WAITING' then
   return flat
 end
 local tries = redis.call('HINCRBY', sess, 'tries', 1)
 if tries >= tonumber(ARGV[2]) then
   redis.call('HSET', sess, 'phase', 'REJECTED', 'rejection', 'RISKY', 'detail', ARGV[5])
   redis.call('LSET', steps, num(h.startIdx), ARGV[4])
+  outbox_add(due, ev, ARGV[6], h.merchant, h.order, ARGV[7], now, tonumber(ARGV[8]))
 end
 local _, after = load(sess)
 return after

@@ -20,7 +20,7 @@ local function effective_phase(h, now)
   if not h.phase then
     return 'NONE'
   end
-  if h.phase == 'WAITING' and num(h.expiresAt) <= now then
+  if (h.phase == 'WAITING' or h.phase == 'THREEDS') and num(h.expiresAt) <= now then
     return 'EXPIRED'
   end
   return h.phase

@@ -1,21 +1,28 @@
 -- SettlePayment: record the processor's answer to the shopper's payment,
--- if the caller still holds the claim, and rewrite the START step to
--- match.
+-- if the caller still holds the claim; rewrite the START step to match,
+-- queue the webhook of a final outcome, and schedule a PENDING payment to
+-- be asked about again.
 --
--- KEYS: 1 session hash, 2 history list
--- ARGV: 1 token, 2.. fields as name, value (phase and the rest), last: START step
-local sess, steps = KEYS[1], KEYS[2]
-local h = load(sess)
+-- KEYS: 1 session hash, 2 history list, 3 pending schedule, 4 outbox due,
+--       5 event hash
+-- ARGV: 1 token, 2 START step, 3 event id ('' for none), 4 event body,
+--       5 now ms, 6 pending member ('' for none), 7 resolve-at ms,
+--       8 event due ms, 9.. fields as name, value
+local sess, steps, pending, due, ev = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local h, flat = load(sess)
 if h.phase ~= 'PAYING' or h.payToken ~= ARGV[1] then
-  local _, flat = load(sess)
   return {'lost', flat}
 end
 local fields = {}
-for i = 2, #ARGV - 1 do
+for i = 9, #ARGV do
   fields[#fields + 1] = ARGV[i]
 end
 redis.call('HSET', sess, unpack(fields))
 redis.call('HDEL', sess, 'payToken', 'payUntil', 'payStage')
-redis.call('LSET', steps, num(h.startIdx), ARGV[#ARGV])
-local _, flat = load(sess)
-return {'ok', flat}
+redis.call('LSET', steps, num(h.startIdx), ARGV[2])
+outbox_add(due, ev, ARGV[3], h.merchant, h.order, ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[8]))
+if ARGV[6] ~= '' then
+  redis.call('ZADD', pending, ARGV[7], ARGV[6])
+end
+local _, after = load(sess)
+return {'ok', after}

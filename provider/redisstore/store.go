@@ -42,6 +42,16 @@ var (
 	settlePaymentLua string
 	//go:embed refuse_try.lua
 	refuseTryLua string
+	//go:embed outbox.lua
+	outboxLua string
+	//go:embed transition.lua
+	transitionLua string
+	//go:embed claim_due.lua
+	claimDueLua string
+	//go:embed record_attempt.lua
+	recordAttemptLua string
+	//go:embed replay_event.lua
+	replayEventLua string
 )
 
 // Scripts are the idempotency functions and the session helpers followed
@@ -51,8 +61,12 @@ var (
 	finishScript        = redis.NewScript(idempotency.Lua + sessionLua + finishLua)
 	abandonScript       = redis.NewScript(idempotency.Lua + sessionLua + abandonLua)
 	claimPaymentScript  = redis.NewScript(sessionLua + claimPaymentLua)
-	settlePaymentScript = redis.NewScript(sessionLua + settlePaymentLua)
-	refuseTryScript     = redis.NewScript(sessionLua + refuseTryLua)
+	settlePaymentScript = redis.NewScript(sessionLua + outboxLua + settlePaymentLua)
+	refuseTryScript     = redis.NewScript(sessionLua + outboxLua + refuseTryLua)
+	transitionScript    = redis.NewScript(sessionLua + outboxLua + transitionLua)
+	claimDueScript      = redis.NewScript(claimDueLua)
+	recordAttemptScript = redis.NewScript(recordAttemptLua)
+	replayEventScript   = redis.NewScript(replayEventLua)
 )
 
 // Store is the Redis implementation of provider.Store.
@@ -107,6 +121,33 @@ func (s *Store) order(merchant, order string) orderKeys {
 
 func (k orderKeys) guid(merchant, guid string) string { return k.tag + ":i:" + merchant + ":" + guid }
 func (k orderKeys) sessionIndex(id string) string     { return k.tag + ":x:" + id }
+
+// Keys of a shard's schedules and webhook outbox.
+func schedule(tag string, s provider.Schedule) string { return tag + ":sched:" + string(s) }
+func outboxDue(tag string) string                     { return tag + ":wh:due" }
+func outboxDead(tag string) string                    { return tag + ":wh:dead" }
+func eventKey(tag, id string) string                  { return tag + ":wh:e:" + id }
+func attemptsKey(tag, id string) string               { return tag + ":wh:a:" + id }
+
+// member is a schedule entry: the session and the order it belongs to.
+func member(d provider.Due) string { return d.Merchant + "\n" + d.OrderID + "\n" + d.SessionID }
+
+func parseMember(m string) (provider.Due, bool) {
+	parts := strings.SplitN(m, "\n", 3)
+	if len(parts) != 3 {
+		return provider.Due{}, false
+	}
+	return provider.Due{Merchant: parts[0], OrderID: parts[1], SessionID: parts[2]}, true
+}
+
+// tags lists every shard's tag.
+func (s *Store) tags() []string {
+	out := make([]string, s.shards)
+	for n := range out {
+		out[n] = s.tag(n)
+	}
+	return out
+}
 
 // translate turns Redis errors into the domain's: a connection that
 // cannot be made or kept is ErrUnavailable (the service fails closed),

@@ -1,0 +1,240 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/akinon-gateway/gateway/extension"
+	"github.com/akinon-gateway/gateway/hashing"
+	"github.com/akinon-gateway/gateway/provider"
+)
+
+// Outbox is what the sender needs of the store.
+type Outbox interface {
+	ClaimEvents(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]provider.OutboxEvent, error)
+	RecordAttempt(ctx context.Context, ev provider.OutboxEvent, a provider.Attempt, next, now time.Time, retention time.Duration) (bool, error)
+	Release(ctx context.Context, evs []provider.OutboxEvent, now time.Time) error
+}
+
+// Config tunes the sender.
+type Config struct {
+	Schedule  []time.Duration // delays before each attempt; the first is usually 0
+	Timeout   time.Duration   // one attempt
+	Workers   int             // attempts in flight per replica
+	Poll      time.Duration   // how often to look for due events when idle
+	Retention time.Duration   // how long a delivered event is kept for operators
+	Replica   string          // this replica's name, in logs and attempts
+}
+
+// DefaultConfig is a production setting.
+func DefaultConfig() Config {
+	return Config{Timeout: 10 * time.Second, Workers: 16, Poll: 500 * time.Millisecond, Retention: 7 * 24 * time.Hour}
+}
+
+// lease is how long a claim lasts: longer than an attempt can take, so a
+// live replica never loses its claim mid-attempt.
+func (c Config) lease() time.Duration { return 2*c.Timeout + 5*time.Second }
+
+// Sender delivers due webhooks.
+type Sender struct {
+	outbox    Outbox
+	merchants *extension.Merchants
+	client    *http.Client
+	cfg       Config
+	log       *zap.Logger
+	now       func() time.Time
+}
+
+// NewSender returns a sender; client may be nil for a default one.
+func NewSender(outbox Outbox, ms *extension.Merchants, client *http.Client, cfg Config, log *zap.Logger) *Sender {
+	if client == nil {
+		client = &http.Client{}
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	if cfg.Workers < 1 {
+		cfg.Workers = 1
+	}
+	return &Sender{outbox: outbox, merchants: ms, client: client, cfg: cfg, log: log, now: time.Now}
+}
+
+// Run delivers until ctx ends. Then it stops claiming, lets the attempts
+// in flight finish (each bounded by the timeout), gives back what it had
+// claimed but not started, and returns.
+func (s *Sender) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, s.cfg.Workers)
+	freed := make(chan struct{}, s.cfg.Workers)
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			wg.Wait()
+			return
+		case <-timer.C:
+		case <-freed:
+		}
+		free := s.cfg.Workers - len(slots)
+		if free > 0 {
+			evs, err := s.outbox.ClaimEvents(ctx, s.now(), s.cfg.lease(), free)
+			if err != nil && ctx.Err() == nil {
+				s.log.Warn("webhook: cannot claim due events", zap.Error(err))
+			}
+			for i, ev := range evs {
+				if ctx.Err() != nil {
+					s.release(evs[i:])
+					break
+				}
+				slots <- struct{}{}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					s.deliver(ev)
+					<-slots
+					select {
+					case freed <- struct{}{}:
+					default:
+					}
+				}()
+			}
+			if len(evs) == free {
+				// A full batch: there may be more due right now.
+				resetTimer(timer, 0)
+				continue
+			}
+		}
+		resetTimer(timer, s.cfg.Poll)
+	}
+}
+
+func (s *Sender) release(evs []provider.OutboxEvent) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.outbox.Release(ctx, evs, s.now()); err != nil {
+		s.log.Warn("webhook: cannot release claimed events; they return after their lease", zap.Error(err))
+	}
+}
+
+// deliver makes one attempt and records it. It does not use the Run
+// context: an attempt begun is finished and recorded even during
+// shutdown.
+func (s *Sender) deliver(ev provider.OutboxEvent) {
+	n := ev.Tries + 1
+	start := s.now()
+	status, err := s.post(ev, start)
+	a := provider.Attempt{N: ev.Attempts + 1, At: provider.FormatTime(start), Status: status,
+		LatencyMS: s.now().Sub(start).Milliseconds(), Replica: s.cfg.Replica}
+	if err != nil {
+		a.Error = err.Error()
+	}
+	var next time.Time
+	switch {
+	case err == nil && status >= 200 && status < 300:
+		a.Outcome = provider.OutcomeDelivered
+	case status == http.StatusGone:
+		a.Outcome = provider.OutcomeGone
+	case n >= len(s.cfg.Schedule):
+		a.Outcome = provider.OutcomeDead
+	default:
+		a.Outcome = provider.OutcomeRetry
+		next = s.now().Add(jitter(s.cfg.Schedule[n]))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	held, rerr := s.outbox.RecordAttempt(ctx, ev, a, next, s.now(), s.cfg.Retention)
+	fields := []zap.Field{zap.String("event_id", ev.ID), zap.String("order_id", ev.OrderID), zap.String("merchant", ev.Merchant),
+		zap.Int("attempt", a.N), zap.String("outcome", a.Outcome), zap.Int("status", status), zap.Int64("latency_ms", a.LatencyMS)}
+	if !next.IsZero() {
+		fields = append(fields, zap.String("next_at", provider.FormatTime(next)))
+	}
+	if a.Error != "" {
+		fields = append(fields, zap.String("error", a.Error))
+	}
+	switch {
+	case rerr != nil:
+		s.log.Error("webhook: attempt made but not recorded; it is repeated after the lease", append(fields, zap.Error(rerr))...)
+	case !held:
+		s.log.Warn("webhook: claim lost before the attempt was recorded", fields...)
+	case a.Outcome == provider.OutcomeDelivered:
+		s.log.Info("webhook delivered", fields...)
+	default:
+		s.log.Warn("webhook attempt failed", fields...)
+	}
+}
+
+// post sends the event's stored body with fresh Standard Webhooks
+// headers: the signature covers this attempt's timestamp, so a receiver
+// can refuse replays of an old attempt.
+func (s *Sender) post(ev provider.OutboxEvent, at time.Time) (int, error) {
+	m := s.merchants.ByID(ev.Merchant)
+	if m == nil || m.WebhookURL == "" {
+		return 0, errors.New("the merchant has no webhook URL")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.WebhookURL, bytes.NewReader(ev.Body))
+	if err != nil {
+		return 0, fmt.Errorf("request: %w", err)
+	}
+	h := req.Header
+	h.Set("Content-Type", "application/json")
+	h.Set("User-Agent", "akinon-gateway-webhook/1 ("+s.cfg.Replica+")")
+	h.Set(hashing.HeaderWebhookID, ev.ID)
+	h.Set(hashing.HeaderWebhookTimestamp, strconv.FormatInt(at.Unix(), 10))
+	h.Set(hashing.HeaderWebhookSignature, hashing.StandardSignature([]byte(m.WebhookHashKey), ev.ID, at, ev.Body))
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return 0, errors.New(transportError(err))
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
+		return resp.StatusCode, fmt.Errorf("receiver answered %d", resp.StatusCode)
+	}
+	return resp.StatusCode, nil
+}
+
+// transportError names a failure without the URL, which may carry
+// credentials of the receiver.
+func transportError(err error) string {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "timeout"
+	}
+	var ue interface{ Unwrap() error }
+	if errors.As(err, &ue) && ue.Unwrap() != nil {
+		return "transport: " + ue.Unwrap().Error()
+	}
+	return "transport error"
+}
+
+// jitter spreads retries of many events over up to a fifth more than the
+// scheduled delay, never less, so receivers recovering from an outage are
+// not hit by every retry at once.
+func jitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	return d + time.Duration(rand.Int64N(int64(d)/5+1))
+}
+
+func resetTimer(t *time.Timer, d time.Duration) {
+	if !t.Stop() {
+		select {
+		case <-t.C:
+		default:
+		}
+	}
+	t.Reset(d)
+}

@@ -1,0 +1,144 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// JobReport says what one pass of the background jobs did, for logs and
+// tests.
+type JobReport struct {
+	Resolved int // PENDING payments that got their outcome
+	Expired  int // unpaid sessions that expired
+	Waiting  int // PENDING payments the processor still holds
+}
+
+// jobBatch is how many entries one pass claims from a schedule.
+const jobBatch = 50
+
+// RunJobs resolves PENDING payments and expires unpaid sessions as they
+// fall due, until ctx ends. Several replicas may run it: each entry is
+// claimed by one at a time.
+func (s *Service) RunJobs(ctx context.Context, every time.Duration, onError func(error)) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if _, err := s.RunJobsOnce(ctx); err != nil && onError != nil && ctx.Err() == nil {
+			onError(err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// RunJobsOnce does one pass over both schedules.
+func (s *Service) RunJobsOnce(ctx context.Context) (JobReport, error) {
+	var rep JobReport
+	err1 := s.resolvePending(ctx, &rep)
+	err2 := s.expireUnpaid(ctx, &rep)
+	return rep, errors.Join(err1, err2)
+}
+
+func (s *Service) resolvePending(ctx context.Context, rep *JobReport) error {
+	now := s.now()
+	due, err := s.store.ClaimDue(ctx, SchedulePending, now, s.cfg.Lease, jobBatch)
+	if err != nil {
+		return storeError(err)
+	}
+	var errs []error
+	for _, d := range due {
+		sess, err := s.store.Order(ctx, d.Merchant, d.OrderID)
+		if err != nil || sess.ID != d.SessionID || sess.Phase != PhasePending {
+			errs = append(errs, s.drop(ctx, SchedulePending, d, err))
+			continue
+		}
+		p := s.processor(sess)
+		res, subs := s.call(ctx, func(ctx context.Context) (Result, error) {
+			return p.Status(ctx, OperationRequest{Reference: payReference(sess), ProcessorID: sess.ProcessorID,
+				Amount: sess.Authorised, Currency: sess.Currency})
+		})
+		if res.Outcome == Pending {
+			rep.Waiting++
+			at := res.ResolveAt
+			if !at.After(now) {
+				at = now.Add(s.cfg.Backoff * 10)
+			}
+			errs = append(errs, s.store.Reschedule(ctx, SchedulePending, d, at))
+			continue
+		}
+		tr := Transition{Schedule: SchedulePending, Due: d, From: []Phase{PhasePending}, Now: s.now(),
+			Phase: PhaseAuthorised, Detail: res.Detail, SubSteps: append(sess.PaySubSteps, subs...)}
+		switch res.Outcome {
+		case Approved:
+		case Fraud:
+			tr.Phase, tr.Rejection = PhaseRejected, SubRisky
+		default:
+			tr.Phase, tr.Rejection = PhaseRejected, SubProcessingError
+		}
+		if err := s.transition(ctx, sess, tr, CausePendingResolved); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		rep.Resolved++
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Service) expireUnpaid(ctx context.Context, rep *JobReport) error {
+	now := s.now()
+	due, err := s.store.ClaimDue(ctx, ScheduleExpiry, now, s.cfg.Lease, jobBatch)
+	if err != nil {
+		return storeError(err)
+	}
+	var errs []error
+	for _, d := range due {
+		sess, err := s.store.Order(ctx, d.Merchant, d.OrderID)
+		if err != nil || sess.ID != d.SessionID || !sess.Expirable() {
+			// Paid, at the processor, or replaced: nothing expires.
+			errs = append(errs, s.drop(ctx, ScheduleExpiry, d, err))
+			continue
+		}
+		if now.Before(sess.ExpiresAt) {
+			errs = append(errs, s.store.Reschedule(ctx, ScheduleExpiry, d, sess.ExpiresAt))
+			continue
+		}
+		tr := Transition{Schedule: ScheduleExpiry, Due: d, From: []Phase{PhaseWaiting, PhaseThreeDS}, Expired: true,
+			Now: now, Phase: PhaseExpired, Detail: "session expired unpaid", SubSteps: sess.PaySubSteps}
+		if err := s.transition(ctx, sess, tr, CauseExpired); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		rep.Expired++
+	}
+	return errors.Join(errs...)
+}
+
+// transition renders what the change makes of the session (its START
+// step, its event) and asks the store to apply all of it at once.
+func (s *Service) transition(ctx context.Context, sess *Session, tr Transition, cause string) error {
+	after := *sess
+	after.Phase, after.Rejection, after.Detail, after.PaySubSteps = tr.Phase, tr.Rejection, tr.Detail, tr.SubSteps
+	tr.StartStep = MarshalStep(after.StartStep())
+	ev, err := s.event(&after, cause, tr.Now)
+	if err != nil {
+		return Wrap(CodeInternal, "event", err)
+	}
+	tr.Event = ev
+	if _, err := s.store.Transition(context.WithoutCancel(ctx), tr); err != nil {
+		return storeError(err)
+	}
+	return nil
+}
+
+// drop forgets a schedule entry whose session moved on; a read error is
+// kept as the error, and the entry comes back after its lease.
+func (s *Service) drop(ctx context.Context, sched Schedule, d Due, readErr error) error {
+	if readErr != nil && !errors.Is(readErr, ErrNotFound) {
+		return storeError(readErr)
+	}
+	return s.store.Unschedule(ctx, sched, d)
+}

@@ -1,0 +1,89 @@
+package redisstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/akinon-gateway/gateway/provider"
+)
+
+// Order implements provider.Store.
+func (s *Store) Order(ctx context.Context, merchant, orderID string) (*provider.Session, error) {
+	v, err := s.rdb.HGetAll(ctx, s.order(merchant, orderID).session).Result()
+	if err != nil {
+		return nil, translate("order", err)
+	}
+	flat := make([]any, 0, 2*len(v))
+	for k, val := range v {
+		flat = append(flat, k, val)
+	}
+	sess, err := decodeSession(flat)
+	if err != nil {
+		return nil, err
+	}
+	if sess == nil {
+		return nil, fmt.Errorf("redisstore: order %s: %w", orderID, provider.ErrNotFound)
+	}
+	return sess, nil
+}
+
+// ClaimDue implements provider.Store: one script per shard claims a batch.
+func (s *Store) ClaimDue(ctx context.Context, sched provider.Schedule, now time.Time, lease time.Duration, limit int) ([]provider.Due, error) {
+	var out []provider.Due
+	for _, tag := range s.tags() {
+		ids, err := claimDueScript.Run(ctx, s.rdb, []string{schedule(tag, sched)}, now.UnixMilli(), lease.Milliseconds(), limit).StringSlice()
+		if err != nil {
+			return out, translate("claim due", err)
+		}
+		for _, id := range ids {
+			if d, ok := parseMember(id); ok {
+				out = append(out, d)
+			}
+		}
+	}
+	return out, nil
+}
+
+// Reschedule implements provider.Store.
+func (s *Store) Reschedule(ctx context.Context, sched provider.Schedule, d provider.Due, at time.Time) error {
+	k := s.order(d.Merchant, d.OrderID)
+	return translate("reschedule", s.rdb.ZAdd(ctx, schedule(k.tag, sched), zmember(at, member(d))).Err())
+}
+
+// Unschedule implements provider.Store.
+func (s *Store) Unschedule(ctx context.Context, sched provider.Schedule, d provider.Due) error {
+	k := s.order(d.Merchant, d.OrderID)
+	return translate("unschedule", s.rdb.ZRem(ctx, schedule(k.tag, sched), member(d)).Err())
+}
+
+// Transition implements provider.Store.
+func (s *Store) Transition(ctx context.Context, in provider.Transition) (*provider.Session, error) {
+	k := s.order(in.Due.Merchant, in.Due.OrderID)
+	evID, evBody := outgoing(in.Event)
+	from := make([]string, len(in.From))
+	for i, p := range in.From {
+		from[i] = string(p)
+	}
+	expired := "0"
+	if in.Expired {
+		expired = "1"
+	}
+	subs, _ := json.Marshal(in.SubSteps)
+	args := []any{in.Due.SessionID, strings.Join(from, ","), expired, member(in.Due), in.StartStep, evID, evBody, in.Now.UnixMilli(), eventDue(in.Event, in.Now),
+		"phase", string(in.Phase), "rejection", string(in.Rejection), "detail", in.Detail, "paySubSteps", string(subs)}
+	keys := []string{k.session, k.history, schedule(k.tag, in.Schedule), outboxDue(k.tag), eventKey(k.tag, evID)}
+	v, err := transitionScript.Run(ctx, s.rdb, keys, args...).Slice()
+	if err != nil {
+		return nil, translate("transition", err)
+	}
+	return decodeSession(v[1])
+}
+
+func zmember(at time.Time, m string) redis.Z {
+	return redis.Z{Score: float64(at.UnixMilli()), Member: m}
+}
