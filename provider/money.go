@@ -94,6 +94,17 @@ func (m Money) String() string {
 // contract prints amounts (100.50, never 100.5).
 func (m Money) MarshalJSON() ([]byte, error) { return []byte(m.String()), nil }
 
+// UnmarshalJSON reads a JSON number with at most two decimals, so a
+// reader of the gateway's own bodies gets exact minor units back.
+func (m *Money) UnmarshalJSON(b []byte) error {
+	v, err := ParseJSONMoney(b)
+	if err != nil {
+		return err
+	}
+	*m = v
+	return nil
+}
+
 // WithRate adds interest given in basis points (100 bp = 1 %), rounding
 // half up to the minor unit, in integer arithmetic.
 func (m Money) WithRate(bp int) Money {

@@ -1,0 +1,105 @@
+package webhook_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/akinon-gateway/gateway/extension"
+	"github.com/akinon-gateway/gateway/extension/webhook"
+	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
+	"github.com/akinon-gateway/gateway/provider/sandbox"
+)
+
+// operatorCall calls an operator endpoint the way an operator would.
+func operatorCall(tb testing.TB, base, method, path, user, pass string, out any) int {
+	tb.Helper()
+	req, _ := http.NewRequest(method, base+path, nil)
+	req.SetBasicAuth(user, pass)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if out != nil {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			tb.Fatalf("%s %s: %v", method, path, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+func TestDeadLetterIsReplayedByTheOperator(t *testing.T) {
+	rcv := mustReceiver(t, func(int, delivery) int { return http.StatusServiceUnavailable })
+	w := mustWorld(t, redistest.Shared(t), rcv.URL, ms(0, 30, 30))
+	w.mustPaidOrder(t, "o-dead", sandbox.CardApproved)
+	runSender(t, w.sender("r1", time.Second))
+
+	srv := extension.New(extension.Options{Service: w.svc, Merchants: w.merchants, PublicURL: "http://gateway.test"})
+	webhook.Mount(srv.Echo(), w.store, "operator", "operator-password")
+	admin := httptest.NewServer(srv)
+	t.Cleanup(admin.Close)
+
+	var dead struct {
+		DeadLetters []struct {
+			EventID, State, OrderID string
+			Attempts                int
+		}
+	}
+	waitFor(t, 5*time.Second, "a dead letter", func() bool {
+		operatorCall(t, admin.URL, "GET", "/admin/webhooks/dead", "operator", "operator-password", &dead)
+		return len(dead.DeadLetters) == 1
+	})
+	d := dead.DeadLetters[0]
+	if d.State != "dead" || d.Attempts != 3 || d.OrderID != "o-dead" {
+		t.Fatalf("dead letter = %+v, want state dead after 3 attempts of o-dead", d)
+	}
+	if n := len(rcv.deliveries()); n != 3 {
+		t.Fatalf("receiver got %d attempts, want the schedule's 3", n)
+	}
+	if code := operatorCall(t, admin.URL, "GET", "/admin/webhooks/dead", "operator", "wrong", nil); code != http.StatusUnauthorized {
+		t.Fatalf("wrong operator password: %d", code)
+	}
+
+	var detail struct {
+		EventID    string
+		Body       map[string]any
+		AttemptLog []struct {
+			N       int
+			Status  int
+			Outcome string
+		}
+	}
+	operatorCall(t, admin.URL, "GET", "/admin/webhooks/events/"+d.EventID, "operator", "operator-password", &detail)
+	if len(detail.AttemptLog) != 3 || detail.AttemptLog[2].Outcome != "dead" || detail.AttemptLog[0].Status != 503 || detail.Body["orderId"] != "o-dead" {
+		t.Fatalf("event detail = %+v", detail)
+	}
+
+	// The receiver recovers; the operator replays the dead letter.
+	rcv.setAnswer(func(int, delivery) int { return http.StatusOK })
+	if code := operatorCall(t, admin.URL, "POST", "/admin/webhooks/events/"+d.EventID+"/replay", "operator", "operator-password", nil); code != http.StatusAccepted {
+		t.Fatalf("replay: %d", code)
+	}
+	waitFor(t, 5*time.Second, "the replayed delivery", func() bool { return len(rcv.deliveries()) == 4 })
+	last := rcv.deliveries()[3]
+	if last.eventID != d.EventID || !last.hashOK || last.sigErr != nil {
+		t.Fatalf("replayed delivery: id %s hash %v sig %v", last.eventID, last.hashOK, last.sigErr)
+	}
+	var stats struct {
+		OutboxDepth, DeadLetters int
+	}
+	waitFor(t, 5*time.Second, "an empty outbox", func() bool {
+		operatorCall(t, admin.URL, "GET", "/admin/webhooks/stats", "operator", "operator-password", &stats)
+		return stats.OutboxDepth == 0 && stats.DeadLetters == 0
+	})
+	// Replaying what is not parked is refused.
+	if code := operatorCall(t, admin.URL, "POST", "/admin/webhooks/events/"+d.EventID+"/replay", "operator", "operator-password", nil); code != http.StatusConflict {
+		t.Fatalf("replay of a delivered event: %d, want 409", code)
+	}
+	if code := operatorCall(t, admin.URL, "GET", "/admin/webhooks/events/"+strings.Repeat("0", 8), "operator", "operator-password", nil); code != http.StatusNotFound {
+		t.Fatalf("unknown event: %d, want 404", code)
+	}
+}

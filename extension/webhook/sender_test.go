@@ -1,0 +1,153 @@
+package webhook_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/akinon-gateway/gateway/provider"
+	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
+	"github.com/akinon-gateway/gateway/provider/sandbox"
+)
+
+func TestRetriesFollowTheScheduleUntilAccepted(t *testing.T) {
+	const failures = 3
+	rcv := mustReceiver(t, func(n int, _ delivery) int {
+		if n <= failures {
+			return http.StatusInternalServerError
+		}
+		return http.StatusNoContent
+	})
+	schedule := ms(0, 150, 300, 600, 1000)
+	w := mustWorld(t, redistest.Shared(t), rcv.URL, schedule)
+	sess := w.mustPaidOrder(t, "o-retry", sandbox.CardApproved)
+	runSender(t, w.sender("r1", 2*time.Second))
+
+	waitFor(t, 10*time.Second, "the accepted delivery", func() bool { return len(rcv.deliveries()) == failures+1 })
+	got := rcv.deliveries()
+	first := got[0].eventID
+	for i, d := range got {
+		if d.eventID == "" || d.eventID != first || d.headerID != first {
+			t.Errorf("attempt %d: body eventId %q, webhook-id %q; want both %q", i+1, d.eventID, d.headerID, first)
+		}
+		if string(d.body) != string(got[0].body) {
+			t.Errorf("attempt %d re-sent another body:\n%s\nfirst:\n%s", i+1, d.body, got[0].body)
+		}
+		if !d.hashOK {
+			t.Errorf("attempt %d: contract hash does not verify", i+1)
+		}
+		if d.sigErr != nil {
+			t.Errorf("attempt %d: Standard Webhooks signature: %v", i+1, d.sigErr)
+		}
+	}
+	// Spacing: never earlier than the schedule, and at most its jitter
+	// (+20 %) plus the sender's polling and this machine's scheduling.
+	const slack = 250 * time.Millisecond
+	for i := 1; i < len(got); i++ {
+		gap, want := got[i].at.Sub(got[i-1].at), schedule[i]
+		if gap < want || gap > want+want/5+slack {
+			t.Errorf("gap before attempt %d = %s, want %s..%s\n%s", i+1, gap, want, want+want/5+slack, describe(got))
+		}
+	}
+
+	ev, attempts, err := w.store.Event(context.Background(), first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.State != provider.OutcomeDelivered || ev.OrderID != sess.OrderID || len(attempts) != failures+1 {
+		t.Fatalf("event after delivery: state %q order %q attempts %d", ev.State, ev.OrderID, len(attempts))
+	}
+	for i, a := range attempts {
+		want, status := provider.OutcomeRetry, http.StatusInternalServerError
+		if i == failures {
+			want, status = provider.OutcomeDelivered, http.StatusNoContent
+		}
+		if a.N != i+1 || a.Outcome != want || a.Status != status || a.Replica != "r1" {
+			t.Errorf("attempt log %d = %+v, want n=%d outcome %s status %d", i, a, i+1, want, status)
+		}
+	}
+	// Delivered means no attempt is left to make: the outbox is empty.
+	st, err := w.store.OutboxStats(context.Background(), time.Now())
+	if err != nil || st.Depth != 0 {
+		t.Fatalf("outbox after delivery: %+v %v", st, err)
+	}
+}
+
+func TestReceiverGoneStopsTheEvent(t *testing.T) {
+	rcv := mustReceiver(t, func(int, delivery) int { return http.StatusGone })
+	w := mustWorld(t, redistest.Shared(t), rcv.URL, ms(0, 50, 50, 50))
+	w.mustPaidOrder(t, "o-gone", sandbox.CardDeclined)
+	runSender(t, w.sender("r1", time.Second))
+
+	waitFor(t, 5*time.Second, "the event to stop", func() bool {
+		dead, _ := w.store.DeadLetters(context.Background(), 10)
+		return len(dead) == 1 && dead[0].State == provider.OutcomeGone
+	})
+	if n := len(rcv.deliveries()); n != 1 {
+		t.Fatalf("a 410 must stop the event after one attempt; receiver got %d", n)
+	}
+}
+
+func TestShutdownFinishesTheAttemptInFlight(t *testing.T) {
+	release := make(chan struct{})
+	arrived := make(chan struct{}, 1)
+	rcv := mustReceiver(t, func(int, delivery) int {
+		arrived <- struct{}{}
+		<-release
+		return http.StatusOK
+	})
+	w := mustWorld(t, redistest.Shared(t), rcv.URL, ms(0, 50))
+	w.mustPaidOrder(t, "o-drain", sandbox.CardApproved)
+	stop := runSender(t, w.sender("r1", 5*time.Second))
+
+	select {
+	case <-arrived:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no attempt arrived")
+	}
+	stopped := make(chan struct{})
+	go func() { stop(); close(stopped) }()
+	select {
+	case <-stopped:
+		t.Fatal("the sender stopped with an attempt in flight")
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(release)
+	select {
+	case <-stopped:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the sender did not stop after its attempt finished")
+	}
+	ev, attempts, err := w.store.Event(context.Background(), rcv.deliveries()[0].eventID)
+	if err != nil || ev.State != provider.OutcomeDelivered || len(attempts) != 1 {
+		t.Fatalf("after shutdown: state %q attempts %d err %v; want the attempt recorded as delivered", ev.State, len(attempts), err)
+	}
+}
+
+func TestTwoSendersNeverSendOneAttemptTwice(t *testing.T) {
+	rcv := mustReceiver(t, func(int, delivery) int { return http.StatusOK })
+	w := mustWorld(t, redistest.Shared(t), rcv.URL, ms(0, 50))
+	const events = 60
+	for i := range events {
+		w.mustPaidOrder(t, "o-pair-"+string(rune('a'+i%26))+string(rune('a'+i/26)), sandbox.CardApproved)
+	}
+	runSender(t, w.sender("r1", time.Second))
+	runSender(t, w.sender("r2", time.Second))
+	waitFor(t, 10*time.Second, "every event recorded as delivered", func() bool {
+		st, err := w.store.OutboxStats(context.Background(), time.Now())
+		return err == nil && st.Depth == 0 && len(rcv.deliveries()) >= events
+	})
+	seen := map[string]int{}
+	for _, d := range rcv.deliveries() {
+		seen[d.eventID]++
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("event %s delivered %d times", id, n)
+		}
+	}
+	if len(seen) != events {
+		t.Fatalf("%d distinct events delivered, want %d", len(seen), events)
+	}
+}

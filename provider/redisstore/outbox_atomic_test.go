@@ -1,0 +1,136 @@
+package redisstore_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/akinon-gateway/gateway/provider"
+	"github.com/akinon-gateway/gateway/provider/redisstore"
+	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
+	"github.com/akinon-gateway/gateway/provider/sandbox"
+)
+
+// plainEncoder queues every event with a readable body.
+type plainEncoder struct{}
+
+func (plainEncoder) Encode(e provider.Event) (provider.Outgoing, bool, error) {
+	b, err := json.Marshal(map[string]string{"eventId": e.ID, "orderId": e.OrderID, "status": string(e.State.Status),
+		"subStatus": string(e.State.SubStatus), "cause": e.Cause})
+	return provider.Outgoing{ID: e.ID, Body: b}, err == nil, err
+}
+
+// fillOnStatus is the bank, except that when the gateway asks it about a
+// pending payment, Redis runs out of memory before the answer can be
+// stored: the failure lands exactly between the processor's answer and
+// the state change with its event.
+type fillOnStatus struct {
+	*sandbox.Processor
+	rdb  *redis.Client
+	fill bool
+}
+
+func (p *fillOnStatus) Status(ctx context.Context, req provider.OperationRequest) (provider.Result, error) {
+	if p.fill {
+		if err := p.rdb.ConfigSet(ctx, "maxmemory", "1").Err(); err != nil {
+			return provider.Result{}, err
+		}
+	}
+	return p.Processor.Status(ctx, req)
+}
+
+// TestStateChangeAndEventAreOneStep shows that a pending payment's
+// resolution and its webhook are written together or not at all.
+//
+// By construction: both are written by one Lua script (transition.lua),
+// and Redis runs a script atomically. The only way a script stops between
+// two of its writes is a runtime error; the writes here cannot meet a
+// wrong-type error, and Redis checks memory (the one limit a full server
+// imposes) at the script's first write and, once a script has written,
+// lets it finish. So a full Redis refuses the whole step.
+//
+// By test: Redis is filled to its maxmemory (noeviction) after the bank
+// answered and before the gateway stores the answer. The step is refused:
+// the session is still PENDING and the outbox holds nothing. Once memory
+// is back, the claim's lease runs out, the next pass resolves the payment
+// and queues exactly one event.
+func TestStateChangeAndEventAreOneStep(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client(t)
+	ctx := context.Background()
+	if err := rdb.ConfigSet(ctx, "maxmemory-policy", "noeviction").Err(); err != nil {
+		t.Fatal(err)
+	}
+	st := redisstore.New(rdb, "gw", 1)
+	bank := &fillOnStatus{Processor: sandbox.New(0, nil), rdb: rdb}
+	cfg := provider.DefaultConfig()
+	cfg.Lease, cfg.Backoff = 300*time.Millisecond, time.Millisecond
+	svc := provider.NewService(st, map[string]provider.Processor{sandbox.Name: bank}, sandbox.Name, cfg)
+	svc.SetEvents(plainEncoder{})
+	m := &provider.Merchant{ID: "m1", InstallmentRates: provider.DefaultInstallmentRates()}
+
+	var sid string
+	_, err := svc.StartSession(ctx, provider.StartInput{Request: provider.Request{Merchant: m, GUID: "g1", OrderID: "o1", Fingerprint: "f"},
+		Type: provider.Sale, Amount: 5000, Currency: "TRY", Locale: "tr", ReturnURL: "https://shop.example/r"},
+		func(a provider.Answer) provider.Reply {
+			sid = a.Session.ID
+			return provider.Reply{Status: 200, Body: []byte("{}")}
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := svc.Session(ctx, sid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := svc.Pay(ctx, m, sess, provider.CardForm{CardHolder: "A B", CardNumber: sandbox.CardPendingOK, Expiry: "12/39", CVC: "123"})
+	if err != nil || v.Session.Phase != provider.PhasePending {
+		t.Fatalf("pay: %v %+v", err, v.Session)
+	}
+	outbox := func() int64 { return rdb.ZCard(ctx, "gw:{0}:wh:due").Val() }
+	if n := outbox(); n != 0 {
+		t.Fatalf("a pending payment queued %d events", n)
+	}
+
+	bank.fill = true
+	_, err = svc.RunJobsOnce(ctx)
+	if provider.ErrorCode(err) != provider.CodeStoreUnavailable {
+		t.Fatalf("a full Redis must refuse the step as unavailable; got %v", err)
+	}
+	if err := rdb.ConfigSet(ctx, "maxmemory", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	after, err := st.Order(ctx, "m1", "o1")
+	if err != nil || after.Phase != provider.PhasePending || outbox() != 0 {
+		t.Fatalf("after the refused step: phase %s, outbox %d (err %v); want PENDING and nothing queued", after.Phase, outbox(), err)
+	}
+
+	bank.fill = false
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		rep, err := svc.RunJobsOnce(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Resolved == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the payment was not resolved after the lease ran out")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	after, err = st.Order(ctx, "m1", "o1")
+	if err != nil || after.Phase != provider.PhaseAuthorised || outbox() != 1 {
+		t.Fatalf("after resolution: phase %s, outbox %d (err %v); want AUTHORISED with one event", after.Phase, outbox(), err)
+	}
+	ids := rdb.ZRange(ctx, "gw:{0}:wh:due", 0, -1).Val()
+	body := rdb.HGet(ctx, "gw:{0}:wh:e:"+ids[0], "body").Val()
+	var ev map[string]string
+	if err := json.Unmarshal([]byte(body), &ev); err != nil || ev["status"] != "RESOLVED" || ev["cause"] != provider.CausePendingResolved {
+		t.Fatalf("queued event = %s (%v)", body, err)
+	}
+}
