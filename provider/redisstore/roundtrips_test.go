@@ -1,0 +1,121 @@
+package redisstore_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/akinon-gateway/gateway/provider"
+	"github.com/akinon-gateway/gateway/provider/redisstore"
+	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
+	"github.com/akinon-gateway/gateway/provider/sandbox"
+)
+
+// tripCounter counts round trips to Redis: one per command sent alone,
+// one per pipeline.
+type tripCounter struct{ n atomic.Int64 }
+
+func (c *tripCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (c *tripCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error { c.n.Add(1); return next(ctx, cmd) }
+}
+func (c *tripCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error { c.n.Add(1); return next(ctx, cmds) }
+}
+
+// TestRoundTripsPerCall pins the cost the README states: a new mutating
+// Akinon call takes two round trips (claim and reserve; settle and
+// store), a replay one, and the hosted page's payment four.
+func TestRoundTripsPerCall(t *testing.T) {
+	srv := redistest.Shared(t)
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	t.Cleanup(func() { rdb.Close() })
+	counter := &tripCounter{}
+	rdb.AddHook(counter)
+	st := redisstore.New(rdb, redistest.Prefix(t), 1)
+	cfg := provider.DefaultConfig()
+	svc := provider.NewService(st, map[string]provider.Processor{sandbox.Name: sandbox.New(time.Second, nil)}, sandbox.Name, cfg)
+	m := &provider.Merchant{ID: "m1", InstallmentRates: provider.DefaultInstallmentRates()}
+	ctx := context.Background()
+	ok := func(a provider.Answer) provider.Reply { return provider.Reply{Status: 200, Body: []byte("{}")} }
+	req := func(order, guid string) provider.Request {
+		return provider.Request{Merchant: m, GUID: guid, OrderID: order, Fingerprint: "fp-" + guid}
+	}
+	var sid string
+	start := func(order string) {
+		_, err := svc.StartSession(ctx, provider.StartInput{Request: req(order, "s-"+order), Type: provider.Sale, Amount: 10000,
+			Currency: "TRY", Locale: "en", ReturnURL: "https://shop.example/r"},
+			func(a provider.Answer) provider.Reply { sid = a.Session.ID; return ok(a) })
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	pay := func() {
+		sess, err := svc.Session(ctx, sid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Pay(ctx, m, sess, provider.CardForm{CardHolder: "A B", CardNumber: sandbox.CardApproved, Expiry: "12/39", CVC: "123"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Warm up: the first run of each script loads it (EVALSHA, then EVAL).
+	start("warm")
+	pay()
+	for _, call := range []func(provider.OperationInput) (provider.Reply, error){
+		func(in provider.OperationInput) (provider.Reply, error) { return svc.Purchase(ctx, in, ok) },
+		func(in provider.OperationInput) (provider.Reply, error) {
+			in.Amount, in.Currency = 100, "TRY"
+			return svc.Refund(ctx, in, ok)
+		},
+	} {
+		in := provider.OperationInput{Request: req("warm", "w"+time.Now().String())}
+		if _, err := call(in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := svc.History(ctx, req("warm", "wh"), ok); err != nil {
+		t.Fatal(err)
+	}
+
+	trips := func(f func()) int64 {
+		before := counter.n.Load()
+		f()
+		return counter.n.Load() - before
+	}
+	must := func(_ provider.Reply, err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := []struct {
+		name string
+		want int64
+		call func()
+	}{
+		{"start-session", 2, func() { start("o1") }},
+		{"hosted page payment", 4, pay},
+		{"purchase", 2, func() { must(svc.Purchase(ctx, provider.OperationInput{Request: req("o1", "p1")}, ok)) }},
+		{"purchase replayed", 1, func() { must(svc.Purchase(ctx, provider.OperationInput{Request: req("o1", "p1")}, ok)) }},
+		{"refund", 2, func() {
+			must(svc.Refund(ctx, provider.OperationInput{Request: req("o1", "r1"), Amount: 1000, Currency: "TRY"}, ok))
+		}},
+		{"refund replayed", 1, func() {
+			must(svc.Refund(ctx, provider.OperationInput{Request: req("o1", "r1"), Amount: 1000, Currency: "TRY"}, ok))
+		}},
+		{"refund refused", 2, func() {
+			must(svc.Refund(ctx, provider.OperationInput{Request: req("o1", "r2"), Amount: 999900, Currency: "TRY"}, ok))
+		}},
+		{"history", 2, func() { must(svc.History(ctx, req("o1", "h1"), ok)) }},
+		{"history replayed", 1, func() { must(svc.History(ctx, req("o1", "h1"), ok)) }},
+		{"void", 2, func() { must(svc.Void(ctx, provider.OperationInput{Request: req("o2", "v1")}, ok)) }},
+	}
+	for _, c := range cases {
+		if got := trips(c.call); got != c.want {
+			t.Errorf("%s: %d round trips, want %d", c.name, got, c.want)
+		}
+	}
+}
