@@ -185,10 +185,12 @@ func (s *Service) refuse(ctx context.Context, m *Merchant, sess *Session, errs F
 	return v, nil
 }
 
-// afterClaimError turns a lost claim (a double submit) into the page the
-// session now calls for.
+// afterClaimError turns a lost claim (a double submit, a session that
+// expired or was replaced meanwhile) into the page the session now calls
+// for; a store failure stays an error.
 func (s *Service) afterClaimError(ctx context.Context, m *Merchant, id string, err error) (PageView, error) {
-	if ErrorCode(err) != CodePaymentInProgress {
+	var refused *Error
+	if !errors.As(err, &refused) {
 		return PageView{}, storeError(err)
 	}
 	sess, err := s.Session(ctx, id)
