@@ -154,12 +154,6 @@ func mustHook(tb testing.TB, accept bool) *hook {
 	return h
 }
 
-func (h *hook) set(accept bool) {
-	h.mu.Lock()
-	h.accept = accept
-	h.mu.Unlock()
-}
-
 func (h *hook) accepted() (byEvent map[string]int, byReplica map[string]int, bad []string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
