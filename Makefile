@@ -9,7 +9,7 @@ run:
 	DEV_MODE=$${DEV_MODE-1} $(GO) run ./cmd/gateway
 
 ## test: everything CI runs
-test: check
+test: check e2e e2e-browser
 
 ## check: gofmt, go vet, staticcheck, and every test under the race detector
 check: fmt vet staticcheck race
@@ -30,3 +30,13 @@ race:
 ## bench: the benchmarks, with their baselines
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+.PHONY: e2e e2e-browser
+
+## e2e: a redis-server, the gateway and the checkout driver on free ports; every scenario over HTTP
+e2e:
+	CHECKOUT_E2E=http GO=$(GO) $(GO) test -count=1 -timeout 10m -run '^TestE2E$$' -v ./cmd/checkout
+
+## e2e-browser: the same walk in headless Chromium, reading the DOM it reached
+e2e-browser:
+	CHECKOUT_E2E=browser GO=$(GO) $(GO) test -count=1 -timeout 10m -run '^TestE2E$$' -v ./cmd/checkout

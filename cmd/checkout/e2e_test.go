@@ -1,0 +1,398 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/net/html"
+
+	"github.com/akinon-gateway/gateway/cmd/checkout/commerce"
+	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
+)
+
+// The end-to-end tests boot the real parts: a redis-server, the gateway
+// process and the checkout driver process (built with the race detector),
+// on free ports. They run with `make e2e` (CHECKOUT_E2E=http) and
+// `make e2e-browser` (CHECKOUT_E2E=browser, needs Chromium).
+
+const (
+	e2eHashKey    = "e2e-hash-key-0123456789abcdef0123456789"
+	e2eWebhookKey = "e2e-webhook-key-0123456789abcdef01234567"
+)
+
+func TestE2E(t *testing.T) {
+	mode := os.Getenv("CHECKOUT_E2E")
+	switch mode {
+	case "":
+		t.Skip("set CHECKOUT_E2E=http or CHECKOUT_E2E=browser (make e2e, make e2e-browser)")
+	case "http", "browser":
+	default:
+		t.Fatalf("CHECKOUT_E2E=%q: want http or browser", mode)
+	}
+	bin := mustBuild(t)
+	rs := redistest.Start(t)
+	shopAddr := mustFreeAddr(t)
+	gw := mustStartGateway(t, bin.gateway, map[string]string{
+		"REDIS_URL":              rs.URL(),
+		"HASH_KEY":               e2eHashKey,
+		"WEBHOOK_URL":            "http://" + shopAddr + commerce.PathWebhook,
+		"WEBHOOK_HASH_KEY":       e2eWebhookKey,
+		"SANDBOX_PENDING_DELAY":  "2s",
+		"WEBHOOK_RETRY_SCHEDULE": "0s,1s,2s,5s",
+	})
+	base := []string{"-gateway", gw, "-listen", shopAddr, "-hash-key", e2eHashKey,
+		"-webhook-hash-key", e2eWebhookKey, "-webhook-wait", "30s"}
+
+	if mode == "browser" {
+		testBrowser(t, bin.checkout, base)
+		return
+	}
+	dir := t.TempDir()
+	rec := filepath.Join(dir, "record.jsonl")
+
+	t.Run("every scenario over HTTP", func(t *testing.T) {
+		out, code := runDriver(t, bin.checkout, append(base, "-record", rec)...)
+		if code != 0 {
+			t.Fatalf("exit %d, want 0", code)
+		}
+		wantLine(t, out, fmt.Sprintf("%d passed, 0 failed", len(allScenarios())))
+	})
+
+	t.Run("replay of the recording is byte for byte", func(t *testing.T) {
+		out, code := runDriver(t, bin.checkout, "replay", "-gateway", gw, rec)
+		if code != 0 {
+			t.Fatalf("exit %d, want 0", code)
+		}
+		wantLine(t, out, `^\d+ identical, 0 differ`)
+	})
+
+	t.Run("replay reports a changed answer", func(t *testing.T) {
+		tampered := filepath.Join(dir, "tampered.jsonl")
+		mustTamperRecording(t, rec, tampered)
+		out, code := runDriver(t, bin.checkout, "replay", "-gateway", gw, tampered)
+		if code != 1 {
+			t.Fatalf("exit %d, want 1", code)
+		}
+		wantLine(t, out, `^DIFF #\d+ /refund guid .*: body differs at byte \d+`)
+		wantLine(t, out, `^\d+ identical, 1 differ`)
+	})
+
+	t.Run("load", func(t *testing.T) {
+		out, code := runDriver(t, bin.checkout, append(base, "-n", "40", "-c", "8")...)
+		if code != 0 {
+			t.Fatalf("exit %d, want 0", code)
+		}
+		for _, step := range loadSteps {
+			wantLine(t, out, `^`+step+`\s+40\s+0\s+\d`)
+		}
+		wantLine(t, out, `^40 checkouts in [\d.]+s: [\d.]+ checkouts/s \(8 at a time\), 0 failed`)
+	})
+
+	t.Run("a gateway with another HASH_KEY fails on the bad hash", func(t *testing.T) {
+		other := mustStartGateway(t, bin.gateway, map[string]string{
+			"REDIS_URL":   rs.URL(),
+			"HASH_KEY":    "another-hash-key-0123456789abcdef0123456",
+			"WEBHOOK_URL": "",
+		})
+		args := []string{"-gateway", other, "-listen", "127.0.0.1:0", "-hash-key", e2eHashKey, "-scenarios", "sale"}
+		out, code := runDriver(t, bin.checkout, args...)
+		if code != 1 {
+			t.Fatalf("exit %d, want 1", code)
+		}
+		wantLine(t, out, `^FAIL  sale`)
+		wantLine(t, out, `the return POST was refused: bad hash`)
+		wantLine(t, out, `^0 passed, 1 failed$`)
+	})
+}
+
+// testBrowser runs every scenario in Chromium and then reads the DOM each
+// checkout ended on, as saved by the driver.
+func testBrowser(t *testing.T, checkout string, base []string) {
+	if _, err := os.Stat(or(os.Getenv("CHROMIUM"), "/usr/bin/chromium")); err != nil {
+		t.Fatalf("Chromium is needed for CHECKOUT_E2E=browser (.ci/run installs it): %v", err)
+	}
+	out := t.TempDir()
+	if keep := os.Getenv("CHECKOUT_E2E_OUT"); keep != "" {
+		out = keep
+	}
+	reportFile := filepath.Join(t.TempDir(), "report.json")
+	stdout, code := runDriver(t, checkout, append(base, "-browser", "-out", out, "-report", reportFile)...)
+	if code != 0 {
+		t.Fatalf("exit %d, want 0", code)
+	}
+	wantLine(t, stdout, fmt.Sprintf("%d passed, 0 failed", len(allScenarios())))
+
+	var rep report
+	raw, err := os.ReadFile(reportFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		t.Fatal(err)
+	}
+	thankYou, failed := 0, 0
+	for _, s := range rep.Scenarios {
+		for i, o := range s.Orders {
+			t.Run(fmt.Sprintf("%s/%d-%s", s.Name, i+1, o.Page), func(t *testing.T) {
+				dom := mustParseDOM(t, o.FinalDOM)
+				main := findElement(dom, func(n *html.Node) bool { return n.Data == "main" && attr(n, "data-page") != "" })
+				if main == nil {
+					t.Fatalf("%s: no <main data-page>", o.FinalDOM)
+				}
+				if got := attr(main, "data-page"); got != o.Page {
+					t.Errorf("DOM page %q, report says %q", got, o.Page)
+				}
+				switch o.Page {
+				case commerce.PageThankYou:
+					thankYou++
+					el := findElement(dom, func(n *html.Node) bool { return attr(n, "id") == "order-number" })
+					if el == nil {
+						t.Fatalf("thank-you page without #order-number")
+					}
+					if got := strings.TrimSpace(text(el)); got != o.Number {
+						t.Errorf("thank-you page shows order %q, want %q", got, o.Number)
+					}
+				case commerce.PagePaymentOptionSelection:
+					failed++
+					if findElement(dom, func(n *html.Node) bool { return attr(n, "id") == "errors" }) == nil {
+						t.Errorf("declined payment back on %s without #errors", o.Page)
+					}
+				default:
+					t.Errorf("ended on %q", o.Page)
+				}
+				if len(o.Screenshots) < 4 {
+					t.Errorf("%d screenshots, want one per step (≥ 4): %v", len(o.Screenshots), o.Screenshots)
+				}
+				for _, p := range o.Screenshots {
+					mustBePNG(t, p)
+				}
+			})
+		}
+	}
+	if thankYou == 0 || failed == 0 {
+		t.Errorf("%d thank-you pages and %d declined pages reached; want both kinds", thankYou, failed)
+	}
+}
+
+type binaries struct{ gateway, checkout string }
+
+// mustBuild builds the gateway and the driver (the driver with -race, so
+// the real runs also look for data races).
+func mustBuild(t *testing.T) binaries {
+	t.Helper()
+	dir := t.TempDir()
+	b := binaries{gateway: filepath.Join(dir, "gateway"), checkout: filepath.Join(dir, "checkout")}
+	for _, c := range [][]string{
+		{"build", "-o", b.gateway, "../gateway"},
+		{"build", "-race", "-o", b.checkout, "."},
+	} {
+		cmd := exec.Command(goTool(), c...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go %s: %v\n%s", strings.Join(c, " "), err, out)
+		}
+	}
+	return b
+}
+
+func goTool() string {
+	if g := os.Getenv("GO"); g != "" {
+		return g
+	}
+	return "go"
+}
+
+// mustStartGateway runs the gateway with DEV_MODE on a free port and waits
+// until it is ready; it is stopped (SIGTERM) at cleanup.
+func mustStartGateway(t *testing.T, bin string, env map[string]string) string {
+	t.Helper()
+	addr := mustFreeAddr(t)
+	url := "http://" + addr
+	logPath := filepath.Join(t.TempDir(), "gateway.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), "DEV_MODE=1", "ADDR="+addr, "PUBLIC_URL="+url, "LOG_LEVEL=warn")
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait(); logFile.Close() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(25 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+		if t.Failed() {
+			t.Logf("gateway log (%s):\n%s", addr, tailFile(logPath, 4000))
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for {
+		select {
+		case err := <-exited:
+			t.Fatalf("gateway exited before it was ready: %v\n%s", err, tailFile(logPath, 4000))
+		default:
+		}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url+"/readyz", nil)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return url
+			}
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("gateway not ready at %s within 20s\n%s", url, tailFile(logPath, 4000))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// runDriver runs the checkout binary to its end and returns its output
+// and exit code. Output is logged; a data race fails the test.
+func runDriver(t *testing.T, bin string, args ...string) (string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append(os.Environ(), "GORACE=halt_on_error=0")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	t.Logf("checkout %s\n%s", strings.Join(args, " "), out.String())
+	code := 0
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	case err != nil:
+		t.Fatalf("checkout: %v", err)
+	}
+	if strings.Contains(out.String(), "WARNING: DATA RACE") {
+		t.Errorf("the driver reported a data race")
+	}
+	return out.String(), code
+}
+
+// wantLine fails unless some line of out matches the pattern.
+func wantLine(t *testing.T, out, pattern string) {
+	t.Helper()
+	re := regexp.MustCompile(pattern)
+	for _, line := range strings.Split(out, "\n") {
+		if re.MatchString(strings.TrimRight(line, "\r")) {
+			return
+		}
+	}
+	t.Errorf("no line matches %q", pattern)
+}
+
+// mustTamperRecording copies a recording with one byte of the first
+// successful refund's answer changed.
+func mustTamperRecording(t *testing.T, from, to string) {
+	t.Helper()
+	f, err := os.Open(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	records, err := commerce.ReadRecords(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := false
+	var buf bytes.Buffer
+	for _, r := range records {
+		if !done && r.Endpoint == commerce.EndpointRefund && r.Status == http.StatusOK {
+			r.ResponseBody = strings.Replace(r.ResponseBody, `"RESOLVED"`, `"REJECTED"`, 1)
+			done = true
+		}
+		b, _ := json.Marshal(r)
+		buf.Write(append(b, '\n'))
+	}
+	if !done {
+		t.Fatal("the recording has no successful refund")
+	}
+	if err := os.WriteFile(to, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustFreeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func mustParseDOM(t *testing.T, path string) *html.Node {
+	t.Helper()
+	if path == "" {
+		t.Fatal("the driver saved no DOM for this checkout")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	doc, err := html.Parse(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+func findElement(n *html.Node, match func(*html.Node) bool) *html.Node {
+	if n.Type == html.ElementNode && match(n) {
+		return n
+	}
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if found := findElement(c, match); found != nil {
+			return found
+		}
+	}
+	return nil
+}
+
+func mustBePNG(t *testing.T, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")) || len(b) < 1000 {
+		t.Errorf("%s is not a PNG screenshot (%d bytes)", path, len(b))
+	}
+}
+
+func tailFile(path string, n int) string {
+	b, _ := os.ReadFile(path)
+	if len(b) > n {
+		b = b[len(b)-n:]
+	}
+	return string(b)
+}

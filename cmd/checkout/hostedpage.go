@@ -1,0 +1,141 @@
+package main
+
+import (
+	"io"
+	"net/url"
+	"strings"
+
+	"golang.org/x/net/html"
+)
+
+// The gateway's hosted page as a shopper's HTTP client reads it.
+
+// pageKind is which of the hosted page's screens a response is.
+type pageKind string
+
+const (
+	kindCard       pageKind = "card form"
+	kindThreeDS    pageKind = "3-D Secure"
+	kindProcessing pageKind = "processing"
+	kindReturn     pageKind = "return"
+	kindMessage    pageKind = "message"
+)
+
+// htmlForm is one form of a page.
+type htmlForm struct {
+	ID, Method, Action string
+	Fields             url.Values          // inputs with a name, in their initial value
+	Selects            map[string][]string // select name → option values
+}
+
+// hostedPage is what a shopper's client needs of a page.
+type hostedPage struct {
+	Forms  []htmlForm
+	Errors map[string]string // id err-<field> → text
+	Title  string            // the first h1
+}
+
+// parseHostedPage reads the forms, the field errors and the heading.
+func parseHostedPage(r io.Reader) (*hostedPage, error) {
+	doc, err := html.Parse(r)
+	if err != nil {
+		return nil, err
+	}
+	p := &hostedPage{Errors: map[string]string{}}
+	var form *htmlForm
+	var walk func(n *html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode {
+			switch n.Data {
+			case "form":
+				p.Forms = append(p.Forms, htmlForm{ID: attr(n, "id"), Method: strings.ToUpper(or(attr(n, "method"), "GET")),
+					Action: attr(n, "action"), Fields: url.Values{}, Selects: map[string][]string{}})
+				form = &p.Forms[len(p.Forms)-1]
+				for c := n.FirstChild; c != nil; c = c.NextSibling {
+					walk(c)
+				}
+				form = nil
+				return
+			case "input":
+				if form != nil && attr(n, "name") != "" {
+					form.Fields.Add(attr(n, "name"), attr(n, "value"))
+				}
+			case "select":
+				if form != nil && attr(n, "name") != "" {
+					name := attr(n, "name")
+					var opts []string
+					for _, o := range elements(n, "option") {
+						opts = append(opts, attr(o, "value"))
+					}
+					form.Selects[name] = opts
+					if len(opts) > 0 {
+						form.Fields.Set(name, opts[0])
+					}
+					return
+				}
+			case "h1":
+				if p.Title == "" {
+					p.Title = strings.TrimSpace(text(n))
+				}
+			}
+			if id := attr(n, "id"); strings.HasPrefix(id, "err-") {
+				p.Errors[strings.TrimPrefix(id, "err-")] = strings.TrimSpace(text(n))
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(doc)
+	return p, nil
+}
+
+// kind says which screen the page is; refresh is the Refresh header.
+func (p *hostedPage) kind(refresh string) (pageKind, *htmlForm) {
+	for i := range p.Forms {
+		f := &p.Forms[i]
+		switch {
+		case f.ID == "return":
+			return kindReturn, f
+		case f.Fields.Has("cardNumber"):
+			return kindCard, f
+		case f.Fields.Has("code"):
+			return kindThreeDS, f
+		}
+	}
+	if refresh != "" {
+		return kindProcessing, nil
+	}
+	return kindMessage, nil
+}
+
+func attr(n *html.Node, name string) string {
+	for _, a := range n.Attr {
+		if a.Key == name {
+			return a.Val
+		}
+	}
+	return ""
+}
+
+func elements(n *html.Node, tag string) []*html.Node {
+	var out []*html.Node
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if c.Type == html.ElementNode && c.Data == tag {
+			out = append(out, c)
+		}
+		out = append(out, elements(c, tag)...)
+	}
+	return out
+}
+
+func text(n *html.Node) string {
+	if n.Type == html.TextNode {
+		return n.Data
+	}
+	var b strings.Builder
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		b.WriteString(text(c))
+	}
+	return b.String()
+}

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseHostedPage(t *testing.T) {
+	cases := []struct {
+		name       string
+		html       string
+		refresh    string
+		wantKind   pageKind
+		wantAction string
+		wantFields map[string]string
+		wantSelect []string
+		wantErrors map[string]string
+	}{
+		{
+			name: "card form with installments",
+			html: `<main><h1>Pay by card</h1><form method="POST" action="/pay/s1" novalidate>
+<input type="hidden" name="_csrf" value="tok">
+<input id="cardHolder" name="cardHolder"><input id="cardNumber" name="cardNumber">
+<input id="expiry" name="expiry"><input id="cvc" name="cvc">
+<select id="installment" name="installment"><option value="1">Single</option><option value="3">3</option></select>
+<button id="pay">Pay</button></form></main>`,
+			wantKind: kindCard, wantAction: "/pay/s1",
+			wantFields: map[string]string{"_csrf": "tok", "cardNumber": "", "installment": "1"},
+			wantSelect: []string{"1", "3"},
+		},
+		{
+			name: "card form refused, installment hidden",
+			html: `<form method="POST" action="/pay/s1"><input type="hidden" name="_csrf" value="t2">
+<input name="cardNumber"><div class="err" id="err-cardNumber"> The card number is not valid. </div>
+<input type="hidden" name="installment" value="1"></form>`,
+			wantKind: kindCard, wantAction: "/pay/s1",
+			wantFields: map[string]string{"_csrf": "t2", "installment": "1"},
+			wantErrors: map[string]string{"cardNumber": "The card number is not valid."},
+		},
+		{
+			name:     "3-D Secure",
+			html:     `<h1>3-D Secure</h1><form method="POST" action="/pay/s1/3ds"><input type="hidden" name="_csrf" value="t3"><input id="code" name="code"><button id="verify">Verify</button></form>`,
+			wantKind: kindThreeDS, wantAction: "/pay/s1/3ds", wantFields: map[string]string{"_csrf": "t3", "code": ""},
+		},
+		{
+			name: "return",
+			html: `<h1 id="result">Payment approved</h1><form method="POST" action="http://shop.test/orders/redirection/return/" id="return">
+<input type="hidden" name="salt" value="abc"><input type="hidden" name="hash" value="h+/="><button id="back">Back</button></form>`,
+			wantKind: kindReturn, wantAction: "http://shop.test/orders/redirection/return/",
+			wantFields: map[string]string{"salt": "abc", "hash": "h+/="},
+		},
+		{name: "processing", html: `<h1>Your payment is being processed</h1>`, refresh: "2", wantKind: kindProcessing},
+		{name: "expired", html: `<h1 id="message">This payment session has expired</h1>`, wantKind: kindMessage},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := parseHostedPage(strings.NewReader(tc.html))
+			if err != nil {
+				t.Fatal(err)
+			}
+			kind, form := p.kind(tc.refresh)
+			if kind != tc.wantKind {
+				t.Fatalf("kind %q, want %q", kind, tc.wantKind)
+			}
+			if tc.wantAction == "" {
+				return
+			}
+			if form == nil || form.Action != tc.wantAction || form.Method != "POST" {
+				t.Fatalf("form %+v, want POST %s", form, tc.wantAction)
+			}
+			for k, v := range tc.wantFields {
+				if !form.Fields.Has(k) || form.Fields.Get(k) != v {
+					t.Errorf("field %s = %q (present %v), want %q", k, form.Fields.Get(k), form.Fields.Has(k), v)
+				}
+			}
+			if got := strings.Join(form.Selects["installment"], ","); got != strings.Join(tc.wantSelect, ",") {
+				t.Errorf("installment choices %q, want %v", got, tc.wantSelect)
+			}
+			for k, v := range tc.wantErrors {
+				if p.Errors[k] != v {
+					t.Errorf("error %s = %q, want %q", k, p.Errors[k], v)
+				}
+			}
+		})
+	}
+}
+
+func TestFillCard(t *testing.T) {
+	cases := []struct {
+		name        string
+		choices     []string
+		installment int
+		want        string
+		wantErr     bool
+	}{
+		{"single payment", nil, 0, "", false},
+		{"3 installments offered", []string{"1", "2", "3"}, 3, "3", false},
+		{"12 installments not offered", []string{"1", "2", "3"}, 12, "", true},
+		{"installments on a foreign currency", nil, 3, "", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &htmlForm{Fields: map[string][]string{"_csrf": {"tok"}}, Selects: map[string][]string{}}
+			if tc.choices != nil {
+				f.Selects["installment"] = tc.choices
+			}
+			err := fillCard(f, Payment{CardNumber: "4242 4242 4242 4242", Expiry: "12/30", Installment: tc.installment})
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("error %v, want error %v", err, tc.wantErr)
+			}
+			if err != nil {
+				return
+			}
+			if f.Fields.Get("installment") != tc.want || f.Fields.Get("cardNumber") != "4242 4242 4242 4242" ||
+				f.Fields.Get("expiry") != "12/30" || f.Fields.Get("cvc") == "" || f.Fields.Get("_csrf") != "tok" {
+				t.Errorf("fields %v", f.Fields)
+			}
+		})
+	}
+}

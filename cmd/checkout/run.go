@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/akinon-gateway/gateway/cmd/checkout/commerce"
+)
+
+// errFailed is a run that worked but found failures; they are already
+// printed.
+var errFailed = errors.New("failures reported")
+
+// run is the whole program, so a test can boot it.
+func run(ctx context.Context, args []string, env func(string) string) error {
+	return runTo(ctx, args, env, os.Stdout, os.Stderr)
+}
+
+func runTo(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "replay" {
+		return runReplay(ctx, args[1:], env, stdout, stderr)
+	}
+	cfg, err := parseConfig(args, env, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if len(cfg.Scenarios) == 1 && cfg.Scenarios[0] == "list" {
+		for _, s := range allScenarios() {
+			fmt.Fprintf(stdout, "%-24s %s\n", s.name, s.about)
+		}
+		return nil
+	}
+	var picked []scenario
+	if cfg.N == 0 {
+		if picked, err = pickScenarios(cfg.Scenarios); err != nil {
+			return err
+		}
+	}
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("shop listener: %w", err)
+	}
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://" + ln.Addr().String()
+	}
+
+	var observers []func(*commerce.Exchange)
+	var rec *commerce.Recorder
+	if cfg.Record != "" {
+		f, err := os.Create(cfg.Record)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("-record: %w", err)
+		}
+		defer f.Close()
+		rec = commerce.NewRecorder(f)
+		observers = append(observers, rec.Observe)
+	}
+	stats := newStepStats()
+	if cfg.N > 0 {
+		observers = append(observers, stats.observe)
+	}
+	gw := newGateway(cfg, func(x *commerce.Exchange) {
+		for _, o := range observers {
+			o(x)
+		}
+	})
+	logf := func(string, ...any) {}
+	if cfg.Verbose {
+		logf = func(format string, args ...any) {
+			fmt.Fprintf(stderr, "%s shop: %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
+		}
+	}
+	shop := commerce.NewShop(commerce.Config{
+		Gateway: gw, PublicURL: cfg.PublicURL,
+		HashKey: cfg.HashKey, HashScheme: cfg.HashScheme, WebhookHashKey: cfg.WebhookHashKey,
+		OrderPrefix: "ON-" + runID() + "-", Logf: logf,
+	})
+	srv := &http.Server{Handler: shop, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+		<-served
+	}()
+
+	if err := waitReady(ctx, cfg.GatewayURL, 15*time.Second); err != nil {
+		return err
+	}
+
+	var runErr error
+	if cfg.N > 0 {
+		runErr = runLoad(ctx, cfg, shop, stats, stdout, stderr)
+	} else {
+		runErr = runScenarios(ctx, cfg, shop, picked, stdout)
+	}
+	if rec != nil {
+		if err := rec.Flush(); err != nil && runErr == nil {
+			runErr = err
+		}
+	}
+	return runErr
+}
+
+// newGateway is the Commerce-side client, with a pool sized for load.
+func newGateway(cfg config, observe func(*commerce.Exchange)) *commerce.Gateway {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 256, 256
+	return &commerce.Gateway{
+		BaseURL:  strings.TrimRight(cfg.GatewayURL, "/"),
+		Username: cfg.Username, Password: cfg.Password,
+		Client:  &http.Client{Transport: tr, Timeout: 30 * time.Second},
+		Observe: observe,
+	}
+}
+
+// waitReady waits for the gateway's /readyz, with a deadline.
+func waitReady(ctx context.Context, base string, within time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, within)
+	defer cancel()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	var last string
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base, "/")+"/readyz", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			last = resp.Status
+		} else {
+			last = err.Error()
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("gateway %s is not ready after %s (last: %s)", base, within, last)
+		case <-tick.C:
+		}
+	}
+}
+
+// runID tells this run's orders from any other run's on the same gateway.
+func runID() string {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

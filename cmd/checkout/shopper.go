@@ -1,0 +1,289 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/akinon-gateway/gateway/cmd/checkout/commerce"
+)
+
+// Payment is what the shopper types on the hosted page.
+type Payment struct {
+	CardHolder  string
+	CardNumber  string
+	Expiry      string // MM/YY; empty: a year from now
+	CVC         string
+	Installment int    // 0 or 1: single payment
+	ThreeDSCode string // typed if the bank asks
+}
+
+func (p Payment) expiry() string {
+	if p.Expiry != "" {
+		return p.Expiry
+	}
+	return time.Now().AddDate(1, 0, 0).Format("01/06")
+}
+
+func (p Payment) holder() string { return or(p.CardHolder, "Ayşe Yılmaz") }
+func (p Payment) cvc() string    { return or(p.CVC, "123") }
+
+// Visit is what the shopper went through and where it ended.
+type Visit struct {
+	Page        string              // page_name the shopper ended on
+	OrderNumber string              // the order number the thank-you page shows
+	Errors      map[string][]string // errors of the last checkout page
+	Screens     []string            // hosted-page screens passed, in order
+	Shop        time.Duration       // checkout pages up to the redirect (start-session included)
+	Hosted      time.Duration       // on the gateway's pages
+	Return      time.Duration       // the return POST up to the last page (purchase included)
+	Screenshots []string            // files, browser mode
+	FinalDOM    string              // file holding the last page's DOM, browser mode
+}
+
+// phaseError says in which part of the walk a checkout failed.
+type phaseError struct {
+	Phase string // "shop", "hosted-page" or "return"
+	Err   error
+}
+
+func (e *phaseError) Error() string { return e.Phase + ": " + e.Err.Error() }
+func (e *phaseError) Unwrap() error { return e.Err }
+
+// Shopper walks a checkout from the shop's checkout URL to the last page.
+type Shopper interface {
+	Checkout(ctx context.Context, shop *commerce.Shop, o *commerce.Order, p Payment, shots *shots) (Visit, error)
+	Close() error
+}
+
+// httpShopper is a cookie-keeping HTTP client, as a storefront's XHR
+// calls and a browser's form posts would go.
+type httpShopper struct {
+	transport http.RoundTripper
+}
+
+var _ Shopper = (*httpShopper)(nil)
+
+func newHTTPShopper() *httpShopper {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 256, 256
+	return &httpShopper{transport: tr}
+}
+
+func (h *httpShopper) Close() error { return nil }
+
+// Checkout enters with the checkout URL, chooses redirection, pays on the
+// gateway's page and follows the return POST back to the shop.
+func (h *httpShopper) Checkout(ctx context.Context, shop *commerce.Shop, o *commerce.Order, p Payment, _ *shots) (Visit, error) {
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Transport: h.transport, Timeout: 30 * time.Second}
+	var v Visit
+
+	t0 := time.Now()
+	page, err := h.shopPage(ctx, c, http.MethodGet, shop.CheckoutURL(o), nil)
+	if err == nil {
+		err = expectPage(page, commerce.PagePaymentOptionSelection)
+	}
+	if err == nil {
+		page, err = h.shopPage(ctx, c, http.MethodPost, shop.PublicURL()+commerce.PathCheckout+"?page="+commerce.PagePaymentOptionSelection,
+			url.Values{"payment_option": {"redirection"}})
+	}
+	if err == nil {
+		err = expectPage(page, commerce.PageRedirectionPaymentSelected)
+	}
+	var redirect commerce.RedirectionPaymentSelectedContext
+	if err == nil {
+		if err = page.Decode(&redirect); err == nil && redirect.RedirectURL == "" {
+			err = fmt.Errorf("%s has no redirect_url", commerce.PageRedirectionPaymentSelected)
+		}
+	}
+	v.Shop = time.Since(t0)
+	if err != nil {
+		return v, &phaseError{"shop", err}
+	}
+
+	t1 := time.Now()
+	ret, screens, err := payOnHostedPage(ctx, c, redirect.RedirectURL, p)
+	v.Hosted, v.Screens = time.Since(t1), screens
+	if err != nil {
+		return v, &phaseError{"hosted-page", err}
+	}
+
+	t2 := time.Now()
+	page, err = h.shopPage(ctx, c, http.MethodPost, ret.Action, ret.Fields)
+	v.Return = time.Since(t2)
+	if err != nil {
+		return v, &phaseError{"return", err}
+	}
+	v.Page, v.Errors = page.Name(), page.Errors
+	if v.Page == commerce.PageThankYou {
+		var ty commerce.ThankYouContext
+		if err := page.Decode(&ty); err != nil {
+			return v, &phaseError{"return", err}
+		}
+		v.OrderNumber = ty.OrderNumber
+	}
+	return v, nil
+}
+
+// shopPage asks the shop for a checkout page as JSON, the way Akinon's
+// storefront does (x-requested-with: XMLHttpRequest); a form post that the
+// shop answers with a redirect is followed with the same header.
+func (h *httpShopper) shopPage(ctx context.Context, c *http.Client, method, target string, form url.Values) (*commerce.Page, error) {
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("X-Requested-With", "XMLHttpRequest")
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, err
+	}
+	var p commerce.Page
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return nil, fmt.Errorf("%s %s: HTTP %d, not a checkout page: %.200s", method, resp.Request.URL.Path, resp.StatusCode, raw)
+	}
+	if resp.StatusCode >= 400 && p.Name() == "" {
+		return &p, fmt.Errorf("%s %s: HTTP %d: %v", method, resp.Request.URL.Path, resp.StatusCode, p.Errors)
+	}
+	return &p, nil
+}
+
+func expectPage(p *commerce.Page, want string) error {
+	if got := p.Name(); got != want {
+		return fmt.Errorf("reached %q, want %q (errors: %v)", got, want, p.Errors)
+	}
+	return nil
+}
+
+// payOnHostedPage goes through the gateway's screens until the return form
+// and returns it. A processing screen is reloaded after the Refresh delay
+// it names, as a browser does; the context's deadline bounds the wait.
+func payOnHostedPage(ctx context.Context, c *http.Client, start string, p Payment) (*htmlForm, []string, error) {
+	var screens []string
+	resp, err := get(ctx, c, start)
+	cardSent, codeSent := false, false
+	for {
+		if err != nil {
+			return nil, screens, err
+		}
+		raw, rerr := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		if rerr != nil {
+			return nil, screens, rerr
+		}
+		page, perr := parseHostedPage(bytes.NewReader(raw))
+		if perr != nil {
+			return nil, screens, perr
+		}
+		here := resp.Request.URL
+		refresh := resp.Header.Get("Refresh")
+		kind, form := page.kind(refresh)
+		screens = append(screens, string(kind))
+		switch kind {
+		case kindReturn:
+			action, err := here.Parse(form.Action)
+			if err != nil {
+				return nil, screens, fmt.Errorf("return form action %q: %w", form.Action, err)
+			}
+			form.Action = action.String()
+			return form, screens, nil
+		case kindCard:
+			if cardSent {
+				return nil, screens, fmt.Errorf("the card form came back (HTTP %d): %v", resp.StatusCode, page.Errors)
+			}
+			cardSent = true
+			if err := fillCard(form, p); err != nil {
+				return nil, screens, err
+			}
+			resp, err = post(ctx, c, here, form)
+		case kindThreeDS:
+			if codeSent {
+				return nil, screens, fmt.Errorf("the 3-D Secure form came back (HTTP %d)", resp.StatusCode)
+			}
+			if p.ThreeDSCode == "" {
+				return nil, screens, fmt.Errorf("the bank asks for a 3-D Secure code and the payment has none")
+			}
+			codeSent = true
+			form.Fields.Set("code", p.ThreeDSCode)
+			resp, err = post(ctx, c, here, form)
+		case kindProcessing:
+			secs, _ := strconv.Atoi(strings.TrimSpace(strings.SplitN(refresh, ";", 2)[0]))
+			t := time.NewTimer(time.Duration(max(secs, 1)) * time.Second)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil, screens, fmt.Errorf("still processing when the deadline came: %w", ctx.Err())
+			case <-t.C:
+			}
+			resp, err = get(ctx, c, here.String())
+		default:
+			return nil, screens, fmt.Errorf("HTTP %d at %s: %q", resp.StatusCode, here.Path, page.Title)
+		}
+	}
+}
+
+// fillCard types the card into the form; the anti-forgery field and any
+// other hidden value stay as the page set them.
+func fillCard(form *htmlForm, p Payment) error {
+	form.Fields.Set("cardHolder", p.holder())
+	form.Fields.Set("cardNumber", p.CardNumber)
+	form.Fields.Set("expiry", p.expiry())
+	form.Fields.Set("cvc", p.cvc())
+	if p.Installment > 1 {
+		want := strconv.Itoa(p.Installment)
+		offered := form.Selects["installment"]
+		found := false
+		for _, o := range offered {
+			found = found || o == want
+		}
+		if !found {
+			return fmt.Errorf("installment %s is not offered (choices: %v)", want, offered)
+		}
+		form.Fields.Set("installment", want)
+	}
+	return nil
+}
+
+func get(ctx context.Context, c *http.Client, target string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return nil, err
+	}
+	return c.Do(req)
+}
+
+// post submits a form the way a browser does; the client follows the
+// gateway's 303 to the next screen.
+func post(ctx context.Context, c *http.Client, base *url.URL, f *htmlForm) (*http.Response, error) {
+	action, err := base.Parse(f.Action)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, action.String(), strings.NewReader(f.Fields.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return c.Do(req)
+}
