@@ -27,9 +27,14 @@ staticcheck:
 race:
 	$(GO) test -race -count=1 -timeout 10m ./...
 
-## bench: the benchmarks, with their baselines
+## bench: the HTTP calls against two baselines measured in the same run:
+## an Echo handler that touches nothing, and one Redis round trip
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	@$(GO) test -run '^$$' -bench . -benchmem -count 1 ./extension/ | tee /dev/stderr | awk '\
+	  /^Benchmark/ { name=$$1; sub(/-[0-9]+$$/, "", name); ns[name]=$$3; order[++n]=name } \
+	  END { base=ns["BenchmarkBaseline"]; rt=ns["BenchmarkRedisRoundTrip"]; \
+	    printf "\n%-26s %12s %14s %16s\n", "benchmark", "ns/op", "× baseline", "× round trip"; \
+	    for (i=1; i<=n; i++) { k=order[i]; printf "%-26s %12d %14.1f %16.1f\n", k, ns[k], ns[k]/base, ns[k]/rt } }' 
 
 .PHONY: e2e e2e-browser
 

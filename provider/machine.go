@@ -125,6 +125,22 @@ func Rule(a Action, p Phase) Verdict {
 // the storage adapter, which applies it inside its atomic script. The
 // empty phase is written as NONE.
 func RuleTable(a Action) string {
+	if t, ok := ruleTables[a]; ok {
+		return t
+	}
+	return encodeRules(a)
+}
+
+// ruleTables are the encoded columns, computed once.
+var ruleTables = func() map[Action]string {
+	m := map[Action]string{}
+	for a := range rules {
+		m[a] = encodeRules(a)
+	}
+	return m
+}()
+
+func encodeRules(a Action) string {
 	parts := make([]string, 0, len(Phases))
 	for _, p := range Phases {
 		v := Rule(a, p)
