@@ -1,0 +1,192 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+)
+
+// envOf turns a map into the env function run and LoadConfig read.
+func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+// production is a complete configuration outside DEV_MODE.
+func production(extra map[string]string) map[string]string {
+	env := map[string]string{
+		"PUBLIC_URL":       "https://pay.example.com",
+		"GATEWAY_USERNAME": "shop-user",
+		"GATEWAY_PASSWORD": "a-long-and-secret-password",
+		"HASH_KEY":         strings.Repeat("k", 32),
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	return env
+}
+
+func TestLoadConfigDefaults(t *testing.T) {
+	c, err := LoadConfig(envOf(production(nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != ":8080" || c.IdempotencyTTL != 24*time.Hour || c.SessionTTL != 30*time.Minute ||
+		c.SandboxPendingDelay != 10*time.Second || c.DevMode || c.RedisURL != "" || c.LogLevel != zapcore.InfoLevel {
+		t.Errorf("defaults: %+v", c)
+	}
+	want := []time.Duration{0, 10 * time.Second, time.Minute, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour}
+	if len(c.WebhookRetrySchedule) != len(want) {
+		t.Fatalf("retry schedule %v", c.WebhookRetrySchedule)
+	}
+	for i := range want {
+		if c.WebhookRetrySchedule[i] != want[i] {
+			t.Errorf("retry schedule %v, want %v", c.WebhookRetrySchedule, want)
+			break
+		}
+	}
+	c, err = LoadConfig(envOf(production(map[string]string{"IDEMPOTENCY_TTL": "1h", "SESSION_TTL": "90s",
+		"SANDBOX_PENDING_DELAY": "250ms", "WEBHOOK_RETRY_SCHEDULE": "0s, 5s,1m", "ADDR": ":9999", "LOG_LEVEL": "debug"})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.IdempotencyTTL != time.Hour || c.SessionTTL != 90*time.Second || c.SandboxPendingDelay != 250*time.Millisecond ||
+		len(c.WebhookRetrySchedule) != 3 || c.Addr != ":9999" || c.LogLevel != zapcore.DebugLevel {
+		t.Errorf("overrides not read: %+v", c)
+	}
+}
+
+// TestConfigRefused: each row is one mistake, and the error names it.
+func TestConfigRefused(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string // in the error; "" for a configuration that starts
+	}{
+		{"complete", production(nil), ""},
+		{"DEV_MODE alone", map[string]string{"DEV_MODE": "1"}, ""},
+		{"HASH_KEY of 32", production(map[string]string{"HASH_KEY": strings.Repeat("x", 32)}), ""},
+		{"HASH_KEY of 31", production(map[string]string{"HASH_KEY": strings.Repeat("x", 31)}), "HASH_KEY"},
+		{"no HASH_KEY", production(map[string]string{"HASH_KEY": ""}), "HASH_KEY"},
+		{"short HASH_KEY in DEV_MODE", production(map[string]string{"DEV_MODE": "1", "HASH_KEY": "short"}), "HASH_KEY"},
+		{"no username", production(map[string]string{"GATEWAY_USERNAME": ""}), "GATEWAY_USERNAME"},
+		{"no password", production(map[string]string{"GATEWAY_PASSWORD": ""}), "GATEWAY_PASSWORD"},
+		{"no credentials at all", map[string]string{"HASH_KEY": strings.Repeat("k", 40), "PUBLIC_URL": "https://p.example"}, "GATEWAY_USERNAME"},
+		{"dev username outside DEV_MODE", production(map[string]string{"GATEWAY_USERNAME": devUsername}), "DEV_MODE"},
+		{"dev password outside DEV_MODE", production(map[string]string{"GATEWAY_PASSWORD": devPassword}), "DEV_MODE"},
+		{"dev hash key outside DEV_MODE", production(map[string]string{"HASH_KEY": devHashKey}), "DEV_MODE"},
+		{"dev credentials in DEV_MODE", production(map[string]string{"DEV_MODE": "1", "GATEWAY_USERNAME": devUsername, "GATEWAY_PASSWORD": devPassword}), ""},
+		{"DEV_MODE=yes", production(map[string]string{"DEV_MODE": "yes"}), "DEV_MODE"},
+		{"SESSION_TTL not a duration", production(map[string]string{"SESSION_TTL": "thirty"}), "SESSION_TTL"},
+		{"SESSION_TTL zero", production(map[string]string{"SESSION_TTL": "0s"}), "SESSION_TTL"},
+		{"IDEMPOTENCY_TTL negative", production(map[string]string{"IDEMPOTENCY_TTL": "-1h"}), "IDEMPOTENCY_TTL"},
+		{"IDEMPOTENCY_TTL without unit", production(map[string]string{"IDEMPOTENCY_TTL": "24"}), "IDEMPOTENCY_TTL"},
+		{"SANDBOX_PENDING_DELAY bad", production(map[string]string{"SANDBOX_PENDING_DELAY": "soon"}), "SANDBOX_PENDING_DELAY"},
+		{"WEBHOOK_RETRY_SCHEDULE bad", production(map[string]string{"WEBHOOK_RETRY_SCHEDULE": "0s,x"}), "WEBHOOK_RETRY_SCHEDULE"},
+		{"WEBHOOK_RETRY_SCHEDULE negative", production(map[string]string{"WEBHOOK_RETRY_SCHEDULE": "0s,-5s"}), "WEBHOOK_RETRY_SCHEDULE"},
+		{"webhook without its key", production(map[string]string{"WEBHOOK_URL": "https://shop.example/hooks"}), "WEBHOOK_HASH_KEY"},
+		{"webhook key too short", production(map[string]string{"WEBHOOK_URL": "https://shop.example/hooks", "WEBHOOK_HASH_KEY": "short"}), "WEBHOOK_HASH_KEY"},
+		{"webhook over http outside DEV_MODE", production(map[string]string{"WEBHOOK_URL": "http://shop.example/hooks", "WEBHOOK_HASH_KEY": strings.Repeat("w", 32)}), "WEBHOOK_URL"},
+		{"webhook complete", production(map[string]string{"WEBHOOK_URL": "https://shop.example/hooks", "WEBHOOK_HASH_KEY": strings.Repeat("w", 32)}), ""},
+		{"PUBLIC_URL http outside DEV_MODE", production(map[string]string{"PUBLIC_URL": "http://pay.example.com"}), "PUBLIC_URL"},
+		{"PUBLIC_URL relative", production(map[string]string{"PUBLIC_URL": "/pay"}), "PUBLIC_URL"},
+		{"PUBLIC_URL http on localhost", production(map[string]string{"PUBLIC_URL": "http://localhost:8080"}), ""},
+		{"LOG_LEVEL unknown", production(map[string]string{"LOG_LEVEL": "loud"}), "LOG_LEVEL"},
+		{"admin without password", production(map[string]string{"ADMIN_USERNAME": "ops"}), "ADMIN_PASSWORD"},
+		{"admin password short", production(map[string]string{"ADMIN_USERNAME": "ops", "ADMIN_PASSWORD": "short"}), "ADMIN_PASSWORD"},
+		{"REDIS_URL not redis", production(map[string]string{"REDIS_URL": "ftp://cache:6379"}), "REDIS_URL"},
+		{"REDIS_URL fine", production(map[string]string{"REDIS_URL": "redis://:pw@cache:6379/2"}), ""},
+		{"REDIS_SHARDS zero", production(map[string]string{"REDIS_SHARDS": "0"}), "REDIS_SHARDS"},
+		{"HASH_SCHEME unknown", production(map[string]string{"HASH_SCHEME": "md5"}), "HASH_SCHEME"},
+		{"HASH_SCHEME keylast", production(map[string]string{"HASH_SCHEME": "sha512-keylast"}), ""},
+		{"INSTALLMENT_RATES bad count", production(map[string]string{"INSTALLMENT_RATES": "4:100"}), "INSTALLMENT_RATES"},
+		{"INSTALLMENT_RATES fine", production(map[string]string{"INSTALLMENT_RATES": "3:150,6:300"}), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := LoadConfig(envOf(tt.env))
+			if err == nil {
+				err = c.Validate()
+			}
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tt.want != "" && err == nil:
+				t.Fatalf("accepted, want an error about %s", tt.want)
+			case tt.want != "" && !strings.Contains(err.Error(), tt.want):
+				t.Fatalf("error %q does not name %s", err, tt.want)
+			}
+			// run refuses to start with the same words.
+			if tt.want != "" {
+				if err := run(t.Context(), nil, envOf(tt.env)); err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Fatalf("run = %v, want a configuration error about %s", err, tt.want)
+				}
+			}
+		})
+	}
+}
+
+// TestLogFieldsMaskSecrets logs the configuration as run does and finds
+// no secret in the line, while the settings an operator needs are there.
+func TestLogFieldsMaskSecrets(t *testing.T) {
+	secrets := map[string]string{
+		"GATEWAY_PASSWORD": "gateway-password-s3cr3t",
+		"HASH_KEY":         "hash-key-s3cr3t-0123456789abcdef0123",
+		"WEBHOOK_HASH_KEY": "webhook-key-s3cr3t-0123456789abcdef01",
+		"ADMIN_PASSWORD":   "admin-password-s3cr3t",
+		"REDIS_URL":        "redis://default:redis-s3cr3t@cache.internal:6379/0",
+	}
+	env := production(map[string]string{"WEBHOOK_URL": "https://shop.example/hooks", "ADMIN_USERNAME": "ops"})
+	for k, v := range secrets {
+		env[k] = v
+	}
+	c, err := LoadConfig(envOf(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	core, logs := observer.New(zapcore.InfoLevel)
+	zap.New(core).Info("configuration", c.LogFields()...)
+	line, err := json.Marshal(logs.All()[0].ContextMap())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, v := range secrets {
+		needle := v
+		if name == "REDIS_URL" {
+			needle = "redis-s3cr3t"
+		}
+		if strings.Contains(string(line), needle) {
+			t.Errorf("the logged configuration shows %s: %s", name, line)
+		}
+	}
+	fields := logs.All()[0].ContextMap()
+	for key, want := range map[string]string{
+		"gateway_username": "shop-user",
+		"gateway_password": "***",
+		"hash_key":         "***",
+		"webhook_hash_key": "***",
+		"admin_password":   "***",
+		"admin_username":   "ops",
+		"webhook_url":      "https://shop.example/hooks",
+		"public_url":       "https://pay.example.com",
+	} {
+		if fields[key] != want {
+			t.Errorf("logged %s = %v, want %q", key, fields[key], want)
+		}
+	}
+	if u, _ := fields["redis_url"].(string); !strings.Contains(u, "cache.internal:6379") {
+		t.Errorf("logged redis_url = %q, want the host kept", u)
+	}
+	// An unset secret is logged empty, not as a mask that suggests one is set.
+	c.AdminPassword = ""
+	core, logs = observer.New(zapcore.InfoLevel)
+	zap.New(core).Info("configuration", c.LogFields()...)
+	if v := logs.All()[0].ContextMap()["admin_password"]; v != "" {
+		t.Errorf("an empty admin password is logged as %q", v)
+	}
+}

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestRunServesAndStops boots the real program on a free port with the
+// embedded store and the development credentials, serves a start-session,
+// the hosted page and both health checks, then stops on cancel with nil.
+func TestRunServesAndStops(t *testing.T) {
+	addr := freeAddr(t)
+	env := map[string]string{
+		"ADDR":       addr,
+		"PUBLIC_URL": "http://" + addr,
+		"DEV_MODE":   "1",
+		"LOG_LEVEL":  "error",
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, nil, envOf(env)) }()
+	base := "http://" + addr
+
+	waitUntil(t, 10*time.Second, "/healthz to answer", func() bool {
+		select {
+		case err := <-done:
+			t.Fatalf("run returned before serving: %v", err)
+		default:
+		}
+		resp, err := http.Get(base + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	resp, err := http.Get(base + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/readyz on the embedded store: %d", resp.StatusCode)
+	}
+
+	req, _ := http.NewRequest(http.MethodPost, base+"/start-session", strings.NewReader(`{"version":"1","guid":"g-run","orderId":"o-run",
+		"orderAmount":49.90,"locale":"tr","returnUrl":"http://localhost:3000/return","type":"SALE","currency":"TRY",
+		"customer":{"firstName":"Ada","lastName":"Lovelace","email":"ada@example.com"}}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.SetBasicAuth("akinon", "akinon-dev-password")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out struct{ RedirectURL, SessionID, TransactionID string }
+	err = json.NewDecoder(resp.Body).Decode(&out)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("start-session: %d %v", resp.StatusCode, err)
+	}
+	if out.RedirectURL != base+"/pay/"+out.SessionID || out.TransactionID == "" {
+		t.Fatalf("start-session answer: %+v", out)
+	}
+	page, err := http.Get(out.RedirectURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page.Body.Close()
+	if page.StatusCode != http.StatusOK {
+		t.Fatalf("the hosted page: %d", page.StatusCode)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run after cancel = %v, want nil", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("run did not return after its context was cancelled")
+	}
+	if _, err := http.Get(base + "/healthz"); err == nil {
+		t.Fatal("still serving after run returned")
+	}
+}
+
+func TestRunCheckConfig(t *testing.T) {
+	if err := run(context.Background(), []string{"-check-config"}, envOf(map[string]string{"DEV_MODE": "1", "ADDR": "127.0.0.1:1"})); err != nil {
+		t.Fatalf("-check-config on a valid configuration: %v", err)
+	}
+	if err := run(context.Background(), []string{"-no-such-flag"}, envOf(map[string]string{"DEV_MODE": "1"})); err == nil {
+		t.Fatal("an unknown flag was accepted")
+	}
+}

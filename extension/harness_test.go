@@ -1,0 +1,620 @@
+package extension_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"html"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/akinon-gateway/gateway/extension"
+	"github.com/akinon-gateway/gateway/hashing"
+	"github.com/akinon-gateway/gateway/provider"
+	"github.com/akinon-gateway/gateway/provider/redisstore"
+	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
+	"github.com/akinon-gateway/gateway/provider/sandbox"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// Credentials and keys of the merchant every test gateway serves.
+const (
+	testUser     = "akinon"
+	testPassword = "test-password-0123"
+	testHashKey  = "test-hash-key-0123456789abcdef0123456789"
+	returnURL    = "https://shop.example/orders/return"
+)
+
+// epoch is where every test clock starts: the contract's example moment,
+// 2026-11-22T14:05:09.123+03:00. The clock moves only when a test moves
+// it, so timestamps in bodies are fixed and golden files can hold them.
+var epoch = time.Date(2026, 11, 22, 11, 5, 9, 123e6, time.UTC)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// gate holds one processor call until the test releases it.
+type gate struct {
+	entered chan struct{}
+	release chan struct{}
+}
+
+// bank is the sandbox with two things a test needs: a call can be held
+// inside the processor, and every reference the processor saw is kept.
+type bank struct {
+	*sandbox.Processor
+	mu    sync.Mutex
+	gates map[string]*gate
+	refs  map[string][]string
+}
+
+var _ provider.Processor = (*bank)(nil)
+
+// hold makes the next call of method wait inside the processor until
+// the returned release is called; entered is closed when it arrives.
+func (b *bank) hold(tb testing.TB, method string) (entered <-chan struct{}, release func()) {
+	tb.Helper()
+	g := &gate{entered: make(chan struct{}), release: make(chan struct{})}
+	b.mu.Lock()
+	b.gates[method] = g
+	b.mu.Unlock()
+	var once sync.Once
+	release = func() { once.Do(func() { close(g.release) }) }
+	tb.Cleanup(release)
+	return g.entered, release
+}
+
+func (b *bank) pass(ctx context.Context, method, ref string) {
+	b.mu.Lock()
+	g := b.gates[method]
+	delete(b.gates, method)
+	b.refs[method] = append(b.refs[method], ref)
+	b.mu.Unlock()
+	if g == nil {
+		return
+	}
+	close(g.entered)
+	select {
+	case <-g.release:
+	case <-ctx.Done():
+	}
+}
+
+func (b *bank) references(method string) []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.refs[method]...)
+}
+
+func (b *bank) Authorise(ctx context.Context, req provider.AuthoriseRequest) (provider.Result, error) {
+	b.pass(ctx, "Authorise", req.Reference)
+	return b.Processor.Authorise(ctx, req)
+}
+
+func (b *bank) Authenticate(ctx context.Context, req provider.AuthenticateRequest) (provider.Result, error) {
+	b.pass(ctx, "Authenticate", req.Reference)
+	return b.Processor.Authenticate(ctx, req)
+}
+
+func (b *bank) Capture(ctx context.Context, req provider.OperationRequest) (provider.Result, error) {
+	b.pass(ctx, "Capture", req.Reference)
+	return b.Processor.Capture(ctx, req)
+}
+
+func (b *bank) Void(ctx context.Context, req provider.OperationRequest) (provider.Result, error) {
+	b.pass(ctx, "Void", req.Reference)
+	return b.Processor.Void(ctx, req)
+}
+
+func (b *bank) Refund(ctx context.Context, req provider.OperationRequest) (provider.Result, error) {
+	b.pass(ctx, "Refund", req.Reference)
+	return b.Processor.Refund(ctx, req)
+}
+
+// gateway is an extension.Server on a real Redis, served over loopback.
+type gateway struct {
+	URL      string
+	svc      *provider.Service
+	store    *redisstore.Store
+	bank     *bank
+	clock    *clock
+	rdb      *redis.Client
+	prefix   string
+	logs     *observer.ObservedLogs
+	merchant *extension.Merchant
+}
+
+type gatewayConfig struct {
+	redis      *redistest.Server // nil: the package's shared server
+	sessionTTL time.Duration
+	lease      time.Duration
+	rates      map[int]int
+}
+
+type option func(*gatewayConfig)
+
+// onRedis puts the gateway on a private server the test may kill.
+func onRedis(s *redistest.Server) option { return func(c *gatewayConfig) { c.redis = s } }
+
+func withSessionTTL(d time.Duration) option { return func(c *gatewayConfig) { c.sessionTTL = d } }
+func withRates(r map[int]int) option        { return func(c *gatewayConfig) { c.rates = r } }
+func withLease(d time.Duration) option      { return func(c *gatewayConfig) { c.lease = d } }
+
+func mustGateway(tb testing.TB, opts ...option) *gateway {
+	tb.Helper()
+	cfg := gatewayConfig{sessionTTL: 30 * time.Minute, lease: 30 * time.Second, rates: provider.DefaultInstallmentRates()}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	g := &gateway{clock: &clock{t: epoch}}
+	if cfg.redis == nil {
+		g.rdb = redistest.Shared(tb).Client(tb)
+		g.prefix = redistest.Prefix(tb)
+	} else {
+		// Fail fast while the server is down, as cmd/gateway configures it.
+		g.rdb = redis.NewClient(&redis.Options{Addr: cfg.redis.Addr, MaxRetries: -1, DialerRetries: 1,
+			DialTimeout: time.Second, ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second})
+		tb.Cleanup(func() { g.rdb.Close() })
+		g.prefix = "gw"
+	}
+	store := redisstore.New(g.rdb, g.prefix, 1)
+	g.store = store
+	g.bank = &bank{Processor: sandbox.New(10*time.Second, g.clock.Now), gates: map[string]*gate{}, refs: map[string][]string{}}
+	pcfg := provider.DefaultConfig()
+	pcfg.SessionTTL = cfg.sessionTTL
+	pcfg.Lease = cfg.lease
+	pcfg.Backoff = time.Millisecond
+	g.svc = provider.NewService(store, map[string]provider.Processor{sandbox.Name: g.bank}, sandbox.Name, pcfg)
+	g.svc.SetClock(g.clock.Now)
+
+	g.merchant = &extension.Merchant{
+		Merchant:   provider.Merchant{ID: "default", InstallmentRates: cfg.rates},
+		Username:   testUser,
+		Password:   testPassword,
+		HashKey:    testHashKey,
+		HashScheme: hashing.DefaultScheme,
+	}
+	other := &extension.Merchant{
+		Merchant: provider.Merchant{ID: "other", InstallmentRates: provider.DefaultInstallmentRates(), ReturnHosts: []string{"shop.example"}},
+		Username: "other-shop", Password: "other-password-0123", HashKey: strings.Repeat("o", 40), HashScheme: hashing.DefaultScheme,
+	}
+	ms, err := extension.NewMerchants([]*extension.Merchant{g.merchant, other})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	core, logs := observer.New(zapcore.DebugLevel)
+	g.logs = logs
+
+	ts := httptest.NewUnstartedServer(nil)
+	g.URL = "http://" + ts.Listener.Addr().String()
+	ts.Config.Handler = extension.New(extension.Options{
+		Service:   g.svc,
+		Merchants: ms,
+		PublicURL: g.URL,
+		DevMode:   false, // return URLs must be https, as in production
+		Logger:    zap.New(core),
+		Ready:     store.Ping,
+	})
+	ts.Start()
+	tb.Cleanup(ts.Close)
+	return g
+}
+
+// response is an HTTP answer, read whole.
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+func (r *response) String() string { return http.StatusText(r.Status) + " " + string(r.Body) }
+
+// errorBody is the contract's error body.
+type errorBody struct {
+	TransactionID string `json:"transactionId"`
+	Status        string `json:"status"`
+	SubStatus     string `json:"subStatus"`
+	Errors        []struct {
+		Code    string `json:"code"`
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	} `json:"errors"`
+}
+
+// request options.
+type reqOption func(*http.Request)
+
+func withAuth(user, pass string) reqOption {
+	return func(r *http.Request) { r.SetBasicAuth(user, pass) }
+}
+func withHeader(k, v string) reqOption { return func(r *http.Request) { r.Header.Set(k, v) } }
+func withoutAuth() reqOption           { return func(r *http.Request) { r.Header.Del("Authorization") } }
+
+// call sends one Akinon call as Akinon does.
+func (g *gateway) call(tb testing.TB, path, body string, opts ...reqOption) *response {
+	tb.Helper()
+	req, err := http.NewRequest(http.MethodPost, g.URL+path, strings.NewReader(body))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.SetBasicAuth(testUser, testPassword)
+	for _, o := range opts {
+		o(req)
+	}
+	return do(tb, http.DefaultClient, req)
+}
+
+func do(tb testing.TB, c *http.Client, req *http.Request) *response {
+	tb.Helper()
+	resp, err := c.Do(req)
+	if err != nil {
+		tb.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		tb.Fatalf("%s %s: reading body: %v", req.Method, req.URL, err)
+	}
+	return &response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+func mustJSON(tb testing.TB, r *response, dst any) {
+	tb.Helper()
+	if err := json.Unmarshal(r.Body, dst); err != nil {
+		tb.Fatalf("body %q: %v", r.Body, err)
+	}
+}
+
+// body builds a JSON request from a base with edits at dotted paths.
+type edit func(map[string]any)
+
+func set(path string, v any) edit {
+	return func(m map[string]any) {
+		parts := strings.Split(path, ".")
+		for _, p := range parts[:len(parts)-1] {
+			m = m[p].(map[string]any)
+		}
+		m[parts[len(parts)-1]] = v
+	}
+}
+
+func del(path string) edit {
+	return func(m map[string]any) {
+		parts := strings.Split(path, ".")
+		for _, p := range parts[:len(parts)-1] {
+			m = m[p].(map[string]any)
+		}
+		delete(m, parts[len(parts)-1])
+	}
+}
+
+// number is a JSON number written exactly as given.
+type number string
+
+func (n number) MarshalJSON() ([]byte, error) { return []byte(n), nil }
+
+func body(base map[string]any, edits ...edit) string {
+	m := deepCopy(base)
+	for _, e := range edits {
+		e(m)
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+func deepCopy(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		if sub, ok := v.(map[string]any); ok {
+			v = deepCopy(sub)
+		}
+		out[k] = v
+	}
+	return out
+}
+
+func startBody(order, guid string, amount string) map[string]any {
+	return map[string]any{
+		"version": "1.0", "guid": guid, "orderId": order, "orderAmount": number(amount),
+		"locale": "tr", "returnUrl": returnURL, "type": "SALE", "currency": "TRY", "clientIp": "203.0.113.7",
+		"customer": map[string]any{"firstName": "Ayşe", "lastName": "Yılmaz", "phoneNumber": "+905551112233",
+			"email": "ayse@example.com", "clientIp": "203.0.113.7"},
+	}
+}
+
+func opBody(order, guid string) map[string]any {
+	return map[string]any{"version": "1.0", "guid": guid, "orderId": order}
+}
+
+func refundBody(order, guid, amount string) map[string]any {
+	return map[string]any{"version": "1.0", "guid": guid, "orderId": order, "amount": number(amount), "currency": "TRY"}
+}
+
+// started is a start-session's answer.
+type started struct {
+	Type           string `json:"type"`
+	RedirectURL    string `json:"redirectUrl"`
+	RedirectMethod string `json:"redirectMethod"`
+	SessionID      string `json:"sessionId"`
+	TransactionID  string `json:"transactionId"`
+}
+
+func (g *gateway) mustStart(tb testing.TB, order string, edits ...edit) started {
+	tb.Helper()
+	r := g.call(tb, "/start-session", body(startBody(order, "start-"+order, "100.00"), edits...))
+	if r.Status != http.StatusOK {
+		tb.Fatalf("start-session %s: %s", order, r)
+	}
+	var s started
+	mustJSON(tb, r, &s)
+	return s
+}
+
+// operation is the answer of purchase, void and refund.
+type operation struct {
+	TransactionID string `json:"transactionId"`
+	Status        string `json:"status"`
+	SubStatus     string `json:"subStatus"`
+}
+
+func (g *gateway) mustOperate(tb testing.TB, path, body string, want string) operation {
+	tb.Helper()
+	r := g.call(tb, path, body)
+	if r.Status != http.StatusOK {
+		tb.Fatalf("%s: %s", path, r)
+	}
+	var op operation
+	mustJSON(tb, r, &op)
+	if op.Status != want {
+		tb.Fatalf("%s: status %s, want %s (%s)", path, op.Status, want, r.Body)
+	}
+	return op
+}
+
+// history is the history call's answer.
+type history struct {
+	LastAction string      `json:"lastAction"`
+	Status     string      `json:"status"`
+	Substatus  string      `json:"substatus"`
+	Balance    json.Number `json:"balance"` // kept as written: the contract prints 2 decimals
+	Currency   string      `json:"currency"`
+	Steps      []struct {
+		GUID          string             `json:"guid"`
+		Type          string             `json:"type"`
+		Timestamp     string             `json:"timestamp"`
+		StatusCode    string             `json:"statusCode"`
+		SubStatusCode string             `json:"subStatusCode"`
+		StatusDetail  string             `json:"statusDetail"`
+		SubSteps      []provider.SubStep `json:"subSteps"`
+	} `json:"paymentTransactionHistory"`
+}
+
+var historySeq atomic.Int64
+
+func (g *gateway) mustHistory(tb testing.TB, order string) (history, *response) {
+	tb.Helper()
+	r := g.call(tb, "/history", body(opBody(order, "history-"+order+"-"+strconv.FormatInt(historySeq.Add(1), 10))))
+	if r.Status != http.StatusOK {
+		tb.Fatalf("history %s: %s", order, r)
+	}
+	var h history
+	mustJSON(tb, r, &h)
+	return h, r
+}
+
+// card is what a shopper types.
+type card struct {
+	Holder, Number, Expiry, CVC, Installment string
+}
+
+func cardOf(number string) card {
+	return card{Holder: "Ayşe Yılmaz", Number: number, Expiry: "07/37", CVC: "739", Installment: "1"}
+}
+
+// browser is a shopper's browser: it keeps cookies and follows redirects,
+// and sends no Sec-Fetch-Site header, so the anti-forgery token is what
+// protects its forms.
+type browser struct {
+	c *http.Client
+}
+
+func newBrowser(tb testing.TB) *browser {
+	tb.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &browser{c: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
+}
+
+func (b *browser) get(tb testing.TB, u string) *response {
+	tb.Helper()
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return do(tb, b.c, req)
+}
+
+func (b *browser) post(tb testing.TB, u string, form url.Values) *response {
+	tb.Helper()
+	req, err := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return do(tb, b.c, req)
+}
+
+var (
+	hiddenRE = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
+	actionRE = regexp.MustCompile(`<form method="POST" action="([^"]*)"`)
+)
+
+// hidden reads the hidden fields of a page.
+func hidden(page []byte) map[string]string {
+	out := map[string]string{}
+	for _, m := range hiddenRE.FindAllSubmatch(page, -1) {
+		out[string(m[1])] = html.UnescapeString(string(m[2]))
+	}
+	return out
+}
+
+func formAction(page []byte) string {
+	m := actionRE.FindSubmatch(page)
+	if m == nil {
+		return ""
+	}
+	return html.UnescapeString(string(m[1]))
+}
+
+func (c card) form(csrf string) url.Values {
+	return url.Values{"_csrf": {csrf}, "cardHolder": {c.Holder}, "cardNumber": {c.Number},
+		"expiry": {c.Expiry}, "cvc": {c.CVC}, "installment": {c.Installment}}
+}
+
+// pay opens the hosted page and sends the card form with its token,
+// returning the page the shopper ends on.
+func (b *browser) pay(tb testing.TB, redirect string, c card) *response {
+	tb.Helper()
+	page := b.get(tb, redirect)
+	if page.Status != http.StatusOK {
+		tb.Fatalf("GET %s: %s", redirect, page)
+	}
+	csrf := hidden(page.Body)["_csrf"]
+	if csrf == "" {
+		tb.Fatalf("the card form has no anti-forgery token:\n%s", page.Body)
+	}
+	return b.post(tb, redirect, c.form(csrf))
+}
+
+// returned reads the auto-submitting return form: its action and fields.
+func returned(tb testing.TB, page *response) (action string, fields map[string]string) {
+	tb.Helper()
+	if page.Status != http.StatusOK || !bytes.Contains(page.Body, []byte(`id="return"`)) {
+		tb.Fatalf("not the return page: %d\n%s", page.Status, page.Body)
+	}
+	return formAction(page.Body), hidden(page.Body)
+}
+
+// mustPaid starts a session and pays it with a card on the hosted page.
+func (g *gateway) mustPaid(tb testing.TB, order, number string, edits ...edit) started {
+	tb.Helper()
+	s := g.mustStart(tb, order, edits...)
+	page := newBrowser(tb).pay(tb, s.RedirectURL, cardOf(number))
+	if _, f := returned(tb, page); f["status"] != "RESOLVED" {
+		tb.Fatalf("paying %s with %s: %v", order, number, f)
+	}
+	return s
+}
+
+// mustOrderIn brings a new order to a state by real calls.
+func (g *gateway) mustOrderIn(tb testing.TB, order, state string) {
+	tb.Helper()
+	switch state {
+	case "none":
+	case "started":
+		g.mustStart(tb, order)
+	case "paid":
+		g.mustPaid(tb, order, sandbox.CardApproved)
+	case "paid-auth":
+		g.mustPaid(tb, order, sandbox.CardApproved, set("type", "AUTH"))
+	case "purchased":
+		g.mustPaid(tb, order, sandbox.CardApproved)
+		g.mustOperate(tb, "/purchase", body(opBody(order, "purchase-"+order)), "RESOLVED")
+	case "refunded":
+		g.mustOrderIn(tb, order, "purchased")
+		g.mustOperate(tb, "/refund", body(refundBody(order, "refund-"+order, "30.00")), "RESOLVED")
+	case "voided":
+		g.mustPaid(tb, order, sandbox.CardApproved)
+		g.mustOperate(tb, "/void", body(opBody(order, "void-"+order)), "RESOLVED")
+	case "rejected":
+		s := g.mustStart(tb, order)
+		page := newBrowser(tb).pay(tb, s.RedirectURL, cardOf(sandbox.CardDeclined))
+		if _, f := returned(tb, page); f["status"] != "REJECTED" {
+			tb.Fatalf("declined card: %v", f)
+		}
+	default:
+		tb.Fatalf("unknown state %q", state)
+	}
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(tb testing.TB, what string, within time.Duration, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out after %v waiting for %s", within, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// golden compares got with testdata/name, or rewrites it under -update.
+func golden(tb testing.TB, name string, got []byte) {
+	tb.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			tb.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			tb.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if bytes.Equal(got, want) {
+		return
+	}
+	g, w := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
+	for i := 0; i < max(len(g), len(w)); i++ {
+		var gl, wl string
+		if i < len(g) {
+			gl = g[i]
+		}
+		if i < len(w) {
+			wl = w[i]
+		}
+		if gl != wl {
+			tb.Errorf("%s differs from the golden file at line %d (go test -update rewrites it)\n got: %s\nwant: %s", path, i+1, gl, wl)
+			return
+		}
+	}
+}
