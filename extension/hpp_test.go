@@ -380,10 +380,16 @@ func TestExpiredSession(t *testing.T) {
 	var e errorBody
 	r := g.call(t, "/purchase", body(opBody("order-exp", "p-exp")))
 	mustJSON(t, r, &e)
-	if r.Status != http.StatusUnprocessableEntity || e.Errors[0].Code != "session_expired" {
+	// Past its expiry the session reads as failed at once, before the
+	// expiry job has recorded anything.
+	if r.Status != http.StatusUnprocessableEntity || e.Errors[0].Code != "session_expired" ||
+		e.Status != "REJECTED" || e.SubStatus != "PROCESSING_ERROR" {
 		t.Fatalf("purchase of an expired session: %s", r)
 	}
-	// Once the expiry job has recorded it, the session reads as failed.
+	if h, _ := g.mustHistory(t, "order-exp"); h.Status != "REJECTED" || h.Substatus != "PROCESSING_ERROR" {
+		t.Fatalf("history of an expired session before the job: %+v", h)
+	}
+	// Once the expiry job has recorded it, the session still reads as failed.
 	if _, err := g.svc.RunJobsOnce(context.Background()); err != nil {
 		t.Fatal(err)
 	}

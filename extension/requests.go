@@ -190,15 +190,22 @@ func money(raw json.RawMessage, field string, required bool) (provider.Money, er
 	return m, nil
 }
 
-// joinFieldErrors merges validation failures so a client sees them all.
+// joinFieldErrors merges validation failures so a client sees them all,
+// one per field: the first rule a field broke is the one reported.
 func joinFieldErrors(errs ...error) error {
 	var out provider.FieldErrors
+	seen := map[string]bool{}
 	for _, err := range errs {
 		var fe provider.FieldErrors
 		switch {
 		case err == nil:
 		case errors.As(err, &fe):
-			out = append(out, fe...)
+			for _, e := range fe {
+				if !seen[e.Field] {
+					seen[e.Field] = true
+					out = append(out, e)
+				}
+			}
 		default:
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/big"
 	"sort"
 	"strings"
@@ -20,6 +21,9 @@ func Fingerprint(endpoint string, body []byte) (string, error) {
 	var v any
 	if err := dec.Decode(&v); err != nil {
 		return "", fmt.Errorf("idempotency: fingerprint: %w", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return "", fmt.Errorf("idempotency: fingerprint: text after the JSON value")
 	}
 	var b bytes.Buffer
 	b.WriteString(endpoint)
@@ -86,7 +90,7 @@ func hugeExponent(n string) bool {
 		return false
 	}
 	exp := strings.TrimLeft(n[i+1:], "+-0")
-	return len(exp) > 3
+	return len(exp) > 2
 }
 
 func writeString(b *bytes.Buffer, s string) {

@@ -76,7 +76,7 @@ func TestFingerprintSameRequest(t *testing.T) {
 }
 
 func TestFingerprintRefusesBadJSON(t *testing.T) {
-	for _, body := range []string{"", " ", "{", `{"a":}`, "nope", `{"a":1,}`, `{'a':1}`, "\xff"} {
+	for _, body := range []string{"", " ", "{", `{"a":}`, "nope", `{"a":1,}`, `{'a':1}`, "\xff", `{"a":1}{"a":2}`, `{"a":1} trailing`} {
 		if _, err := idempotency.Fingerprint("refund", []byte(body)); err == nil {
 			t.Errorf("Fingerprint(%q) accepted malformed JSON", body)
 		}

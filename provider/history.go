@@ -31,14 +31,23 @@ func (f HistoryFilter) Filter(steps []Step) []Step {
 // a newer one before it was paid.
 const superseded = "session replaced by a newer session before payment"
 
+// expiredUnpaid is the detail of a session that expired before payment.
+const expiredUnpaid = "session expired unpaid"
+
 // HistorySteps is an order's history as Akinon reads it. A session that a
 // newer start-session replaced can never be paid, so its START step, left
-// waiting in the list, is read as rejected.
+// waiting in the list, is read as rejected; so is the current session's
+// once it is past its expiry, before the expiry job rewrites the step.
 func HistorySteps(current *Session, steps []Step) []Step {
 	out := make([]Step, len(steps))
 	for i, s := range steps {
-		if s.Type == ActionStart && current != nil && s.SessionID != current.ID && s.StatusCode == StatusPending {
-			s.StatusCode, s.SubStatusCode, s.StatusDetail = StatusRejected, SubProcessingError, superseded
+		if s.Type == ActionStart && current != nil && s.StatusCode == StatusPending {
+			switch {
+			case s.SessionID != current.ID:
+				s.StatusCode, s.SubStatusCode, s.StatusDetail = StatusRejected, SubProcessingError, superseded
+			case current.Phase == PhaseExpired:
+				s.StatusCode, s.SubStatusCode, s.StatusDetail = StatusRejected, SubProcessingError, expiredUnpaid
+			}
 		}
 		out[i] = s
 	}

@@ -107,7 +107,7 @@ func (s *Service) expireUnpaid(ctx context.Context, rep *JobReport) error {
 			continue
 		}
 		tr := Transition{Schedule: ScheduleExpiry, Due: d, From: []Phase{PhaseWaiting, PhaseThreeDS}, Expired: true,
-			Now: now, Phase: PhaseExpired, Detail: "session expired unpaid", SubSteps: sess.PaySubSteps}
+			Now: now, Phase: PhaseExpired, Detail: expiredUnpaid, SubSteps: sess.PaySubSteps}
 		if err := s.transition(ctx, sess, tr, CauseExpired); err != nil {
 			errs = append(errs, err)
 			continue
