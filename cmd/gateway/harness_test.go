@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -55,16 +56,25 @@ func gatewayEnv(addr, redisURL, webhookURL string, extra map[string]string) map[
 	return env
 }
 
-// mustRun boots the real program in this process and stops it at cleanup.
-func mustRun(tb testing.TB, env map[string]string) (base string) {
+// mustRun boots the real program in this process. stop cancels it and
+// returns what run returned; cleanup stops it if the test did not.
+func mustRun(tb testing.TB, env map[string]string) (base string, stop func() error) {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, nil, func(k string) string { return env[k] }) }()
 	base = "http://" + env["ADDR"]
-	tb.Cleanup(func() {
+	stop = sync.OnceValue(func() error {
 		cancel()
-		if err := <-done; err != nil {
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(15 * time.Second):
+			return errors.New("run did not return after its context was cancelled")
+		}
+	})
+	tb.Cleanup(func() {
+		if err := stop(); err != nil {
 			tb.Errorf("run: %v", err)
 		}
 	})
@@ -81,7 +91,7 @@ func mustRun(tb testing.TB, env map[string]string) (base string) {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	})
-	return base
+	return base, stop
 }
 
 func freeAddr(tb testing.TB) string {

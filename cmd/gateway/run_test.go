@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestRunServesAndStops boots the real program on a free port with the
@@ -20,25 +19,7 @@ func TestRunServesAndStops(t *testing.T) {
 		"DEV_MODE":   "1",
 		"LOG_LEVEL":  "error",
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, nil, envOf(env)) }()
-	base := "http://" + addr
-
-	waitUntil(t, 10*time.Second, "/healthz to answer", func() bool {
-		select {
-		case err := <-done:
-			t.Fatalf("run returned before serving: %v", err)
-		default:
-		}
-		resp, err := http.Get(base + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	base, stop := mustRun(t, env)
 	resp, err := http.Get(base + "/readyz")
 	if err != nil {
 		t.Fatal(err)
@@ -75,14 +56,8 @@ func TestRunServesAndStops(t *testing.T) {
 		t.Fatalf("the hosted page: %d", page.StatusCode)
 	}
 
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("run after cancel = %v, want nil", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("run did not return after its context was cancelled")
+	if err := stop(); err != nil {
+		t.Fatalf("run after cancel = %v, want nil", err)
 	}
 	if _, err := http.Get(base + "/healthz"); err == nil {
 		t.Fatal("still serving after run returned")

@@ -20,7 +20,7 @@ func TestPendingPaymentResolvesAndItsWebhookArrives(t *testing.T) {
 		t.Run(tc.card, func(t *testing.T) {
 			srv := redistest.Start(t)
 			h := mustHook(t, true)
-			base := mustRun(t, gatewayEnv(freeAddr(t), srv.URL(), h.URL, map[string]string{"SANDBOX_PENDING_DELAY": "300ms"}))
+			base, _ := mustRun(t, gatewayEnv(freeAddr(t), srv.URL(), h.URL, map[string]string{"SANDBOX_PENDING_DELAY": "300ms"}))
 			sid, redirect := startSession(t, base, "o-pending")
 			page := payByCard(t, redirect, tc.card)
 			if !strings.Contains(page, `name="status" value="PENDING"`) {
@@ -58,7 +58,7 @@ func TestPendingPaymentResolvesAndItsWebhookArrives(t *testing.T) {
 func TestUnpaidSessionExpiresAndItsWebhookArrives(t *testing.T) {
 	srv := redistest.Start(t)
 	h := mustHook(t, true)
-	base := mustRun(t, gatewayEnv(freeAddr(t), srv.URL(), h.URL, map[string]string{"SESSION_TTL": "300ms"}))
+	base, _ := mustRun(t, gatewayEnv(freeAddr(t), srv.URL(), h.URL, map[string]string{"SESSION_TTL": "300ms"}))
 	sid, redirect := startSession(t, base, "o-expire")
 	waitUntil(t, 10*time.Second, "the expiry webhook", func() bool {
 		byEvent, _, _ := h.accepted()
@@ -95,7 +95,7 @@ func TestThreeReplicasShareTheOutbox(t *testing.T) {
 	h.delay = 5 * time.Millisecond // a receiver that takes a moment, as real ones do
 	mustDueEvents(t, srv.URL(), h.URL, events)
 	for _, name := range []string{"replica-a", "replica-b", "replica-c"} {
-		mustRun(t, gatewayEnv(freeAddr(t), srv.URL(), h.URL, map[string]string{"REPLICA_NAME": name}))
+		_, _ = mustRun(t, gatewayEnv(freeAddr(t), srv.URL(), h.URL, map[string]string{"REPLICA_NAME": name}))
 	}
 	waitUntil(t, 30*time.Second, "every event accepted", func() bool {
 		byEvent, _, _ := h.accepted()

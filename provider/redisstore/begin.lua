@@ -76,11 +76,7 @@ end
 
 if action == 'START' then
   redis.call('DEL', sess)
-  local fields = {}
-  for i = 13, #ARGV do
-    fields[#fields + 1] = ARGV[i]
-  end
-  redis.call('HSET', sess, unpack(fields))
+  redis.call('HSET', sess, unpack(argv_from(13)))
   local n = redis.call('RPUSH', steps, ARGV[10])
   redis.call('HSET', sess, 'startIdx', n - 1)
   redis.call('SET', sidx, ARGV[11])

@@ -112,22 +112,7 @@ func (s *Store) Session(ctx context.Context, id string) (*provider.Session, erro
 	if !ok {
 		return nil, fmt.Errorf("redisstore: session %s: %w", id, provider.ErrNotFound)
 	}
-	v, err := s.rdb.HGetAll(ctx, s.order(merchant, order).session).Result()
-	if err != nil {
-		return nil, translate("session", err)
-	}
-	flat := make([]any, 0, 2*len(v))
-	for k, val := range v {
-		flat = append(flat, k, val)
-	}
-	sess, err := decodeSession(flat)
-	if err != nil {
-		return nil, err
-	}
-	if sess == nil {
-		return nil, fmt.Errorf("redisstore: session %s: %w", id, provider.ErrNotFound)
-	}
-	return sess, nil
+	return s.Order(ctx, merchant, order)
 }
 
 // ClaimPayment implements provider.Store.

@@ -25,3 +25,12 @@ local function effective_phase(h, now)
   end
   return h.phase
 end
+
+-- argv_from collects ARGV[first..] (name, value pairs) for one HSET.
+local function argv_from(first)
+  local out = {}
+  for i = first, #ARGV do
+    out[#out + 1] = ARGV[i]
+  end
+  return out
+end

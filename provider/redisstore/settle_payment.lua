@@ -13,11 +13,7 @@ local h, flat = load(sess)
 if h.phase ~= 'PAYING' or h.payToken ~= ARGV[1] then
   return {'lost', flat}
 end
-local fields = {}
-for i = 9, #ARGV do
-  fields[#fields + 1] = ARGV[i]
-end
-redis.call('HSET', sess, unpack(fields))
+redis.call('HSET', sess, unpack(argv_from(9)))
 redis.call('HDEL', sess, 'payToken', 'payUntil', 'payStage')
 redis.call('LSET', steps, num(h.startIdx), ARGV[2])
 outbox_add(due, ev, ARGV[3], h.merchant, h.order, ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[8]))

@@ -16,11 +16,7 @@ if h.id ~= ARGV[1] or not allowed or (ARGV[3] == '1' and num(h.expiresAt) > now)
   redis.call('ZREM', sched, ARGV[4])
   return {'lost', flat}
 end
-local fields = {}
-for i = 10, #ARGV do
-  fields[#fields + 1] = ARGV[i]
-end
-redis.call('HSET', sess, unpack(fields))
+redis.call('HSET', sess, unpack(argv_from(10)))
 redis.call('LSET', steps, num(h.startIdx), ARGV[5])
 outbox_add(due, ev, ARGV[6], h.merchant, h.order, ARGV[7], now, tonumber(ARGV[9]))
 redis.call('ZREM', sched, ARGV[4])
