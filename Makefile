@@ -2,7 +2,7 @@
 GO          ?= go
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run test check fmt vet staticcheck race bench
+.PHONY: run test check fmt vet staticcheck race bench vuln
 
 ## run: the gateway on :8080 (embedded store unless REDIS_URL is set; DEV_MODE=1 unless set)
 run:
@@ -13,6 +13,10 @@ test: check e2e e2e-browser
 
 ## check: gofmt, go vet, staticcheck, and every test under the race detector
 check: fmt vet staticcheck race
+
+## vuln: govulncheck (needs https://vuln.go.dev, so it is not part of test)
+vuln:
+	$(GO) run golang.org/x/vuln/cmd/govulncheck@v1.9.0 ./...
 
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -19,12 +19,12 @@ func TestRetriesFollowTheScheduleUntilAccepted(t *testing.T) {
 		}
 		return http.StatusNoContent
 	})
-	schedule := ms(0, 150, 300, 600, 1000)
+	schedule := ms(0, 300, 600, 1200, 2000)
 	w := mustWorld(t, redistest.Shared(t), rcv.URL, schedule)
 	sess := w.mustPaidOrder(t, "o-retry", sandbox.CardApproved)
 	runSender(t, w.sender("r1", 2*time.Second))
 
-	waitFor(t, 10*time.Second, "the accepted delivery", func() bool { return len(rcv.deliveries()) == failures+1 })
+	waitFor(t, 15*time.Second, "the accepted delivery", func() bool { return len(rcv.deliveries()) == failures+1 })
 	got := rcv.deliveries()
 	first := got[0].eventID
 	for i, d := range got {
@@ -42,8 +42,8 @@ func TestRetriesFollowTheScheduleUntilAccepted(t *testing.T) {
 		}
 	}
 	// Spacing: never earlier than the schedule, and at most its jitter
-	// (+20 %) plus the sender's polling and this machine's scheduling.
-	const slack = 250 * time.Millisecond
+	// (+20 %) plus the sender's polling and a loaded machine's scheduling.
+	const slack = 600 * time.Millisecond
 	for i := 1; i < len(got); i++ {
 		gap, want := got[i].at.Sub(got[i-1].at), schedule[i]
 		if gap < want || gap > want+want/5+slack {
