@@ -1,0 +1,78 @@
+package redisstore_test
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/akinon-gateway/gateway/provider"
+	"github.com/akinon-gateway/gateway/provider/redisstore"
+	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
+	"github.com/akinon-gateway/gateway/provider/sandbox"
+)
+
+// TestShardsSpreadOrders runs payments on a store of several hash-tag
+// shards, as a Cluster deployment would: every order's keys share one
+// tag, the orders spread over the tags, and what spans shards (a session
+// id's lookup, the schedules, the outbox) finds everything.
+func TestShardsSpreadOrders(t *testing.T) {
+	rdb := redistest.Shared(t).Client(t)
+	prefix := redistest.Prefix(t)
+	st := redisstore.New(rdb, prefix, 4)
+	cfg := provider.DefaultConfig()
+	cfg.Backoff = time.Millisecond
+	svc := provider.NewService(st, map[string]provider.Processor{sandbox.Name: sandbox.New(0, nil)}, sandbox.Name, cfg)
+	svc.SetEvents(plainEncoder{})
+	m := &provider.Merchant{ID: "m1", InstallmentRates: provider.DefaultInstallmentRates()}
+	ctx := context.Background()
+
+	const orders = 12
+	for i := range orders {
+		order := "order-" + strconv.Itoa(i)
+		var sid string
+		_, err := svc.StartSession(ctx, provider.StartInput{Request: provider.Request{Merchant: m, GUID: "g-" + order, OrderID: order, Fingerprint: order},
+			Type: provider.Sale, Amount: 1000, Currency: "TRY", Locale: "en", ReturnURL: "https://shop.example/r"},
+			func(a provider.Answer) provider.Reply {
+				sid = a.Session.ID
+				return provider.Reply{Status: 200, Body: []byte("{}")}
+			})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sess, err := svc.Session(ctx, sid)
+		if err != nil || sess.OrderID != order {
+			t.Fatalf("session %s of %s: %v %+v", sid, order, err, sess)
+		}
+		card := sandbox.CardApproved
+		if i%2 == 1 {
+			card = sandbox.CardPendingOK // resolved by the jobs, across shards
+		}
+		if _, err := svc.Pay(ctx, m, sess, provider.CardForm{CardHolder: "A B", CardNumber: card, Expiry: "12/39", CVC: "123"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	tags := map[string]bool{}
+	for _, k := range rdb.Keys(ctx, prefix+":*:o:*").Val() {
+		tags[k[:strings.Index(k, "}")+1]] = true
+	}
+	if len(tags) < 2 {
+		t.Fatalf("12 orders used %d shard(s): %v", len(tags), tags)
+	}
+
+	rep, err := svc.RunJobsOnce(ctx)
+	if err != nil || rep.Resolved != orders/2 {
+		t.Fatalf("jobs over the shards: %+v %v; want %d resolved", rep, err, orders/2)
+	}
+	evs, err := st.ClaimEvents(ctx, time.Now(), time.Minute, 100)
+	if err != nil || len(evs) != orders {
+		t.Fatalf("claimed %d events across shards (%v), want %d", len(evs), err, orders)
+	}
+	for _, ev := range evs {
+		if _, _, err := st.Event(ctx, ev.ID); err != nil {
+			t.Fatalf("event %s not found by id: %v", ev.ID, err)
+		}
+	}
+}
