@@ -30,8 +30,12 @@ const drainTimeout = 20 * time.Second
 func run(ctx context.Context, args []string, env func(string) string) error {
 	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
 	checkOnly := fs.Bool("check-config", false, "validate the configuration and exit")
+	showVersion := fs.Bool("version", false, "print the version and build information and exit")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *showVersion {
+		return printVersion(stdout)
 	}
 	cfg, err := LoadConfig(env)
 	if err == nil {
