@@ -43,10 +43,29 @@ var (
 //
 // key is the raw bytes of WEBHOOK_HASH_KEY. The specification's "whsec_"
 // prefix with a base64 secret is not used: the gateway already has one
-// configured webhook key per merchant and signs with it as written.
+// configured webhook key per merchant and signs with it as written. A
+// receiver on the official Standard Webhooks libraries, which decode their
+// secret from base64, is given [StandardSecret] of the key, or uses their raw
+// mode with the key's bytes.
 func StandardSignature(key []byte, id string, ts time.Time, body []byte) string {
 	return standardVersion + "," + standardSign(key, id, strconv.FormatInt(ts.Unix(), 10), body)
 }
+
+// StandardSecret returns WEBHOOK_HASH_KEY as the secret the official
+// Standard Webhooks libraries take: "whsec_" followed by the standard base64
+// (with padding) of the key's raw bytes. Those libraries strip the prefix and
+// decode the rest, so they end up with the very bytes [StandardSignature]
+// signs with:
+//
+//	wh, err := standardwebhooks.NewWebhook(hashing.StandardSecret(key))   // Go
+//	const wh = new Webhook(secret);                                        // JavaScript (npm standardwebhooks)
+//	printf 'whsec_%s\n' "$(printf '%s' "$WEBHOOK_HASH_KEY" | base64 -w0)" # the secret, in a shell
+func StandardSecret(key string) string {
+	return standardSecretPrefix + base64.StdEncoding.EncodeToString([]byte(key))
+}
+
+// standardSecretPrefix is how the specification marks a symmetric secret.
+const standardSecretPrefix = "whsec_"
 
 // VerifyStandard checks a Standard Webhooks request the way a receiver
 // would. timestampHeader must be unix seconds within tolerance of now
