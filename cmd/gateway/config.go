@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -52,8 +54,9 @@ type Config struct {
 	JobsInterval   time.Duration // ours: JOBS_INTERVAL, expiry and pending checks
 	Replica        string        // ours: REPLICA_NAME, in logs and attempt records
 
-	DevMode  bool
-	LogLevel zapcore.Level
+	DevMode   bool
+	LogLevel  zapcore.Level
+	LogFormat string // ours: LOG_FORMAT, json or console
 }
 
 // Development credentials, accepted only with DEV_MODE=1.
@@ -63,112 +66,135 @@ const (
 	devHashKey  = "dev-hash-key-0123456789abcdef0123456789"
 )
 
-// DefaultConfig is the contract's defaults.
-func DefaultConfig() Config {
-	return Config{
-		Addr:                 ":8080",
-		PublicURL:            "http://localhost:8080",
-		RedisShards:          1,
-		IdempotencyTTL:       24 * time.Hour,
-		SessionTTL:           30 * time.Minute,
-		WebhookRetrySchedule: mustSchedule("0s,10s,1m,5m,30m,2h,6h,12h,24h"),
-		SandboxPendingDelay:  10 * time.Second,
-		WebhookTimeout:       10 * time.Second,
-		WebhookPoll:          500 * time.Millisecond,
-		JobsInterval:         time.Second,
-		LogLevel:             zapcore.InfoLevel,
+// variable is one row of the configuration table: an environment
+// variable, its default in its own syntax, whether it is a secret, how a
+// value is read into its Config field and how the field is logged.
+type variable struct {
+	name   string
+	def    string // "" leaves the field at its zero value
+	secret bool   // logged masked: "***", or a URL without its password
+	parse  func(string) error
+	show   func() any // the effective value, for the configuration log line
+}
+
+// variables is the configuration table, bound to c's fields. Every
+// variable the gateway reads is a row here, so each is parsed, defaulted
+// and logged the same way. An empty value means the default.
+func (c *Config) variables() []variable {
+	return []variable{
+		text("ADDR", ":8080", &c.Addr),
+		text("PUBLIC_URL", "http://localhost:8080", &c.PublicURL),
+		text("GATEWAY_USERNAME", "", &c.Username),
+		secret("GATEWAY_PASSWORD", &c.Password),
+		secret("HASH_KEY", &c.HashKey),
+		text("HASH_SCHEME", string(hashing.DefaultScheme), &c.HashScheme),
+		bind("RETURN_URL_HOSTS", "", &c.ReturnHost, parseList, same[[]string]),
+		bind("INSTALLMENT_RATES", formatRates(provider.DefaultInstallmentRates()), &c.Rates, parseRates, formatRates),
+		text("WEBHOOK_URL", "", &c.WebhookURL),
+		secret("WEBHOOK_HASH_KEY", &c.WebhookHashKey),
+		redisURL("REDIS_URL", &c.RedisURL),
+		bind("REDIS_SHARDS", "1", &c.RedisShards, parseShards, same[int]),
+		text("MERCHANTS_FILE", "", &c.MerchantsFile),
+		duration("IDEMPOTENCY_TTL", "24h", &c.IdempotencyTTL),
+		duration("SESSION_TTL", "30m", &c.SessionTTL),
+		bind("WEBHOOK_RETRY_SCHEDULE", "0s,10s,1m,5m,30m,2h,6h,12h,24h", &c.WebhookRetrySchedule, parseSchedule, formatSchedule),
+		duration("SANDBOX_PENDING_DELAY", "10s", &c.SandboxPendingDelay),
+		duration("WEBHOOK_TIMEOUT", "10s", &c.WebhookTimeout),
+		duration("WEBHOOK_POLL", "500ms", &c.WebhookPoll),
+		duration("JOBS_INTERVAL", "1s", &c.JobsInterval),
+		text("REPLICA_NAME", "", &c.Replica), // "" becomes hostname-pid in LoadConfig
+		text("ADMIN_USERNAME", "", &c.AdminUsername),
+		secret("ADMIN_PASSWORD", &c.AdminPassword),
+		bind("DEV_MODE", "0", &c.DevMode, parseFlag, same[bool]),
+		bind("LOG_LEVEL", "info", &c.LogLevel, parseLevel, zapcore.Level.String),
+		bind("LOG_FORMAT", "json", &c.LogFormat, parseLogFormat, same[string]),
 	}
 }
 
-// LoadConfig reads the environment over the defaults. A value that cannot
-// be parsed is an error naming its variable.
+// bind makes a row that parses into *dst and logs show(*dst).
+func bind[T, S any](name, def string, dst *T, parse func(string) (T, error), show func(T) S) variable {
+	return variable{
+		name: name,
+		def:  def,
+		parse: func(v string) error {
+			x, err := parse(v)
+			if err != nil {
+				return err
+			}
+			*dst = x
+			return nil
+		},
+		show: func() any { return show(*dst) },
+	}
+}
+
+func text(name, def string, dst *string) variable {
+	return bind(name, def, dst, asIs, same[string])
+}
+
+func secret(name string, dst *string) variable {
+	v := bind(name, "", dst, asIs, mask)
+	v.secret = true
+	return v
+}
+
+func redisURL(name string, dst *string) variable {
+	v := bind(name, "", dst, parseRedisURL, maskURL)
+	v.secret = true
+	return v
+}
+
+func duration(name, def string, dst *time.Duration) variable {
+	return bind(name, def, dst, parseDuration, time.Duration.String)
+}
+
+// DefaultConfig is every variable at its default.
+func DefaultConfig() Config {
+	var c Config
+	for _, v := range c.variables() {
+		if v.def == "" {
+			continue
+		}
+		if err := v.parse(v.def); err != nil {
+			panic(fmt.Sprintf("the default of %s: %v", v.name, err))
+		}
+	}
+	return c
+}
+
+// LoadConfig reads the environment over the defaults, then fills the
+// values that default to something computed. A value that cannot be
+// parsed is an error naming its variable.
 func LoadConfig(env func(string) string) (Config, error) {
 	c := DefaultConfig()
 	var errs []error
-	str := func(name string, dst *string) {
-		if v := env(name); v != "" {
-			*dst = v
-		}
-	}
-	dur := func(name string, dst *time.Duration) {
-		if v := env(name); v != "" {
-			d, err := time.ParseDuration(v)
-			if err != nil || d <= 0 {
-				errs = append(errs, fmt.Errorf("%s: %q is not a positive duration such as 30m", name, v))
-				return
-			}
-			*dst = d
-		}
-	}
-	str("ADDR", &c.Addr)
-	str("PUBLIC_URL", &c.PublicURL)
-	str("GATEWAY_USERNAME", &c.Username)
-	str("GATEWAY_PASSWORD", &c.Password)
-	str("HASH_KEY", &c.HashKey)
-	str("HASH_SCHEME", &c.HashScheme)
-	str("WEBHOOK_URL", &c.WebhookURL)
-	str("WEBHOOK_HASH_KEY", &c.WebhookHashKey)
-	str("REDIS_URL", &c.RedisURL)
-	str("MERCHANTS_FILE", &c.MerchantsFile)
-	str("ADMIN_USERNAME", &c.AdminUsername)
-	str("ADMIN_PASSWORD", &c.AdminPassword)
-	dur("IDEMPOTENCY_TTL", &c.IdempotencyTTL)
-	dur("SESSION_TTL", &c.SessionTTL)
-	dur("SANDBOX_PENDING_DELAY", &c.SandboxPendingDelay)
-	dur("WEBHOOK_TIMEOUT", &c.WebhookTimeout)
-	dur("WEBHOOK_POLL", &c.WebhookPoll)
-	dur("JOBS_INTERVAL", &c.JobsInterval)
-	str("REPLICA_NAME", &c.Replica)
-	if v := env("RETURN_URL_HOSTS"); v != "" {
-		for _, h := range strings.Split(v, ",") {
-			if h = strings.TrimSpace(h); h != "" {
-				c.ReturnHost = append(c.ReturnHost, h)
+	for _, v := range c.variables() {
+		if s := env(v.name); s != "" {
+			if err := v.parse(s); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", v.name, err))
 			}
 		}
 	}
-	if v := env("REDIS_SHARDS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 16384 {
-			errs = append(errs, fmt.Errorf("REDIS_SHARDS: %q is not a number from 1 to 16384", v))
-		}
-		c.RedisShards = n
+	c.fillComputed()
+	return c, errors.Join(errs...)
+}
+
+// fillComputed sets the defaults that are not constants: the replica's
+// name and, in DEV_MODE only, the development credentials.
+func (c *Config) fillComputed() {
+	if c.Replica == "" {
+		host, _ := os.Hostname()
+		c.Replica = fmt.Sprintf("%s-%d", host, os.Getpid())
 	}
-	if v := env("WEBHOOK_RETRY_SCHEDULE"); v != "" {
-		s, err := parseSchedule(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("WEBHOOK_RETRY_SCHEDULE: %w", err))
-		}
-		c.WebhookRetrySchedule = s
-	}
-	if v := env("INSTALLMENT_RATES"); v != "" {
-		r, err := parseRates(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("INSTALLMENT_RATES: %w", err))
-		}
-		c.Rates = r
-	}
-	switch v := env("DEV_MODE"); v {
-	case "", "0", "false":
-	case "1", "true":
-		c.DevMode = true
-	default:
-		errs = append(errs, fmt.Errorf("DEV_MODE: %q is not 1 or 0", v))
-	}
-	if v := env("LOG_LEVEL"); v != "" {
-		if err := c.LogLevel.Set(v); err != nil {
-			errs = append(errs, fmt.Errorf("LOG_LEVEL: %q is not a zap level (debug, info, warn, error)", v))
-		}
-	}
-	if c.DevMode {
+	if c.DevMode && c.MerchantsFile == "" {
 		// Development may run with no credentials at all; never production.
-		if c.Username == "" && c.Password == "" && c.MerchantsFile == "" {
+		if c.Username == "" && c.Password == "" {
 			c.Username, c.Password = devUsername, devPassword
 		}
-		if c.HashKey == "" && c.MerchantsFile == "" {
+		if c.HashKey == "" {
 			c.HashKey = devHashKey
 		}
 	}
-	return c, errors.Join(errs...)
 }
 
 // Validate refuses a configuration the gateway must not start with.
@@ -209,14 +235,6 @@ func (c Config) Validate() error {
 	if c.AdminPassword != "" && len(c.AdminPassword) < 12 && !c.DevMode {
 		bad("ADMIN_PASSWORD: must be at least 12 characters")
 	}
-	if len(c.WebhookRetrySchedule) == 0 {
-		bad("WEBHOOK_RETRY_SCHEDULE: needs at least one delay")
-	}
-	if c.RedisURL != "" {
-		if _, err := redisOptions(c.RedisURL); err != nil {
-			bad("REDIS_URL: %v", err)
-		}
-	}
 	return errors.Join(errs...)
 }
 
@@ -242,34 +260,15 @@ func (c Config) Merchants() (*extension.Merchants, error) {
 	}})
 }
 
-// LogFields describes the configuration with every secret masked.
+// LogFields describes the configuration, one field per variable keyed by
+// its lower-case name, with the effective values and every secret masked.
 func (c Config) LogFields() []zap.Field {
-	return []zap.Field{
-		zap.String("addr", c.Addr),
-		zap.String("public_url", c.PublicURL),
-		zap.String("gateway_username", c.Username),
-		zap.String("gateway_password", mask(c.Password)),
-		zap.String("hash_key", mask(c.HashKey)),
-		zap.String("hash_scheme", c.HashScheme),
-		zap.Strings("return_url_hosts", c.ReturnHost),
-		zap.String("webhook_url", c.WebhookURL),
-		zap.String("webhook_hash_key", mask(c.WebhookHashKey)),
-		zap.String("redis_url", maskURL(c.RedisURL)),
-		zap.Int("redis_shards", c.RedisShards),
-		zap.String("merchants_file", c.MerchantsFile),
-		zap.Stringer("idempotency_ttl", c.IdempotencyTTL),
-		zap.Stringer("session_ttl", c.SessionTTL),
-		zap.String("webhook_retry_schedule", formatSchedule(c.WebhookRetrySchedule)),
-		zap.Stringer("sandbox_pending_delay", c.SandboxPendingDelay),
-		zap.Stringer("webhook_timeout", c.WebhookTimeout),
-		zap.Stringer("webhook_poll", c.WebhookPoll),
-		zap.Stringer("jobs_interval", c.JobsInterval),
-		zap.String("replica", c.Replica),
-		zap.String("admin_username", c.AdminUsername),
-		zap.String("admin_password", mask(c.AdminPassword)),
-		zap.Bool("dev_mode", c.DevMode),
-		zap.String("log_level", c.LogLevel.String()),
+	vars := c.variables()
+	fields := make([]zap.Field, len(vars))
+	for i, v := range vars {
+		fields[i] = zap.Any(strings.ToLower(v.name), v.show())
 	}
+	return fields
 }
 
 func mask(secret string) string {
@@ -284,10 +283,15 @@ func maskURL(raw string) string {
 	if err != nil || u.User == nil {
 		return raw
 	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "***")
+	if _, has := u.User.Password(); !has {
+		return raw
 	}
-	return u.String()
+	// url.UserPassword would escape the mask to %2A%2A%2A.
+	name := u.User.Username()
+	u.User = nil
+	s := u.String()
+	i := strings.Index(s, "//") + len("//")
+	return s[:i] + url.User(name).String() + ":***@" + s[i:]
 }
 
 func isLocal(host string) bool {
@@ -303,6 +307,72 @@ func checkWebhookURL(raw string, dev bool) error {
 		return fmt.Errorf("must be https outside DEV_MODE")
 	}
 	return nil
+}
+
+// The parsers of the table: each reads one value, or says in an error
+// (which LoadConfig prefixes with the variable) what it expected.
+
+func same[T any](v T) T { return v }
+
+func asIs(v string) (string, error) { return v, nil }
+
+func parseDuration(v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%q is not a positive duration such as 30m", v)
+	}
+	return d, nil
+}
+
+func parseShards(v string) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 16384 {
+		return 0, fmt.Errorf("%q is not a number from 1 to 16384", v)
+	}
+	return n, nil
+}
+
+func parseFlag(v string) (bool, error) {
+	switch v {
+	case "0", "false":
+		return false, nil
+	case "1", "true":
+		return true, nil
+	}
+	return false, fmt.Errorf("%q is not 1 or 0", v)
+}
+
+func parseLevel(v string) (zapcore.Level, error) {
+	var l zapcore.Level
+	if err := l.Set(v); err != nil {
+		return l, fmt.Errorf("%q is not a zap level (debug, info, warn, error)", v)
+	}
+	return l, nil
+}
+
+func parseLogFormat(v string) (string, error) {
+	if v != "json" && v != "console" {
+		return "", fmt.Errorf("%q is not json or console", v)
+	}
+	return v, nil
+}
+
+func parseRedisURL(v string) (string, error) {
+	if _, err := redisOptions(v); err != nil {
+		return "", err
+	}
+	return v, nil
+}
+
+// parseList reads a comma list, dropping blanks.
+func parseList(v string) ([]string, error) {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out, nil
 }
 
 func parseSchedule(v string) ([]time.Duration, error) {
@@ -325,14 +395,6 @@ func formatSchedule(s []time.Duration) string {
 	return strings.Join(parts, ",")
 }
 
-func mustSchedule(v string) []time.Duration {
-	s, err := parseSchedule(v)
-	if err != nil {
-		panic(err)
-	}
-	return s
-}
-
 func parseRates(v string) (map[int]int, error) {
 	rates := map[int]int{1: 0}
 	for _, p := range strings.Split(v, ",") {
@@ -345,6 +407,15 @@ func parseRates(v string) (map[int]int, error) {
 		rates[count] = rate
 	}
 	return rates, nil
+}
+
+// formatRates writes rates as INSTALLMENT_RATES reads them, by count.
+func formatRates(rates map[int]int) string {
+	parts := make([]string, 0, len(rates))
+	for _, n := range slices.Sorted(maps.Keys(rates)) {
+		parts = append(parts, fmt.Sprintf("%d:%d", n, rates[n]))
+	}
+	return strings.Join(parts, ",")
 }
 
 func validCount(n int) bool {

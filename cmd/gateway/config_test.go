@@ -2,9 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -28,33 +29,128 @@ func production(extra map[string]string) map[string]string {
 	return env
 }
 
-func TestLoadConfigDefaults(t *testing.T) {
-	c, err := LoadConfig(envOf(production(nil)))
-	if err != nil {
-		t.Fatal(err)
+// logged is the configuration line LogFields makes, each value as JSON.
+func logged(t *testing.T, c Config) map[string]string {
+	t.Helper()
+	core, logs := observer.New(zapcore.InfoLevel)
+	zap.New(core).Info("configuration", c.LogFields()...)
+	out := map[string]string{}
+	for k, v := range logs.All()[0].ContextMap() {
+		j, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[k] = string(j)
 	}
-	if c.Addr != ":8080" || c.IdempotencyTTL != 24*time.Hour || c.SessionTTL != 30*time.Minute ||
-		c.SandboxPendingDelay != 10*time.Second || c.DevMode || c.RedisURL != "" || c.LogLevel != zapcore.InfoLevel {
-		t.Errorf("defaults: %+v", c)
-	}
-	want := []time.Duration{0, 10 * time.Second, time.Minute, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour}
-	if len(c.WebhookRetrySchedule) != len(want) {
-		t.Fatalf("retry schedule %v", c.WebhookRetrySchedule)
-	}
-	for i := range want {
-		if c.WebhookRetrySchedule[i] != want[i] {
-			t.Errorf("retry schedule %v, want %v", c.WebhookRetrySchedule, want)
-			break
+	return out
+}
+
+func hostnamePID() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s-%d", host, os.Getpid())
+}
+
+// variableCases is every variable of the table: what the configuration
+// line shows with nothing set (def), a value (set) and what that shows
+// (shown), and a value the variable refuses (bad; "" when any text goes,
+// its rules being Validate's).
+var variableCases = map[string]struct{ def, set, shown, bad string }{
+	"ADDR":                   {`":8080"`, ":9999", `":9999"`, ""},
+	"PUBLIC_URL":             {`"http://localhost:8080"`, "https://pay.example.com", `"https://pay.example.com"`, ""},
+	"GATEWAY_USERNAME":       {`""`, "shop", `"shop"`, ""},
+	"GATEWAY_PASSWORD":       {`""`, "a-long-and-secret-password", `"***"`, ""},
+	"HASH_KEY":               {`""`, strings.Repeat("k", 32), `"***"`, ""},
+	"HASH_SCHEME":            {`"hmac-sha512"`, "sha512-keylast", `"sha512-keylast"`, ""},
+	"RETURN_URL_HOSTS":       {`[]`, "a.example, b.example,", `["a.example","b.example"]`, ""},
+	"INSTALLMENT_RATES":      {`"1:0,2:0,3:0,6:0,9:0,12:0"`, "3:150, 6:300", `"1:0,3:150,6:300"`, "3-150"},
+	"WEBHOOK_URL":            {`""`, "https://shop.example/hooks", `"https://shop.example/hooks"`, ""},
+	"WEBHOOK_HASH_KEY":       {`""`, strings.Repeat("w", 32), `"***"`, ""},
+	"REDIS_URL":              {`""`, "redis://:pw@cache:6379/2", `"redis://:***@cache:6379/2"`, "ftp://cache:6379"},
+	"REDIS_SHARDS":           {`1`, "16", `16`, "0"},
+	"MERCHANTS_FILE":         {`""`, "/etc/gateway/merchants.json", `"/etc/gateway/merchants.json"`, ""},
+	"IDEMPOTENCY_TTL":        {`"24h0m0s"`, "1h", `"1h0m0s"`, "24"},
+	"SESSION_TTL":            {`"30m0s"`, "90s", `"1m30s"`, "0s"},
+	"WEBHOOK_RETRY_SCHEDULE": {`"0s,10s,1m0s,5m0s,30m0s,2h0m0s,6h0m0s,12h0m0s,24h0m0s"`, "0s, 5s,1m", `"0s,5s,1m0s"`, "0s,-5s"},
+	"SANDBOX_PENDING_DELAY":  {`"10s"`, "250ms", `"250ms"`, "soon"},
+	"WEBHOOK_TIMEOUT":        {`"10s"`, "3s", `"3s"`, "-1s"},
+	"WEBHOOK_POLL":           {`"500ms"`, "20ms", `"20ms"`, "fast"},
+	"JOBS_INTERVAL":          {`"1s"`, "50ms", `"50ms"`, "1"},
+	"REPLICA_NAME":           {`"` + hostnamePID() + `"`, "gw-1", `"gw-1"`, ""},
+	"ADMIN_USERNAME":         {`""`, "ops", `"ops"`, ""},
+	"ADMIN_PASSWORD":         {`""`, "admin-password", `"***"`, ""},
+	"DEV_MODE":               {`false`, "1", `true`, "yes"},
+	"LOG_LEVEL":              {`"info"`, "debug", `"debug"`, "loud"},
+	"LOG_FORMAT":             {`"json"`, "console", `"console"`, "xml"},
+}
+
+// TestVariables reads each variable of the table alone: its default, a
+// value, and a refused value, whose error starts with the variable's name.
+func TestVariables(t *testing.T) {
+	var table Config
+	names := map[string]bool{}
+	for _, v := range table.variables() {
+		names[v.name] = true
+		if _, ok := variableCases[v.name]; !ok {
+			t.Errorf("%s is in the table but not in variableCases", v.name)
 		}
 	}
-	c, err = LoadConfig(envOf(production(map[string]string{"IDEMPOTENCY_TTL": "1h", "SESSION_TTL": "90s",
-		"SANDBOX_PENDING_DELAY": "250ms", "WEBHOOK_RETRY_SCHEDULE": "0s, 5s,1m", "ADDR": ":9999", "LOG_LEVEL": "debug"})))
+	for name := range variableCases {
+		if !names[name] {
+			t.Errorf("variableCases has %s, which the table does not", name)
+		}
+	}
+	c, err := LoadConfig(envOf(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.IdempotencyTTL != time.Hour || c.SessionTTL != 90*time.Second || c.SandboxPendingDelay != 250*time.Millisecond ||
-		len(c.WebhookRetrySchedule) != 3 || c.Addr != ":9999" || c.LogLevel != zapcore.DebugLevel {
-		t.Errorf("overrides not read: %+v", c)
+	defaults := logged(t, c)
+	if len(defaults) != len(names) {
+		t.Errorf("the configuration line has %d fields for %d variables", len(defaults), len(names))
+	}
+	for name, tc := range variableCases {
+		t.Run(name, func(t *testing.T) {
+			key := strings.ToLower(name)
+			if got := defaults[key]; got != tc.def {
+				t.Errorf("default: logged %s = %s, want %s", key, got, tc.def)
+			}
+			c, err := LoadConfig(envOf(map[string]string{name: tc.set}))
+			if err != nil {
+				t.Fatalf("%s=%q: %v", name, tc.set, err)
+			}
+			if got := logged(t, c)[key]; got != tc.shown {
+				t.Errorf("%s=%q: logged %s = %s, want %s", name, tc.set, key, got, tc.shown)
+			}
+			if tc.bad == "" {
+				return
+			}
+			_, err = LoadConfig(envOf(map[string]string{name: tc.bad}))
+			if err == nil || !strings.HasPrefix(err.Error(), name+": ") {
+				t.Errorf("%s=%q: error %v, want one starting %q", name, tc.bad, err, name+": ")
+			}
+		})
+	}
+}
+
+// TestLogFieldsEffective: the line shows what the gateway runs with, not
+// the empty variables: DEV_MODE's credentials (masked), the hash scheme
+// and the replica's computed name.
+func TestLogFieldsEffective(t *testing.T) {
+	c, err := LoadConfig(envOf(map[string]string{"DEV_MODE": "1"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := logged(t, c)
+	for key, want := range map[string]string{
+		"gateway_username": `"akinon"`,
+		"gateway_password": `"***"`,
+		"hash_key":         `"***"`,
+		"hash_scheme":      `"hmac-sha512"`,
+		"replica_name":     `"` + hostnamePID() + `"`,
+		"dev_mode":         `true`,
+	} {
+		if got[key] != want {
+			t.Errorf("logged %s = %s, want %s", key, got[key], want)
+		}
 	}
 }
 
