@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -197,67 +198,62 @@ func (c *Config) fillComputed() {
 	}
 }
 
-// Validate refuses a configuration the gateway must not start with.
+// Validate refuses a configuration the gateway must not start with. The
+// merchants, from the single-merchant variables or MERCHANTS_FILE, are
+// checked by Merchants.
 func (c Config) Validate() error {
-	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	u, err := url.Parse(c.PublicURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		bad("PUBLIC_URL: %q must be an absolute http(s) URL", c.PublicURL)
-	} else if u.Scheme == "http" && !c.DevMode && !isLocal(u.Hostname()) {
-		bad("PUBLIC_URL: must be https outside DEV_MODE (the card form is served there)")
+	_, merchants := c.Merchants()
+	return errors.Join(c.checkPublicURL(), c.checkAdmin(), merchants)
+}
+
+func (c Config) checkPublicURL() error {
+	if err := checkHTTPURL(c.PublicURL, c.DevMode); err != nil {
+		return fmt.Errorf("PUBLIC_URL: %w", err)
 	}
-	if c.MerchantsFile == "" {
-		if c.Username == "" || c.Password == "" {
-			bad("GATEWAY_USERNAME and GATEWAY_PASSWORD are required (or MERCHANTS_FILE; DEV_MODE=1 allows development defaults)")
-		}
-		if len(c.HashKey) < 32 {
-			bad("HASH_KEY: must be at least 32 characters (it signs the return POST)")
-		}
-		if _, err := hashing.ParseScheme(c.HashScheme); err != nil {
-			bad("HASH_SCHEME: %v", err)
-		}
-		if c.WebhookURL != "" {
-			if err := checkWebhookURL(c.WebhookURL, c.DevMode); err != nil {
-				bad("WEBHOOK_URL: %v", err)
-			}
-			if len(c.WebhookHashKey) < 32 {
-				bad("WEBHOOK_HASH_KEY: must be at least 32 characters when WEBHOOK_URL is set")
-			}
-		}
-		if !c.DevMode && (c.Username == devUsername || c.Password == devPassword || c.HashKey == devHashKey) {
-			bad("the development credentials are allowed only with DEV_MODE=1")
-		}
+	return nil
+}
+
+func (c Config) checkAdmin() error {
+	switch {
+	case (c.AdminUsername == "") != (c.AdminPassword == ""):
+		return errors.New("ADMIN_USERNAME and ADMIN_PASSWORD go together")
+	case c.AdminPassword != "" && len(c.AdminPassword) < 12 && !c.DevMode:
+		return errors.New("ADMIN_PASSWORD: must be at least 12 characters")
 	}
-	if (c.AdminUsername == "") != (c.AdminPassword == "") {
-		bad("ADMIN_USERNAME and ADMIN_PASSWORD go together")
-	}
-	if c.AdminPassword != "" && len(c.AdminPassword) < 12 && !c.DevMode {
-		bad("ADMIN_PASSWORD: must be at least 12 characters")
-	}
-	return errors.Join(errs...)
+	return nil
 }
 
 // Merchants builds the merchant list: from MERCHANTS_FILE, or the one
-// merchant of the single-merchant variables.
+// merchant of the single-merchant variables. Both go through
+// merchantSpec.build, so a rule refuses the same value in either.
 func (c Config) Merchants() (*extension.Merchants, error) {
-	if c.MerchantsFile != "" {
-		return loadMerchants(c.MerchantsFile, c.DevMode)
+	if c.MerchantsFile == "" {
+		m, err := c.envMerchant().build(c.DevMode, func(key string) string { return envMerchantVars[key] })
+		if err != nil {
+			return nil, err
+		}
+		return extension.NewMerchants([]*extension.Merchant{m})
 	}
-	scheme, _ := hashing.ParseScheme(c.HashScheme)
-	rates := c.Rates
-	if rates == nil {
-		rates = provider.DefaultInstallmentRates()
+	specs, err := readMerchantsFile(c.MerchantsFile)
+	if err != nil {
+		return nil, fmt.Errorf("MERCHANTS_FILE: %w", err)
 	}
-	return extension.NewMerchants([]*extension.Merchant{{
-		Merchant:       provider.Merchant{ID: "default", InstallmentRates: rates, ReturnHosts: c.ReturnHost},
-		Username:       c.Username,
-		Password:       c.Password,
-		HashKey:        c.HashKey,
-		HashScheme:     scheme,
-		WebhookURL:     c.WebhookURL,
-		WebhookHashKey: c.WebhookHashKey,
-	}})
+	list := make([]*extension.Merchant, 0, len(specs))
+	var errs []error
+	for i, spec := range specs {
+		where := fmt.Sprintf("MERCHANTS_FILE: merchant %d (%q)", i, spec.ID)
+		m, err := spec.build(c.DevMode, func(key string) string { return where + ": " + key })
+		errs = append(errs, err)
+		list = append(list, m)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	ms, err := extension.NewMerchants(list)
+	if err != nil {
+		return nil, fmt.Errorf("MERCHANTS_FILE: %w", err)
+	}
+	return ms, nil
 }
 
 // LogFields describes the configuration, one field per variable keyed by
@@ -298,7 +294,9 @@ func isLocal(host string) bool {
 	return host == "localhost" || host == "127.0.0.1" || host == "::1"
 }
 
-func checkWebhookURL(raw string, dev bool) error {
+// checkHTTPURL: an absolute http(s) URL, https outside DEV_MODE unless
+// it is this machine.
+func checkHTTPURL(raw string, dev bool) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return fmt.Errorf("%q must be an absolute http(s) URL", raw)
@@ -395,14 +393,16 @@ func formatSchedule(s []time.Duration) string {
 	return strings.Join(parts, ",")
 }
 
+// parseRates reads INSTALLMENT_RATES; which counts and rates a merchant
+// may have is merchantSpec.build's rule.
 func parseRates(v string) (map[int]int, error) {
 	rates := map[int]int{1: 0}
 	for _, p := range strings.Split(v, ",") {
 		n, bp, ok := strings.Cut(strings.TrimSpace(p), ":")
 		count, err1 := strconv.Atoi(n)
 		rate, err2 := strconv.Atoi(bp)
-		if !ok || err1 != nil || err2 != nil || rate < 0 || rate > 10000 || !validCount(count) {
-			return nil, fmt.Errorf("%q is not a list of count:basis-points such as 3:150,6:300 (counts 2, 3, 6, 9, 12)", v)
+		if !ok || err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("%q is not a list of count:basis-points such as 3:150,6:300", v)
 		}
 		rates[count] = rate
 	}
@@ -418,95 +418,167 @@ func formatRates(rates map[int]int) string {
 	return strings.Join(parts, ",")
 }
 
-func validCount(n int) bool {
-	for _, c := range provider.InstallmentCounts {
-		if c == n {
-			return true
+// merchantSpec is one merchant as configured: an entry of MERCHANTS_FILE,
+// or the merchant of the single-merchant variables (envMerchant).
+type merchantSpec struct {
+	ID               string         `json:"id"`
+	Username         string         `json:"username"`
+	Password         string         `json:"password"`
+	HashKey          string         `json:"hashKey"`
+	HashScheme       string         `json:"hashScheme"`
+	WebhookURL       string         `json:"webhookUrl"`
+	WebhookHashKey   string         `json:"webhookHashKey"`
+	ReturnHosts      []string       `json:"returnHosts"`
+	InstallmentRates map[string]int `json:"installmentRates"`
+}
+
+// envMerchantVars names the single merchant's settings, by their JSON
+// keys in MERCHANTS_FILE, after the variables they come from.
+var envMerchantVars = map[string]string{
+	"id":               "the single merchant's id",
+	"username":         "GATEWAY_USERNAME",
+	"password":         "GATEWAY_PASSWORD",
+	"hashKey":          "HASH_KEY",
+	"hashScheme":       "HASH_SCHEME",
+	"webhookUrl":       "WEBHOOK_URL",
+	"webhookHashKey":   "WEBHOOK_HASH_KEY",
+	"returnHosts":      "RETURN_URL_HOSTS",
+	"installmentRates": "INSTALLMENT_RATES",
+}
+
+// envMerchant is the merchant of the single-merchant variables.
+func (c Config) envMerchant() merchantSpec {
+	var rates map[string]int
+	if c.Rates != nil {
+		rates = make(map[string]int, len(c.Rates))
+		for n, bp := range c.Rates {
+			rates[strconv.Itoa(n)] = bp
 		}
 	}
-	return false
+	return merchantSpec{
+		ID:               "default",
+		Username:         c.Username,
+		Password:         c.Password,
+		HashKey:          c.HashKey,
+		HashScheme:       c.HashScheme,
+		WebhookURL:       c.WebhookURL,
+		WebhookHashKey:   c.WebhookHashKey,
+		ReturnHosts:      c.ReturnHost,
+		InstallmentRates: rates,
+	}
 }
 
-// merchantFile is MERCHANTS_FILE's JSON.
-type merchantFile struct {
-	Merchants []struct {
-		ID               string         `json:"id"`
-		Username         string         `json:"username"`
-		Password         string         `json:"password"`
-		HashKey          string         `json:"hashKey"`
-		HashScheme       string         `json:"hashScheme"`
-		WebhookURL       string         `json:"webhookUrl"`
-		WebhookHashKey   string         `json:"webhookHashKey"`
-		ReturnHosts      []string       `json:"returnHosts"`
-		InstallmentRates map[string]int `json:"installmentRates"`
-	} `json:"merchants"`
-}
-
-func loadMerchants(path string, dev bool) (*extension.Merchants, error) {
+// readMerchantsFile decodes MERCHANTS_FILE, refusing unknown fields.
+func readMerchantsFile(path string) ([]merchantSpec, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("MERCHANTS_FILE: %w", err)
-	}
-	var f merchantFile
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil {
-		return nil, fmt.Errorf("MERCHANTS_FILE: %w", err)
-	}
-	if len(f.Merchants) == 0 {
-		return nil, fmt.Errorf("MERCHANTS_FILE: no merchants")
-	}
-	var list []*extension.Merchant
-	var errs []error
-	for i, m := range f.Merchants {
-		where := fmt.Sprintf("MERCHANTS_FILE: merchant %d (%q)", i, m.ID)
-		if !validID(m.ID) {
-			errs = append(errs, fmt.Errorf("%s: id must be 1-64 of [A-Za-z0-9_-]", where))
-		}
-		if m.Username == "" || m.Password == "" {
-			errs = append(errs, fmt.Errorf("%s: username and password are required", where))
-		}
-		if len(m.HashKey) < 32 {
-			errs = append(errs, fmt.Errorf("%s: hashKey must be at least 32 characters", where))
-		}
-		scheme, err := hashing.ParseScheme(m.HashScheme)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: hashScheme: %w", where, err))
-		}
-		if m.WebhookURL != "" {
-			if err := checkWebhookURL(m.WebhookURL, dev); err != nil {
-				errs = append(errs, fmt.Errorf("%s: webhookUrl: %w", where, err))
-			}
-			if len(m.WebhookHashKey) < 32 {
-				errs = append(errs, fmt.Errorf("%s: webhookHashKey must be at least 32 characters", where))
-			}
-		}
-		rates := provider.DefaultInstallmentRates()
-		if m.InstallmentRates != nil {
-			rates = map[int]int{1: 0}
-			for k, bp := range m.InstallmentRates {
-				n, err := strconv.Atoi(k)
-				if err != nil || !validCount(n) || bp < 0 || bp > 10000 {
-					errs = append(errs, fmt.Errorf("%s: installmentRates: %q:%d is not a count (2, 3, 6, 9, 12) with basis points 0-10000", where, k, bp))
-					continue
-				}
-				rates[n] = bp
-			}
-		}
-		list = append(list, &extension.Merchant{
-			Merchant:       provider.Merchant{ID: m.ID, InstallmentRates: rates, ReturnHosts: m.ReturnHosts},
-			Username:       m.Username,
-			Password:       m.Password,
-			HashKey:        m.HashKey,
-			HashScheme:     scheme,
-			WebhookURL:     m.WebhookURL,
-			WebhookHashKey: m.WebhookHashKey,
-		})
-	}
-	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	return extension.NewMerchants(list)
+	var f struct {
+		Merchants []merchantSpec `json:"merchants"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return nil, err
+	}
+	if len(f.Merchants) == 0 {
+		return nil, errors.New("no merchants")
+	}
+	return f.Merchants, nil
+}
+
+// complaint records that the setting with a merchantSpec JSON key is wrong.
+type complaint func(key, format string, args ...any)
+
+// build holds every rule a merchant's settings must keep, wherever they
+// come from; name(key) says how an error names the setting whose JSON
+// key is key.
+func (m merchantSpec) build(dev bool, name func(key string) string) (*extension.Merchant, error) {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", name(key), fmt.Sprintf(format, args...)))
+	}
+	if !validID(m.ID) {
+		bad("id", "must be 1-64 of [A-Za-z0-9_-]")
+	}
+	m.checkCredentials(dev, bad)
+	scheme, err := hashing.ParseScheme(m.HashScheme)
+	if err != nil {
+		bad("hashScheme", "%v", err)
+	}
+	m.checkWebhook(dev, bad)
+	rates := m.rates(bad)
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return &extension.Merchant{
+		Merchant:       provider.Merchant{ID: m.ID, InstallmentRates: rates, ReturnHosts: m.ReturnHosts},
+		Username:       m.Username,
+		Password:       m.Password,
+		HashKey:        m.HashKey,
+		HashScheme:     scheme,
+		WebhookURL:     m.WebhookURL,
+		WebhookHashKey: m.WebhookHashKey,
+	}, nil
+}
+
+// checkCredentials: the Basic credentials Akinon uses and the key that
+// signs the return POST, none of them the development ones outside
+// DEV_MODE.
+func (m merchantSpec) checkCredentials(dev bool, bad complaint) {
+	if m.Username == "" {
+		bad("username", "is required")
+	}
+	if m.Password == "" {
+		bad("password", "is required")
+	}
+	if len(m.HashKey) < 32 {
+		bad("hashKey", "must be at least 32 characters (it signs the return POST)")
+	}
+	if dev {
+		return
+	}
+	for _, d := range []struct{ key, value, dev string }{
+		{"username", m.Username, devUsername},
+		{"password", m.Password, devPassword},
+		{"hashKey", m.HashKey, devHashKey},
+	} {
+		if d.value == d.dev {
+			bad(d.key, "is the development one, allowed only with DEV_MODE=1")
+		}
+	}
+}
+
+func (m merchantSpec) checkWebhook(dev bool, bad complaint) {
+	if m.WebhookURL == "" {
+		return
+	}
+	if err := checkHTTPURL(m.WebhookURL, dev); err != nil {
+		bad("webhookUrl", "%v", err)
+	}
+	if len(m.WebhookHashKey) < 32 {
+		bad("webhookHashKey", "must be at least 32 characters when webhooks are on (it signs them)")
+	}
+}
+
+// rates are the installment counts offered and their interest in basis
+// points: all counts at 0 % unless the merchant lists its own.
+func (m merchantSpec) rates(bad complaint) map[int]int {
+	if m.InstallmentRates == nil {
+		return provider.DefaultInstallmentRates()
+	}
+	rates := map[int]int{1: 0}
+	for _, k := range slices.Sorted(maps.Keys(m.InstallmentRates)) {
+		bp := m.InstallmentRates[k]
+		n, err := strconv.Atoi(k)
+		if err != nil || !slices.Contains(provider.InstallmentCounts, n) || bp < 0 || bp > 10000 {
+			bad("installmentRates", "%s:%d is not a count (2, 3, 6, 9, 12) with basis points 0-10000", k, bp)
+			continue
+		}
+		rates[n] = bp
+	}
+	return rates
 }
 
 func validID(id string) bool {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -284,5 +285,143 @@ func TestLogFieldsMaskSecrets(t *testing.T) {
 	zap.New(core).Info("configuration", c.LogFields()...)
 	if v := logs.All()[0].ContextMap()["admin_password"]; v != "" {
 		t.Errorf("an empty admin password is logged as %q", v)
+	}
+}
+
+// validate is what run does before it starts: LoadConfig, then Validate.
+func validate(env map[string]string) error {
+	c, err := LoadConfig(envOf(env))
+	if err != nil {
+		return err
+	}
+	return c.Validate()
+}
+
+// fileMerchant is a MERCHANTS_FILE entry with the settings production()
+// gives the single merchant, and extra over them.
+func fileMerchant(extra map[string]any) map[string]any {
+	m := map[string]any{
+		"id":       "shop-a",
+		"username": "shop-user",
+		"password": "a-long-and-secret-password",
+		"hashKey":  strings.Repeat("k", 32),
+	}
+	for k, v := range extra {
+		m[k] = v
+	}
+	return m
+}
+
+// withMerchantsFile is a production environment whose merchants are
+// those of a MERCHANTS_FILE written for the test.
+func withMerchantsFile(t *testing.T, merchants ...map[string]any) map[string]string {
+	t.Helper()
+	raw, err := json.Marshal(map[string]any{"merchants": merchants})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "merchants.json")
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return map[string]string{"PUBLIC_URL": "https://pay.example.com", "MERCHANTS_FILE": path}
+}
+
+// TestOneMerchantValidator makes each mistake twice, in the
+// single-merchant variables and in a MERCHANTS_FILE entry: the same rule
+// refuses both in the same words, naming the variable or the entry's key.
+func TestOneMerchantValidator(t *testing.T) {
+	w32 := strings.Repeat("w", 32)
+	tests := []struct {
+		name   string
+		envVar string
+		env    map[string]string
+		key    string
+		file   map[string]any
+	}{
+		{"no username", "GATEWAY_USERNAME", map[string]string{"GATEWAY_USERNAME": ""},
+			"username", map[string]any{"username": ""}},
+		{"no password", "GATEWAY_PASSWORD", map[string]string{"GATEWAY_PASSWORD": ""},
+			"password", map[string]any{"password": ""}},
+		{"short hash key", "HASH_KEY", map[string]string{"HASH_KEY": "short"},
+			"hashKey", map[string]any{"hashKey": "short"}},
+		{"dev password outside DEV_MODE", "GATEWAY_PASSWORD", map[string]string{"GATEWAY_PASSWORD": devPassword},
+			"password", map[string]any{"password": devPassword}},
+		{"dev hash key outside DEV_MODE", "HASH_KEY", map[string]string{"HASH_KEY": devHashKey},
+			"hashKey", map[string]any{"hashKey": devHashKey}},
+		{"unknown hash scheme", "HASH_SCHEME", map[string]string{"HASH_SCHEME": "md5"},
+			"hashScheme", map[string]any{"hashScheme": "md5"}},
+		{"webhook over http", "WEBHOOK_URL", map[string]string{"WEBHOOK_URL": "http://shop.example/hooks", "WEBHOOK_HASH_KEY": w32},
+			"webhookUrl", map[string]any{"webhookUrl": "http://shop.example/hooks", "webhookHashKey": w32}},
+		{"webhook key short", "WEBHOOK_HASH_KEY", map[string]string{"WEBHOOK_URL": "https://shop.example/hooks", "WEBHOOK_HASH_KEY": "short"},
+			"webhookHashKey", map[string]any{"webhookUrl": "https://shop.example/hooks", "webhookHashKey": "short"}},
+		{"installment count 4", "INSTALLMENT_RATES", map[string]string{"INSTALLMENT_RATES": "4:100"},
+			"installmentRates", map[string]any{"installmentRates": map[string]int{"4": 100}}},
+		{"rate over 100 %", "INSTALLMENT_RATES", map[string]string{"INSTALLMENT_RATES": "3:10001"},
+			"installmentRates", map[string]any{"installmentRates": map[string]int{"3": 10001}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			envErr := validate(production(tt.env))
+			if envErr == nil {
+				t.Fatalf("the single merchant is accepted")
+			}
+			var rule string
+			for _, line := range strings.Split(envErr.Error(), "\n") {
+				if msg, ok := strings.CutPrefix(line, tt.envVar+": "); ok {
+					rule = msg
+				}
+			}
+			if rule == "" {
+				t.Fatalf("error %q has no line naming %s", envErr, tt.envVar)
+			}
+			fileErr := validate(withMerchantsFile(t, fileMerchant(tt.file)))
+			want := `MERCHANTS_FILE: merchant 0 ("shop-a"): ` + tt.key + ": " + rule
+			if fileErr == nil || !strings.Contains(fileErr.Error(), want) {
+				t.Fatalf("the file merchant: error %v, want %q", fileErr, want)
+			}
+		})
+	}
+}
+
+func TestMerchantsFile(t *testing.T) {
+	env := withMerchantsFile(t,
+		fileMerchant(map[string]any{"installmentRates": map[string]int{"3": 150}}),
+		fileMerchant(map[string]any{"id": "shop-b", "username": "shop-b", "hashScheme": "sha512-keylast"}))
+	c, err := LoadConfig(envOf(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ms, err := c.Merchants()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := ms.ByID("shop-a"), ms.ByID("shop-b")
+	if len(ms.All()) != 2 || a == nil || b == nil {
+		t.Fatalf("merchants %v", ms.All())
+	}
+	if len(a.InstallmentRates) != 2 || a.InstallmentRates[3] != 150 || len(b.InstallmentRates) != 6 || b.HashScheme != "sha512-keylast" {
+		t.Errorf("shop-a rates %v, shop-b rates %v scheme %q", a.InstallmentRates, b.InstallmentRates, b.HashScheme)
+	}
+
+	for name, tc := range map[string]struct {
+		env  map[string]string
+		want string
+	}{
+		"missing file":    {map[string]string{"PUBLIC_URL": "https://pay.example.com", "MERCHANTS_FILE": filepath.Join(t.TempDir(), "none.json")}, "MERCHANTS_FILE: "},
+		"no merchants":    {withMerchantsFile(t), "MERCHANTS_FILE: no merchants"},
+		"unknown field":   {withMerchantsFile(t, fileMerchant(map[string]any{"hashkey": "x"})), "MERCHANTS_FILE: "},
+		"username twice":  {withMerchantsFile(t, fileMerchant(nil), fileMerchant(map[string]any{"id": "shop-b"})), "MERCHANTS_FILE: "},
+		"second is wrong": {withMerchantsFile(t, fileMerchant(nil), fileMerchant(map[string]any{"id": "shop-b", "username": "b", "hashKey": ""})), `merchant 1 ("shop-b"): hashKey`},
+		"bad id":          {withMerchantsFile(t, fileMerchant(map[string]any{"id": "shop a"})), `merchant 0 ("shop a"): id`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if err := validate(tc.env); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+		})
 	}
 }
