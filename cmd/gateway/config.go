@@ -60,6 +60,9 @@ type Config struct {
 	LogFormat string // ours: LOG_FORMAT, json or console
 }
 
+// minPassword is the shortest merchant password accepted outside DEV_MODE.
+const minPassword = 16
+
 // Development credentials, accepted only with DEV_MODE=1.
 const (
 	devUsername = "akinon"
@@ -530,8 +533,11 @@ func (m merchantSpec) checkCredentials(dev bool, bad complaint) {
 	if m.Username == "" {
 		bad("username", "is required")
 	}
-	if m.Password == "" {
+	switch {
+	case m.Password == "":
 		bad("password", "is required")
+	case len(m.Password) < minPassword && !dev:
+		bad("password", "must be at least %d characters outside DEV_MODE", minPassword)
 	}
 	if len(m.HashKey) < 32 {
 		bad("hashKey", "must be at least 32 characters (it signs the return POST)")

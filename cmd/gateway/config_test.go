@@ -170,6 +170,11 @@ func TestConfigRefused(t *testing.T) {
 		{"short HASH_KEY in DEV_MODE", production(map[string]string{"DEV_MODE": "1", "HASH_KEY": "short"}), "HASH_KEY"},
 		{"no username", production(map[string]string{"GATEWAY_USERNAME": ""}), "GATEWAY_USERNAME"},
 		{"no password", production(map[string]string{"GATEWAY_PASSWORD": ""}), "GATEWAY_PASSWORD"},
+		{"password of 16", production(map[string]string{"GATEWAY_PASSWORD": strings.Repeat("p", 16)}), ""},
+		{"password of 15", production(map[string]string{"GATEWAY_PASSWORD": strings.Repeat("p", 15)}), "GATEWAY_PASSWORD: must be at least 16 characters"},
+		{"password of 15 in DEV_MODE", production(map[string]string{"DEV_MODE": "1", "GATEWAY_PASSWORD": strings.Repeat("p", 15)}), ""},
+		{"file merchant password of 15", withMerchantsFile(t, fileMerchant(map[string]any{"password": strings.Repeat("p", 15)})), `merchant 0 ("shop-a"): password: must be at least 16 characters`},
+		{"file merchant password of 15 in DEV_MODE", withDev(withMerchantsFile(t, fileMerchant(map[string]any{"password": strings.Repeat("p", 15)}))), ""},
 		{"no credentials at all", map[string]string{"HASH_KEY": strings.Repeat("k", 40), "PUBLIC_URL": "https://p.example"}, "GATEWAY_USERNAME"},
 		{"dev username outside DEV_MODE", production(map[string]string{"GATEWAY_USERNAME": devUsername}), "DEV_MODE"},
 		{"dev password outside DEV_MODE", production(map[string]string{"GATEWAY_PASSWORD": devPassword}), "DEV_MODE"},
@@ -288,6 +293,11 @@ func TestLogFieldsMaskSecrets(t *testing.T) {
 	}
 }
 
+func withDev(env map[string]string) map[string]string {
+	env["DEV_MODE"] = "1"
+	return env
+}
+
 // validate is what run does before it starts: LoadConfig, then Validate.
 func validate(env map[string]string) error {
 	c, err := LoadConfig(envOf(env))
@@ -343,6 +353,8 @@ func TestOneMerchantValidator(t *testing.T) {
 			"username", map[string]any{"username": ""}},
 		{"no password", "GATEWAY_PASSWORD", map[string]string{"GATEWAY_PASSWORD": ""},
 			"password", map[string]any{"password": ""}},
+		{"password of 15", "GATEWAY_PASSWORD", map[string]string{"GATEWAY_PASSWORD": strings.Repeat("p", 15)},
+			"password", map[string]any{"password": strings.Repeat("p", 15)}},
 		{"short hash key", "HASH_KEY", map[string]string{"HASH_KEY": "short"},
 			"hashKey", map[string]any{"hashKey": "short"}},
 		{"dev password outside DEV_MODE", "GATEWAY_PASSWORD", map[string]string{"GATEWAY_PASSWORD": devPassword},
