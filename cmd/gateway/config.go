@@ -53,7 +53,20 @@ type Config struct {
 	WebhookTimeout time.Duration // ours: WEBHOOK_TIMEOUT, one attempt
 	WebhookPoll    time.Duration // ours: WEBHOOK_POLL, how often an idle sender looks
 	JobsInterval   time.Duration // ours: JOBS_INTERVAL, expiry and pending checks
-	Replica        string        // ours: REPLICA_NAME, in logs and attempt records
+	Replica        string        // ours: REPLICA_NAME, in logs and attempt records; hostname-pid when unset
+
+	// Ours: a request holds its claimed guid or hosted payment for
+	// RequestLease; once the lease and ReconcileMargin have passed, the
+	// reconciler settles the item still in doubt by asking the processor.
+	RequestLease      time.Duration // REQUEST_LEASE
+	ReconcileInterval time.Duration // RECONCILE_INTERVAL, how often the reconciler looks
+	ReconcileMargin   time.Duration // RECONCILE_MARGIN, added to the lease
+	ProcessorTimeout  time.Duration // PROCESSOR_TIMEOUT, one processor call
+	FinishRetry       time.Duration // FINISH_RETRY, how long a request retries storing its outcome after the processor acted
+	ReadyInterval     time.Duration // READY_INTERVAL
+
+	SandboxRedisURL  string        // ours: SANDBOX_REDIS_URL, the sandbox processor's store; "" = the REDIS_URL store
+	SandboxRetention time.Duration // ours: SANDBOX_RETENTION
 
 	DevMode   bool
 	LogLevel  zapcore.Level
@@ -98,14 +111,22 @@ func (c *Config) variables() []variable {
 		secret("WEBHOOK_HASH_KEY", &c.WebhookHashKey),
 		redisURL("REDIS_URL", &c.RedisURL),
 		bind("REDIS_SHARDS", "1", &c.RedisShards, parseShards, same[int]),
+		redisURL("SANDBOX_REDIS_URL", &c.SandboxRedisURL),
 		text("MERCHANTS_FILE", "", &c.MerchantsFile),
 		duration("IDEMPOTENCY_TTL", "24h", &c.IdempotencyTTL),
 		duration("SESSION_TTL", "30m", &c.SessionTTL),
 		bind("WEBHOOK_RETRY_SCHEDULE", "0s,10s,1m,5m,30m,2h,6h,12h,24h", &c.WebhookRetrySchedule, parseSchedule, formatSchedule),
 		duration("SANDBOX_PENDING_DELAY", "10s", &c.SandboxPendingDelay),
+		duration("SANDBOX_RETENTION", "9600h", &c.SandboxRetention),
 		duration("WEBHOOK_TIMEOUT", "10s", &c.WebhookTimeout),
 		duration("WEBHOOK_POLL", "500ms", &c.WebhookPoll),
 		duration("JOBS_INTERVAL", "1s", &c.JobsInterval),
+		duration("REQUEST_LEASE", "30s", &c.RequestLease),
+		duration("PROCESSOR_TIMEOUT", "8s", &c.ProcessorTimeout),
+		duration("FINISH_RETRY", "5s", &c.FinishRetry),
+		duration("RECONCILE_INTERVAL", "5s", &c.ReconcileInterval),
+		duration("RECONCILE_MARGIN", "10s", &c.ReconcileMargin),
+		duration("READY_INTERVAL", "2s", &c.ReadyInterval),
 		text("REPLICA_NAME", "", &c.Replica), // "" becomes hostname-pid in LoadConfig
 		text("ADMIN_USERNAME", "", &c.AdminUsername),
 		secret("ADMIN_PASSWORD", &c.AdminPassword),
@@ -206,7 +227,25 @@ func (c *Config) fillComputed() {
 // checked by Merchants.
 func (c Config) Validate() error {
 	_, merchants := c.Merchants()
-	return errors.Join(c.checkPublicURL(), c.checkAdmin(), merchants)
+	return errors.Join(c.checkPublicURL(), c.checkAdmin(), c.checkLease(), merchants)
+}
+
+// leaseSlack is what REQUEST_LEASE allows, beyond a request's processor
+// calls, for its final write.
+const leaseSlack = 5 * time.Second
+
+// checkLease: the reconciler may settle a guid or a hosted payment once
+// its request's lease has passed, so the lease must outlast the request:
+// up to three processor calls and the final write.
+func (c Config) checkLease() error {
+	need := 3*c.ProcessorTimeout + leaseSlack
+	if c.RequestLease > need {
+		return nil
+	}
+	return fmt.Errorf("REQUEST_LEASE: %v must be longer than 3 × PROCESSOR_TIMEOUT (%v) + %v = %v: "+
+		"the lease must outlast a request's processor calls and its final write, "+
+		"or the reconciler may settle a payment the request is still making",
+		c.RequestLease, c.ProcessorTimeout, leaseSlack, need)
 }
 
 func (c Config) checkPublicURL() error {

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -68,6 +69,7 @@ var variableCases = map[string]struct{ def, set, shown, bad string }{
 	"WEBHOOK_HASH_KEY":       {`""`, strings.Repeat("w", 32), `"***"`, ""},
 	"REDIS_URL":              {`""`, "redis://:pw@cache:6379/2", `"redis://:***@cache:6379/2"`, "ftp://cache:6379"},
 	"REDIS_SHARDS":           {`1`, "16", `16`, "0"},
+	"SANDBOX_REDIS_URL":      {`""`, "rediss://u:pw@sandbox:6380/1", `"rediss://u:***@sandbox:6380/1"`, "http://sandbox:6379"},
 	"MERCHANTS_FILE":         {`""`, "/etc/gateway/merchants.json", `"/etc/gateway/merchants.json"`, ""},
 	"IDEMPOTENCY_TTL":        {`"24h0m0s"`, "1h", `"1h0m0s"`, "24"},
 	"SESSION_TTL":            {`"30m0s"`, "90s", `"1m30s"`, "0s"},
@@ -76,6 +78,13 @@ var variableCases = map[string]struct{ def, set, shown, bad string }{
 	"WEBHOOK_TIMEOUT":        {`"10s"`, "3s", `"3s"`, "-1s"},
 	"WEBHOOK_POLL":           {`"500ms"`, "20ms", `"20ms"`, "fast"},
 	"JOBS_INTERVAL":          {`"1s"`, "50ms", `"50ms"`, "1"},
+	"REQUEST_LEASE":          {`"30s"`, "1m", `"1m0s"`, "30"},
+	"PROCESSOR_TIMEOUT":      {`"8s"`, "2s", `"2s"`, "eight"},
+	"FINISH_RETRY":           {`"5s"`, "10s", `"10s"`, "5"},
+	"RECONCILE_INTERVAL":     {`"5s"`, "500ms", `"500ms"`, "0"},
+	"RECONCILE_MARGIN":       {`"10s"`, "1m", `"1m0s"`, "-10s"},
+	"READY_INTERVAL":         {`"2s"`, "250ms", `"250ms"`, "0s"},
+	"SANDBOX_RETENTION":      {`"9600h0m0s"`, "720h", `"720h0m0s"`, "400d"},
 	"REPLICA_NAME":           {`"` + hostnamePID() + `"`, "gw-1", `"gw-1"`, ""},
 	"ADMIN_USERNAME":         {`""`, "ops", `"ops"`, ""},
 	"ADMIN_PASSWORD":         {`""`, "admin-password", `"***"`, ""},
@@ -201,6 +210,10 @@ func TestConfigRefused(t *testing.T) {
 		{"REDIS_URL not redis", production(map[string]string{"REDIS_URL": "ftp://cache:6379"}), "REDIS_URL"},
 		{"REDIS_URL fine", production(map[string]string{"REDIS_URL": "redis://:pw@cache:6379/2"}), ""},
 		{"REDIS_SHARDS zero", production(map[string]string{"REDIS_SHARDS": "0"}), "REDIS_SHARDS"},
+		{"SANDBOX_REDIS_URL not redis", production(map[string]string{"SANDBOX_REDIS_URL": "http://sandbox:6379"}), "SANDBOX_REDIS_URL"},
+		{"SANDBOX_REDIS_URL fine", production(map[string]string{"SANDBOX_REDIS_URL": "redis://sandbox:6379/1"}), ""},
+		{"PROCESSOR_TIMEOUT outlasting the lease", production(map[string]string{"PROCESSOR_TIMEOUT": "9s"}), "REQUEST_LEASE"},
+		{"REQUEST_LEASE too short", production(map[string]string{"REQUEST_LEASE": "20s"}), "PROCESSOR_TIMEOUT"},
 		{"HASH_SCHEME unknown", production(map[string]string{"HASH_SCHEME": "md5"}), "HASH_SCHEME"},
 		{"HASH_SCHEME keylast", production(map[string]string{"HASH_SCHEME": "sha512-keylast"}), ""},
 		{"INSTALLMENT_RATES bad count", production(map[string]string{"INSTALLMENT_RATES": "4:100"}), "INSTALLMENT_RATES"},
@@ -233,12 +246,19 @@ func TestConfigRefused(t *testing.T) {
 // TestLogFieldsMaskSecrets logs the configuration as run does and finds
 // no secret in the line, while the settings an operator needs are there.
 func TestLogFieldsMaskSecrets(t *testing.T) {
-	secrets := map[string]string{
-		"GATEWAY_PASSWORD": "gateway-password-s3cr3t",
-		"HASH_KEY":         "hash-key-s3cr3t-0123456789abcdef0123",
-		"WEBHOOK_HASH_KEY": "webhook-key-s3cr3t-0123456789abcdef01",
-		"ADMIN_PASSWORD":   "admin-password-s3cr3t",
-		"REDIS_URL":        "redis://default:redis-s3cr3t@cache.internal:6379/0",
+	secrets := map[string]string{ // variable: its value; the secret in a URL is its password
+		"GATEWAY_PASSWORD":  "gateway-password-s3cr3t",
+		"HASH_KEY":          "hash-key-s3cr3t-0123456789abcdef0123",
+		"WEBHOOK_HASH_KEY":  "webhook-key-s3cr3t-0123456789abcdef01",
+		"ADMIN_PASSWORD":    "admin-password-s3cr3t",
+		"REDIS_URL":         "redis://default:redis-s3cr3t@cache.internal:6379/0",
+		"SANDBOX_REDIS_URL": "rediss://:sandbox-s3cr3t@sandbox.internal:6380/1",
+	}
+	var table Config
+	for _, v := range table.variables() {
+		if _, listed := secrets[v.name]; v.secret != listed {
+			t.Errorf("%s: secret in the table is %v, in this test %v", v.name, v.secret, listed)
+		}
 	}
 	env := production(map[string]string{"WEBHOOK_URL": "https://shop.example/hooks", "ADMIN_USERNAME": "ops"})
 	for k, v := range secrets {
@@ -251,45 +271,39 @@ func TestLogFieldsMaskSecrets(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	core, logs := observer.New(zapcore.InfoLevel)
-	zap.New(core).Info("configuration", c.LogFields()...)
-	line, err := json.Marshal(logs.All()[0].ContextMap())
+	fields := logged(t, c)
+	line, err := json.Marshal(fields)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for name, v := range secrets {
-		needle := v
-		if name == "REDIS_URL" {
-			needle = "redis-s3cr3t"
+		if u, err := url.Parse(v); err == nil && u.User != nil {
+			v, _ = u.User.Password()
 		}
-		if strings.Contains(string(line), needle) {
+		if strings.Contains(string(line), v) {
 			t.Errorf("the logged configuration shows %s: %s", name, line)
 		}
 	}
-	fields := logs.All()[0].ContextMap()
 	for key, want := range map[string]string{
-		"gateway_username": "shop-user",
-		"gateway_password": "***",
-		"hash_key":         "***",
-		"webhook_hash_key": "***",
-		"admin_password":   "***",
-		"admin_username":   "ops",
-		"webhook_url":      "https://shop.example/hooks",
-		"public_url":       "https://pay.example.com",
+		"gateway_username":  `"shop-user"`,
+		"gateway_password":  `"***"`,
+		"hash_key":          `"***"`,
+		"webhook_hash_key":  `"***"`,
+		"admin_password":    `"***"`,
+		"admin_username":    `"ops"`,
+		"webhook_url":       `"https://shop.example/hooks"`,
+		"public_url":        `"https://pay.example.com"`,
+		"redis_url":         `"redis://default:***@cache.internal:6379/0"`,
+		"sandbox_redis_url": `"rediss://:***@sandbox.internal:6380/1"`,
 	} {
 		if fields[key] != want {
-			t.Errorf("logged %s = %v, want %q", key, fields[key], want)
+			t.Errorf("logged %s = %s, want %s", key, fields[key], want)
 		}
-	}
-	if u, _ := fields["redis_url"].(string); !strings.Contains(u, "cache.internal:6379") {
-		t.Errorf("logged redis_url = %q, want the host kept", u)
 	}
 	// An unset secret is logged empty, not as a mask that suggests one is set.
 	c.AdminPassword = ""
-	core, logs = observer.New(zapcore.InfoLevel)
-	zap.New(core).Info("configuration", c.LogFields()...)
-	if v := logs.All()[0].ContextMap()["admin_password"]; v != "" {
-		t.Errorf("an empty admin password is logged as %q", v)
+	if v := logged(t, c)["admin_password"]; v != `""` {
+		t.Errorf("an empty admin password is logged as %s", v)
 	}
 }
 
@@ -433,6 +447,38 @@ func TestMerchantsFile(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			if err := validate(tc.env); err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestRequestLease: the lease must be longer than three processor calls
+// and the final write (5s).
+func TestRequestLease(t *testing.T) {
+	tests := []struct {
+		timeout, lease string
+		ok             bool
+	}{
+		{"", "", true}, // 3 × 8s + 5s = 29s < 30s
+		{"9s", "", false},
+		{"", "29s", false},
+		{"10s", "35s", false},
+		{"10s", "35001ms", true},
+		{"1s", "8001ms", true},
+		{"1m", "3m", false},
+		{"1m", "3m6s", true},
+	}
+	for _, tt := range tests {
+		t.Run("PROCESSOR_TIMEOUT="+tt.timeout+",REQUEST_LEASE="+tt.lease, func(t *testing.T) {
+			err := validate(production(map[string]string{"PROCESSOR_TIMEOUT": tt.timeout, "REQUEST_LEASE": tt.lease}))
+			switch {
+			case tt.ok && err != nil:
+				t.Fatalf("refused: %v", err)
+			case !tt.ok && err == nil:
+				t.Fatal("accepted")
+			case !tt.ok && !strings.HasPrefix(err.Error(), "REQUEST_LEASE: ") ||
+				!tt.ok && !strings.Contains(err.Error(), "outlast a request's processor calls and its final write"):
+				t.Fatalf("error %q does not explain the lease", err)
 			}
 		})
 	}
