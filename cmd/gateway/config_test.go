@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -481,5 +482,48 @@ func TestRequestLease(t *testing.T) {
 				t.Fatalf("error %q does not explain the lease", err)
 			}
 		})
+	}
+}
+
+// TestREADMEListsEveryVariable: README.md's Configuration table has a row
+// for every variable of the table, showing its default, and no row for a
+// variable the gateway does not read.
+func TestREADMEListsEveryVariable(t *testing.T) {
+	raw, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(raw), "\n## Configuration\n")
+	if !ok {
+		t.Fatal("README.md has no Configuration section")
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	variableName := regexp.MustCompile("`([A-Z][A-Z0-9_]*)`")
+	defaults := map[string]string{} // variable: the last cell of its row
+	for _, line := range strings.Split(section, "\n") {
+		cells := strings.Split(line, " | ")
+		if !strings.HasPrefix(line, "| `") || len(cells) < 3 {
+			continue
+		}
+		for _, m := range variableName.FindAllStringSubmatch(cells[0], -1) {
+			defaults[m[1]] = cells[len(cells)-1]
+		}
+	}
+	var table Config
+	read := map[string]bool{}
+	for _, v := range table.variables() {
+		read[v.name] = true
+		cell, listed := defaults[v.name]
+		switch {
+		case !listed:
+			t.Errorf("README.md's Configuration table has no row for %s", v.name)
+		case v.def != "" && !strings.Contains(cell, "`"+v.def+"`"):
+			t.Errorf("README.md gives %s the default %q, the table `%s`", v.name, cell, v.def)
+		}
+	}
+	for name := range defaults {
+		if !read[name] {
+			t.Errorf("README.md lists %s, which the gateway does not read", name)
+		}
 	}
 }
