@@ -63,10 +63,10 @@ type Config struct {
 	ReconcileMargin   time.Duration // RECONCILE_MARGIN, added to the lease
 	ProcessorTimeout  time.Duration // PROCESSOR_TIMEOUT, one processor call
 	FinishRetry       time.Duration // FINISH_RETRY, how long a request retries storing its outcome after the processor acted
-	ReadyInterval     time.Duration // READY_INTERVAL
+	ReadyInterval     time.Duration // READY_INTERVAL, how often readiness is re-checked
 
 	SandboxRedisURL  string        // ours: SANDBOX_REDIS_URL, the sandbox processor's store; "" = the REDIS_URL store
-	SandboxRetention time.Duration // ours: SANDBOX_RETENTION
+	SandboxRetention time.Duration // ours: SANDBOX_RETENTION, how long the sandbox processor keeps its records
 
 	DevMode   bool
 	LogLevel  zapcore.Level
@@ -316,10 +316,12 @@ func mask(secret string) string {
 	return "***"
 }
 
+// maskURL hides the password of a Redis URL, or the whole URL if it
+// does not parse.
 func maskURL(raw string) string {
 	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
+	if err != nil {
+		return mask(raw)
 	}
 	if _, has := u.User.Password(); !has {
 		return raw
