@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -50,11 +53,28 @@ type Config struct {
 	WebhookTimeout time.Duration // ours: WEBHOOK_TIMEOUT, one attempt
 	WebhookPoll    time.Duration // ours: WEBHOOK_POLL, how often an idle sender looks
 	JobsInterval   time.Duration // ours: JOBS_INTERVAL, expiry and pending checks
-	Replica        string        // ours: REPLICA_NAME, in logs and attempt records
+	Replica        string        // ours: REPLICA_NAME, in logs and attempt records; hostname-pid when unset
 
-	DevMode  bool
-	LogLevel zapcore.Level
+	// Ours: a request holds its claimed guid or hosted payment for
+	// RequestLease; once the lease and ReconcileMargin have passed, the
+	// reconciler settles the item still in doubt by asking the processor.
+	RequestLease      time.Duration // REQUEST_LEASE
+	ReconcileInterval time.Duration // RECONCILE_INTERVAL, how often the reconciler looks
+	ReconcileMargin   time.Duration // RECONCILE_MARGIN, added to the lease
+	ProcessorTimeout  time.Duration // PROCESSOR_TIMEOUT, one processor call
+	FinishRetry       time.Duration // FINISH_RETRY, how long a request retries storing its outcome after the processor acted
+	ReadyInterval     time.Duration // READY_INTERVAL, how often readiness is re-checked
+
+	SandboxRedisURL  string        // ours: SANDBOX_REDIS_URL, the sandbox processor's store; "" = the REDIS_URL store
+	SandboxRetention time.Duration // ours: SANDBOX_RETENTION, how long the sandbox processor keeps its records
+
+	DevMode   bool
+	LogLevel  zapcore.Level
+	LogFormat string // ours: LOG_FORMAT, json or console
 }
+
+// minPassword is the shortest merchant password accepted outside DEV_MODE.
+const minPassword = 16
 
 // Development credentials, accepted only with DEV_MODE=1.
 const (
@@ -63,213 +83,230 @@ const (
 	devHashKey  = "dev-hash-key-0123456789abcdef0123456789"
 )
 
-// DefaultConfig is the contract's defaults.
-func DefaultConfig() Config {
-	return Config{
-		Addr:                 ":8080",
-		PublicURL:            "http://localhost:8080",
-		RedisShards:          1,
-		IdempotencyTTL:       24 * time.Hour,
-		SessionTTL:           30 * time.Minute,
-		WebhookRetrySchedule: mustSchedule("0s,10s,1m,5m,30m,2h,6h,12h,24h"),
-		SandboxPendingDelay:  10 * time.Second,
-		WebhookTimeout:       10 * time.Second,
-		WebhookPoll:          500 * time.Millisecond,
-		JobsInterval:         time.Second,
-		LogLevel:             zapcore.InfoLevel,
+// variable is one row of the configuration table: an environment
+// variable, its default in its own syntax, whether it is a secret, how a
+// value is read into its Config field and how the field is logged.
+type variable struct {
+	name   string
+	def    string // "" leaves the field at its zero value
+	secret bool   // logged masked: "***", or a URL without its password
+	parse  func(string) error
+	show   func() any // the effective value, for the configuration log line
+}
+
+// variables is the configuration table, bound to c's fields. Every
+// variable the gateway reads is a row here, so each is parsed, defaulted
+// and logged the same way. An empty value means the default.
+func (c *Config) variables() []variable {
+	return []variable{
+		text("ADDR", ":8080", &c.Addr),
+		text("PUBLIC_URL", "http://localhost:8080", &c.PublicURL),
+		text("GATEWAY_USERNAME", "", &c.Username),
+		secret("GATEWAY_PASSWORD", &c.Password),
+		secret("HASH_KEY", &c.HashKey),
+		text("HASH_SCHEME", string(hashing.DefaultScheme), &c.HashScheme),
+		bind("RETURN_URL_HOSTS", "", &c.ReturnHost, parseList, same[[]string]),
+		bind("INSTALLMENT_RATES", formatRates(provider.DefaultInstallmentRates()), &c.Rates, parseRates, formatRates),
+		text("WEBHOOK_URL", "", &c.WebhookURL),
+		secret("WEBHOOK_HASH_KEY", &c.WebhookHashKey),
+		redisURL("REDIS_URL", &c.RedisURL),
+		bind("REDIS_SHARDS", "1", &c.RedisShards, parseShards, same[int]),
+		redisURL("SANDBOX_REDIS_URL", &c.SandboxRedisURL),
+		text("MERCHANTS_FILE", "", &c.MerchantsFile),
+		duration("IDEMPOTENCY_TTL", "24h", &c.IdempotencyTTL),
+		duration("SESSION_TTL", "30m", &c.SessionTTL),
+		bind("WEBHOOK_RETRY_SCHEDULE", "0s,10s,1m,5m,30m,2h,6h,12h,24h", &c.WebhookRetrySchedule, parseSchedule, formatSchedule),
+		duration("SANDBOX_PENDING_DELAY", "10s", &c.SandboxPendingDelay),
+		duration("SANDBOX_RETENTION", "9600h", &c.SandboxRetention),
+		duration("WEBHOOK_TIMEOUT", "10s", &c.WebhookTimeout),
+		duration("WEBHOOK_POLL", "500ms", &c.WebhookPoll),
+		duration("JOBS_INTERVAL", "1s", &c.JobsInterval),
+		duration("REQUEST_LEASE", "30s", &c.RequestLease),
+		duration("PROCESSOR_TIMEOUT", "8s", &c.ProcessorTimeout),
+		duration("FINISH_RETRY", "5s", &c.FinishRetry),
+		duration("RECONCILE_INTERVAL", "5s", &c.ReconcileInterval),
+		duration("RECONCILE_MARGIN", "10s", &c.ReconcileMargin),
+		duration("READY_INTERVAL", "2s", &c.ReadyInterval),
+		text("REPLICA_NAME", "", &c.Replica), // "" becomes hostname-pid in LoadConfig
+		text("ADMIN_USERNAME", "", &c.AdminUsername),
+		secret("ADMIN_PASSWORD", &c.AdminPassword),
+		bind("DEV_MODE", "0", &c.DevMode, parseFlag, same[bool]),
+		bind("LOG_LEVEL", "info", &c.LogLevel, parseLevel, zapcore.Level.String),
+		bind("LOG_FORMAT", "json", &c.LogFormat, parseLogFormat, same[string]),
 	}
 }
 
-// LoadConfig reads the environment over the defaults. A value that cannot
-// be parsed is an error naming its variable.
+// bind makes a row that parses into *dst and logs show(*dst).
+func bind[T, S any](name, def string, dst *T, parse func(string) (T, error), show func(T) S) variable {
+	return variable{
+		name: name,
+		def:  def,
+		parse: func(v string) error {
+			x, err := parse(v)
+			if err != nil {
+				return err
+			}
+			*dst = x
+			return nil
+		},
+		show: func() any { return show(*dst) },
+	}
+}
+
+func text(name, def string, dst *string) variable {
+	return bind(name, def, dst, asIs, same[string])
+}
+
+func secret(name string, dst *string) variable {
+	v := bind(name, "", dst, asIs, mask)
+	v.secret = true
+	return v
+}
+
+func redisURL(name string, dst *string) variable {
+	v := bind(name, "", dst, parseRedisURL, maskURL)
+	v.secret = true
+	return v
+}
+
+func duration(name, def string, dst *time.Duration) variable {
+	return bind(name, def, dst, parseDuration, time.Duration.String)
+}
+
+// DefaultConfig is every variable at its default.
+func DefaultConfig() Config {
+	var c Config
+	for _, v := range c.variables() {
+		if v.def == "" {
+			continue
+		}
+		if err := v.parse(v.def); err != nil {
+			panic(fmt.Sprintf("the default of %s: %v", v.name, err))
+		}
+	}
+	return c
+}
+
+// LoadConfig reads the environment over the defaults, then fills the
+// values that default to something computed. A value that cannot be
+// parsed is an error naming its variable.
 func LoadConfig(env func(string) string) (Config, error) {
 	c := DefaultConfig()
 	var errs []error
-	str := func(name string, dst *string) {
-		if v := env(name); v != "" {
-			*dst = v
-		}
-	}
-	dur := func(name string, dst *time.Duration) {
-		if v := env(name); v != "" {
-			d, err := time.ParseDuration(v)
-			if err != nil || d <= 0 {
-				errs = append(errs, fmt.Errorf("%s: %q is not a positive duration such as 30m", name, v))
-				return
-			}
-			*dst = d
-		}
-	}
-	str("ADDR", &c.Addr)
-	str("PUBLIC_URL", &c.PublicURL)
-	str("GATEWAY_USERNAME", &c.Username)
-	str("GATEWAY_PASSWORD", &c.Password)
-	str("HASH_KEY", &c.HashKey)
-	str("HASH_SCHEME", &c.HashScheme)
-	str("WEBHOOK_URL", &c.WebhookURL)
-	str("WEBHOOK_HASH_KEY", &c.WebhookHashKey)
-	str("REDIS_URL", &c.RedisURL)
-	str("MERCHANTS_FILE", &c.MerchantsFile)
-	str("ADMIN_USERNAME", &c.AdminUsername)
-	str("ADMIN_PASSWORD", &c.AdminPassword)
-	dur("IDEMPOTENCY_TTL", &c.IdempotencyTTL)
-	dur("SESSION_TTL", &c.SessionTTL)
-	dur("SANDBOX_PENDING_DELAY", &c.SandboxPendingDelay)
-	dur("WEBHOOK_TIMEOUT", &c.WebhookTimeout)
-	dur("WEBHOOK_POLL", &c.WebhookPoll)
-	dur("JOBS_INTERVAL", &c.JobsInterval)
-	str("REPLICA_NAME", &c.Replica)
-	if v := env("RETURN_URL_HOSTS"); v != "" {
-		for _, h := range strings.Split(v, ",") {
-			if h = strings.TrimSpace(h); h != "" {
-				c.ReturnHost = append(c.ReturnHost, h)
+	for _, v := range c.variables() {
+		if s := env(v.name); s != "" {
+			if err := v.parse(s); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", v.name, err))
 			}
 		}
 	}
-	if v := env("REDIS_SHARDS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 16384 {
-			errs = append(errs, fmt.Errorf("REDIS_SHARDS: %q is not a number from 1 to 16384", v))
-		}
-		c.RedisShards = n
-	}
-	if v := env("WEBHOOK_RETRY_SCHEDULE"); v != "" {
-		s, err := parseSchedule(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("WEBHOOK_RETRY_SCHEDULE: %w", err))
-		}
-		c.WebhookRetrySchedule = s
-	}
-	if v := env("INSTALLMENT_RATES"); v != "" {
-		r, err := parseRates(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("INSTALLMENT_RATES: %w", err))
-		}
-		c.Rates = r
-	}
-	switch v := env("DEV_MODE"); v {
-	case "", "0", "false":
-	case "1", "true":
-		c.DevMode = true
-	default:
-		errs = append(errs, fmt.Errorf("DEV_MODE: %q is not 1 or 0", v))
-	}
-	if v := env("LOG_LEVEL"); v != "" {
-		if err := c.LogLevel.Set(v); err != nil {
-			errs = append(errs, fmt.Errorf("LOG_LEVEL: %q is not a zap level (debug, info, warn, error)", v))
-		}
-	}
-	if c.DevMode {
-		// Development may run with no credentials at all; never production.
-		if c.Username == "" && c.Password == "" && c.MerchantsFile == "" {
-			c.Username, c.Password = devUsername, devPassword
-		}
-		if c.HashKey == "" && c.MerchantsFile == "" {
-			c.HashKey = devHashKey
-		}
-	}
+	c.fillComputed()
 	return c, errors.Join(errs...)
 }
 
-// Validate refuses a configuration the gateway must not start with.
+// fillComputed sets the defaults that are not constants: the replica's
+// name and, in DEV_MODE only, the development credentials.
+func (c *Config) fillComputed() {
+	if c.Replica == "" {
+		host, _ := os.Hostname()
+		c.Replica = fmt.Sprintf("%s-%d", host, os.Getpid())
+	}
+	if c.DevMode && c.MerchantsFile == "" {
+		// Development may run with no credentials at all; never production.
+		if c.Username == "" && c.Password == "" {
+			c.Username, c.Password = devUsername, devPassword
+		}
+		if c.HashKey == "" {
+			c.HashKey = devHashKey
+		}
+	}
+}
+
+// Validate refuses a configuration the gateway must not start with. The
+// merchants, from the single-merchant variables or MERCHANTS_FILE, are
+// checked by Merchants.
 func (c Config) Validate() error {
-	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	u, err := url.Parse(c.PublicURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		bad("PUBLIC_URL: %q must be an absolute http(s) URL", c.PublicURL)
-	} else if u.Scheme == "http" && !c.DevMode && !isLocal(u.Hostname()) {
-		bad("PUBLIC_URL: must be https outside DEV_MODE (the card form is served there)")
+	_, merchants := c.Merchants()
+	return errors.Join(c.checkPublicURL(), c.checkAdmin(), c.checkLease(), merchants)
+}
+
+// leaseSlack is what REQUEST_LEASE allows, beyond a request's processor
+// calls, for its final write.
+const leaseSlack = 5 * time.Second
+
+// checkLease: the reconciler may settle a guid or a hosted payment once
+// its request's lease has passed, so the lease must outlast the request:
+// up to three processor calls and the final write.
+func (c Config) checkLease() error {
+	need := 3*c.ProcessorTimeout + leaseSlack
+	if c.RequestLease > need {
+		return nil
 	}
-	if c.MerchantsFile == "" {
-		if c.Username == "" || c.Password == "" {
-			bad("GATEWAY_USERNAME and GATEWAY_PASSWORD are required (or MERCHANTS_FILE; DEV_MODE=1 allows development defaults)")
-		}
-		if len(c.HashKey) < 32 {
-			bad("HASH_KEY: must be at least 32 characters (it signs the return POST)")
-		}
-		if _, err := hashing.ParseScheme(c.HashScheme); err != nil {
-			bad("HASH_SCHEME: %v", err)
-		}
-		if c.WebhookURL != "" {
-			if err := checkWebhookURL(c.WebhookURL, c.DevMode); err != nil {
-				bad("WEBHOOK_URL: %v", err)
-			}
-			if len(c.WebhookHashKey) < 32 {
-				bad("WEBHOOK_HASH_KEY: must be at least 32 characters when WEBHOOK_URL is set")
-			}
-		}
-		if !c.DevMode && (c.Username == devUsername || c.Password == devPassword || c.HashKey == devHashKey) {
-			bad("the development credentials are allowed only with DEV_MODE=1")
-		}
+	return fmt.Errorf("REQUEST_LEASE: %v must be longer than 3 × PROCESSOR_TIMEOUT (%v) + %v = %v: "+
+		"the lease must outlast a request's processor calls and its final write, "+
+		"or the reconciler may settle a payment the request is still making",
+		c.RequestLease, c.ProcessorTimeout, leaseSlack, need)
+}
+
+func (c Config) checkPublicURL() error {
+	if err := checkHTTPURL(c.PublicURL, c.DevMode); err != nil {
+		return fmt.Errorf("PUBLIC_URL: %w", err)
 	}
-	if (c.AdminUsername == "") != (c.AdminPassword == "") {
-		bad("ADMIN_USERNAME and ADMIN_PASSWORD go together")
+	return nil
+}
+
+func (c Config) checkAdmin() error {
+	switch {
+	case (c.AdminUsername == "") != (c.AdminPassword == ""):
+		return errors.New("ADMIN_USERNAME and ADMIN_PASSWORD go together")
+	case c.AdminPassword != "" && len(c.AdminPassword) < 12 && !c.DevMode:
+		return errors.New("ADMIN_PASSWORD: must be at least 12 characters")
 	}
-	if c.AdminPassword != "" && len(c.AdminPassword) < 12 && !c.DevMode {
-		bad("ADMIN_PASSWORD: must be at least 12 characters")
-	}
-	if len(c.WebhookRetrySchedule) == 0 {
-		bad("WEBHOOK_RETRY_SCHEDULE: needs at least one delay")
-	}
-	if c.RedisURL != "" {
-		if _, err := redisOptions(c.RedisURL); err != nil {
-			bad("REDIS_URL: %v", err)
-		}
-	}
-	return errors.Join(errs...)
+	return nil
 }
 
 // Merchants builds the merchant list: from MERCHANTS_FILE, or the one
-// merchant of the single-merchant variables.
+// merchant of the single-merchant variables. Both go through
+// merchantSpec.build, so a rule refuses the same value in either.
 func (c Config) Merchants() (*extension.Merchants, error) {
-	if c.MerchantsFile != "" {
-		return loadMerchants(c.MerchantsFile, c.DevMode)
+	if c.MerchantsFile == "" {
+		m, err := c.envMerchant().build(c.DevMode, func(key string) string { return envMerchantVars[key] })
+		if err != nil {
+			return nil, err
+		}
+		return extension.NewMerchants([]*extension.Merchant{m})
 	}
-	scheme, _ := hashing.ParseScheme(c.HashScheme)
-	rates := c.Rates
-	if rates == nil {
-		rates = provider.DefaultInstallmentRates()
+	specs, err := readMerchantsFile(c.MerchantsFile)
+	if err != nil {
+		return nil, fmt.Errorf("MERCHANTS_FILE: %w", err)
 	}
-	return extension.NewMerchants([]*extension.Merchant{{
-		Merchant:       provider.Merchant{ID: "default", InstallmentRates: rates, ReturnHosts: c.ReturnHost},
-		Username:       c.Username,
-		Password:       c.Password,
-		HashKey:        c.HashKey,
-		HashScheme:     scheme,
-		WebhookURL:     c.WebhookURL,
-		WebhookHashKey: c.WebhookHashKey,
-	}})
+	list := make([]*extension.Merchant, 0, len(specs))
+	var errs []error
+	for i, spec := range specs {
+		where := fmt.Sprintf("MERCHANTS_FILE: merchant %d (%q)", i, spec.ID)
+		m, err := spec.build(c.DevMode, func(key string) string { return where + ": " + key })
+		errs = append(errs, err)
+		list = append(list, m)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	ms, err := extension.NewMerchants(list)
+	if err != nil {
+		return nil, fmt.Errorf("MERCHANTS_FILE: %w", err)
+	}
+	return ms, nil
 }
 
-// LogFields describes the configuration with every secret masked.
+// LogFields describes the configuration, one field per variable keyed by
+// its lower-case name, with the effective values and every secret masked.
 func (c Config) LogFields() []zap.Field {
-	return []zap.Field{
-		zap.String("addr", c.Addr),
-		zap.String("public_url", c.PublicURL),
-		zap.String("gateway_username", c.Username),
-		zap.String("gateway_password", mask(c.Password)),
-		zap.String("hash_key", mask(c.HashKey)),
-		zap.String("hash_scheme", c.HashScheme),
-		zap.Strings("return_url_hosts", c.ReturnHost),
-		zap.String("webhook_url", c.WebhookURL),
-		zap.String("webhook_hash_key", mask(c.WebhookHashKey)),
-		zap.String("redis_url", maskURL(c.RedisURL)),
-		zap.Int("redis_shards", c.RedisShards),
-		zap.String("merchants_file", c.MerchantsFile),
-		zap.Stringer("idempotency_ttl", c.IdempotencyTTL),
-		zap.Stringer("session_ttl", c.SessionTTL),
-		zap.String("webhook_retry_schedule", formatSchedule(c.WebhookRetrySchedule)),
-		zap.Stringer("sandbox_pending_delay", c.SandboxPendingDelay),
-		zap.Stringer("webhook_timeout", c.WebhookTimeout),
-		zap.Stringer("webhook_poll", c.WebhookPoll),
-		zap.Stringer("jobs_interval", c.JobsInterval),
-		zap.String("replica", c.Replica),
-		zap.String("admin_username", c.AdminUsername),
-		zap.String("admin_password", mask(c.AdminPassword)),
-		zap.Bool("dev_mode", c.DevMode),
-		zap.String("log_level", c.LogLevel.String()),
+	vars := c.variables()
+	fields := make([]zap.Field, len(vars))
+	for i, v := range vars {
+		fields[i] = zap.Any(strings.ToLower(v.name), v.show())
 	}
+	return fields
 }
 
 func mask(secret string) string {
@@ -279,22 +316,31 @@ func mask(secret string) string {
 	return "***"
 }
 
+// maskURL hides the password of a Redis URL, or the whole URL if it
+// does not parse.
 func maskURL(raw string) string {
 	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
+	if err != nil {
+		return mask(raw)
+	}
+	if _, has := u.User.Password(); !has {
 		return raw
 	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "***")
-	}
-	return u.String()
+	// url.UserPassword would escape the mask to %2A%2A%2A.
+	name := u.User.Username()
+	u.User = nil
+	s := u.String()
+	i := strings.Index(s, "//") + len("//")
+	return s[:i] + url.User(name).String() + ":***@" + s[i:]
 }
 
 func isLocal(host string) bool {
 	return host == "localhost" || host == "127.0.0.1" || host == "::1"
 }
 
-func checkWebhookURL(raw string, dev bool) error {
+// checkHTTPURL: an absolute http(s) URL, https outside DEV_MODE unless
+// it is this machine.
+func checkHTTPURL(raw string, dev bool) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return fmt.Errorf("%q must be an absolute http(s) URL", raw)
@@ -303,6 +349,72 @@ func checkWebhookURL(raw string, dev bool) error {
 		return fmt.Errorf("must be https outside DEV_MODE")
 	}
 	return nil
+}
+
+// The parsers of the table: each reads one value, or says in an error
+// (which LoadConfig prefixes with the variable) what it expected.
+
+func same[T any](v T) T { return v }
+
+func asIs(v string) (string, error) { return v, nil }
+
+func parseDuration(v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%q is not a positive duration such as 30m", v)
+	}
+	return d, nil
+}
+
+func parseShards(v string) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 16384 {
+		return 0, fmt.Errorf("%q is not a number from 1 to 16384", v)
+	}
+	return n, nil
+}
+
+func parseFlag(v string) (bool, error) {
+	switch v {
+	case "0", "false":
+		return false, nil
+	case "1", "true":
+		return true, nil
+	}
+	return false, fmt.Errorf("%q is not 1 or 0", v)
+}
+
+func parseLevel(v string) (zapcore.Level, error) {
+	var l zapcore.Level
+	if err := l.Set(v); err != nil {
+		return l, fmt.Errorf("%q is not a zap level (debug, info, warn, error)", v)
+	}
+	return l, nil
+}
+
+func parseLogFormat(v string) (string, error) {
+	if v != "json" && v != "console" {
+		return "", fmt.Errorf("%q is not json or console", v)
+	}
+	return v, nil
+}
+
+func parseRedisURL(v string) (string, error) {
+	if _, err := redisOptions(v); err != nil {
+		return "", err
+	}
+	return v, nil
+}
+
+// parseList reads a comma list, dropping blanks.
+func parseList(v string) ([]string, error) {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out, nil
 }
 
 func parseSchedule(v string) ([]time.Duration, error) {
@@ -325,117 +437,195 @@ func formatSchedule(s []time.Duration) string {
 	return strings.Join(parts, ",")
 }
 
-func mustSchedule(v string) []time.Duration {
-	s, err := parseSchedule(v)
-	if err != nil {
-		panic(err)
-	}
-	return s
-}
-
+// parseRates reads INSTALLMENT_RATES; which counts and rates a merchant
+// may have is merchantSpec.build's rule.
 func parseRates(v string) (map[int]int, error) {
 	rates := map[int]int{1: 0}
 	for _, p := range strings.Split(v, ",") {
 		n, bp, ok := strings.Cut(strings.TrimSpace(p), ":")
 		count, err1 := strconv.Atoi(n)
 		rate, err2 := strconv.Atoi(bp)
-		if !ok || err1 != nil || err2 != nil || rate < 0 || rate > 10000 || !validCount(count) {
-			return nil, fmt.Errorf("%q is not a list of count:basis-points such as 3:150,6:300 (counts 2, 3, 6, 9, 12)", v)
+		if !ok || err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("%q is not a list of count:basis-points such as 3:150,6:300", v)
 		}
 		rates[count] = rate
 	}
 	return rates, nil
 }
 
-func validCount(n int) bool {
-	for _, c := range provider.InstallmentCounts {
-		if c == n {
-			return true
+// formatRates writes rates as INSTALLMENT_RATES reads them, by count.
+func formatRates(rates map[int]int) string {
+	parts := make([]string, 0, len(rates))
+	for _, n := range slices.Sorted(maps.Keys(rates)) {
+		parts = append(parts, fmt.Sprintf("%d:%d", n, rates[n]))
+	}
+	return strings.Join(parts, ",")
+}
+
+// merchantSpec is one merchant as configured: an entry of MERCHANTS_FILE,
+// or the merchant of the single-merchant variables (envMerchant).
+type merchantSpec struct {
+	ID               string         `json:"id"`
+	Username         string         `json:"username"`
+	Password         string         `json:"password"`
+	HashKey          string         `json:"hashKey"`
+	HashScheme       string         `json:"hashScheme"`
+	WebhookURL       string         `json:"webhookUrl"`
+	WebhookHashKey   string         `json:"webhookHashKey"`
+	ReturnHosts      []string       `json:"returnHosts"`
+	InstallmentRates map[string]int `json:"installmentRates"`
+}
+
+// envMerchantVars names the single merchant's settings, by their JSON
+// keys in MERCHANTS_FILE, after the variables they come from.
+var envMerchantVars = map[string]string{
+	"id":               "the single merchant's id",
+	"username":         "GATEWAY_USERNAME",
+	"password":         "GATEWAY_PASSWORD",
+	"hashKey":          "HASH_KEY",
+	"hashScheme":       "HASH_SCHEME",
+	"webhookUrl":       "WEBHOOK_URL",
+	"webhookHashKey":   "WEBHOOK_HASH_KEY",
+	"returnHosts":      "RETURN_URL_HOSTS",
+	"installmentRates": "INSTALLMENT_RATES",
+}
+
+// envMerchant is the merchant of the single-merchant variables.
+func (c Config) envMerchant() merchantSpec {
+	var rates map[string]int
+	if c.Rates != nil {
+		rates = make(map[string]int, len(c.Rates))
+		for n, bp := range c.Rates {
+			rates[strconv.Itoa(n)] = bp
 		}
 	}
-	return false
+	return merchantSpec{
+		ID:               "default",
+		Username:         c.Username,
+		Password:         c.Password,
+		HashKey:          c.HashKey,
+		HashScheme:       c.HashScheme,
+		WebhookURL:       c.WebhookURL,
+		WebhookHashKey:   c.WebhookHashKey,
+		ReturnHosts:      c.ReturnHost,
+		InstallmentRates: rates,
+	}
 }
 
-// merchantFile is MERCHANTS_FILE's JSON.
-type merchantFile struct {
-	Merchants []struct {
-		ID               string         `json:"id"`
-		Username         string         `json:"username"`
-		Password         string         `json:"password"`
-		HashKey          string         `json:"hashKey"`
-		HashScheme       string         `json:"hashScheme"`
-		WebhookURL       string         `json:"webhookUrl"`
-		WebhookHashKey   string         `json:"webhookHashKey"`
-		ReturnHosts      []string       `json:"returnHosts"`
-		InstallmentRates map[string]int `json:"installmentRates"`
-	} `json:"merchants"`
-}
-
-func loadMerchants(path string, dev bool) (*extension.Merchants, error) {
+// readMerchantsFile decodes MERCHANTS_FILE, refusing unknown fields.
+func readMerchantsFile(path string) ([]merchantSpec, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("MERCHANTS_FILE: %w", err)
-	}
-	var f merchantFile
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil {
-		return nil, fmt.Errorf("MERCHANTS_FILE: %w", err)
-	}
-	if len(f.Merchants) == 0 {
-		return nil, fmt.Errorf("MERCHANTS_FILE: no merchants")
-	}
-	var list []*extension.Merchant
-	var errs []error
-	for i, m := range f.Merchants {
-		where := fmt.Sprintf("MERCHANTS_FILE: merchant %d (%q)", i, m.ID)
-		if !validID(m.ID) {
-			errs = append(errs, fmt.Errorf("%s: id must be 1-64 of [A-Za-z0-9_-]", where))
-		}
-		if m.Username == "" || m.Password == "" {
-			errs = append(errs, fmt.Errorf("%s: username and password are required", where))
-		}
-		if len(m.HashKey) < 32 {
-			errs = append(errs, fmt.Errorf("%s: hashKey must be at least 32 characters", where))
-		}
-		scheme, err := hashing.ParseScheme(m.HashScheme)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: hashScheme: %w", where, err))
-		}
-		if m.WebhookURL != "" {
-			if err := checkWebhookURL(m.WebhookURL, dev); err != nil {
-				errs = append(errs, fmt.Errorf("%s: webhookUrl: %w", where, err))
-			}
-			if len(m.WebhookHashKey) < 32 {
-				errs = append(errs, fmt.Errorf("%s: webhookHashKey must be at least 32 characters", where))
-			}
-		}
-		rates := provider.DefaultInstallmentRates()
-		if m.InstallmentRates != nil {
-			rates = map[int]int{1: 0}
-			for k, bp := range m.InstallmentRates {
-				n, err := strconv.Atoi(k)
-				if err != nil || !validCount(n) || bp < 0 || bp > 10000 {
-					errs = append(errs, fmt.Errorf("%s: installmentRates: %q:%d is not a count (2, 3, 6, 9, 12) with basis points 0-10000", where, k, bp))
-					continue
-				}
-				rates[n] = bp
-			}
-		}
-		list = append(list, &extension.Merchant{
-			Merchant:       provider.Merchant{ID: m.ID, InstallmentRates: rates, ReturnHosts: m.ReturnHosts},
-			Username:       m.Username,
-			Password:       m.Password,
-			HashKey:        m.HashKey,
-			HashScheme:     scheme,
-			WebhookURL:     m.WebhookURL,
-			WebhookHashKey: m.WebhookHashKey,
-		})
-	}
-	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	return extension.NewMerchants(list)
+	var f struct {
+		Merchants []merchantSpec `json:"merchants"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return nil, err
+	}
+	if len(f.Merchants) == 0 {
+		return nil, errors.New("no merchants")
+	}
+	return f.Merchants, nil
+}
+
+// complaint records that the setting with a merchantSpec JSON key is wrong.
+type complaint func(key, format string, args ...any)
+
+// build holds every rule a merchant's settings must keep, wherever they
+// come from; name(key) says how an error names the setting whose JSON
+// key is key.
+func (m merchantSpec) build(dev bool, name func(key string) string) (*extension.Merchant, error) {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", name(key), fmt.Sprintf(format, args...)))
+	}
+	if !validID(m.ID) {
+		bad("id", "must be 1-64 of [A-Za-z0-9_-]")
+	}
+	m.checkCredentials(dev, bad)
+	scheme, err := hashing.ParseScheme(m.HashScheme)
+	if err != nil {
+		bad("hashScheme", "%v", err)
+	}
+	m.checkWebhook(dev, bad)
+	rates := m.rates(bad)
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return &extension.Merchant{
+		Merchant:       provider.Merchant{ID: m.ID, InstallmentRates: rates, ReturnHosts: m.ReturnHosts},
+		Username:       m.Username,
+		Password:       m.Password,
+		HashKey:        m.HashKey,
+		HashScheme:     scheme,
+		WebhookURL:     m.WebhookURL,
+		WebhookHashKey: m.WebhookHashKey,
+	}, nil
+}
+
+// checkCredentials: the Basic credentials Akinon uses and the key that
+// signs the return POST, none of them the development ones outside
+// DEV_MODE.
+func (m merchantSpec) checkCredentials(dev bool, bad complaint) {
+	if m.Username == "" {
+		bad("username", "is required")
+	}
+	switch {
+	case m.Password == "":
+		bad("password", "is required")
+	case len(m.Password) < minPassword && !dev:
+		bad("password", "must be at least %d characters outside DEV_MODE", minPassword)
+	}
+	if len(m.HashKey) < 32 {
+		bad("hashKey", "must be at least 32 characters (it signs the return POST)")
+	}
+	if dev {
+		return
+	}
+	for _, d := range []struct{ key, value, dev string }{
+		{"username", m.Username, devUsername},
+		{"password", m.Password, devPassword},
+		{"hashKey", m.HashKey, devHashKey},
+	} {
+		if d.value == d.dev {
+			bad(d.key, "is the development one, allowed only with DEV_MODE=1")
+		}
+	}
+}
+
+func (m merchantSpec) checkWebhook(dev bool, bad complaint) {
+	if m.WebhookURL == "" {
+		return
+	}
+	if err := checkHTTPURL(m.WebhookURL, dev); err != nil {
+		bad("webhookUrl", "%v", err)
+	}
+	if len(m.WebhookHashKey) < 32 {
+		bad("webhookHashKey", "must be at least 32 characters when webhooks are on (it signs them)")
+	}
+}
+
+// rates are the installment counts offered and their interest in basis
+// points: all counts at 0 % unless the merchant lists its own.
+func (m merchantSpec) rates(bad complaint) map[int]int {
+	if m.InstallmentRates == nil {
+		return provider.DefaultInstallmentRates()
+	}
+	rates := map[int]int{1: 0}
+	for _, k := range slices.Sorted(maps.Keys(m.InstallmentRates)) {
+		bp := m.InstallmentRates[k]
+		n, err := strconv.Atoi(k)
+		if err != nil || !slices.Contains(provider.InstallmentCounts, n) || bp < 0 || bp > 10000 {
+			bad("installmentRates", "%s:%d is not a count (2, 3, 6, 9, 12) with basis points 0-10000", k, bp)
+			continue
+		}
+		rates[n] = bp
+	}
+	return rates
 }
 
 func validID(id string) bool {
