@@ -38,7 +38,7 @@ func (s *Server) startSession(c echo.Context) error {
 		ReturnURL: req.ReturnURL,
 		Processor: req.TargetProvider,
 	}
-	reply, err := s.svc.StartSession(c.Request().Context(), in, s.renderStart)
+	reply, err := s.svc.StartSession(c.Request().Context(), in)
 	return s.reply(c, reply, err)
 }
 
@@ -72,7 +72,7 @@ func (s *Server) purchase(c echo.Context) error {
 		return err
 	}
 	in := provider.OperationInput{Request: s.request(c, "purchase", body, req.GUID, req.OrderID), Amount: amount}
-	reply, err := s.svc.Purchase(c.Request().Context(), in, renderOperation)
+	reply, err := s.svc.Purchase(c.Request().Context(), in)
 	return s.reply(c, reply, err)
 }
 
@@ -86,7 +86,7 @@ func (s *Server) void(c echo.Context) error {
 		return err
 	}
 	in := provider.OperationInput{Request: s.request(c, "void", body, req.GUID, req.OrderID)}
-	reply, err := s.svc.Void(c.Request().Context(), in, renderOperation)
+	reply, err := s.svc.Void(c.Request().Context(), in)
 	return s.reply(c, reply, err)
 }
 
@@ -102,7 +102,7 @@ func (s *Server) refund(c echo.Context) error {
 	}
 	in := provider.OperationInput{Request: s.request(c, "refund", body, req.GUID, req.OrderID),
 		Amount: amount, Currency: req.Currency}
-	reply, err := s.svc.Refund(c.Request().Context(), in, renderOperation)
+	reply, err := s.svc.Refund(c.Request().Context(), in)
 	return s.reply(c, reply, err)
 }
 

@@ -34,7 +34,8 @@ func mustBenchGateway(b *testing.B) (*benchGateway, *redistest.Server) {
 	b.Helper()
 	rs := redistest.Start(b)
 	st := redisstore.New(rs.Client(b), "bench", 1)
-	svc := provider.NewService(st, map[string]provider.Processor{sandbox.Name: sandbox.New(time.Second, nil)}, sandbox.Name, provider.DefaultConfig())
+	bank := sandbox.New(rs.Client(b), sandbox.Options{Prefix: "bench-bank", PendingDelay: time.Second})
+	svc := provider.NewService(st, map[string]provider.Processor{sandbox.Name: bank}, sandbox.Name, provider.DefaultConfig())
 	m := &extension.Merchant{Merchant: provider.Merchant{ID: "m", InstallmentRates: provider.DefaultInstallmentRates()},
 		Username: "u", Password: "p", HashKey: strings.Repeat("k", 32), HashScheme: hashing.DefaultScheme}
 	ms, err := extension.NewMerchants([]*extension.Merchant{m})

@@ -45,6 +45,7 @@ var statusOf = map[provider.Code]int{
 	provider.CodeEventNotFound:        http.StatusNotFound,
 	provider.CodeNotParked:            http.StatusConflict,
 	provider.CodeStoreUnavailable:     http.StatusServiceUnavailable,
+	provider.CodeOutcomeUnknown:       http.StatusServiceUnavailable,
 	provider.CodeInternal:             http.StatusInternalServerError,
 	codeNotFound:                      http.StatusNotFound,
 	codeMethodNotAllowed:              http.StatusMethodNotAllowed,

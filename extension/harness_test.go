@@ -61,10 +61,12 @@ func (c *clock) Add(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// gate holds one processor call until the test releases it.
+// gate holds one processor call until the test releases it: before the
+// bank acts, or (after) once it has acted and before its answer returns.
 type gate struct {
 	entered chan struct{}
 	release chan struct{}
+	after   bool
 }
 
 // bank is the sandbox with two things a test needs: a call can be held
@@ -78,11 +80,25 @@ type bank struct {
 
 var _ provider.Processor = (*bank)(nil)
 
-// hold makes the next call of method wait inside the processor until
-// the returned release is called; entered is closed when it arrives.
+// hold makes the next call of method wait inside the processor, before
+// the bank acts, until the returned release is called; entered is closed
+// when it arrives.
 func (b *bank) hold(tb testing.TB, method string) (entered <-chan struct{}, release func()) {
 	tb.Helper()
-	g := &gate{entered: make(chan struct{}), release: make(chan struct{})}
+	return b.gate(tb, method, false)
+}
+
+// holdAnswer lets the next call of method reach the bank, which acts,
+// and holds its answer until release: the request does not know what
+// the bank did.
+func (b *bank) holdAnswer(tb testing.TB, method string) (entered <-chan struct{}, release func()) {
+	tb.Helper()
+	return b.gate(tb, method, true)
+}
+
+func (b *bank) gate(tb testing.TB, method string, after bool) (entered <-chan struct{}, release func()) {
+	tb.Helper()
+	g := &gate{entered: make(chan struct{}), release: make(chan struct{}), after: after}
 	b.mu.Lock()
 	b.gates[method] = g
 	b.mu.Unlock()
@@ -92,20 +108,33 @@ func (b *bank) hold(tb testing.TB, method string) (entered <-chan struct{}, rele
 	return g.entered, release
 }
 
-func (b *bank) pass(ctx context.Context, method, ref string) {
+// pass records a call and runs it through its gate, if one is set: the
+// gate waits before the bank acts, or after.
+func pass[T any](b *bank, ctx context.Context, method, ref string, act func() (T, error)) (T, error) {
 	b.mu.Lock()
 	g := b.gates[method]
 	delete(b.gates, method)
 	b.refs[method] = append(b.refs[method], ref)
 	b.mu.Unlock()
-	if g == nil {
-		return
+	wait := func() {
+		close(g.entered)
+		select {
+		case <-g.release:
+		case <-ctx.Done():
+		}
 	}
-	close(g.entered)
-	select {
-	case <-g.release:
-	case <-ctx.Done():
+	if g != nil && !g.after {
+		wait()
 	}
+	res, err := act()
+	if g != nil && g.after {
+		wait()
+		if ctx.Err() != nil {
+			var zero T
+			return zero, ctx.Err()
+		}
+	}
+	return res, err
 }
 
 func (b *bank) references(method string) []string {
@@ -115,28 +144,27 @@ func (b *bank) references(method string) []string {
 }
 
 func (b *bank) Authorise(ctx context.Context, req provider.AuthoriseRequest) (provider.Result, error) {
-	b.pass(ctx, "Authorise", req.Reference)
-	return b.Processor.Authorise(ctx, req)
+	return pass(b, ctx, "Authorise", req.Reference, func() (provider.Result, error) { return b.Processor.Authorise(ctx, req) })
 }
 
 func (b *bank) Authenticate(ctx context.Context, req provider.AuthenticateRequest) (provider.Result, error) {
-	b.pass(ctx, "Authenticate", req.Reference)
-	return b.Processor.Authenticate(ctx, req)
+	return pass(b, ctx, "Authenticate", req.Reference, func() (provider.Result, error) { return b.Processor.Authenticate(ctx, req) })
 }
 
 func (b *bank) Capture(ctx context.Context, req provider.OperationRequest) (provider.Result, error) {
-	b.pass(ctx, "Capture", req.Reference)
-	return b.Processor.Capture(ctx, req)
+	return pass(b, ctx, "Capture", req.Reference, func() (provider.Result, error) { return b.Processor.Capture(ctx, req) })
 }
 
 func (b *bank) Void(ctx context.Context, req provider.OperationRequest) (provider.Result, error) {
-	b.pass(ctx, "Void", req.Reference)
-	return b.Processor.Void(ctx, req)
+	return pass(b, ctx, "Void", req.Reference, func() (provider.Result, error) { return b.Processor.Void(ctx, req) })
 }
 
 func (b *bank) Refund(ctx context.Context, req provider.OperationRequest) (provider.Result, error) {
-	b.pass(ctx, "Refund", req.Reference)
-	return b.Processor.Refund(ctx, req)
+	return pass(b, ctx, "Refund", req.Reference, func() (provider.Result, error) { return b.Processor.Refund(ctx, req) })
+}
+
+func (b *bank) Inquire(ctx context.Context, req provider.InquiryRequest) (provider.Inquiry, error) {
+	return pass(b, ctx, "Inquire", req.Reference, func() (provider.Inquiry, error) { return b.Processor.Inquire(ctx, req) })
 }
 
 // gateway is an extension.Server on a real Redis, served over loopback.
@@ -187,10 +215,14 @@ func mustGateway(tb testing.TB, opts ...option) *gateway {
 	}
 	store := redisstore.New(g.rdb, g.prefix, 1)
 	g.store = store
-	g.bank = &bank{Processor: sandbox.New(10*time.Second, g.clock.Now), gates: map[string]*gate{}, refs: map[string][]string{}}
+	// The bank keeps its books on the shared server, never on the
+	// gateway's private one that a test kills or fills.
+	books := sandbox.New(redistest.Shared(tb).Client(tb), sandbox.Options{Prefix: redistest.Prefix(tb), PendingDelay: 10 * time.Second, Now: g.clock.Now})
+	g.bank = &bank{Processor: books, gates: map[string]*gate{}, refs: map[string][]string{}}
 	pcfg := provider.DefaultConfig()
 	pcfg.SessionTTL = cfg.sessionTTL
 	pcfg.Lease = cfg.lease
+	pcfg.FinishRetry = 300 * time.Millisecond
 	pcfg.Backoff = time.Millisecond
 	g.svc = provider.NewService(store, map[string]provider.Processor{sandbox.Name: g.bank}, sandbox.Name, pcfg)
 	g.svc.SetClock(g.clock.Now)
@@ -221,7 +253,7 @@ func mustGateway(tb testing.TB, opts ...option) *gateway {
 		PublicURL: g.URL,
 		DevMode:   false, // return URLs must be https, as in production
 		Logger:    zap.New(core),
-		Ready:     store.Ping,
+		Ready:     func(ctx context.Context) error { return store.Check(ctx, "test", false) },
 	})
 	ts.Start()
 	tb.Cleanup(ts.Close)

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -517,47 +518,80 @@ func TestDoubleSubmitChargesOnce(t *testing.T) {
 	})
 }
 
-// TestDeadPaymentHolder: the request that took the payment to the
-// processor never came back (its lease ran out); the shopper sends the
-// form again and the processor, given the session's one reference,
-// answers the same payment without a second charge.
-func TestDeadPaymentHolder(t *testing.T) {
-	g := mustGateway(t)
-	s := g.mustStart(t, "o-dead")
-	b := newBrowser(t)
-	page := b.get(t, s.RedirectURL)
-	form := cardOf(sandbox.CardApproved).form(hidden(page.Body)["_csrf"])
-	entered, release := g.bank.hold(t, "Authorise")
-	stuck := make(chan *response, 1)
-	go func() { stuck <- b.post(t, s.RedirectURL, form) }()
-	select {
-	case <-entered:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the payment never reached the processor")
+// TestADeadPaymentIsSettledByAsking: the request that took the payment to
+// the processor never comes back. The page keeps saying "processing" past
+// the holder's lease and past the session's expiry, and the form never
+// returns, so no second card can ride on the session's one reference.
+// Past its deadline the reconciler asks the processor and settles the
+// payment as the request would have: approved if the bank acted, declined
+// if it never received it (the bank then closes the reference, so the
+// late request is refused and moves nothing).
+func TestADeadPaymentIsSettledByAsking(t *testing.T) {
+	tests := []struct {
+		name        string
+		bankActed   bool
+		wantStatus  string
+		wantEffects int
+	}{
+		{"the bank approved it", true, "RESOLVED", 1},
+		{"the bank never received it", false, "REJECTED", 0},
 	}
-	if r := b.get(t, s.RedirectURL); r.Header.Get("Refresh") == "" {
-		t.Fatalf("while the payment runs the page should ask to wait: %d", r.Status)
-	}
-	g.clock.Add(31 * time.Second) // past the holder's lease
-	page = b.get(t, s.RedirectURL)
-	if csrf := hidden(page.Body)["_csrf"]; csrf == "" {
-		t.Fatalf("after the holder's lease the card form should be back: %d\n%s", page.Status, page.Body)
-	}
-	_, f := returned(t, b.post(t, s.RedirectURL, form))
-	if f["status"] != "RESOLVED" {
-		t.Fatalf("the second try: %v", f)
-	}
-	release()
-	if _, late := returned(t, <-stuck); late["status"] != "RESOLVED" || late["transactionId"] != f["transactionId"] {
-		t.Fatalf("the late holder's page: %v", late)
-	}
-	refs := g.bank.references("Authorise")
-	if len(refs) != 2 || refs[0] != refs[1] || g.bank.Effects("Authorise") != 1 {
-		t.Fatalf("references %v, effects %d: want one payment asked twice", refs, g.bank.Effects("Authorise"))
-	}
-	h, _ := g.mustHistory(t, "o-dead")
-	if len(h.Steps) != 1 || h.Steps[0].StatusCode != "RESOLVED" {
-		t.Fatalf("history: %+v", h.Steps)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := mustGateway(t, withSessionTTL(time.Minute))
+			order := "o-dead-" + strconv.FormatBool(tt.bankActed)
+			s := g.mustStart(t, order)
+			b := newBrowser(t)
+			form := cardOf(sandbox.CardApproved).form(hidden(b.get(t, s.RedirectURL).Body)["_csrf"])
+			hold := g.bank.hold
+			if tt.bankActed {
+				hold = g.bank.holdAnswer
+			}
+			entered, release := hold(t, "Authorise")
+			stuck := make(chan *response, 1)
+			go func() { stuck <- b.post(t, s.RedirectURL, form) }()
+			select {
+			case <-entered:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the payment never reached the processor")
+			}
+
+			g.clock.Add(2 * time.Minute) // past the lease, the margin and the session's expiry
+			page := b.get(t, s.RedirectURL)
+			if page.Header.Get("Refresh") == "" || hidden(page.Body)["_csrf"] != "" {
+				t.Fatalf("a payment at the processor must show the processing page, never the form: %d\n%s", page.Status, page.Body)
+			}
+			if r := b.post(t, s.RedirectURL, cardOf(sandbox.CardInstallments).form(hidden(page.Body)["_csrf"])); r.Header.Get("Refresh") == "" && r.Status != http.StatusForbidden {
+				t.Fatalf("a second card while the first is at the processor: %d", r.Status)
+			}
+			if n := g.bank.Calls("Authorise"); n > 1 {
+				t.Fatalf("the processor was asked %d times", n)
+			}
+
+			rep, err := g.svc.ReconcileOnce(context.Background())
+			if err != nil || rep.Settled+rep.NotReceived != 1 {
+				t.Fatalf("reconcile = %+v, %v", rep, err)
+			}
+			_, f := returned(t, b.get(t, s.RedirectURL))
+			if f["status"] != tt.wantStatus {
+				t.Fatalf("settled as %v, want %s", f, tt.wantStatus)
+			}
+			release()
+			if _, late := returned(t, <-stuck); late["status"] != tt.wantStatus || late["transactionId"] != f["transactionId"] {
+				t.Fatalf("the late request's page: %v, want the settled payment", late)
+			}
+			if n := g.bank.Effects("Authorise"); n != tt.wantEffects {
+				t.Fatalf("the bank acted %d times, want %d", n, tt.wantEffects)
+			}
+			h, _ := g.mustHistory(t, order)
+			subs := h.Steps[0].SubSteps
+			if len(h.Steps) != 1 || h.Steps[0].StatusCode != tt.wantStatus || !strings.HasPrefix(subs[len(subs)-1].StatusDetail, "settled by inquiry") {
+				t.Fatalf("history: %+v", h.Steps)
+			}
+			if ds, _ := g.svc.InDoubt(context.Background()); len(ds) != 0 {
+				t.Fatalf("still in doubt: %+v", ds)
+			}
+		})
 	}
 }
 

@@ -2,9 +2,13 @@ package extension_test
 
 import (
 	"bytes"
+	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/akinon-gateway/gateway/provider"
 
 	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
 	"github.com/akinon-gateway/gateway/provider/sandbox"
@@ -108,13 +112,15 @@ func mustGet(tb testing.TB, u string) *http.Request {
 }
 
 // TestCrashAfterTheProcessor: Redis dies while a refund is at the
-// processor, so its answer cannot be stored (503). Once Redis is back and
-// the lease has run out, the same guid is sent again: the processor is
-// asked again with the same reference, which it treats as the same
-// refund, and the balance goes down once.
+// processor, so its outcome cannot be stored. The answer is 503
+// outcome_unknown, never store_unavailable (whose promise is that nothing
+// reached the processor). The reservation keeps counting against the
+// balance, so a new guid cannot refund the same money again; the same
+// guid is in flight until the reconciler, past the deadline, asks the
+// processor and settles it; then it answers the settled truth.
 func TestCrashAfterTheProcessor(t *testing.T) {
 	srv := redistest.Start(t, redistest.Durable())
-	g := mustGateway(t, onRedis(srv), withLease(300*time.Millisecond))
+	g := mustGateway(t, onRedis(srv))
 	g.mustOrderIn(t, "o-crash", "purchased")
 	refund := body(refundBody("o-crash", "g-crash", "40.00"))
 
@@ -128,33 +134,47 @@ func TestCrashAfterTheProcessor(t *testing.T) {
 	}
 	srv.Kill()
 	release()
-	if r := <-answer; r.Status != http.StatusServiceUnavailable {
-		t.Fatalf("a refund whose answer could not be stored: %s", r)
+	r := <-answer
+	var e errorBody
+	mustJSON(t, r, &e)
+	if r.Status != http.StatusServiceUnavailable || e.Errors[0].Code != string(provider.CodeOutcomeUnknown) {
+		t.Fatalf("a refund whose outcome could not be stored: %s", r)
 	}
 
 	srv.Restart(t)
-	var r *response
-	waitFor(t, "the refund's lease to run out and the retry to be served", 10*time.Second, func() bool {
-		r = g.call(t, "/refund", refund)
-		return r.Status != http.StatusConflict && r.Status != http.StatusServiceUnavailable
-	})
+	if r := g.call(t, "/refund", refund); r.Status != http.StatusConflict {
+		t.Fatalf("the same guid before it is settled: %s, want 409 request_in_progress", r)
+	}
+	if r := g.call(t, "/refund", body(refundBody("o-crash", "g-other", "60.01"))); r.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("a new guid for more than is left beside the doubtful refund: %s", r)
+	}
+	g.clock.Add(41 * time.Second) // past the lease and the margin
+	if rep, err := g.svc.ReconcileOnce(context.Background()); err != nil || rep.Settled != 1 {
+		t.Fatalf("reconcile = %+v, %v", rep, err)
+	}
+	r = g.call(t, "/refund", refund)
 	var op operation
 	mustJSON(t, r, &op)
-	if r.Status != http.StatusOK || op.Status != "RESOLVED" {
+	if r.Status != http.StatusOK || op.Status != "RESOLVED" || r.Header.Get("Idempotent-Replayed") != "true" {
 		t.Fatalf("the retried refund: %s", r)
 	}
 	refs := g.bank.references("Refund")
-	if len(refs) != 2 || refs[0] != refs[1] {
-		t.Fatalf("processor references %v: want the same one twice", refs)
+	if len(refs) != 1 || refs[0] == "g-crash" {
+		t.Fatalf("processor references %v: want one, derived from the guid", refs)
 	}
-	if refs[0] == "g-crash" {
-		t.Errorf("the processor got the guid itself, not a reference derived from it")
+	if inq := g.bank.references("Inquire"); len(inq) != 1 || inq[0] != refs[0] {
+		t.Fatalf("inquiries %v, want one about %s", inq, refs[0])
 	}
 	if n := g.bank.Effects("Refund"); n != 1 {
 		t.Fatalf("the processor refunded %d times", n)
 	}
-	if h, _ := g.mustHistory(t, "o-crash"); h.Balance != "60.00" {
+	h, _ := g.mustHistory(t, "o-crash")
+	if h.Balance != "60.00" {
 		t.Fatalf("balance %s after one refund of 40.00 on 100.00", h.Balance)
+	}
+	last := h.Steps[len(h.Steps)-1]
+	if last.Type != "REFUND" || last.StatusCode != "RESOLVED" || !strings.HasPrefix(last.SubSteps[0].StatusDetail, "settled by inquiry") {
+		t.Fatalf("the settled step: %+v", last)
 	}
 	// Another guid for the rest still fits: the crashed refund was not counted twice.
 	g.mustOperate(t, "/refund", body(refundBody("o-crash", "g-rest", "60.00")), "RESOLVED")

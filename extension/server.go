@@ -31,7 +31,8 @@ type Options struct {
 	PublicURL string // base of redirectUrl, without a trailing slash
 	DevMode   bool   // http return URLs allowed
 	Logger    *zap.Logger
-	// Ready reports whether the store answers, for /readyz.
+	// Ready reports whether the gateway can serve: the store answers,
+	// takes writes and will not evict. /readyz answers with it.
 	Ready func(context.Context) error
 }
 
@@ -64,6 +65,7 @@ func New(o Options) *Server {
 	if s.log == nil {
 		s.log = zap.NewNop()
 	}
+	s.svc.SetRenderers(provider.Renderers{Start: s.renderStart, Operation: renderOperation})
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError

@@ -5,8 +5,7 @@
 // same guid with another request is refused (422).
 //
 // The records live in Redis. The package gives them as Lua functions (Lua)
-// so that a storage adapter can claim a guid in the same script that
-// reserves money, and as a standalone Keeper for callers that need only
-// the guid. Fingerprint makes the request's identity; Outcome reads what a
-// script found.
+// so that a storage adapter claims a guid in the same script that
+// reserves money. Fingerprint makes the request's identity; Parse reads
+// what a script found.
 package idempotency

@@ -5,9 +5,13 @@
 --   s  "run" while the request runs, "done" once its reply is stored
 --   f  the request's fingerprint (endpoint + canonical body)
 --   t  the lease holder's token, while running
+--   a, m  for a running purchase, void or refund: its action and amount,
+--         which the reconciler needs to settle it if the request dies
 --   c  the stored HTTP status, b the stored body, x when it expires (unix ms)
--- A running record expires with its lease, so a crashed request's guid
--- can be retried; a done record expires with the idempotency TTL.
+-- A running record of a call that reaches no processor expires with its
+-- lease, so a crashed request's guid can be retried. One that may reach
+-- the processor lives until it is settled, by its request or by the
+-- reconciler. A done record expires with the idempotency TTL.
 
 -- idem_check returns nil for an unknown guid, or what the caller answers:
 -- {'reused'}, {'inflight'} or {'replay', status, body, expires_ms}.
@@ -25,30 +29,28 @@ local function idem_check(key, fp)
   return {'replay', r[3], r[4], r[5]}
 end
 
--- idem_claim marks the guid as running for token, for lease_ms.
+-- idem_claim marks the guid as running for token: for lease_ms, or until
+-- it is completed when lease_ms is 0.
 local function idem_claim(key, fp, token, lease_ms)
   redis.call('HSET', key, 's', 'run', 'f', fp, 't', token)
-  redis.call('PEXPIRE', key, lease_ms)
+  if lease_ms > 0 then
+    redis.call('PEXPIRE', key, lease_ms)
+  else
+    redis.call('PERSIST', key)
+  end
 end
 
--- idem_complete stores a reply. A done record is never overwritten: when a
--- lease ran out and a retry finished first, its reply stands.
+-- idem_complete stores a reply and returns {1}. A done record is never
+-- overwritten: when someone settled the guid first (the reconciler, after
+-- the request's lease), its reply stands and is returned as
+-- {0, status, body, expires_ms}.
 local function idem_complete(key, fp, status, body, expires_ms, ttl_ms)
-  if redis.call('HGET', key, 's') == 'done' then
-    return 0
+  local r = redis.call('HMGET', key, 's', 'c', 'b', 'x')
+  if r[1] == 'done' then
+    return {0, r[2], r[3], r[4]}
   end
+  redis.call('DEL', key)
   redis.call('HSET', key, 's', 'done', 'f', fp, 'c', status, 'b', body, 'x', expires_ms)
-  redis.call('HDEL', key, 't')
   redis.call('PEXPIRE', key, ttl_ms)
-  return 1
-end
-
--- idem_release forgets a running guid, if token still holds it, so the
--- request can be sent again (nothing was stored: 5xx before any effect).
-local function idem_release(key, token)
-  if redis.call('HGET', key, 't') == token then
-    redis.call('DEL', key)
-    return 1
-  end
-  return 0
+  return {1}
 end

@@ -43,7 +43,8 @@ const (
 	CodeNotParked     Code = "event_not_parked"
 
 	// The gateway itself.
-	CodeStoreUnavailable Code = "store_unavailable"
+	CodeStoreUnavailable Code = "store_unavailable" // nothing reached the processor
+	CodeOutcomeUnknown   Code = "outcome_unknown"   // the processor may have acted; the guid answers once settled
 	CodeInternal         Code = "internal_error"
 )
 

@@ -57,10 +57,15 @@ func (s *Service) resolvePending(ctx context.Context, rep *JobReport) error {
 			continue
 		}
 		p := s.processor(sess)
-		res, subs := s.call(ctx, func(ctx context.Context) (Result, error) {
+		res, subs, err := s.call(ctx, s.budget(), func(ctx context.Context) (Result, error) {
 			return p.Status(ctx, OperationRequest{Reference: payReference(sess), ProcessorID: sess.ProcessorID,
 				Amount: sess.Authorised, Currency: sess.Currency})
-		})
+		}, nil)
+		if err != nil || res.Code == "UNAVAILABLE" {
+			// No verdict: ask again after the lease.
+			errs = append(errs, err, s.store.Reschedule(ctx, SchedulePending, d, now.Add(s.cfg.Lease)))
+			continue
+		}
 		if res.Outcome == Pending {
 			rep.Waiting++
 			at := res.ResolveAt
@@ -97,8 +102,15 @@ func (s *Service) expireUnpaid(ctx context.Context, rep *JobReport) error {
 	var errs []error
 	for _, d := range due {
 		sess, err := s.store.Order(ctx, d.Merchant, d.OrderID)
+		if err == nil && sess.ID == d.SessionID && sess.Phase == PhasePaying {
+			// At the processor: the payment may yet come back asking for
+			// a 3-D Secure code, which must still expire. Look again once
+			// it is settled.
+			errs = append(errs, s.store.Reschedule(ctx, ScheduleExpiry, d, now.Add(s.cfg.Lease+s.cfg.Margin)))
+			continue
+		}
 		if err != nil || sess.ID != d.SessionID || !sess.Expirable() {
-			// Paid, at the processor, or replaced: nothing expires.
+			// Paid or replaced: nothing expires.
 			errs = append(errs, s.drop(ctx, ScheduleExpiry, d, err))
 			continue
 		}

@@ -193,34 +193,19 @@ type Ask struct {
 	Now      time.Time
 }
 
-// holds reports whether the asking guid already holds a reservation: the
-// same request retried after its lease ran out.
-func holds(s *Session, guid string) bool {
-	if s.Op == guid {
-		return true
-	}
-	_, ok := s.Reservations[guid]
-	return ok
-}
-
 // Decide is the whole rule for an ask on a session (nil: the order has
-// none), in the order the storage adapter's script applies it: a retry of
-// the request holding a reservation goes on; a purchase or void under way
-// blocks the others; then the table; then the guard. The empty Code
-// allows.
+// none), in the order the storage adapter's script applies it: a purchase
+// or void under way blocks the others; then the table; then the guard.
+// The empty Code allows. (A retry of a guid still running never gets
+// here: its claim answers request_in_progress until it is settled.)
 func Decide(s *Session, ask Ask) Code {
 	phase := PhaseNone
 	if s != nil {
 		phase = s.EffectivePhase(ask.Now)
 	}
 	mutates := ask.Action == ActionPurchase || ask.Action == ActionVoid || ask.Action == ActionRefund
-	if s != nil && mutates {
-		if holds(s, ask.GUID) {
-			return ""
-		}
-		if s.Op != "" {
-			return CodeOperationInProgress
-		}
+	if s != nil && mutates && s.Op != "" {
+		return CodeOperationInProgress
 	}
 	v := Rule(ask.Action, phase)
 	if !v.Allowed() {

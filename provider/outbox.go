@@ -30,6 +30,7 @@ type Attempt struct {
 	LatencyMS int64  `json:"latencyMs"`
 	Outcome   string `json:"outcome"`
 	Error     string `json:"error,omitempty"`
+	Location  string `json:"location,omitempty"` // where a 3xx pointed; never followed
 	Replica   string `json:"replica"`
 }
 

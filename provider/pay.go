@@ -57,16 +57,11 @@ func (s *Service) view(m *Merchant, sess *Session, now time.Time) PageView {
 	case PhaseThreeDS:
 		v.State = PageThreeDS
 	case PhasePaying:
-		// A holder whose lease ran out died mid-payment; the shopper may
-		// send the form again, and the processor, given the session's one
-		// reference, answers without charging twice.
+		// The payment is at the processor, or its request died there: the
+		// reconciler settles it after its lease. The form never comes
+		// back meanwhile, so a second card can never ride on the same
+		// reference.
 		v.State = PageProcessing
-		if !now.Before(sess.PayUntil) {
-			v.State = PageForm
-			if sess.PayStage == StageThreeDS {
-				v.State = PageThreeDS
-			}
-		}
 	case PhaseExpired:
 		v.State = PageGone
 	default:
@@ -92,20 +87,50 @@ func (s *Service) Pay(ctx context.Context, m *Merchant, sess *Session, form Card
 		return s.refuse(ctx, m, sess, errs, now)
 	}
 
-	claim := PaymentClaim{SessionID: sess.ID, Merchant: sess.Merchant, OrderID: sess.OrderID,
-		Stage: StageCard, Token: newToken(), Lease: s.cfg.Lease, Now: now}
+	amount := sess.Amount.WithRate(m.InstallmentRates[parsed.Installment])
+	claim := s.paymentClaim(sess, StageCard, now)
+	claim.Amount, claim.Installment = amount, parsed.Installment
+	claim.CardBIN, claim.CardLast4 = parsed.Card.BIN(), parsed.Card.Last4()
 	claimed, err := s.store.ClaimPayment(ctx, claim)
 	if err != nil {
 		return s.afterClaimError(ctx, m, sess.ID, err)
 	}
-	amount := claimed.Amount.WithRate(m.InstallmentRates[parsed.Installment])
-	res, subs := s.call(ctx, func(ctx context.Context) (Result, error) {
-		return p.Authorise(ctx, AuthoriseRequest{Reference: payReference(sess), Type: sess.Type,
+	budget := s.budget()
+	ref := payReference(sess)
+	res, subs, err := s.call(ctx, budget, func(ctx context.Context) (Result, error) {
+		return p.Authorise(ctx, AuthoriseRequest{Reference: ref, Type: sess.Type,
 			Amount: amount, Currency: sess.Currency, Installment: parsed.Installment, Card: parsed.Card})
+	}, func(ctx context.Context) (Inquiry, error) {
+		return p.Inquire(ctx, InquiryRequest{Operation: OpAuthorise, Reference: ref})
 	})
-	st := PaymentSettlement{PaymentClaim: claim, Authorised: amount, Installment: parsed.Installment,
-		CardBIN: parsed.Card.BIN(), CardLast4: parsed.Card.Last4()}
-	return s.settle(ctx, m, claimed, st, res, subs)
+	if err != nil {
+		return PageView{}, err
+	}
+	after, err := s.settle(ctx, claimed, paymentOf(claimed, claim), res, subs)
+	if err != nil {
+		return PageView{}, err
+	}
+	return s.view(m, after, s.now()), nil
+}
+
+// paymentClaim is the claim of a session's payment for one stage.
+func (s *Service) paymentClaim(sess *Session, stage string, now time.Time) PaymentClaim {
+	return PaymentClaim{SessionID: sess.ID, Merchant: sess.Merchant, OrderID: sess.OrderID,
+		Stage: stage, Token: newToken(), Lease: s.cfg.Lease, Deadline: now.Add(s.cfg.Lease + s.cfg.Margin), Now: now}
+}
+
+// paymentOf is the settlement of a claimed payment before the
+// processor's answer is known: what the payment asked. The card stage
+// asked what its claim says; the 3-D Secure stage completes what the
+// card stage asked.
+func paymentOf(claimed *Session, claim PaymentClaim) PaymentSettlement {
+	st := PaymentSettlement{PaymentClaim: claim}
+	if claim.Stage == StageThreeDS {
+		st.Amount, st.Installment = claimed.Authorised, claimed.Installment
+		st.CardBIN, st.CardLast4 = claimed.CardBIN, claimed.CardLast4
+	}
+	st.Authorised = st.Amount
+	return st
 }
 
 // Authenticate takes the shopper's 3-D Secure code.
@@ -115,24 +140,35 @@ func (s *Service) Authenticate(ctx context.Context, m *Merchant, sess *Session, 
 	if v.State != PageThreeDS {
 		return v, nil
 	}
-	claim := PaymentClaim{SessionID: sess.ID, Merchant: sess.Merchant, OrderID: sess.OrderID,
-		Stage: StageThreeDS, Token: newToken(), Lease: s.cfg.Lease, Now: now}
+	claim := s.paymentClaim(sess, StageThreeDS, now)
 	claimed, err := s.store.ClaimPayment(ctx, claim)
 	if err != nil {
 		return s.afterClaimError(ctx, m, sess.ID, err)
 	}
 	p := s.processor(claimed)
-	res, subs := s.call(ctx, func(ctx context.Context) (Result, error) {
-		return p.Authenticate(ctx, AuthenticateRequest{Reference: payReference(claimed),
-			ChallengeID: claimed.ChallengeID, Code: code})
+	budget := s.budget()
+	ref := payReference(claimed)
+	res, subs, err := s.call(ctx, budget, func(ctx context.Context) (Result, error) {
+		return p.Authenticate(ctx, AuthenticateRequest{Reference: ref, ChallengeID: claimed.ChallengeID, Code: code})
+	}, func(ctx context.Context) (Inquiry, error) {
+		return p.Inquire(ctx, InquiryRequest{Operation: OpAuthenticate, Reference: ref})
 	})
-	st := PaymentSettlement{PaymentClaim: claim, Authorised: claimed.Authorised, Installment: claimed.Installment,
-		CardBIN: claimed.CardBIN, CardLast4: claimed.CardLast4}
-	return s.settle(ctx, m, claimed, st, res, append(claimed.PaySubSteps, subs...))
+	if err != nil {
+		return PageView{}, err
+	}
+	after, err := s.settle(ctx, claimed, paymentOf(claimed, claim), res, append(claimed.PaySubSteps, subs...))
+	if err != nil {
+		return PageView{}, err
+	}
+	return s.view(m, after, s.now()), nil
 }
 
-// settle records the processor's answer to the shopper's payment.
-func (s *Service) settle(ctx context.Context, m *Merchant, claimed *Session, st PaymentSettlement, res Result, subs []SubStep) (PageView, error) {
+// settle records the processor's answer to the shopper's payment, with
+// the webhook of a final outcome. The request and the reconciler share
+// it. The store applies it only while the claim is held, so a payment
+// settled twice counts once; either way the session as it now stands is
+// returned.
+func (s *Service) settle(ctx context.Context, claimed *Session, st PaymentSettlement, res Result, subs []SubStep) (*Session, error) {
 	st.Detail, st.SubSteps = res.Detail, subs
 	st.ProcessorID, st.ChallengeID, st.ResolveAt = res.ProcessorID, res.ChallengeID, res.ResolveAt
 	switch res.Outcome {
@@ -153,15 +189,23 @@ func (s *Service) settle(ctx context.Context, m *Merchant, claimed *Session, st 
 	if st.Phase == PhaseAuthorised || st.Phase == PhaseRejected {
 		ev, err := s.event(&after, CausePayment, s.now())
 		if err != nil {
-			return PageView{}, Wrap(CodeInternal, "event", err)
+			return nil, Wrap(CodeInternal, "event", err)
 		}
 		st.Event = ev
 	}
-	sess, err := s.store.SettlePayment(context.WithoutCancel(ctx), st)
+	// The processor has acted, so a store that refuses is tried again for
+	// FinishRetry; if it still refuses, the payment stays PAYING and the
+	// reconciler settles it.
+	ctx = context.WithoutCancel(ctx)
+	var sess *Session
+	err := s.retryStore(func() (err error) {
+		sess, err = s.store.SettlePayment(ctx, st)
+		return err
+	})
 	if err != nil {
-		return PageView{}, storeError(err)
+		return nil, Wrap(CodeOutcomeUnknown, "the payment's outcome could not be stored yet", err)
 	}
-	return s.view(m, sess, s.now()), nil
+	return sess, nil
 }
 
 // refuse counts a refused form; the last allowed try rejects the session.
@@ -210,6 +254,7 @@ func (s *Service) processor(sess *Session) Processor {
 // applyPayment mirrors a payment settlement on a copy of the session.
 func (sess *Session) applyPayment(st PaymentSettlement) {
 	sess.Phase, sess.Rejection, sess.Detail = st.Phase, st.Rejection, st.Detail
+	sess.PayStage, sess.PayUntil, sess.PayToken = "", time.Time{}, ""
 	sess.Authorised, sess.Installment = st.Authorised, st.Installment
 	sess.CardBIN, sess.CardLast4 = st.CardBIN, st.CardLast4
 	sess.ProcessorID, sess.ChallengeID, sess.ResolveAt = st.ProcessorID, st.ChallengeID, st.ResolveAt

@@ -11,6 +11,12 @@ import (
 // the shopper's payment), and a processor must treat a repeated Reference
 // as the same operation: that is what keeps a crash between the processor
 // call and the stored response from charging twice.
+//
+// A method returns a Result for every answer the bank gave, declines
+// included. An error means no answer: ErrTransient when the bank certainly
+// did nothing (the request was never sent, or the bank said so), any other
+// error when it may have acted (a timeout after sending); the gateway then
+// asks Inquire before it records anything.
 type Processor interface {
 	Authorise(ctx context.Context, req AuthoriseRequest) (Result, error)
 	// Authenticate answers a 3-D Secure challenge that Authorise raised.
@@ -20,6 +26,12 @@ type Processor interface {
 	Refund(ctx context.Context, req OperationRequest) (Result, error)
 	// Status asks again about a payment that was left Pending.
 	Status(ctx context.Context, req OperationRequest) (Result, error)
+	// Inquire asks what became of a reference: the bank's record of the
+	// operation, or that it never received it. "Not received" is final:
+	// the processor refuses that reference from then on (a bank adapter
+	// sends a reversal of it), so a request that arrives late cannot move
+	// money the gateway has already settled as not moved.
+	Inquire(ctx context.Context, req InquiryRequest) (Inquiry, error)
 	// Installments reports whether a card, by its BIN, may be paid in
 	// installments.
 	Installments(bin string) bool
@@ -102,6 +114,31 @@ type AuthenticateRequest struct {
 	Reference   string
 	ChallengeID string
 	Code        string
+}
+
+// Operation names a processor call, for inquiries and the bank's ledger.
+type Operation string
+
+const (
+	OpAuthorise    Operation = "authorise"
+	OpAuthenticate Operation = "authenticate"
+	OpCapture      Operation = "capture"
+	OpVoid         Operation = "void"
+	OpRefund       Operation = "refund"
+)
+
+// InquiryRequest asks about one earlier call.
+type InquiryRequest struct {
+	Operation   Operation
+	Reference   string
+	ProcessorID string // the payment's id at the processor, when known
+}
+
+// Inquiry is the processor's record of a reference.
+type Inquiry struct {
+	Received bool   // false: the bank never acted on it, and now never will
+	Result   Result // what the bank answered, when Received
+	Amount   Money  // the amount the bank recorded, when Received
 }
 
 // OperationRequest acts on an earlier payment.

@@ -14,12 +14,21 @@ import (
 // Config holds the service's timings and limits.
 type Config struct {
 	IdempotencyTTL time.Duration // how long a guid's reply is kept
-	Lease          time.Duration // how long a claim lives if its request dies
-	SessionTTL     time.Duration // how long a session can be paid
-	MaxTries       int           // refused card forms before the session is RISKY
-	Attempts       int           // processor attempts on transient failures
-	Backoff        time.Duration // first wait between attempts; doubles
-	CallTimeout    time.Duration // one processor call
+	// Lease is how long a request holds what it claimed (a guid, an
+	// order, a reservation, the shopper's payment) before anyone else may
+	// settle it. A request never calls the processor past its lease minus
+	// FinishRetry, so when the lease is over it has either finished or
+	// stopped.
+	Lease time.Duration
+	// Margin is added to the lease: past both, work that is not settled
+	// is in doubt and the reconciler settles it by asking the processor.
+	Margin      time.Duration
+	FinishRetry time.Duration // how long the final write is retried after the processor acted
+	SessionTTL  time.Duration // how long a session can be paid
+	MaxTries    int           // refused card forms before the session is RISKY
+	Attempts    int           // processor attempts on transient failures
+	Backoff     time.Duration // first wait between attempts; doubles
+	CallTimeout time.Duration // one processor call
 }
 
 // DefaultConfig is the contract's defaults.
@@ -27,11 +36,13 @@ func DefaultConfig() Config {
 	return Config{
 		IdempotencyTTL: 24 * time.Hour,
 		Lease:          30 * time.Second,
+		Margin:         10 * time.Second,
+		FinishRetry:    5 * time.Second,
 		SessionTTL:     30 * time.Minute,
 		MaxTries:       3,
 		Attempts:       3,
 		Backoff:        100 * time.Millisecond,
-		CallTimeout:    20 * time.Second,
+		CallTimeout:    8 * time.Second,
 	}
 }
 
@@ -45,12 +56,14 @@ type Service struct {
 	cfg        Config
 	now        func() time.Time
 	events     EventEncoder
+	render     Renderers
 }
 
 // NewService returns a service; fallback names the processor used when a
 // session asks for none.
 func NewService(store Store, processors map[string]Processor, fallback string, cfg Config) *Service {
-	return &Service{store: store, processors: processors, fallback: fallback, cfg: cfg, now: time.Now}
+	return &Service{store: store, processors: processors, fallback: fallback, cfg: cfg, now: time.Now,
+		render: Renderers{Start: plainReply, Operation: plainReply}}
 }
 
 // SetClock replaces the clock, for tests that move time.
@@ -75,6 +88,27 @@ type Answer struct {
 // service can store exactly those bytes for replay.
 type Render func(Answer) Reply
 
+// Renderers are the adapter's renderers of start-session and of the
+// operations. The service keeps them because it also answers for
+// requests that died: the reconciler stores, under their guid, the reply
+// the request would have stored.
+type Renderers struct {
+	Start     Render
+	Operation Render
+}
+
+// SetRenderers installs the adapter's renderers.
+func (s *Service) SetRenderers(r Renderers) { s.render = r }
+
+// plainReply is the renderer of a service without an adapter (tests of
+// the store): the status only.
+func plainReply(a Answer) Reply {
+	if a.Err != nil {
+		return Reply{Status: 422, Body: []byte(`{"error":"` + string(a.Err.Code) + `"}`)}
+	}
+	return Reply{Status: 200, Body: []byte(`{}`)}
+}
+
 // Request is what every Akinon call carries.
 type Request struct {
 	Merchant    *Merchant
@@ -94,8 +128,10 @@ type StartInput struct {
 	Processor string
 }
 
-// StartSession creates a payment session for an order.
-func (s *Service) StartSession(ctx context.Context, in StartInput, render Render) (Reply, error) {
+// StartSession creates a payment session for an order. It reaches no
+// processor, so its reply is stored in the same step that creates the
+// session: one round trip, and nothing to settle if the request dies.
+func (s *Service) StartSession(ctx context.Context, in StartInput) (Reply, error) {
 	now := s.now()
 	name := in.Processor
 	if name == "" {
@@ -120,8 +156,11 @@ func (s *Service) StartSession(ctx context.Context, in StartInput, render Render
 	begin := s.beginInput(in.Request, Ask{Action: ActionStart, GUID: in.GUID, Now: now})
 	begin.New = sess
 	begin.StartStep = MarshalStep(sess.StartStep())
-	return s.run(ctx, begin, render, func(context.Context, Begun) (*Settlement, *Step, Answer) {
-		return nil, nil, Answer{Session: sess, TransactionID: sess.TransactionID, State: Waiting}
+	begin.TTL = s.cfg.IdempotencyTTL
+	begin.Reply = s.render.Start(Answer{Session: sess, TransactionID: sess.TransactionID, State: Waiting})
+	begin.Reply.Expires = now.Add(s.cfg.IdempotencyTTL)
+	return s.run(ctx, begin, s.render.Start, func(context.Context, Begun) (*Settlement, *Step, Answer, error) {
+		return nil, nil, Answer{}, errors.New("start-session is stored by Begin")
 	})
 }
 
@@ -133,97 +172,145 @@ type OperationInput struct {
 }
 
 // Purchase captures an AUTH or confirms a SALE.
-func (s *Service) Purchase(ctx context.Context, in OperationInput, render Render) (Reply, error) {
-	return s.operate(ctx, ActionPurchase, in, render, func(ctx context.Context, p Processor, sess *Session) (Result, []SubStep, *Settlement) {
-		amount := sess.Authorised
-		if sess.Type == Auth && in.Amount > 0 {
-			amount = in.Amount
-		}
-		res, subs := s.call(ctx, func(ctx context.Context) (Result, error) {
-			return p.Capture(ctx, OperationRequest{Reference: reference(in.Request, ActionPurchase),
-				ProcessorID: sess.ProcessorID, Amount: amount, Currency: sess.Currency})
-		})
-		settle := &Settlement{}
-		if res.Outcome == Approved {
-			settle.Phase, settle.Captured = PhasePurchased, amount
-		}
-		return res, subs, settle
-	})
+func (s *Service) Purchase(ctx context.Context, in OperationInput) (Reply, error) {
+	return s.operate(ctx, ActionPurchase, in)
 }
 
 // Void cancels an authorisation or reverses a purchase without refunds.
-func (s *Service) Void(ctx context.Context, in OperationInput, render Render) (Reply, error) {
-	return s.operate(ctx, ActionVoid, in, render, func(ctx context.Context, p Processor, sess *Session) (Result, []SubStep, *Settlement) {
-		res, subs := s.call(ctx, func(ctx context.Context) (Result, error) {
-			return p.Void(ctx, OperationRequest{Reference: reference(in.Request, ActionVoid),
-				ProcessorID: sess.ProcessorID, Amount: sess.Authorised, Currency: sess.Currency})
-		})
-		settle := &Settlement{}
-		if res.Outcome == Approved {
-			settle.Phase = PhaseVoided
-		}
-		return res, subs, settle
-	})
+func (s *Service) Void(ctx context.Context, in OperationInput) (Reply, error) {
+	return s.operate(ctx, ActionVoid, in)
 }
 
 // Refund gives back part or all of a purchase.
-func (s *Service) Refund(ctx context.Context, in OperationInput, render Render) (Reply, error) {
-	return s.operate(ctx, ActionRefund, in, render, func(ctx context.Context, p Processor, sess *Session) (Result, []SubStep, *Settlement) {
-		res, subs := s.call(ctx, func(ctx context.Context) (Result, error) {
-			return p.Refund(ctx, OperationRequest{Reference: reference(in.Request, ActionRefund),
-				ProcessorID: sess.ProcessorID, Amount: in.Amount, Currency: in.Currency})
-		})
-		settle := &Settlement{Release: in.Amount}
-		if res.Outcome == Approved {
-			settle.Refunded = in.Amount
-		}
-		return res, subs, settle
-	})
+func (s *Service) Refund(ctx context.Context, in OperationInput) (Reply, error) {
+	return s.operate(ctx, ActionRefund, in)
 }
 
 // History reads an order's steps. It is stored under its guid like any
 // call, so a replay answers the same bytes, but it records no step.
 func (s *Service) History(ctx context.Context, in Request, render Render) (Reply, error) {
 	begin := s.beginInput(in, Ask{Action: ActionHistory, GUID: in.GUID, Now: s.now()})
-	return s.run(ctx, begin, render, func(_ context.Context, b Begun) (*Settlement, *Step, Answer) {
-		return nil, nil, Answer{Session: b.Session, Steps: HistorySteps(b.Session, b.Steps)}
+	return s.run(ctx, begin, render, func(_ context.Context, b Begun) (*Settlement, *Step, Answer, error) {
+		return nil, nil, Answer{Session: b.Session, Steps: HistorySteps(b.Session, b.Steps)}, nil
 	})
 }
 
-type operation func(ctx context.Context, p Processor, sess *Session) (Result, []SubStep, *Settlement)
-
-func (s *Service) operate(ctx context.Context, action Action, in OperationInput, render Render, op operation) (Reply, error) {
+func (s *Service) operate(ctx context.Context, action Action, in OperationInput) (Reply, error) {
 	begin := s.beginInput(in.Request, Ask{Action: action, GUID: in.GUID, Amount: in.Amount, Currency: in.Currency, Now: s.now()})
-	return s.run(ctx, begin, render, func(ctx context.Context, b Begun) (*Settlement, *Step, Answer) {
-		p := s.processors[b.Session.Processor]
-		if p == nil {
-			p = s.processors[s.fallback]
+	budget := s.budget()
+	return s.run(ctx, begin, s.render.Operation, func(ctx context.Context, b Begun) (*Settlement, *Step, Answer, error) {
+		p := s.processor(b.Session)
+		req := operationRequest(action, in, b.Session)
+		res, subs, err := s.call(ctx, budget, func(ctx context.Context) (Result, error) {
+			return callOperation(ctx, p, action, req)
+		}, func(ctx context.Context) (Inquiry, error) {
+			return p.Inquire(ctx, InquiryRequest{Operation: processorOp(action), Reference: req.Reference, ProcessorID: req.ProcessorID})
+		})
+		if err != nil {
+			return nil, nil, Answer{}, err
 		}
-		res, subs, settle := op(ctx, p, b.Session)
-		st := stateOf(res)
-		step := &Step{
-			GUID: in.GUID, Type: action, Timestamp: FormatTime(s.now()),
-			StatusCode: st.Status, SubStatusCode: st.SubStatus, StatusDetail: res.Detail,
-			SubSteps: subs, SessionID: b.Session.ID, TransactionID: operationID(in.Request),
-		}
-		after := *b.Session
-		after.apply(settle)
-		return settle, step, Answer{Session: &after, TransactionID: step.TransactionID, State: st}
+		settle, step, out := s.outcome(action, in, b.Session, req.Amount, res, subs)
+		return settle, step, out, nil
 	})
+}
+
+// operationRequest is what the processor is asked for an operation on a
+// session: the same for the request and for the reconciler that settles
+// it after the request died.
+func operationRequest(action Action, in OperationInput, sess *Session) OperationRequest {
+	req := OperationRequest{Reference: reference(in.Request, action), ProcessorID: sess.ProcessorID, Currency: sess.Currency}
+	switch action {
+	case ActionPurchase:
+		req.Amount = sess.Authorised
+		if sess.Type == Auth && in.Amount > 0 {
+			req.Amount = in.Amount
+		}
+	case ActionVoid:
+		req.Amount = VoidAmount(sess)
+	case ActionRefund:
+		req.Amount, req.Currency = in.Amount, in.Currency
+	}
+	return req
+}
+
+// VoidAmount is what a void reverses: the captured amount not refunded
+// once the payment is purchased, the authorisation before that.
+func VoidAmount(sess *Session) Money {
+	if sess.Phase == PhasePurchased || sess.Captured > 0 {
+		return sess.Captured - sess.Refunded
+	}
+	return sess.Authorised
+}
+
+func callOperation(ctx context.Context, p Processor, action Action, req OperationRequest) (Result, error) {
+	switch action {
+	case ActionPurchase:
+		return p.Capture(ctx, req)
+	case ActionVoid:
+		return p.Void(ctx, req)
+	default:
+		return p.Refund(ctx, req)
+	}
+}
+
+func processorOp(action Action) Operation {
+	switch action {
+	case ActionPurchase:
+		return OpCapture
+	case ActionVoid:
+		return OpVoid
+	default:
+		return OpRefund
+	}
+}
+
+// outcome is what the processor's answer to an operation does: the
+// settlement, the history step and the answer. The request and the
+// reconciler share it, so an operation settled after a crash reads
+// exactly as one settled by its request.
+func (s *Service) outcome(action Action, in OperationInput, sess *Session, amount Money, res Result, subs []SubStep) (*Settlement, *Step, Answer) {
+	settle := &Settlement{}
+	approved := res.Outcome == Approved
+	switch action {
+	case ActionPurchase:
+		if approved {
+			settle.Phase, settle.Captured = PhasePurchased, amount
+		}
+	case ActionVoid:
+		if approved {
+			settle.Phase = PhaseVoided
+		}
+	case ActionRefund:
+		settle.Release = in.Amount
+		if approved {
+			settle.Refunded = in.Amount
+		}
+	}
+	st := stateOf(res)
+	step := &Step{
+		GUID: in.GUID, Type: action, Timestamp: FormatTime(s.now()),
+		StatusCode: st.Status, SubStatusCode: st.SubStatus, StatusDetail: res.Detail,
+		SubSteps: subs, SessionID: sess.ID, TransactionID: operationID(in.Request),
+	}
+	after := *sess
+	after.apply(settle)
+	return settle, step, Answer{Session: &after, TransactionID: step.TransactionID, State: st}
 }
 
 func (s *Service) beginInput(r Request, ask Ask) BeginInput {
 	return BeginInput{
 		Claim: Claim{Merchant: r.Merchant.ID, OrderID: r.OrderID, GUID: r.GUID,
 			Token: newToken(), Fingerprint: r.Fingerprint},
-		Lease: s.cfg.Lease,
-		Ask:   ask,
+		Lease:    s.cfg.Lease,
+		Deadline: ask.Now.Add(s.cfg.Lease + s.cfg.Margin),
+		Ask:      ask,
 	}
 }
 
 // act runs a claimed request and says what to settle, which step to add
-// and what to answer.
-type act func(ctx context.Context, b Begun) (*Settlement, *Step, Answer)
+// and what to answer. An error means the outcome is not known: nothing
+// is stored, and the claim stays for the reconciler.
+type act func(ctx context.Context, b Begun) (*Settlement, *Step, Answer, error)
 
 // run is the life of every Akinon call: Begin (replay, or claim and
 // reserve), the work, then Finish (settle, record, store the reply).
@@ -252,63 +339,150 @@ func (s *Service) run(ctx context.Context, in BeginInput, render Render, work ac
 	case Refused:
 		e := Refusal(b.Refusal)
 		e.Session = b.Session.View()
-		return s.finish(ctx, FinishInput{Claim: in.Claim, Reply: render(Answer{Session: b.Session, Err: e})})
+		return s.finish(ctx, FinishInput{Claim: in.Claim, Reply: render(Answer{Session: b.Session, Err: e})}, false)
 	case Claimed:
 	default:
 		return Reply{}, Wrap(CodeInternal, "unexpected store answer", fmt.Errorf("begun kind %d", b.Kind))
 	}
-	settle, step, out := work(ctx, b)
+	if in.New != nil {
+		return in.Reply, nil // start-session: stored by Begin
+	}
+	settle, step, out, err := work(ctx, b)
+	if err != nil {
+		return Reply{}, err
+	}
 	fin := FinishInput{Claim: in.Claim, Settle: settle, Reply: render(out)}
 	if step != nil {
 		fin.Step = MarshalStep(*step)
 	}
-	return s.finish(ctx, fin)
+	return s.finish(ctx, fin, settle != nil)
 }
 
-func (s *Service) finish(ctx context.Context, in FinishInput) (Reply, error) {
+// finish stores a request's outcome. When the processor acted (acted),
+// the outcome exists only in this process's memory until it is stored,
+// so a store that refuses is tried again for FinishRetry; if it still
+// refuses, the answer is outcome_unknown, never store_unavailable (whose
+// promise is that nothing reached the processor), and the claim, still in
+// doubt, is settled by the reconciler.
+func (s *Service) finish(ctx context.Context, in FinishInput, acted bool) (Reply, error) {
 	in.Now = s.now()
 	in.TTL = s.cfg.IdempotencyTTL
 	in.Reply.Expires = in.Now.Add(in.TTL)
 	// The processor may already have acted: storing the outcome must not
 	// be cut short by a client that hung up.
-	if err := s.store.Finish(context.WithoutCancel(ctx), in); err != nil {
-		// The reply is not stored; the lease runs out and a retry with the
-		// same guid settles it, the processor answering the same reference.
+	ctx = context.WithoutCancel(ctx)
+	var stored Reply
+	write := func() (err error) {
+		stored, err = s.store.Finish(ctx, in)
+		return err
+	}
+	var err error
+	if acted {
+		err = s.retryStore(write)
+	} else {
+		err = write()
+	}
+	if err != nil {
+		if acted {
+			return Reply{}, Wrap(CodeOutcomeUnknown,
+				"the operation may have been carried out but its outcome could not be stored; retry with the same guid for its outcome", err)
+		}
 		return Reply{}, storeError(err)
 	}
-	return in.Reply, nil
+	return stored, nil
 }
 
+// retryStore runs a write of an outcome that exists only in memory until
+// it succeeds, fails for another reason than an unavailable store, or
+// FinishRetry runs out.
+func (s *Service) retryStore(write func() error) error {
+	err := write()
+	give := time.Now().Add(s.cfg.FinishRetry)
+	for wait := 20 * time.Millisecond; err != nil && errors.Is(err, ErrUnavailable) && time.Now().Add(wait).Before(give); wait = min(2*wait, time.Second) {
+		time.Sleep(wait)
+		err = write()
+	}
+	return err
+}
+
+// budget is when a request that starts now must stop calling the
+// processor: its lease, less the time its final write may take.
+func (s *Service) budget() time.Time {
+	d := s.cfg.Lease - s.cfg.FinishRetry
+	if d <= 0 {
+		d = s.cfg.Lease / 2
+	}
+	return time.Now().Add(d)
+}
+
+// ErrInDoubt is the outcome of a processor call that got no answer, when
+// asking the processor about it failed too: the operation may have been
+// carried out. The reconciler settles it.
+var ErrInDoubt = errors.New("the processor did not answer and could not be asked")
+
 // call runs one processor operation, retrying transient failures with the
-// same reference; every attempt is a sub-step.
-func (s *Service) call(ctx context.Context, op func(context.Context) (Result, error)) (Result, []SubStep) {
+// same reference; every attempt is a sub-step. It never starts an attempt
+// past budget. A call that got no answer (the processor may have acted)
+// is settled at once by inquire; if that fails too, the call is in doubt:
+// an Error with CodeOutcomeUnknown wrapping ErrInDoubt. inquire may be
+// nil for a call that changes nothing (a status query).
+func (s *Service) call(ctx context.Context, budget time.Time, op func(context.Context) (Result, error),
+	inquire func(context.Context) (Inquiry, error)) (Result, []SubStep, error) {
 	var subs []SubStep
 	wait := s.cfg.Backoff
 	attempts := max(s.cfg.Attempts, 1)
 	for i := 1; ; i++ {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.CallTimeout)
+		left := time.Until(budget)
+		if left <= 0 {
+			subs = append(subs, SubStep{Timestamp: FormatTime(s.now()), StatusCode: "UNAVAILABLE", StatusDetail: "no time left to ask the processor"})
+			return Result{Outcome: Declined, Code: "UNAVAILABLE", Detail: "processor unavailable"}, subs, nil
+		}
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(s.cfg.CallTimeout, left))
 		res, err := op(cctx)
 		cancel()
 		at := FormatTime(s.now())
-		if err == nil {
+		switch {
+		case err == nil:
 			subs = append(subs, SubStep{Timestamp: at, StatusCode: res.Code, StatusDetail: res.Detail})
-			return res, subs
+			return res, subs, nil
+		case errors.Is(err, ErrTransient):
+			subs = append(subs, SubStep{Timestamp: at, StatusCode: "TRANSIENT_ERROR", StatusDetail: "processor temporarily unavailable"})
+			if i >= attempts || time.Until(budget) <= wait {
+				return Result{Outcome: Declined, Code: "UNAVAILABLE", Detail: "processor unavailable after retries"}, subs, nil
+			}
+			// A cancelled request still finishes its retries: the money
+			// path completes what it started, whoever stopped listening.
+			time.Sleep(wait)
+			wait *= 2
+			continue
 		}
-		// The processor's error text is not shown: only a fixed detail, so
-		// nothing it echoed can leak through history.
-		if !errors.Is(err, ErrTransient) {
-			subs = append(subs, SubStep{Timestamp: at, StatusCode: "ERROR", StatusDetail: "processor error"})
-			return Result{Outcome: Declined, Code: "ERROR", Detail: "processor error"}, subs
+		// No answer: the processor may have acted. Its error text is not
+		// shown; it reaches the log through the wrapped error.
+		subs = append(subs, SubStep{Timestamp: at, StatusCode: "NO_ANSWER", StatusDetail: "no answer from the processor"})
+		if inquire == nil {
+			return Result{}, subs, Wrap(CodeOutcomeUnknown, "the processor did not answer", err)
 		}
-		subs = append(subs, SubStep{Timestamp: at, StatusCode: "TRANSIENT_ERROR", StatusDetail: "processor temporarily unavailable"})
-		if i >= attempts {
-			return Result{Outcome: Declined, Code: "UNAVAILABLE", Detail: "processor unavailable after retries"}, subs
+		ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.CallTimeout)
+		inq, ierr := inquire(ictx)
+		cancel()
+		if ierr != nil {
+			return Result{}, subs, Wrap(CodeOutcomeUnknown, "the operation may have been carried out; retry with the same guid for its outcome",
+				fmt.Errorf("%w: %v; inquiry: %v", ErrInDoubt, err, ierr))
 		}
-		// A cancelled request still finishes its retries: the money path
-		// completes what it started, whoever stopped listening.
-		time.Sleep(wait)
-		wait *= 2
+		res, sub := Settled(inq, s.now())
+		return res, append(subs, sub), nil
 	}
+}
+
+// Settled reads an inquiry: the processor's own answer when it received
+// the reference, a decline when it did not (and now never will); with
+// the sub-step that says the outcome was settled by inquiry.
+func Settled(inq Inquiry, at time.Time) (Result, SubStep) {
+	res := inq.Result
+	if !inq.Received {
+		res = Result{Outcome: Declined, Code: "NOT_RECEIVED", Detail: "not received by the processor"}
+	}
+	return res, SubStep{Timestamp: FormatTime(at), StatusCode: res.Code, StatusDetail: "settled by inquiry: " + res.Detail}
 }
 
 // stateOf maps a processor result to the contract's state of an operation.
@@ -363,7 +537,13 @@ func operationID(r Request) string {
 // reference is what the processor receives for a call: derived from the
 // guid, so a retry after a crash is the same operation at the bank.
 func reference(r Request, a Action) string {
-	return uuid.NewSHA1(idSpace, []byte("ref\x00"+r.Merchant.ID+"\x00"+r.OrderID+"\x00"+string(a)+"\x00"+r.GUID)).String()
+	return OperationReference(r.Merchant.ID, r.OrderID, a, r.GUID)
+}
+
+// OperationReference is the processor reference of an Akinon call; the
+// ledger audit finds the bank's record of a history step with it.
+func OperationReference(merchant, orderID string, a Action, guid string) string {
+	return uuid.NewSHA1(idSpace, []byte("ref\x00"+merchant+"\x00"+orderID+"\x00"+string(a)+"\x00"+guid)).String()
 }
 
 func newToken() string {

@@ -71,6 +71,8 @@ type Session struct {
 
 	PayStage    string    // what PAYING is doing: StageCard or StageThreeDS
 	PayUntil    time.Time // the PAYING holder's lease
+	PayToken    string    // the PAYING holder's claim
+	PayAmount   Money     // what the card stage asked of the processor
 	PaySubSteps []SubStep // processor attempts of the shopper's payment
 	StartIndex  int       // the START step's position in the history list
 }

@@ -13,12 +13,11 @@ type Store interface {
 	// same atomic step, reads the order's session, applies the state
 	// machine and reserves what the action needs.
 	Begin(ctx context.Context, in BeginInput) (Begun, error)
-	// Finish settles the reservation of a claimed guid, records its step
-	// and stores its reply, atomically.
-	Finish(ctx context.Context, in FinishInput) error
-	// Abandon lets a claimed guid go without a reply and releases what it
-	// reserved, for a request that failed before reaching the processor.
-	Abandon(ctx context.Context, in Claim) error
+	// Finish settles the reservation of a claimed guid, records its step,
+	// stores its reply and drops its in-doubt entry, atomically. It
+	// returns the reply stored under the guid: this one, or the one an
+	// earlier settlement stored (the reconciler got there first).
+	Finish(ctx context.Context, in FinishInput) (Reply, error)
 
 	// Session reads a session by its id (the hosted page's only handle).
 	Session(ctx context.Context, sessionID string) (*Session, error)
@@ -39,6 +38,19 @@ type Store interface {
 	// Reschedule moves an entry to a later time; Unschedule drops it.
 	Reschedule(ctx context.Context, sched Schedule, d Due, at time.Time) error
 	Unschedule(ctx context.Context, sched Schedule, d Due) error
+	// ClaimDoubts hands out up to limit in-doubt entries past their
+	// deadline at now, each to one caller for lease.
+	ClaimDoubts(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]Doubt, error)
+	// DoubtfulOperation reads what the reconciler needs to settle an
+	// operation in doubt: its guid record and the order's session.
+	// ErrNotFound when the guid is no longer running.
+	DoubtfulOperation(ctx context.Context, d Doubt) (Running, *Session, error)
+	// DropDoubt forgets an entry whose work was settled some other way.
+	DropDoubt(ctx context.Context, d Doubt) error
+	// Doubts lists every in-doubt entry, with its deadline and, for an
+	// operation, its action.
+	Doubts(ctx context.Context) ([]Doubt, error)
+
 	// Transition applies a change nobody asked for (a pending payment
 	// resolved, a session expired) with its event, if the session is
 	// still the one and in a phase the change starts from, and drops the
@@ -78,6 +90,37 @@ type Transition struct {
 	Event     *Outgoing
 }
 
+// DoubtKind says what an in-doubt entry stands for.
+type DoubtKind string
+
+const (
+	// DoubtOperation is a purchase, void or refund whose request claimed
+	// its guid (and reserved what it needs) but has not stored a reply.
+	DoubtOperation DoubtKind = "op"
+	// DoubtPayment is the shopper's payment at the processor (PAYING).
+	DoubtPayment DoubtKind = "pay"
+)
+
+// Doubt is work that reached, or may have reached, the processor and is
+// not settled yet. Every such piece of work has one from the step that
+// starts it to the step that settles it, written atomically with both;
+// past Deadline the reconciler settles it by asking the processor.
+type Doubt struct {
+	Kind     DoubtKind
+	Merchant string
+	OrderID  string
+	ID       string // the guid of an operation, the session id of a payment
+	Deadline time.Time
+	Action   Action // for an operation, when read by Doubts
+}
+
+// Running is a guid claimed by a request that has not stored a reply.
+type Running struct {
+	Fingerprint string
+	Action      Action
+	Amount      Money // what the request asked: a refund's amount, an AUTH capture's (0: all)
+}
+
 // Claim names a claimed guid and its lease holder.
 type Claim struct {
 	Merchant    string
@@ -90,11 +133,19 @@ type Claim struct {
 // BeginInput is an Akinon call arriving at the store.
 type BeginInput struct {
 	Claim
-	Lease time.Duration
-	Ask   Ask
-	// For START: the session to create and its first step.
+	// Lease is how long the claim of a call that reaches no processor
+	// (history, a refusal) lives if its request dies. The claim of a
+	// purchase, void or refund lives until it is settled, and is in doubt
+	// after Deadline.
+	Lease    time.Duration
+	Deadline time.Time
+	Ask      Ask
+	// For START: the session to create, its first step, and the reply,
+	// stored at once (start-session reaches no processor).
 	New       *Session
 	StartStep string
+	Reply     Reply
+	TTL       time.Duration
 }
 
 // BegunKind says what Begin found.
@@ -148,7 +199,9 @@ type Reply struct {
 }
 
 // PaymentClaim asks to start the shopper's payment (Stage "card") or to
-// answer its 3-D Secure challenge (Stage "3ds").
+// answer its 3-D Secure challenge (Stage "3ds"). What the payment asks
+// of the processor is kept with the claim, so the reconciler can settle
+// it if the request dies.
 type PaymentClaim struct {
 	SessionID string
 	Merchant  string
@@ -156,7 +209,15 @@ type PaymentClaim struct {
 	Stage     string
 	Token     string
 	Lease     time.Duration
+	Deadline  time.Time // in doubt after this
 	Now       time.Time
+
+	// For the card stage: the amount asked (interest included), the
+	// installment, and the card's BIN and last four.
+	Amount      Money
+	Installment int
+	CardBIN     string
+	CardLast4   string
 }
 
 // Payment stages.
@@ -172,9 +233,6 @@ type PaymentSettlement struct {
 	Rejection   SubStatus
 	Detail      string
 	Authorised  Money
-	Installment int
-	CardBIN     string
-	CardLast4   string
 	ProcessorID string
 	ChallengeID string
 	ResolveAt   time.Time

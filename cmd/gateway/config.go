@@ -67,6 +67,7 @@ type Config struct {
 
 	SandboxRedisURL  string        // ours: SANDBOX_REDIS_URL, the sandbox processor's store; "" = the REDIS_URL store
 	SandboxRetention time.Duration // ours: SANDBOX_RETENTION, how long the sandbox processor keeps its records
+	SandboxLatency   time.Duration // ours: SANDBOX_LATENCY, how long the sandbox's answers take after it acted
 
 	DevMode   bool
 	LogLevel  zapcore.Level
@@ -118,6 +119,7 @@ func (c *Config) variables() []variable {
 		bind("WEBHOOK_RETRY_SCHEDULE", "0s,10s,1m,5m,30m,2h,6h,12h,24h", &c.WebhookRetrySchedule, parseSchedule, formatSchedule),
 		duration("SANDBOX_PENDING_DELAY", "10s", &c.SandboxPendingDelay),
 		duration("SANDBOX_RETENTION", "9600h", &c.SandboxRetention),
+		bind("SANDBOX_LATENCY", "0s", &c.SandboxLatency, parseLatency, time.Duration.String),
 		duration("WEBHOOK_TIMEOUT", "10s", &c.WebhookTimeout),
 		duration("WEBHOOK_POLL", "500ms", &c.WebhookPoll),
 		duration("JOBS_INTERVAL", "1s", &c.JobsInterval),
@@ -230,22 +232,27 @@ func (c Config) Validate() error {
 	return errors.Join(c.checkPublicURL(), c.checkAdmin(), c.checkLease(), merchants)
 }
 
-// leaseSlack is what REQUEST_LEASE allows, beyond a request's processor
-// calls, for its final write.
-const leaseSlack = 5 * time.Second
+// parseLatency reads a duration that may be zero.
+func parseLatency(v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%q is not a duration such as 0s or 200ms", v)
+	}
+	return d, nil
+}
 
 // checkLease: the reconciler may settle a guid or a hosted payment once
 // its request's lease has passed, so the lease must outlast the request:
-// up to three processor calls and the final write.
+// up to three processor calls and the retries of its final write.
 func (c Config) checkLease() error {
-	need := 3*c.ProcessorTimeout + leaseSlack
+	need := 3*c.ProcessorTimeout + c.FinishRetry
 	if c.RequestLease > need {
 		return nil
 	}
-	return fmt.Errorf("REQUEST_LEASE: %v must be longer than 3 × PROCESSOR_TIMEOUT (%v) + %v = %v: "+
+	return fmt.Errorf("REQUEST_LEASE: %v must be longer than 3 × PROCESSOR_TIMEOUT (%v) + FINISH_RETRY (%v) = %v: "+
 		"the lease must outlast a request's processor calls and its final write, "+
 		"or the reconciler may settle a payment the request is still making",
-		c.RequestLease, c.ProcessorTimeout, leaseSlack, need)
+		c.RequestLease, c.ProcessorTimeout, c.FinishRetry, need)
 }
 
 func (c Config) checkPublicURL() error {

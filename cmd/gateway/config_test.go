@@ -86,6 +86,7 @@ var variableCases = map[string]struct{ def, set, shown, bad string }{
 	"RECONCILE_MARGIN":       {`"10s"`, "1m", `"1m0s"`, "-10s"},
 	"READY_INTERVAL":         {`"2s"`, "250ms", `"250ms"`, "0s"},
 	"SANDBOX_RETENTION":      {`"9600h0m0s"`, "720h", `"720h0m0s"`, "400d"},
+	"SANDBOX_LATENCY":        {`"0s"`, "150ms", `"150ms"`, "-1s"},
 	"REPLICA_NAME":           {`"` + hostnamePID() + `"`, "gw-1", `"gw-1"`, ""},
 	"ADMIN_USERNAME":         {`""`, "ops", `"ops"`, ""},
 	"ADMIN_PASSWORD":         {`""`, "admin-password", `"***"`, ""},
@@ -454,24 +455,26 @@ func TestMerchantsFile(t *testing.T) {
 }
 
 // TestRequestLease: the lease must be longer than three processor calls
-// and the final write (5s).
+// and the final write's retries (FINISH_RETRY).
 func TestRequestLease(t *testing.T) {
 	tests := []struct {
-		timeout, lease string
-		ok             bool
+		timeout, lease, finish string
+		ok                     bool
 	}{
-		{"", "", true}, // 3 × 8s + 5s = 29s < 30s
-		{"9s", "", false},
-		{"", "29s", false},
-		{"10s", "35s", false},
-		{"10s", "35001ms", true},
-		{"1s", "8001ms", true},
-		{"1m", "3m", false},
-		{"1m", "3m6s", true},
+		{"", "", "", true}, // 3 × 8s + 5s = 29s < 30s
+		{"9s", "", "", false},
+		{"", "29s", "", false},
+		{"10s", "35s", "", false},
+		{"10s", "35001ms", "", true},
+		{"1s", "8001ms", "", true},
+		{"1m", "3m", "", false},
+		{"1m", "3m6s", "", true},
+		{"1s", "4s", "500ms", true},
+		{"1s", "4s", "1s", false},
 	}
 	for _, tt := range tests {
-		t.Run("PROCESSOR_TIMEOUT="+tt.timeout+",REQUEST_LEASE="+tt.lease, func(t *testing.T) {
-			err := validate(production(map[string]string{"PROCESSOR_TIMEOUT": tt.timeout, "REQUEST_LEASE": tt.lease}))
+		t.Run("PROCESSOR_TIMEOUT="+tt.timeout+",REQUEST_LEASE="+tt.lease+",FINISH_RETRY="+tt.finish, func(t *testing.T) {
+			err := validate(production(map[string]string{"PROCESSOR_TIMEOUT": tt.timeout, "REQUEST_LEASE": tt.lease, "FINISH_RETRY": tt.finish}))
 			switch {
 			case tt.ok && err != nil:
 				t.Fatalf("refused: %v", err)

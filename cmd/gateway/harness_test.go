@@ -212,22 +212,18 @@ func mustDueEvents(tb testing.TB, redisURL, hookURL string, n int) {
 		tb.Fatal(err)
 	}
 	cfg := provider.DefaultConfig()
-	svc := provider.NewService(redisstore.New(rdb, "gw", 1), map[string]provider.Processor{sandbox.Name: sandbox.New(time.Second, nil)}, sandbox.Name, cfg)
+	store := redisstore.New(rdb, "gw", 1)
+	svc := provider.NewService(store, map[string]provider.Processor{sandbox.Name: sandbox.New(rdb, sandbox.Options{PendingDelay: time.Second})}, sandbox.Name, cfg)
 	svc.SetEvents(webhook.NewEncoder(ms, nil))
 	ctx := context.Background()
 	for i := range n {
 		order := "due-" + strconv.Itoa(i)
-		var sid string
 		_, err := svc.StartSession(ctx, provider.StartInput{Request: provider.Request{Merchant: &m.Merchant, GUID: "g-" + order, OrderID: order, Fingerprint: order},
-			Type: provider.Sale, Amount: 1000, Currency: "TRY", Locale: "en", ReturnURL: "https://shop.example/r"},
-			func(a provider.Answer) provider.Reply {
-				sid = a.Session.ID
-				return provider.Reply{Status: 200, Body: []byte("{}")}
-			})
+			Type: provider.Sale, Amount: 1000, Currency: "TRY", Locale: "en", ReturnURL: "https://shop.example/r"})
 		if err != nil {
 			tb.Fatal(err)
 		}
-		sess, err := svc.Session(ctx, sid)
+		sess, err := store.Order(ctx, m.ID, order)
 		if err != nil {
 			tb.Fatal(err)
 		}

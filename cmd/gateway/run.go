@@ -7,19 +7,11 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"sync"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
-
-	"github.com/akinon-gateway/gateway/extension"
-	"github.com/akinon-gateway/gateway/extension/webhook"
-	"github.com/akinon-gateway/gateway/provider"
-	"github.com/akinon-gateway/gateway/provider/redisstore"
-	"github.com/akinon-gateway/gateway/provider/sandbox"
 )
 
 // drainTimeout is how long SIGTERM waits for requests in flight.
@@ -48,57 +40,21 @@ func run(ctx context.Context, args []string, env func(string) string) error {
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
-	if *checkOnly {
-		return nil
-	}
-
-	log, err := newLogger(cfg.LogLevel, env("LOG_FORMAT"))
+	log, err := newLogger(cfg.LogLevel, cfg.LogFormat)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = log.Sync() }()
+	if *checkOnly {
+		return checkStores(ctx, cfg)
+	}
 	log.Info("configuration", cfg.LogFields()...)
 
-	opts, closeEmbedded, err := storeOptions(cfg, log)
+	gw, err := assemble(ctx, cfg, merchants, log)
 	if err != nil {
 		return err
 	}
-	defer closeEmbedded()
-	rdb := redis.NewUniversalClient(opts)
-	defer rdb.Close()
-	store := redisstore.New(rdb, "gw", cfg.RedisShards)
-
-	bank := sandbox.New(cfg.SandboxPendingDelay, nil)
-	pcfg := provider.DefaultConfig()
-	pcfg.IdempotencyTTL, pcfg.SessionTTL = cfg.IdempotencyTTL, cfg.SessionTTL
-	svc := provider.NewService(store, map[string]provider.Processor{sandbox.Name: bank}, sandbox.Name, pcfg)
-
-	svc.SetEvents(webhook.NewEncoder(merchants, cfg.WebhookRetrySchedule))
-
-	srv := extension.New(extension.Options{
-		Service:   svc,
-		Merchants: merchants,
-		PublicURL: cfg.PublicURL,
-		DevMode:   cfg.DevMode,
-		Logger:    log,
-		Ready:     store.Ping,
-	})
-
-	webhook.Mount(srv.Echo(), store, cfg.AdminUsername, cfg.AdminPassword)
-
-	replica := cfg.Replica
-	if replica == "" {
-		host, _ := os.Hostname()
-		replica = fmt.Sprintf("%s-%d", host, os.Getpid())
-	}
-	sender := webhook.NewSender(store, merchants, nil, webhook.Config{
-		Schedule:  cfg.WebhookRetrySchedule,
-		Timeout:   cfg.WebhookTimeout,
-		Workers:   16,
-		Poll:      cfg.WebhookPoll,
-		Retention: 7 * 24 * time.Hour,
-		Replica:   replica,
-	}, log.Named("webhook"))
+	defer gw.close()
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -106,22 +62,16 @@ func run(ctx context.Context, args []string, env func(string) string) error {
 	}
 
 	// The background work stops when the HTTP side has drained: a
-	// request in flight may still queue an event.
+	// request in flight may still queue an event or settle a payment.
 	bgCtx, stopBackground := context.WithCancel(context.Background())
 	defer stopBackground()
 	var bg sync.WaitGroup
-	bg.Add(2)
-	go func() {
-		defer bg.Done()
-		svc.RunJobs(bgCtx, cfg.JobsInterval, func(err error) { log.Warn("background jobs", zap.Error(err)) })
-	}()
-	go func() {
-		defer bg.Done()
-		sender.Run(bgCtx)
-	}()
+	for _, job := range gw.background(cfg, log) {
+		bg.Go(func() { job(bgCtx) })
+	}
 
 	hs := &http.Server{
-		Handler:           srv,
+		Handler:           gw.srv,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -143,7 +93,7 @@ func run(ctx context.Context, args []string, env func(string) string) error {
 	sctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
 	herr := hs.Shutdown(sctx)
-	log.Info("http drained; stopping webhooks and jobs (attempts in flight finish)")
+	log.Info("http drained; stopping webhooks, jobs and the reconciler (work in flight finishes)")
 	stopBackground()
 	bg.Wait()
 	if herr != nil && !errors.Is(herr, http.ErrServerClosed) {
@@ -151,22 +101,6 @@ func run(ctx context.Context, args []string, env func(string) string) error {
 	}
 	log.Info("stopped")
 	return nil
-}
-
-// storeOptions connects to REDIS_URL, or starts the embedded store.
-func storeOptions(cfg Config, log *zap.Logger) (*redis.UniversalOptions, func(), error) {
-	if cfg.RedisURL != "" {
-		o, err := redisOptions(cfg.RedisURL)
-		return o, func() {}, err
-	}
-	m, opts, err := embedded()
-	if err != nil {
-		return nil, nil, fmt.Errorf("embedded store: %w", err)
-	}
-	log.Warn("REDIS_URL is not set: using an EMBEDDED IN-PROCESS STORE (miniredis). "+
-		"Nothing survives a restart and replicas cannot share it. NEVER USE THIS IN PRODUCTION.",
-		zap.String("embedded_addr", m.Addr()))
-	return opts, m.Close, nil
 }
 
 func newLogger(level zapcore.Level, format string) (*zap.Logger, error) {

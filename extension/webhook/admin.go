@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/akinon-gateway/gateway/provider"
 )
@@ -50,26 +48,19 @@ func view(ev provider.OutboxEvent) eventView {
 	return v
 }
 
-// Mount adds the operator endpoints under /admin/webhooks, behind Basic
-// auth with the operator's credentials. Without credentials they are not
-// mounted at all.
+// Mount adds the operator endpoints under /admin/webhooks to the
+// operator group (extension.AdminGroup); a nil group mounts nothing.
 //
 //	GET  /admin/webhooks/dead               dead letters (?limit=100)
 //	POST /admin/webhooks/dead/replay        replay every dead letter
 //	GET  /admin/webhooks/events/:id         one event with its attempts
 //	POST /admin/webhooks/events/:id/replay  replay one parked event
 //	GET  /admin/webhooks/stats              outbox depth, oldest due attempt, dead letters
-func Mount(e *echo.Echo, op Operator, user, pass string) {
-	if user == "" || pass == "" {
+func Mount(admin *echo.Group, op Operator) {
+	if admin == nil {
 		return
 	}
-	g := e.Group("/admin/webhooks", middleware.BasicAuthWithConfig(middleware.BasicAuthConfig{
-		Realm: "gateway-operator",
-		Validator: func(u, p string, _ echo.Context) (bool, error) {
-			ok := subtle.ConstantTimeCompare([]byte(u), []byte(user)) & subtle.ConstantTimeCompare([]byte(p), []byte(pass))
-			return ok == 1, nil
-		},
-	}))
+	g := admin.Group("/webhooks")
 	g.GET("/dead", func(c echo.Context) error {
 		limit, _ := strconv.Atoi(c.QueryParam("limit"))
 		if limit <= 0 || limit > 1000 {

@@ -39,7 +39,7 @@ func TestDeadLetterIsReplayedByTheOperator(t *testing.T) {
 	runSender(t, w.sender("r1", time.Second))
 
 	srv := extension.New(extension.Options{Service: w.svc, Merchants: w.merchants, PublicURL: "http://gateway.test"})
-	webhook.Mount(srv.Echo(), w.store, "operator", "operator-password")
+	webhook.Mount(extension.AdminGroup(srv.Echo(), "operator", "operator-password"), w.store)
 	admin := httptest.NewServer(srv)
 	t.Cleanup(admin.Close)
 

@@ -109,7 +109,8 @@ func mustWorld(tb testing.TB, srv *redistest.Server, url string, schedule []time
 	st := redisstore.New(srv.Client(tb), redistest.Prefix(tb), 1)
 	cfg := provider.DefaultConfig()
 	cfg.Backoff = time.Millisecond
-	svc := provider.NewService(st, map[string]provider.Processor{sandbox.Name: sandbox.New(50*time.Millisecond, nil)}, sandbox.Name, cfg)
+	bank := sandbox.New(redistest.Shared(tb).Client(tb), sandbox.Options{Prefix: redistest.Prefix(tb), PendingDelay: 50 * time.Millisecond})
+	svc := provider.NewService(st, map[string]provider.Processor{sandbox.Name: bank}, sandbox.Name, cfg)
 	svc.SetEvents(webhook.NewEncoder(ms, schedule))
 	return &world{store: st, svc: svc, merchants: ms, merchant: m, schedule: schedule}
 }
@@ -120,16 +121,12 @@ func (w *world) mustPaidOrder(tb testing.TB, order, card string) *provider.Sessi
 	tb.Helper()
 	ctx := context.Background()
 	req := provider.Request{Merchant: &w.merchant.Merchant, GUID: "start-" + order, OrderID: order, Fingerprint: "fp-" + order}
-	var sid string
 	_, err := w.svc.StartSession(ctx, provider.StartInput{Request: req, Type: provider.Sale, Amount: 10050, Currency: "TRY",
-		Locale: "en", ReturnURL: "https://shop.example/return"}, func(a provider.Answer) provider.Reply {
-		sid = a.Session.ID
-		return provider.Reply{Status: 200, Body: []byte("{}")}
-	})
+		Locale: "en", ReturnURL: "https://shop.example/return"})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	sess, err := w.svc.Session(ctx, sid)
+	sess, err := w.store.Order(ctx, w.merchant.ID, order)
 	if err != nil {
 		tb.Fatal(err)
 	}

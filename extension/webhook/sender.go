@@ -55,11 +55,18 @@ type Sender struct {
 	now       func() time.Time
 }
 
-// NewSender returns a sender; client may be nil for a default one.
+// NewSender returns a sender; client may be nil for a default one. The
+// sender never follows a redirect, whatever the client says: a client
+// that follows a 302 re-sends as a GET without the body and may record a
+// 200 from the new address as delivered, losing the event. A 3xx is a
+// failed attempt, retried, with its Location recorded for operators.
 func NewSender(outbox Outbox, ms *extension.Merchants, client *http.Client, cfg Config, log *zap.Logger) *Sender {
 	if client == nil {
 		client = &http.Client{}
 	}
+	c := *client
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	client = &c
 	if log == nil {
 		log = zap.NewNop()
 	}
@@ -133,9 +140,9 @@ func (s *Sender) release(evs []provider.OutboxEvent) {
 func (s *Sender) deliver(ev provider.OutboxEvent) {
 	n := ev.Tries + 1
 	start := s.now()
-	status, err := s.post(ev, start)
+	status, location, err := s.post(ev, start)
 	a := provider.Attempt{N: ev.Attempts + 1, At: provider.FormatTime(start), Status: status,
-		LatencyMS: s.now().Sub(start).Milliseconds(), Replica: s.cfg.Replica}
+		LatencyMS: s.now().Sub(start).Milliseconds(), Location: location, Replica: s.cfg.Replica}
 	if err != nil {
 		a.Error = err.Error()
 	}
@@ -177,16 +184,16 @@ func (s *Sender) deliver(ev provider.OutboxEvent) {
 // post sends the event's stored body with fresh Standard Webhooks
 // headers: the signature covers this attempt's timestamp, so a receiver
 // can refuse replays of an old attempt.
-func (s *Sender) post(ev provider.OutboxEvent, at time.Time) (int, error) {
+func (s *Sender) post(ev provider.OutboxEvent, at time.Time) (status int, location string, err error) {
 	m := s.merchants.ByID(ev.Merchant)
 	if m == nil || m.WebhookURL == "" {
-		return 0, errors.New("the merchant has no webhook URL")
+		return 0, "", errors.New("the merchant has no webhook URL")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.WebhookURL, bytes.NewReader(ev.Body))
 	if err != nil {
-		return 0, fmt.Errorf("request: %w", err)
+		return 0, "", fmt.Errorf("request: %w", err)
 	}
 	h := req.Header
 	h.Set("Content-Type", "application/json")
@@ -196,14 +203,21 @@ func (s *Sender) post(ev provider.OutboxEvent, at time.Time) (int, error) {
 	h.Set(hashing.HeaderWebhookSignature, hashing.StandardSignature([]byte(m.WebhookHashKey), ev.ID, at, ev.Body))
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return 0, errors.New(transportError(err))
+		return 0, "", errors.New(transportError(err))
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
-		return resp.StatusCode, fmt.Errorf("receiver answered %d", resp.StatusCode)
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		location = resp.Header.Get("Location")
+		if len(location) > 512 {
+			location = location[:512]
+		}
+		return resp.StatusCode, location, fmt.Errorf("receiver answered %d (a redirect is not followed)", resp.StatusCode)
 	}
-	return resp.StatusCode, nil
+	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
+		return resp.StatusCode, "", fmt.Errorf("receiver answered %d", resp.StatusCode)
+	}
+	return resp.StatusCode, "", nil
 }
 
 // transportError names a failure without the URL, which may carry

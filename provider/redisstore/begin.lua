@@ -3,13 +3,18 @@
 -- the action needs. Mirrors provider.Decide; the rule table itself comes
 -- from Go (provider.RuleTable) in ARGV[9].
 --
+-- A purchase, void or refund may reach the processor: its claim lives
+-- until it is settled and is entered in the doubt set, due at its
+-- deadline. start-session reaches no processor: its reply is stored here.
+--
 -- KEYS: 1 guid record, 2 session hash, 3 history list, 4 session-id index,
---       5 expiry schedule
+--       5 expiry schedule, 6 doubt set
 -- ARGV: 1 fingerprint, 2 token, 3 lease ms, 4 action, 5 guid, 6 amount,
---       7 currency, 8 now ms, 9 rules; for START: 10 start step,
---       11 session-id index value, 12 expiry schedule member,
---       13.. session fields as name, value
-local idem, sess, steps, sidx, expiry = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+--       7 currency, 8 now ms, 9 rules, 10 deadline ms, 11 doubt member;
+--       for START: 12 start step, 13 session-id index value,
+--       14 expiry schedule member, 15 reply status, 16 reply body,
+--       17 reply expires ms, 18 ttl ms, 19.. session fields as name, value
+local idem, sess, steps, sidx, expiry, doubt = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local fp, token, lease = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local action, guid, amount, currency = ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7]
 local now, rules = tonumber(ARGV[8]), ARGV[9]
@@ -22,6 +27,7 @@ end
 local h, flat = load(sess)
 local exists = h.phase ~= nil
 local phase = effective_phase(h, now)
+local mutates = action == 'PURCHASE' or action == 'VOID' or action == 'REFUND'
 
 local function rule(p)
   local code, guard = string.match(';' .. rules, ';' .. p .. '=([%w_]*):([%w_]*)')
@@ -29,14 +35,8 @@ local function rule(p)
 end
 
 local function decide()
-  local mutates = action == 'PURCHASE' or action == 'VOID' or action == 'REFUND'
-  if exists and mutates then
-    if h.op == guid or h['r:' .. guid] then
-      return ''
-    end
-    if h.op and h.op ~= '' then
-      return 'operation_in_progress'
-    end
+  if exists and mutates and h.op and h.op ~= '' then
+    return 'operation_in_progress'
   end
   local code, guard = rule(phase)
   if code ~= '' or not exists then
@@ -69,33 +69,39 @@ local code = decide()
 if code == 'operation_in_progress' then
   return {'busy', flat}
 end
-idem_claim(idem, fp, token, lease)
 if code ~= '' then
+  idem_claim(idem, fp, token, lease)
   return {'refused', code, flat}
 end
 
 if action == 'START' then
   redis.call('DEL', sess)
-  redis.call('HSET', sess, unpack(argv_from(13)))
-  local n = redis.call('RPUSH', steps, ARGV[10])
+  redis.call('HSET', sess, unpack(argv_from(19)))
+  local n = redis.call('RPUSH', steps, ARGV[12])
   redis.call('HSET', sess, 'startIdx', n - 1)
-  redis.call('SET', sidx, ARGV[11])
+  redis.call('SET', sidx, ARGV[13])
   local h2 = load(sess)
-  redis.call('ZADD', expiry, h2.expiresAt, ARGV[12])
-elseif action == 'PURCHASE' or action == 'VOID' then
-  redis.call('HSET', sess, 'op', guid)
-elseif action == 'REFUND' then
-  if not h['r:' .. guid] then
-    redis.call('HSET', sess, 'r:' .. guid, amount)
-    redis.call('HINCRBY', sess, 'reserved', amount)
-  end
+  redis.call('ZADD', expiry, h2.expiresAt, ARGV[14])
+  idem_complete(idem, fp, ARGV[15], ARGV[16], ARGV[17], tonumber(ARGV[18]))
+  return {'started'}
 end
 
-if action == 'HISTORY' then
-  return {'claimed', flat, redis.call('LRANGE', steps, 0, -1)}
+if not mutates then
+  idem_claim(idem, fp, token, lease)
+  if action == 'HISTORY' then
+    return {'claimed', flat, redis.call('LRANGE', steps, 0, -1)}
+  end
+  return {'claimed', flat}
 end
-if action == 'START' or action == 'PURCHASE' or action == 'VOID' or action == 'REFUND' then
-  local _, after = load(sess)
-  return {'claimed', after}
+
+idem_claim(idem, fp, token, 0)
+redis.call('HSET', idem, 'a', action, 'm', amount)
+redis.call('ZADD', doubt, ARGV[10], ARGV[11])
+if action == 'REFUND' then
+  redis.call('HSET', sess, 'r:' .. guid, amount)
+  redis.call('HINCRBY', sess, 'reserved', amount)
+else
+  redis.call('HSET', sess, 'op', guid)
 end
-return {'claimed', flat}
+local _, after = load(sess)
+return {'claimed', after}

@@ -22,14 +22,16 @@ func (s *Store) Begin(ctx context.Context, in provider.BeginInput) (provider.Beg
 		in.Fingerprint, in.Token, in.Lease.Milliseconds(),
 		string(in.Ask.Action), in.GUID, int64(in.Ask.Amount), in.Ask.Currency,
 		in.Ask.Now.UnixMilli(), provider.RuleTable(in.Ask.Action),
+		in.Deadline.UnixMilli(), doubtMember(provider.DoubtOperation, in.Merchant, in.OrderID, in.GUID),
 	}
 	if in.New != nil {
 		sidx = k.sessionIndex(in.New.ID)
 		due := provider.Due{Merchant: in.Merchant, OrderID: in.OrderID, SessionID: in.New.ID}
-		args = append(args, in.StartStep, in.Merchant+"\n"+in.OrderID, member(due))
+		args = append(args, in.StartStep, in.Merchant+"\n"+in.OrderID, member(due),
+			in.Reply.Status, in.Reply.Body, in.Reply.Expires.UnixMilli(), in.TTL.Milliseconds())
 		args = append(args, sessionFields(in.New)...)
 	}
-	keys := []string{k.guid(in.Merchant, in.GUID), k.session, k.history, sidx, schedule(k.tag, provider.ScheduleExpiry)}
+	keys := []string{k.guid(in.Merchant, in.GUID), k.session, k.history, sidx, schedule(k.tag, provider.ScheduleExpiry), k.doubt()}
 	v, err := beginScript.Run(ctx, s.rdb, keys, args...).Slice()
 	if err != nil {
 		return provider.Begun{}, translate("begin", err)
@@ -48,6 +50,8 @@ func (s *Store) Begin(ctx context.Context, in provider.BeginInput) (provider.Beg
 	var b provider.Begun
 	var sessAt int
 	switch v[0] {
+	case "started":
+		return provider.Begun{Kind: provider.Claimed, Session: in.New}, nil
 	case "busy":
 		b.Kind, sessAt = provider.Busy, 1
 	case "refused":
@@ -70,7 +74,7 @@ func (s *Store) Begin(ctx context.Context, in provider.BeginInput) (provider.Beg
 }
 
 // Finish implements provider.Store in one round trip.
-func (s *Store) Finish(ctx context.Context, in provider.FinishInput) error {
+func (s *Store) Finish(ctx context.Context, in provider.FinishInput) (provider.Reply, error) {
 	k := s.order(in.Merchant, in.OrderID)
 	settle, phase := "0", ""
 	var captured, refunded, release int64
@@ -78,16 +82,19 @@ func (s *Store) Finish(ctx context.Context, in provider.FinishInput) error {
 		settle, phase = "1", string(st.Phase)
 		captured, refunded, release = int64(st.Captured), int64(st.Refunded), int64(st.Release)
 	}
-	err := finishScript.Run(ctx, s.rdb, []string{k.guid(in.Merchant, in.GUID), k.session, k.history},
+	v, err := finishScript.Run(ctx, s.rdb, []string{k.guid(in.Merchant, in.GUID), k.session, k.history, k.doubt()},
 		in.GUID, in.Fingerprint, in.Reply.Status, in.Reply.Body, in.Reply.Expires.UnixMilli(), in.TTL.Milliseconds(),
-		settle, phase, captured, refunded, release, in.Step).Err()
-	return translate("finish", err)
-}
-
-// Abandon implements provider.Store.
-func (s *Store) Abandon(ctx context.Context, c provider.Claim) error {
-	k := s.order(c.Merchant, c.OrderID)
-	return translate("abandon", abandonScript.Run(ctx, s.rdb, []string{k.guid(c.Merchant, c.GUID), k.session}, c.GUID, c.Token).Err())
+		settle, phase, captured, refunded, release, in.Step,
+		doubtMember(provider.DoubtOperation, in.Merchant, in.OrderID, in.GUID)).Slice()
+	if err != nil {
+		return provider.Reply{}, translate("finish", err)
+	}
+	if n, _ := v[0].(int64); n == 1 || len(v) < 4 {
+		return in.Reply, nil
+	}
+	// Settled first by someone else: that reply stands.
+	f, _ := idempotency.Parse(append([]any{"replay"}, v[1:]...))
+	return provider.Reply{Status: f.Status, Body: f.Body, Expires: f.Expires}, nil
 }
 
 // Session implements provider.Store: the id index says which order the
@@ -118,8 +125,10 @@ func (s *Store) Session(ctx context.Context, id string) (*provider.Session, erro
 // ClaimPayment implements provider.Store.
 func (s *Store) ClaimPayment(ctx context.Context, in provider.PaymentClaim) (*provider.Session, error) {
 	k := s.order(in.Merchant, in.OrderID)
-	v, err := claimPaymentScript.Run(ctx, s.rdb, []string{k.session},
-		in.SessionID, in.Stage, in.Token, in.Lease.Milliseconds(), in.Now.UnixMilli()).Slice()
+	v, err := claimPaymentScript.Run(ctx, s.rdb, []string{k.session, k.doubt()},
+		in.SessionID, in.Stage, in.Token, in.Lease.Milliseconds(), in.Now.UnixMilli(),
+		in.Deadline.UnixMilli(), doubtMember(provider.DoubtPayment, in.Merchant, in.OrderID, in.SessionID),
+		int64(in.Amount), in.Installment, in.CardBIN, in.CardLast4).Slice()
 	if err != nil {
 		return nil, translate("claim payment", err)
 	}
@@ -141,6 +150,7 @@ func (s *Store) SettlePayment(ctx context.Context, in provider.PaymentSettlement
 	}
 	subs, _ := json.Marshal(in.SubSteps)
 	args := []any{in.Token, in.StartStep, evID, evBody, in.Now.UnixMilli(), pending, msOrZero(in.ResolveAt), eventDue(in.Event, in.Now),
+		doubtMember(provider.DoubtPayment, in.Merchant, in.OrderID, in.SessionID),
 		"phase", string(in.Phase),
 		"rejection", string(in.Rejection),
 		"detail", in.Detail,
@@ -153,7 +163,7 @@ func (s *Store) SettlePayment(ctx context.Context, in provider.PaymentSettlement
 		"resolveAt", msOrZero(in.ResolveAt),
 		"paySubSteps", string(subs),
 	}
-	keys := []string{k.session, k.history, schedule(k.tag, provider.SchedulePending), outboxDue(k.tag), eventKey(k.tag, evID)}
+	keys := []string{k.session, k.history, schedule(k.tag, provider.SchedulePending), outboxDue(k.tag), eventKey(k.tag, evID), k.doubt()}
 	v, err := settlePaymentScript.Run(ctx, s.rdb, keys, args...).Slice()
 	if err != nil {
 		return nil, translate("settle payment", err)

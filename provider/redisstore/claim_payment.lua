@@ -1,32 +1,27 @@
 -- ClaimPayment: let one holder take the shopper's payment to the
--- processor. A second submit finds PAYING and is told it is in progress;
--- a holder that died is replaced once its lease has run out.
+-- processor. A second submit finds PAYING and is told it is in progress,
+-- however long it lasts: a holder that died is settled by the reconciler,
+-- never replaced, so a second card cannot ride on the payment's one
+-- reference. What the payment asks is kept with the claim, and the claim
+-- is entered in the doubt set, due at its deadline.
 --
--- KEYS: 1 session hash
--- ARGV: 1 session id, 2 stage ('card' or '3ds'), 3 token, 4 lease ms, 5 now ms
-local sess = KEYS[1]
+-- KEYS: 1 session hash, 2 doubt set
+-- ARGV: 1 session id, 2 stage ('card' or '3ds'), 3 token, 4 lease ms,
+--       5 now ms, 6 deadline ms, 7 doubt member, 8 amount, 9 installment,
+--       10 bin, 11 last4
+local sess, doubt = KEYS[1], KEYS[2]
 local sid, stage, token = ARGV[1], ARGV[2], ARGV[3]
 local lease, now = tonumber(ARGV[4]), tonumber(ARGV[5])
 
 local h = load(sess)
-if not h.phase or h.id ~= sid then
-  return {'err', 'session_not_found'}
-end
-local phase = effective_phase(h, now)
-if phase == 'EXPIRED' then
-  return {'err', 'session_expired'}
-end
-local want = 'WAITING'
-if stage == '3ds' then
-  want = 'THREEDS'
-end
-if phase == 'PAYING' then
-  if num(h.payUntil) > now or h.payStage ~= stage then
-    return {'err', 'payment_in_progress'}
-  end
-elseif phase ~= want then
-  return {'err', 'payment_in_progress'}
+local verdict = claim_verdict(h, sid, stage, now)
+if verdict ~= '' then
+  return {'err', verdict}
 end
 redis.call('HSET', sess, 'phase', 'PAYING', 'payStage', stage, 'payToken', token, 'payUntil', now + lease)
+if stage == 'card' then
+  redis.call('HSET', sess, 'payAmount', ARGV[8], 'installment', ARGV[9], 'bin', ARGV[10], 'last4', ARGV[11])
+end
+redis.call('ZADD', doubt, ARGV[6], ARGV[7])
 local _, flat = load(sess)
 return {'ok', flat}

@@ -80,6 +80,8 @@ func decodeSession(v any) (*provider.Session, error) {
 		ResolveAt:     d.time("resolveAt"),
 		PayStage:      h["payStage"],
 		PayUntil:      d.time("payUntil"),
+		PayToken:      h["payToken"],
+		PayAmount:     provider.Money(d.int("payAmount")),
 		StartIndex:    int(d.int("startIdx")),
 	}
 	for k, v := range h {

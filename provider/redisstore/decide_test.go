@@ -139,7 +139,6 @@ func TestBeginMirrorsDecide(t *testing.T) {
 		{"AUTH", func(s *spec, _ string) { s.typ = provider.Auth }},
 		{"locked by another", func(s *spec, _ string) { s.op = "g-other" }},
 		{"locked by the asker", func(s *spec, asker string) { s.op = asker }},
-		{"asker holds a reservation", func(s *spec, asker string) { s.reservations = map[string]int64{asker: 2000} }},
 		{"another holds a reservation", func(s *spec, _ string) { s.reservations = map[string]int64{"g-other": 2000} }},
 		{"partly refunded", func(s *spec, _ string) { s.refunded = 3000 }},
 		{"fully refunded", func(s *spec, _ string) { s.refunded = s.captured }},
@@ -182,13 +181,14 @@ func TestBeginMirrorsDecide(t *testing.T) {
 
 					in := provider.BeginInput{
 						Claim: provider.Claim{Merchant: merchant, OrderID: order, GUID: guid, Token: "tok", Fingerprint: "fp"},
-						Lease: time.Minute, Ask: ask,
+						Lease: time.Minute, Deadline: now.Add(time.Minute), Ask: ask,
 					}
 					if a == provider.ActionStart {
 						in.New = &provider.Session{ID: "new-" + order, TransactionID: "t", Merchant: merchant, OrderID: order,
 							StartGUID: guid, Type: provider.Sale, Currency: "TRY", Amount: 5000, CreatedAt: now,
 							ExpiresAt: now.Add(time.Hour), Phase: provider.PhaseWaiting}
 						in.StartStep = provider.MarshalStep(in.New.StartStep())
+						in.Reply, in.TTL = provider.Reply{Status: 200, Body: []byte(`{"started":true}`), Expires: now.Add(time.Hour)}, time.Hour
 					}
 					b, err := r.store.Begin(ctx, in)
 					if err != nil {
@@ -249,8 +249,22 @@ func checkEffects(t *testing.T, r *raw, where, merchant, order, guid string, ask
 			t.Errorf("%s: a refusal changed the session:\n before %v\n after  %v", where, before, after)
 		}
 	}
-	if record["s"] != "run" || record["t"] != "tok" || record["f"] != "fp" {
+	if b.Kind == provider.Claimed && ask.Action == provider.ActionStart {
+		if record["s"] != "done" || record["b"] != `{"started":true}` {
+			t.Errorf("%s: guid record = %v, want start-session's reply stored", where, record)
+		}
+	} else if record["s"] != "run" || record["t"] != "tok" || record["f"] != "fp" {
 		t.Errorf("%s: guid record = %v, want a running claim", where, record)
+	}
+	mutates := ask.Action == provider.ActionPurchase || ask.Action == provider.ActionVoid || ask.Action == provider.ActionRefund
+	ttl := r.rdb.PTTL(ctx, r.guidKey(merchant, guid)).Val()
+	switch {
+	case b.Kind == provider.Claimed && mutates:
+		if ttl != -1 || r.rdb.ZScore(ctx, r.prefix+":{0}:doubt", "op\n"+merchant+"\n"+order+"\n"+guid).Val() == 0 {
+			t.Errorf("%s: a claimed operation must live until settled and be in doubt (ttl %v)", where, ttl)
+		}
+	case ttl <= 0 && record["s"] == "run":
+		t.Errorf("%s: a claim that reaches no processor must expire with its lease (ttl %v)", where, ttl)
 	}
 	if b.Kind != provider.Claimed {
 		return
@@ -278,16 +292,12 @@ func checkEffects(t *testing.T, r *raw, where, merchant, order, guid string, ask
 			t.Errorf("%s: a claim changed more than the lock:\n before %v\n after  %v", where, before, after)
 		}
 	case provider.ActionRefund:
-		held := before["r:"+guid] != ""
 		wantRes, _ := strconv.ParseInt(before["reserved"], 10, 64)
-		wantMine := before["r:"+guid]
-		if !held {
-			wantRes += int64(ask.Amount)
-			wantMine = strconv.FormatInt(int64(ask.Amount), 10)
-		}
+		wantRes += int64(ask.Amount)
+		wantMine := strconv.FormatInt(int64(ask.Amount), 10)
 		if after["reserved"] != strconv.FormatInt(wantRes, 10) || after["r:"+guid] != wantMine {
-			t.Errorf("%s: reserved = %s, r:%s = %s; want %d and %s (held before: %v)",
-				where, after["reserved"], guid, after["r:"+guid], wantRes, wantMine, held)
+			t.Errorf("%s: reserved = %s, r:%s = %s; want %d and %s",
+				where, after["reserved"], guid, after["r:"+guid], wantRes, wantMine)
 		}
 		if b.Session == nil || int64(b.Session.Reserved) != wantRes {
 			t.Errorf("%s: Begin's session does not show the reservation: %+v", where, b.Session)

@@ -1,19 +1,22 @@
--- Finish: settle a claimed request's reservation, record its step and
--- store its reply, in one atomic step. The settlement applies only while
--- the guid still holds its reservation, so a request settled twice (its
--- lease ran out and a retry got there first) counts once.
+-- Finish: settle a claimed request's reservation, record its step, store
+-- its reply and drop its in-doubt entry, in one atomic step. It settles
+-- only while the guid is still running and holds its reservation, so a
+-- request settled twice (the reconciler settled it after its lease, then
+-- the request came back) counts once; the reply stored first stands and
+-- is returned.
 --
--- KEYS: 1 guid record, 2 session hash, 3 history list
+-- KEYS: 1 guid record, 2 session hash, 3 history list, 4 doubt set
 -- ARGV: 1 guid, 2 fingerprint, 3 status, 4 body, 5 expires ms, 6 ttl ms,
 --       7 settle ('1' or '0'), 8 phase, 9 captured+, 10 refunded+,
---       11 reserved−, 12 step json
-local idem, sess, steps = KEYS[1], KEYS[2], KEYS[3]
+--       11 reserved−, 12 step json, 13 doubt member
+local idem, sess, steps, doubt = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local guid = ARGV[1]
 
+redis.call('ZREM', doubt, ARGV[13])
+local h = load(sess)
 if ARGV[7] == '1' then
-  local op = redis.call('HGET', sess, 'op')
-  local rsv = redis.call('HEXISTS', sess, 'r:' .. guid) == 1
-  if op == guid or rsv then
+  if settles(h, guid, redis.call('HGET', idem, 's')) then
+    local op, rsv = h.op, h['r:' .. guid] ~= nil
     if ARGV[8] ~= '' then
       redis.call('HSET', sess, 'phase', ARGV[8])
     end

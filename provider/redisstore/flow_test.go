@@ -24,10 +24,11 @@ func mustFixture(tb testing.TB) *fixture {
 	tb.Helper()
 	srv := redistest.Shared(tb)
 	st := redisstore.New(srv.Client(tb), redistest.Prefix(tb), 1)
-	bank := sandbox.New(time.Second, nil)
+	bank := sandbox.New(srv.Client(tb), sandbox.Options{Prefix: redistest.Prefix(tb), PendingDelay: time.Second})
 	cfg := provider.DefaultConfig()
 	cfg.Backoff = time.Millisecond
 	svc := provider.NewService(st, map[string]provider.Processor{sandbox.Name: bank}, sandbox.Name, cfg)
+	svc.SetRenderers(provider.Renderers{Start: echo, Operation: echo})
 	return &fixture{svc: svc, store: st, bank: bank, m: &provider.Merchant{ID: "m1", InstallmentRates: provider.DefaultInstallmentRates()}}
 }
 
@@ -66,7 +67,7 @@ func TestWholePaymentThroughTheStore(t *testing.T) {
 		return provider.Request{Merchant: f.m, GUID: guid, OrderID: "order-1", Fingerprint: "fp-" + guid}
 	}
 	r, err := f.svc.StartSession(ctx, provider.StartInput{Request: req("g1"), Type: provider.Sale,
-		Amount: 10000, Currency: "TRY", Locale: "tr", ReturnURL: "https://shop.example/return"}, echo)
+		Amount: 10000, Currency: "TRY", Locale: "tr", ReturnURL: "https://shop.example/return"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +83,7 @@ func TestWholePaymentThroughTheStore(t *testing.T) {
 	if v.State != provider.PageDone || v.Session.Phase != provider.PhaseAuthorised {
 		t.Fatalf("after pay: %+v", v)
 	}
-	r, err = f.svc.Purchase(ctx, provider.OperationInput{Request: req("g2")}, echo)
+	r, err = f.svc.Purchase(ctx, provider.OperationInput{Request: req("g2")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +91,7 @@ func TestWholePaymentThroughTheStore(t *testing.T) {
 		t.Fatalf("purchase: %s", r.Body)
 	}
 	for i, want := range []string{"RESOLVED", "RESOLVED", "refused"} {
-		r, err = f.svc.Refund(ctx, provider.OperationInput{Request: req(fmt.Sprint("r", i)), Amount: 4000, Currency: "TRY"}, echo)
+		r, err = f.svc.Refund(ctx, provider.OperationInput{Request: req(fmt.Sprint("r", i)), Amount: 4000, Currency: "TRY"})
 		if err != nil {
 			t.Fatal(err)
 		}

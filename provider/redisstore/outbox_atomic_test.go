@@ -17,6 +17,15 @@ import (
 // plainEncoder queues every event with a readable body.
 type plainEncoder struct{}
 
+// sessionIDOf renders start-session by noting the new session's id.
+func sessionIDOf(sid *string) provider.Renderers {
+	plain := func(provider.Answer) provider.Reply { return provider.Reply{Status: 200, Body: []byte("{}")} }
+	return provider.Renderers{Operation: plain, Start: func(a provider.Answer) provider.Reply {
+		*sid = a.Session.ID
+		return plain(a)
+	}}
+}
+
 func (plainEncoder) Encode(e provider.Event) (provider.Outgoing, bool, error) {
 	b, err := json.Marshal(map[string]string{"eventId": e.ID, "orderId": e.OrderID, "status": string(e.State.Status),
 		"subStatus": string(e.State.SubStatus), "cause": e.Cause})
@@ -65,20 +74,19 @@ func TestStateChangeAndEventAreOneStep(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := redisstore.New(rdb, "gw", 1)
-	bank := &fillOnStatus{Processor: sandbox.New(0, nil), rdb: rdb}
+	// The bank keeps its books elsewhere: only the gateway's Redis fills.
+	books := sandbox.New(redistest.Shared(t).Client(t), sandbox.Options{Prefix: redistest.Prefix(t)})
+	bank := &fillOnStatus{Processor: books, rdb: rdb}
 	cfg := provider.DefaultConfig()
-	cfg.Lease, cfg.Backoff = 300*time.Millisecond, time.Millisecond
+	cfg.Lease, cfg.FinishRetry, cfg.Backoff = 300*time.Millisecond, 50*time.Millisecond, time.Millisecond
 	svc := provider.NewService(st, map[string]provider.Processor{sandbox.Name: bank}, sandbox.Name, cfg)
 	svc.SetEvents(plainEncoder{})
 	m := &provider.Merchant{ID: "m1", InstallmentRates: provider.DefaultInstallmentRates()}
 
 	var sid string
+	svc.SetRenderers(sessionIDOf(&sid))
 	_, err := svc.StartSession(ctx, provider.StartInput{Request: provider.Request{Merchant: m, GUID: "g1", OrderID: "o1", Fingerprint: "f"},
-		Type: provider.Sale, Amount: 5000, Currency: "TRY", Locale: "tr", ReturnURL: "https://shop.example/r"},
-		func(a provider.Answer) provider.Reply {
-			sid = a.Session.ID
-			return provider.Reply{Status: 200, Body: []byte("{}")}
-		})
+		Type: provider.Sale, Amount: 5000, Currency: "TRY", Locale: "tr", ReturnURL: "https://shop.example/r"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,7 @@
 local sess, steps, due, ev = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local now = tonumber(ARGV[3])
 local h, flat = load(sess)
-if h.id ~= ARGV[1] or effective_phase(h, now) ~= 'WAITING' then
+if not try_counts(h, ARGV[1], now) then
   return flat
 end
 local tries = redis.call('HINCRBY', sess, 'tries', 1)

@@ -34,3 +34,55 @@ local function argv_from(first)
   end
   return out
 end
+
+-- claim_verdict mirrors provider.ClaimVerdict: '' when the shopper's
+-- payment may be taken to the processor now, else the refusal's code.
+local function claim_verdict(h, sid, stage, now)
+  if not h.phase or h.id ~= sid then
+    return 'session_not_found'
+  end
+  local phase = effective_phase(h, now)
+  if phase == 'EXPIRED' then
+    return 'session_expired'
+  end
+  local want = 'WAITING'
+  if stage == '3ds' then
+    want = 'THREEDS'
+  end
+  if phase ~= want then
+    return 'payment_in_progress'
+  end
+  return ''
+end
+
+-- holds_payment mirrors provider.HoldsPayment: the caller still holds
+-- the payment it claimed, so its outcome may be recorded.
+local function holds_payment(h, token)
+  return h.phase == 'PAYING' and h.payToken == token
+end
+
+-- try_counts mirrors provider.TryCounts: a refused form counts only
+-- against the session it was shown for, while it waits for a card.
+local function try_counts(h, sid, now)
+  return h.id == sid and effective_phase(h, now) == 'WAITING'
+end
+
+-- settles mirrors provider.Settles: a finished request settles its
+-- reservation only while its guid is running and holds one.
+local function settles(h, guid, record_state)
+  if record_state == 'done' then
+    return false
+  end
+  return h.op == guid or h['r:' .. guid] ~= nil
+end
+
+-- transition_applies mirrors provider.TransitionApplies.
+local function transition_applies(h, sid, allowed, must_expire, now)
+  if h.id ~= sid then
+    return false
+  end
+  if not string.find(',' .. allowed .. ',', ',' .. (h.phase or 'NONE') .. ',', 1, true) then
+    return false
+  end
+  return not must_expire or num(h.expiresAt) <= now
+end

@@ -23,7 +23,8 @@ func TestShardsSpreadOrders(t *testing.T) {
 	st := redisstore.New(rdb, prefix, 4)
 	cfg := provider.DefaultConfig()
 	cfg.Backoff = time.Millisecond
-	svc := provider.NewService(st, map[string]provider.Processor{sandbox.Name: sandbox.New(0, nil)}, sandbox.Name, cfg)
+	bank := sandbox.New(rdb, sandbox.Options{Prefix: prefix + "-bank"})
+	svc := provider.NewService(st, map[string]provider.Processor{sandbox.Name: bank}, sandbox.Name, cfg)
 	svc.SetEvents(plainEncoder{})
 	m := &provider.Merchant{ID: "m1", InstallmentRates: provider.DefaultInstallmentRates()}
 	ctx := context.Background()
@@ -32,12 +33,9 @@ func TestShardsSpreadOrders(t *testing.T) {
 	for i := range orders {
 		order := "order-" + strconv.Itoa(i)
 		var sid string
+		svc.SetRenderers(sessionIDOf(&sid))
 		_, err := svc.StartSession(ctx, provider.StartInput{Request: provider.Request{Merchant: m, GUID: "g-" + order, OrderID: order, Fingerprint: order},
-			Type: provider.Sale, Amount: 1000, Currency: "TRY", Locale: "en", ReturnURL: "https://shop.example/r"},
-			func(a provider.Answer) provider.Reply {
-				sid = a.Session.ID
-				return provider.Reply{Status: 200, Body: []byte("{}")}
-			})
+			Type: provider.Sale, Amount: 1000, Currency: "TRY", Locale: "en", ReturnURL: "https://shop.example/r"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -34,8 +34,6 @@ var (
 	beginLua string
 	//go:embed finish.lua
 	finishLua string
-	//go:embed abandon.lua
-	abandonLua string
 	//go:embed claim_payment.lua
 	claimPaymentLua string
 	//go:embed settle_payment.lua
@@ -59,7 +57,6 @@ var (
 var (
 	beginScript         = redis.NewScript(idempotency.Lua + sessionLua + beginLua)
 	finishScript        = redis.NewScript(idempotency.Lua + sessionLua + finishLua)
-	abandonScript       = redis.NewScript(idempotency.Lua + sessionLua + abandonLua)
 	claimPaymentScript  = redis.NewScript(sessionLua + claimPaymentLua)
 	settlePaymentScript = redis.NewScript(sessionLua + outboxLua + settlePaymentLua)
 	refuseTryScript     = redis.NewScript(sessionLua + outboxLua + refuseTryLua)
@@ -90,9 +87,6 @@ func New(rdb redis.UniversalClient, prefix string, shards int) *Store {
 	return &Store{rdb: rdb, prefix: prefix, shards: shards}
 }
 
-// Client returns the Redis client, for readiness checks.
-func (s *Store) Client() redis.UniversalClient { return s.rdb }
-
 // orderKeys are the keys of one order.
 type orderKeys struct {
 	tag     string // "prefix:{n}"
@@ -121,6 +115,7 @@ func (s *Store) order(merchant, order string) orderKeys {
 
 func (k orderKeys) guid(merchant, guid string) string { return k.tag + ":i:" + merchant + ":" + guid }
 func (k orderKeys) sessionIndex(id string) string     { return k.tag + ":x:" + id }
+func (k orderKeys) doubt() string                     { return k.tag + ":doubt" }
 
 // Keys of a shard's schedules and webhook outbox.
 func schedule(tag string, s provider.Schedule) string { return tag + ":sched:" + string(s) }
@@ -128,6 +123,20 @@ func outboxDue(tag string) string                     { return tag + ":wh:due" }
 func outboxDead(tag string) string                    { return tag + ":wh:dead" }
 func eventKey(tag, id string) string                  { return tag + ":wh:e:" + id }
 func attemptsKey(tag, id string) string               { return tag + ":wh:a:" + id }
+
+// doubtMember is an in-doubt entry: what it is, the order, and the guid
+// or session id.
+func doubtMember(kind provider.DoubtKind, merchant, order, id string) string {
+	return string(kind) + "\n" + merchant + "\n" + order + "\n" + id
+}
+
+func parseDoubt(m string) (provider.Doubt, bool) {
+	parts := strings.SplitN(m, "\n", 4)
+	if len(parts) != 4 {
+		return provider.Doubt{}, false
+	}
+	return provider.Doubt{Kind: provider.DoubtKind(parts[0]), Merchant: parts[1], OrderID: parts[2], ID: parts[3]}, true
+}
 
 // member is a schedule entry: the session and the order it belongs to.
 func member(d provider.Due) string { return d.Merchant + "\n" + d.OrderID + "\n" + d.SessionID }
@@ -178,9 +187,4 @@ func unavailable(err error) bool {
 		}
 	}
 	return false
-}
-
-// Ping reports whether Redis answers.
-func (s *Store) Ping(ctx context.Context) error {
-	return translate("ping", s.rdb.Ping(ctx).Err())
 }

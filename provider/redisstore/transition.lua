@@ -11,8 +11,7 @@
 local sess, steps, sched, due, ev = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local now = tonumber(ARGV[8])
 local h, flat = load(sess)
-local allowed = string.find(',' .. ARGV[2] .. ',', ',' .. (h.phase or 'NONE') .. ',', 1, true)
-if h.id ~= ARGV[1] or not allowed or (ARGV[3] == '1' and num(h.expiresAt) > now) then
+if not transition_applies(h, ARGV[1], ARGV[2], ARGV[3] == '1', now) then
   redis.call('ZREM', sched, ARGV[4])
   return {'lost', flat}
 end

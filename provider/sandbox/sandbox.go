@@ -2,22 +2,27 @@
 // test cards decide every outcome, so a payment company can show the whole
 // Akinon flow, and tests can drive every branch, without a real acquirer.
 //
-// Whatever the sandbox must remember between calls (a capture that will
-// fail, a pending payment's verdict and time) is encoded in the processor
-// id it hands out, so several gateway replicas and restarts see the same
-// bank. Only the per-reference memory that makes repeated references
-// idempotent, and the transient-failure counter, live in the process.
+// Like a bank, it keeps its books outside the gateway's process: every
+// reference it acted on, its answer, and each payment's account live in
+// Redis under the sandbox's own key prefix, so replicas share one bank, a
+// restart forgets nothing, an inquiry by reference answers from the
+// books, and the books expire after a retention instead of growing
+// without bound.
 package sandbox
 
 import (
 	"context"
 	"crypto/sha256"
+	_ "embed"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/akinon-gateway/gateway/provider"
 )
@@ -49,137 +54,156 @@ var installmentBINs = map[string]bool{"552879": true}
 // transientFailures is how many times CardTransient fails before it passes.
 const transientFailures = 2
 
+//go:embed bank.lua
+var bankLua string
+
+var (
+	actScript     = redis.NewScript(bankLua + "\nreturn act()")
+	inquireScript = redis.NewScript(bankLua + "\nreturn inquire()")
+	resolveScript = redis.NewScript(bankLua + "\nreturn resolve()")
+)
+
+// Options tune the sandbox.
+type Options struct {
+	Prefix       string        // key prefix of the bank's books; "sbx" when empty
+	PendingDelay time.Duration // when a PENDING card's verdict is known
+	Retention    time.Duration // how long the bank keeps a reference; DefaultRetention when zero
+	// Latency delays every answer after the bank has acted, as a slow
+	// network does: a caller that gives up meanwhile does not know what
+	// happened, and must ask (Inquire). For fault tests and demos.
+	Latency time.Duration
+	Now     func() time.Time // the bank's clock, for PENDING verdicts
+}
+
+// DefaultRetention is how long the bank keeps its books by default: as
+// long as the gateway keeps a finished order, so a late refund or an
+// inquiry still finds the payment.
+const DefaultRetention = 400 * 24 * time.Hour
+
 // Processor is the sandbox bank.
 type Processor struct {
-	pendingDelay time.Duration
-	now          func() time.Time
+	rdb  redis.UniversalClient
+	opts Options
 
-	mu       sync.Mutex
-	seen     map[string]provider.Result // reference → result, for idempotency
-	attempts map[string]int             // reference → transient attempts so far
-	calls    map[string]int             // method → calls
-	effects  map[string]int             // method → operations that moved money
+	mu    sync.Mutex
+	calls map[string]int // method → calls this process received
 }
 
 var _ provider.Processor = (*Processor)(nil)
 
-// New returns a sandbox whose PENDING cards resolve after pendingDelay.
-func New(pendingDelay time.Duration, now func() time.Time) *Processor {
-	if now == nil {
-		now = time.Now
+// New returns a sandbox keeping its books in rdb.
+func New(rdb redis.UniversalClient, o Options) *Processor {
+	if o.Now == nil {
+		o.Now = time.Now
 	}
-	return &Processor{
-		pendingDelay: pendingDelay,
-		now:          now,
-		seen:         map[string]provider.Result{},
-		attempts:     map[string]int{},
-		calls:        map[string]int{},
-		effects:      map[string]int{},
+	if o.Prefix == "" {
+		o.Prefix = "sbx"
 	}
+	if o.Retention <= 0 {
+		o.Retention = DefaultRetention
+	}
+	return &Processor{rdb: rdb, opts: o, calls: map[string]int{}}
 }
 
-// Calls reports how many times a method ("Authorise", "Capture", …) was
-// called, transient failures included.
+// Calls reports how many times this process's sandbox received a method
+// ("Authorise", "Capture", …), transient failures and repeats included.
 func (p *Processor) Calls(method string) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.calls[method]
 }
 
-// Effects reports how many distinct operations of a method moved money:
-// repeated references are not counted again, which is what a test of "no
-// double charge" asks.
+// Effects reports how many distinct operations of a method the bank
+// acted on (approved or held), whoever sent them: repeated references
+// are not counted again, which is what a test of "no double charge" asks.
 func (p *Processor) Effects(method string) int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.effects[method]
+	n, _ := p.rdb.HGet(context.Background(), p.opts.Prefix+":effects", method).Int()
+	return n
 }
 
 // Installments implements provider.Processor.
 func (p *Processor) Installments(bin string) bool { return installmentBINs[bin] }
 
 // Authorise implements provider.Processor.
-func (p *Processor) Authorise(_ context.Context, req provider.AuthoriseRequest) (provider.Result, error) {
-	return p.once("Authorise", req.Reference, func() (provider.Result, error) {
-		id := func(flags string) string { return processorID(flags, req.Reference) }
-		switch req.Card.Number {
-		case CardDeclined:
-			return declined("05", "do not honour"), nil
-		case CardInsufficient:
-			return declined("51", "insufficient funds"), nil
-		case CardFraud:
-			return provider.Result{Outcome: provider.Fraud, Code: "59", Detail: "suspected fraud"}, nil
-		case CardThreeDS:
-			return provider.Result{Outcome: provider.Challenge, Code: "3DS", Detail: "3-D Secure required",
-				ChallengeID: "sbx3ds-" + digest(req.Reference)}, nil
-		case CardPendingOK, CardPendingRisky:
-			at := p.now().Add(p.pendingDelay)
-			flag := "pa"
-			if req.Card.Number == CardPendingRisky {
-				flag = "pr"
-			}
-			return provider.Result{Outcome: provider.Pending, Code: "PENDING", Detail: "waiting for the issuer",
-				ProcessorID: id(flag + strconv.FormatInt(at.UnixMilli(), 10)), ResolveAt: at}, nil
-		case CardTransient:
-			if p.attempts[req.Reference] < transientFailures {
-				p.attempts[req.Reference]++
-				return provider.Result{}, fmt.Errorf("%w: issuer unavailable (91)", provider.ErrTransient)
-			}
-		case CardCaptureFails:
-			return approved(id("c")), nil
-		case CardRefundFails:
-			return approved(id("r")), nil
+func (p *Processor) Authorise(ctx context.Context, req provider.AuthoriseRequest) (provider.Result, error) {
+	d := digest(req.Reference)
+	id := func(flags string) string { return "sbx-" + flags + "-" + d }
+	res := approved(id(""))
+	failures := 0
+	switch req.Card.Number {
+	case CardDeclined:
+		res = declined("05", "do not honour")
+	case CardInsufficient:
+		res = declined("51", "insufficient funds")
+	case CardFraud:
+		res = provider.Result{Outcome: provider.Fraud, Code: "59", Detail: "suspected fraud"}
+	case CardThreeDS:
+		res = provider.Result{Outcome: provider.Challenge, Code: "3DS", Detail: "3-D Secure required",
+			ChallengeID: "sbx3ds-" + d}
+	case CardPendingOK, CardPendingRisky:
+		at := p.opts.Now().Add(p.opts.PendingDelay)
+		flag := "pa"
+		if req.Card.Number == CardPendingRisky {
+			flag = "pr"
 		}
-		return approved(id("")), nil
-	})
+		res = provider.Result{Outcome: provider.Pending, Code: "PENDING", Detail: "waiting for the issuer",
+			ProcessorID: id(flag + strconv.FormatInt(at.UnixMilli(), 10)), ResolveAt: at}
+	case CardTransient:
+		failures = transientFailures
+	case CardCaptureFails:
+		res = approved(id("c"))
+	case CardRefundFails:
+		res = approved(id("r"))
+	}
+	return p.act(ctx, "Authorise", entry{op: provider.OpAuthorise, ref: req.Reference, tag: d, res: res,
+		amount: req.Amount, currency: req.Currency, typ: string(req.Type), failures: failures})
 }
 
 // Authenticate implements provider.Processor.
-func (p *Processor) Authenticate(_ context.Context, req provider.AuthenticateRequest) (provider.Result, error) {
-	return p.once("Authenticate", req.Reference+"/3ds", func() (provider.Result, error) {
-		if !strings.HasPrefix(req.ChallengeID, "sbx3ds-") {
-			return declined("3DS", "unknown challenge"), nil
-		}
-		if req.Code != ThreeDSCode {
-			return declined("3DS", "3-D Secure authentication failed"), nil
-		}
-		return approved(processorID("", req.Reference)), nil
-	})
+func (p *Processor) Authenticate(ctx context.Context, req provider.AuthenticateRequest) (provider.Result, error) {
+	res := approved(processorID("", req.Reference))
+	switch {
+	case !strings.HasPrefix(req.ChallengeID, "sbx3ds-"):
+		res = declined("3DS", "unknown challenge")
+	case req.Code != ThreeDSCode:
+		res = declined("3DS", "3-D Secure authentication failed")
+	}
+	return p.act(ctx, "Authenticate", entry{op: provider.OpAuthenticate, ref: req.Reference, tag: digest(req.Reference), res: res})
 }
 
 // Capture implements provider.Processor.
-func (p *Processor) Capture(_ context.Context, req provider.OperationRequest) (provider.Result, error) {
-	return p.once("Capture", req.Reference, func() (provider.Result, error) {
-		if flags(req.ProcessorID) == "c" {
-			return declined("CAPTURE_FAILED", "capture refused by the issuer"), nil
-		}
-		return approved(req.ProcessorID), nil
-	})
+func (p *Processor) Capture(ctx context.Context, req provider.OperationRequest) (provider.Result, error) {
+	res := approved(req.ProcessorID)
+	if flags(req.ProcessorID) == "c" {
+		res = declined("CAPTURE_FAILED", "capture refused by the issuer")
+	}
+	return p.act(ctx, "Capture", operation(provider.OpCapture, req, res))
 }
 
 // Void implements provider.Processor.
-func (p *Processor) Void(_ context.Context, req provider.OperationRequest) (provider.Result, error) {
-	return p.once("Void", req.Reference, func() (provider.Result, error) {
-		return approved(req.ProcessorID), nil
-	})
+func (p *Processor) Void(ctx context.Context, req provider.OperationRequest) (provider.Result, error) {
+	return p.act(ctx, "Void", operation(provider.OpVoid, req, approved(req.ProcessorID)))
 }
 
 // Refund implements provider.Processor.
-func (p *Processor) Refund(_ context.Context, req provider.OperationRequest) (provider.Result, error) {
-	return p.once("Refund", req.Reference, func() (provider.Result, error) {
-		if flags(req.ProcessorID) == "r" {
-			return declined("REFUND_FAILED", "refund refused by the issuer"), nil
-		}
-		return approved(req.ProcessorID), nil
-	})
+func (p *Processor) Refund(ctx context.Context, req provider.OperationRequest) (provider.Result, error) {
+	res := approved(req.ProcessorID)
+	if flags(req.ProcessorID) == "r" {
+		res = declined("REFUND_FAILED", "refund refused by the issuer")
+	}
+	return p.act(ctx, "Refund", operation(provider.OpRefund, req, res))
+}
+
+func operation(op provider.Operation, req provider.OperationRequest, res provider.Result) entry {
+	return entry{op: op, ref: req.Reference, tag: paymentTag(req.ProcessorID, req.Reference), res: res,
+		amount: req.Amount, currency: req.Currency}
 }
 
 // Status implements provider.Processor: a pending payment's verdict is in
-// its processor id, so any replica can ask.
-func (p *Processor) Status(_ context.Context, req provider.OperationRequest) (provider.Result, error) {
-	p.mu.Lock()
-	p.calls["Status"]++
-	p.mu.Unlock()
+// its processor id, so any replica can ask; once known, the payment's
+// account takes it.
+func (p *Processor) Status(ctx context.Context, req provider.OperationRequest) (provider.Result, error) {
+	p.count("Status")
 	f := flags(req.ProcessorID)
 	if len(f) < 3 || (f[:2] != "pa" && f[:2] != "pr") {
 		return approved(req.ProcessorID), nil
@@ -189,37 +213,188 @@ func (p *Processor) Status(_ context.Context, req provider.OperationRequest) (pr
 		return provider.Result{}, fmt.Errorf("sandbox: malformed processor id")
 	}
 	at := time.UnixMilli(ms)
-	if p.now().Before(at) {
+	if p.opts.Now().Before(at) {
 		return provider.Result{Outcome: provider.Pending, Code: "PENDING", Detail: "waiting for the issuer",
 			ProcessorID: req.ProcessorID, ResolveAt: at}, nil
 	}
+	res, state := approved(req.ProcessorID), "authorised"
 	if f[:2] == "pr" {
-		return provider.Result{Outcome: provider.Fraud, Code: "59", Detail: "issuer flagged the payment as fraud",
-			ProcessorID: req.ProcessorID}, nil
+		res = provider.Result{Outcome: provider.Fraud, Code: "59", Detail: "issuer flagged the payment as fraud",
+			ProcessorID: req.ProcessorID}
+		state = "rejected"
 	}
-	return approved(req.ProcessorID), nil
+	tag := p.tag(paymentTag(req.ProcessorID, req.Reference))
+	if err := resolveScript.Run(ctx, p.rdb, []string{tag + ":p"}, state).Err(); err != nil {
+		return provider.Result{}, fmt.Errorf("%w: sandbox books: %v", provider.ErrTransient, err)
+	}
+	return res, nil
 }
 
-// once runs op the first time a reference is seen and returns the same
-// result for every repeat, as a bank keyed by the merchant's reference
-// would. Transient failures are not remembered, so a retry runs again.
-func (p *Processor) once(method, ref string, op func() (provider.Result, error)) (provider.Result, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.calls[method]++
-	key := method + "\x00" + ref
-	if r, ok := p.seen[key]; ok {
-		return r, nil
+// Inquire implements provider.Processor: the bank's record of a
+// reference, or "not received", after which the reference is closed.
+func (p *Processor) Inquire(ctx context.Context, req provider.InquiryRequest) (provider.Inquiry, error) {
+	p.count("Inquire")
+	d := digest(req.Reference)
+	if req.Operation != provider.OpAuthorise && req.Operation != provider.OpAuthenticate {
+		d = paymentTag(req.ProcessorID, req.Reference)
 	}
-	r, err := op()
+	tag := p.tag(d)
+	v, err := inquireScript.Run(ctx, p.rdb, []string{recordKey(tag, req.Operation, req.Reference), tag + ":l"},
+		string(req.Operation), req.Reference, p.opts.Now().UnixMilli(), p.opts.Retention.Milliseconds()).Slice()
 	if err != nil {
-		return r, err
+		return provider.Inquiry{}, fmt.Errorf("sandbox: inquiry: %w", err)
 	}
-	p.seen[key] = r
-	if r.Outcome == provider.Approved || r.Outcome == provider.Pending {
-		p.effects[method]++
+	r := decodeRecord(v)
+	if r.outcome == notReceived {
+		return provider.Inquiry{}, nil
 	}
-	return r, nil
+	return provider.Inquiry{Received: true, Result: r.result(), Amount: r.amount}, nil
+}
+
+// entry is one call as the bank's books take it.
+type entry struct {
+	op       provider.Operation
+	ref      string
+	tag      string // the payment's digest
+	res      provider.Result
+	amount   provider.Money
+	currency string
+	typ      string
+	failures int // transient failures before the bank answers this reference
+}
+
+// act runs one call against the books: a reference seen before gets its
+// first answer; a new one is acted on within what the payment holds.
+func (p *Processor) act(ctx context.Context, method string, e entry) (provider.Result, error) {
+	p.count(method)
+	tag := p.tag(e.tag)
+	keys := []string{recordKey(tag, e.op, e.ref), tag + ":p", tag + ":l", tag + ":t:" + e.ref}
+	v, err := actScript.Run(ctx, p.rdb, keys, string(e.op), e.ref, string(e.res.Outcome), e.res.Code, e.res.Detail,
+		e.res.ProcessorID, e.res.ChallengeID, msOrZero(e.res.ResolveAt), int64(e.amount), e.currency, e.typ,
+		p.opts.Now().UnixMilli(), p.opts.Retention.Milliseconds(), e.failures).Slice()
+	if err != nil {
+		// The books could not be reached: nothing was recorded, so
+		// nothing was done, as when a bank refuses a connection.
+		return provider.Result{}, fmt.Errorf("%w: sandbox books: %v", provider.ErrTransient, err)
+	}
+	kind, _ := v[0].(string)
+	if kind == "transient" {
+		return provider.Result{}, fmt.Errorf("%w: issuer unavailable (91)", provider.ErrTransient)
+	}
+	r := decodeRecord(v[1])
+	if kind == "new" && (r.outcome == string(provider.Approved) || r.outcome == string(provider.Pending)) {
+		pipe := p.rdb.Pipeline()
+		pipe.HIncrBy(ctx, p.opts.Prefix+":effects", method, 1)
+		pipe.PExpire(ctx, p.opts.Prefix+":effects", p.opts.Retention)
+		_, _ = pipe.Exec(ctx) // a statistic for tests; the books are the record
+	}
+	if p.opts.Latency > 0 {
+		// The bank has acted; its answer is slow to come back.
+		select {
+		case <-time.After(p.opts.Latency):
+		case <-ctx.Done():
+			return provider.Result{}, fmt.Errorf("sandbox: no answer: %w", ctx.Err())
+		}
+	}
+	return r.result(), nil
+}
+
+func (p *Processor) count(method string) {
+	p.mu.Lock()
+	p.calls[method]++
+	p.mu.Unlock()
+}
+
+func (p *Processor) tag(digest string) string { return p.opts.Prefix + ":{" + digest + "}" }
+
+func recordKey(tag string, op provider.Operation, ref string) string {
+	return tag + ":r:" + string(op) + ":" + ref
+}
+
+// notReceived is the outcome of a tombstone: an inquiry found nothing and
+// closed the reference.
+const notReceived = "NOT_RECEIVED"
+
+// record is the bank's record of one reference.
+type record struct {
+	outcome, code, detail, processorID, challengeID string
+	resolveAt                                       time.Time
+	amount                                          provider.Money
+}
+
+func decodeRecord(v any) record {
+	flat, _ := v.([]any)
+	h := make(map[string]string, len(flat)/2)
+	for i := 0; i+1 < len(flat); i += 2 {
+		k, _ := flat[i].(string)
+		val, _ := flat[i+1].(string)
+		h[k] = val
+	}
+	amount, _ := strconv.ParseInt(h["amount"], 10, 64)
+	resolve, _ := strconv.ParseInt(h["resolveAt"], 10, 64)
+	r := record{outcome: h["outcome"], code: h["code"], detail: h["detail"],
+		processorID: h["processorId"], challengeID: h["challengeId"], amount: provider.Money(amount)}
+	if resolve > 0 {
+		r.resolveAt = time.UnixMilli(resolve)
+	}
+	return r
+}
+
+func (r record) result() provider.Result {
+	out := provider.Result{Outcome: provider.Outcome(r.outcome), Code: r.code, Detail: r.detail,
+		ProcessorID: r.processorID, ChallengeID: r.challengeID, ResolveAt: r.resolveAt}
+	if r.outcome == notReceived {
+		out.Outcome = provider.Declined
+	}
+	return out
+}
+
+// Account is a payment as the bank's books hold it, for the ledger audit.
+type Account struct {
+	State      string // authorised, pending, challenge, declined, rejected, voided; "" when unknown
+	Type       string
+	Currency   string
+	Authorised provider.Money
+	Captured   provider.Money
+	Refunded   provider.Money
+	Voided     provider.Money
+	Entries    []Entry
+}
+
+// Entry is one reference the bank acted on, or closed by an inquiry.
+type Entry struct {
+	Op        provider.Operation `json:"op"`
+	Reference string             `json:"ref"`
+	Outcome   string             `json:"outcome"`
+	Amount    provider.Money     `json:"amount"`
+	At        int64              `json:"at"`
+}
+
+// Account reads a payment's books by its payment reference (the one its
+// authorisation carried).
+func (p *Processor) Account(ctx context.Context, payReference string) (Account, error) {
+	tag := p.tag(digest(payReference))
+	pipe := p.rdb.Pipeline()
+	h := pipe.HGetAll(ctx, tag+":p")
+	l := pipe.LRange(ctx, tag+":l", 0, -1)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return Account{}, fmt.Errorf("sandbox: account: %w", err)
+	}
+	v := h.Val()
+	a := Account{State: v["state"], Type: v["type"], Currency: v["currency"]}
+	for field, dst := range map[string]*provider.Money{"authorised": &a.Authorised, "captured": &a.Captured,
+		"refunded": &a.Refunded, "voided": &a.Voided} {
+		n, _ := strconv.ParseInt(v[field], 10, 64)
+		*dst = provider.Money(n)
+	}
+	for _, line := range l.Val() {
+		var e Entry
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			return Account{}, fmt.Errorf("sandbox: ledger line: %w", err)
+		}
+		a.Entries = append(a.Entries, e)
+	}
+	return a, nil
 }
 
 func approved(id string) provider.Result {
@@ -245,4 +420,21 @@ func flags(processorID string) string {
 func digest(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:8])
+}
+
+// paymentTag is the digest a processor id carries, which names the
+// payment's books; a reference stands in for an id that is not ours.
+func paymentTag(processorID, ref string) string {
+	parts := strings.SplitN(processorID, "-", 3)
+	if len(parts) == 3 && parts[0] == "sbx" && parts[2] != "" {
+		return parts[2]
+	}
+	return digest(ref)
+}
+
+func msOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
 }

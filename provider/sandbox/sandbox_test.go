@@ -7,9 +7,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/akinon-gateway/gateway/provider"
+	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
 	"github.com/akinon-gateway/gateway/provider/sandbox"
 )
+
+func TestMain(m *testing.M) { redistest.Main(m) }
 
 // clock is a time the test moves by hand.
 type clock struct {
@@ -24,10 +29,33 @@ func (c *clock) Add(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
+// bankFixture is a sandbox on the shared Redis under its own prefix, and
+// what a second instance (a replica, a restart) needs to open the same
+// books.
+type bankFixture struct {
+	rdb    *redis.Client
+	prefix string
+	clock  *clock
+}
+
+func (f *bankFixture) open(o sandbox.Options) *sandbox.Processor {
+	o.Prefix, o.Now = f.prefix, f.clock.Now
+	if o.PendingDelay == 0 {
+		o.PendingDelay = 10 * time.Second
+	}
+	return sandbox.New(f.rdb, o)
+}
+
+func mustBank(tb testing.TB) *bankFixture {
+	tb.Helper()
+	return &bankFixture{rdb: redistest.Shared(tb).Client(tb), prefix: redistest.Prefix(tb),
+		clock: &clock{t: time.Date(2026, 11, 22, 11, 0, 0, 0, time.UTC)}}
+}
+
 func mustSandbox(tb testing.TB) (*sandbox.Processor, *clock) {
 	tb.Helper()
-	c := &clock{t: time.Date(2026, 11, 22, 11, 0, 0, 0, time.UTC)}
-	return sandbox.New(10*time.Second, c.Now), c
+	f := mustBank(tb)
+	return f.open(sandbox.Options{}), f.clock
 }
 
 func authorise(p *sandbox.Processor, ref, number string) (provider.Result, error) {
@@ -88,11 +116,15 @@ func TestTestCards(t *testing.T) {
 			if err != nil || c.Outcome != tt.capture {
 				t.Fatalf("Capture = %+v, %v; want %s", c, err, tt.capture)
 			}
-			r, err := p.Refund(context.Background(), op("ref", res.ProcessorID))
-			if err != nil || r.Outcome != tt.refund {
-				t.Fatalf("Refund = %+v, %v; want %s", r, err, tt.refund)
+			if c.Outcome == provider.Approved {
+				r, err := p.Refund(context.Background(), op("ref", res.ProcessorID))
+				if err != nil || r.Outcome != tt.refund {
+					t.Fatalf("Refund = %+v, %v; want %s", r, err, tt.refund)
+				}
 			}
-			v, err := p.Void(context.Background(), op("void", res.ProcessorID))
+			// Another payment with the card is voided before any capture.
+			other, _ := authorise(p, "pay-2-"+tt.card, tt.card)
+			v, err := p.Void(context.Background(), op("void", other.ProcessorID))
 			if err != nil || v.Outcome != provider.Approved {
 				t.Fatalf("Void = %+v, %v", v, err)
 			}
@@ -136,9 +168,12 @@ func TestSameReferenceSameOperation(t *testing.T) {
 	if other.ProcessorID == first.ProcessorID {
 		t.Fatalf("two references share processor id %s", first.ProcessorID)
 	}
+	if c, err := p.Capture(context.Background(), op("capture-1", first.ProcessorID)); err != nil || c.Outcome != provider.Approved {
+		t.Fatalf("Capture = %+v, %v", c, err)
+	}
 	for range 3 {
-		if _, err := p.Refund(context.Background(), op("refund-1", first.ProcessorID)); err != nil {
-			t.Fatal(err)
+		if r, err := p.Refund(context.Background(), op("refund-1", first.ProcessorID)); err != nil || r.Outcome != provider.Approved {
+			t.Fatalf("Refund = %+v, %v", r, err)
 		}
 	}
 	if got := p.Effects("Refund"); got != 1 {
@@ -192,7 +227,8 @@ func TestPendingResolvesAfterTheDelay(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.card, func(t *testing.T) {
-			p, c := mustSandbox(t)
+			f := mustBank(t)
+			p, c := f.open(sandbox.Options{}), f.clock
 			res, _ := authorise(p, "pay-p", tt.card)
 			if want := c.Now().Add(10 * time.Second); !res.ResolveAt.Equal(want) {
 				t.Fatalf("ResolveAt = %v, want %v", res.ResolveAt, want)
@@ -216,7 +252,7 @@ func TestPendingResolvesAfterTheDelay(t *testing.T) {
 				t.Fatalf("after the delay: %+v, want %s", r, tt.want)
 			}
 			// Another sandbox (a replica, a restart) reads the same verdict from the id.
-			other := sandbox.New(time.Hour, c.Now)
+			other := f.open(sandbox.Options{PendingDelay: time.Hour})
 			if r, _ := other.Status(context.Background(), op("status", res.ProcessorID)); r.Outcome != tt.want {
 				t.Fatalf("another replica: %+v, want %s", r, tt.want)
 			}

@@ -1,0 +1,209 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+
+	"github.com/akinon-gateway/gateway/extension"
+	"github.com/akinon-gateway/gateway/extension/webhook"
+	"github.com/akinon-gateway/gateway/provider"
+	"github.com/akinon-gateway/gateway/provider/redisstore"
+	"github.com/akinon-gateway/gateway/provider/sandbox"
+)
+
+// gateway is the program's parts, wired.
+type gateway struct {
+	srv      *extension.Server
+	store    *redisstore.Store
+	svc      *provider.Service
+	sender   *webhook.Sender
+	ready    *readiness
+	embedded bool
+	closers  []func()
+}
+
+// assemble connects the stores, refuses a Redis that may evict, and
+// wires the service, the HTTP side, the webhook sender and readiness.
+func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, log *zap.Logger) (*gateway, error) {
+	gw := &gateway{embedded: cfg.RedisURL == ""}
+	rdb, err := gw.connect(cfg.RedisURL, log)
+	if err != nil {
+		return nil, err
+	}
+	books := rdb
+	if cfg.SandboxRedisURL != "" {
+		if books, err = gw.connect(cfg.SandboxRedisURL, log); err != nil {
+			gw.close()
+			return nil, err
+		}
+	}
+	if !gw.embedded {
+		if err := checkPolicies(ctx, rdb, books); err != nil {
+			gw.close()
+			return nil, err
+		}
+	}
+	gw.store = redisstore.New(rdb, "gw", cfg.RedisShards)
+
+	bank := sandbox.New(books, sandbox.Options{PendingDelay: cfg.SandboxPendingDelay, Retention: cfg.SandboxRetention,
+		Latency: cfg.SandboxLatency})
+	pcfg := provider.DefaultConfig()
+	pcfg.IdempotencyTTL, pcfg.SessionTTL = cfg.IdempotencyTTL, cfg.SessionTTL
+	pcfg.Lease, pcfg.Margin, pcfg.FinishRetry = cfg.RequestLease, cfg.ReconcileMargin, cfg.FinishRetry
+	pcfg.CallTimeout = cfg.ProcessorTimeout
+	gw.svc = provider.NewService(gw.store, map[string]provider.Processor{sandbox.Name: bank}, sandbox.Name, pcfg)
+	gw.svc.SetEvents(webhook.NewEncoder(merchants, cfg.WebhookRetrySchedule))
+
+	gw.ready = &readiness{check: func(ctx context.Context) error { return gw.store.Check(ctx, cfg.Replica, gw.embedded) }}
+	gw.ready.refresh(ctx)
+	gw.srv = extension.New(extension.Options{
+		Service:   gw.svc,
+		Merchants: merchants,
+		PublicURL: cfg.PublicURL,
+		DevMode:   cfg.DevMode,
+		Logger:    log,
+		Ready:     gw.ready.err,
+	})
+	admin := extension.AdminGroup(gw.srv.Echo(), cfg.AdminUsername, cfg.AdminPassword)
+	webhook.Mount(admin, gw.store)
+	extension.MountDoubts(admin, gw.svc)
+
+	gw.sender = webhook.NewSender(gw.store, merchants, nil, webhook.Config{
+		Schedule:  cfg.WebhookRetrySchedule,
+		Timeout:   cfg.WebhookTimeout,
+		Workers:   16,
+		Poll:      cfg.WebhookPoll,
+		Retention: 7 * 24 * time.Hour,
+		Replica:   cfg.Replica,
+	}, log.Named("webhook"))
+	return gw, nil
+}
+
+// background is the work that runs beside the HTTP side until its
+// context ends: webhooks, the expiry and pending jobs, the reconciler and
+// the readiness check.
+func (gw *gateway) background(cfg Config, log *zap.Logger) []func(context.Context) {
+	warn := func(what string) func(error) { return func(err error) { log.Warn(what, zap.Error(err)) } }
+	return []func(context.Context){
+		gw.sender.Run,
+		func(ctx context.Context) { gw.svc.RunJobs(ctx, cfg.JobsInterval, warn("background jobs")) },
+		func(ctx context.Context) { gw.svc.RunReconciler(ctx, cfg.ReconcileInterval, warn("reconciler")) },
+		func(ctx context.Context) { gw.ready.run(ctx, cfg.ReadyInterval, log) },
+	}
+}
+
+func (gw *gateway) close() {
+	for i := len(gw.closers) - 1; i >= 0; i-- {
+		gw.closers[i]()
+	}
+}
+
+// connect opens a client on a REDIS_URL, or on the embedded store when
+// raw is empty.
+func (gw *gateway) connect(raw string, log *zap.Logger) (redis.UniversalClient, error) {
+	var opts *redis.UniversalOptions
+	if raw != "" {
+		o, err := redisOptions(raw)
+		if err != nil {
+			return nil, err
+		}
+		opts = o
+	} else {
+		m, o, err := embedded()
+		if err != nil {
+			return nil, fmt.Errorf("embedded store: %w", err)
+		}
+		log.Warn("REDIS_URL is not set: using an EMBEDDED IN-PROCESS STORE (miniredis). "+
+			"Nothing survives a restart and replicas cannot share it. NEVER USE THIS IN PRODUCTION.",
+			zap.String("embedded_addr", m.Addr()))
+		gw.closers = append(gw.closers, m.Close)
+		opts = o
+	}
+	rdb := redis.NewUniversalClient(opts)
+	gw.closers = append(gw.closers, func() { _ = rdb.Close() })
+	return rdb, nil
+}
+
+// checkPolicies refuses a Redis that may evict keys: the gateway's own
+// and the sandbox bank's books.
+func checkPolicies(ctx context.Context, clients ...redis.UniversalClient) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var errs []error
+	for _, c := range clients {
+		errs = append(errs, redisstore.CheckPolicy(ctx, c))
+	}
+	return errors.Join(errs...)
+}
+
+// checkStores is -check-config's look at the stores: reachable, and
+// configured not to evict. Without REDIS_URL there is nothing to check.
+func checkStores(ctx context.Context, cfg Config) error {
+	var clients []redis.UniversalClient
+	for _, raw := range []string{cfg.RedisURL, cfg.SandboxRedisURL} {
+		if raw == "" {
+			continue
+		}
+		o, err := redisOptions(raw)
+		if err != nil {
+			return err
+		}
+		c := redis.NewUniversalClient(o)
+		defer c.Close()
+		clients = append(clients, c)
+	}
+	return checkPolicies(ctx, clients...)
+}
+
+// readiness is /readyz's answer, computed in the background every
+// interval rather than per request: a flood of probes costs nothing, and
+// a probe answers at once.
+type readiness struct {
+	check func(context.Context) error
+
+	mu   sync.Mutex
+	last error
+}
+
+func (r *readiness) refresh(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	err := r.check(ctx)
+	r.mu.Lock()
+	r.last = err
+	r.mu.Unlock()
+}
+
+func (r *readiness) err(context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.last
+}
+
+func (r *readiness) run(ctx context.Context, every time.Duration, log *zap.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	was := r.err(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		r.refresh(ctx)
+		now := r.err(ctx)
+		switch {
+		case now != nil && was == nil:
+			log.Warn("not ready", zap.Error(now))
+		case now == nil && was != nil:
+			log.Info("ready again")
+		}
+		was = now
+	}
+}

@@ -1,0 +1,106 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/akinon-gateway/gateway/provider"
+)
+
+// ClaimDoubts implements provider.Store: one script per shard claims the
+// entries past their deadline, as ClaimDue does for a schedule.
+func (s *Store) ClaimDoubts(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]provider.Doubt, error) {
+	var out []provider.Doubt
+	for _, tag := range s.tags() {
+		if len(out) >= limit {
+			break
+		}
+		ids, err := claimDueScript.Run(ctx, s.rdb, []string{tag + ":doubt"}, now.UnixMilli(), lease.Milliseconds(), limit-len(out)).StringSlice()
+		if err != nil {
+			return out, translate("claim doubts", err)
+		}
+		for _, id := range ids {
+			if d, ok := parseDoubt(id); ok {
+				out = append(out, d)
+			}
+		}
+	}
+	return out, nil
+}
+
+// DoubtfulOperation implements provider.Store: the guid record and the
+// session, in one round trip (they share a slot).
+func (s *Store) DoubtfulOperation(ctx context.Context, d provider.Doubt) (provider.Running, *provider.Session, error) {
+	k := s.order(d.Merchant, d.OrderID)
+	pipe := s.rdb.Pipeline()
+	rec := pipe.HMGet(ctx, k.guid(d.Merchant, d.ID), "s", "f", "a", "m")
+	sess := pipe.HGetAll(ctx, k.session)
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return provider.Running{}, nil, translate("doubtful operation", err)
+	}
+	v := rec.Val()
+	if len(v) < 4 || v[0] != "run" {
+		return provider.Running{}, nil, fmt.Errorf("redisstore: guid %s: %w", d.ID, provider.ErrNotFound)
+	}
+	str := func(i int) string { s, _ := v[i].(string); return s }
+	amount, _ := strconv.ParseInt(str(3), 10, 64)
+	run := provider.Running{Fingerprint: str(1), Action: provider.Action(str(2)), Amount: provider.Money(amount)}
+	flat := make([]any, 0, 2*len(sess.Val()))
+	for f, val := range sess.Val() {
+		flat = append(flat, f, val)
+	}
+	session, err := decodeSession(flat)
+	return run, session, err
+}
+
+// DropDoubt implements provider.Store.
+func (s *Store) DropDoubt(ctx context.Context, d provider.Doubt) error {
+	k := s.order(d.Merchant, d.OrderID)
+	return translate("drop doubt", s.rdb.ZRem(ctx, k.doubt(), doubtMember(d.Kind, d.Merchant, d.OrderID, d.ID)).Err())
+}
+
+// Doubts implements provider.Store: every shard's entries, with the
+// action of each operation read from its guid record.
+func (s *Store) Doubts(ctx context.Context) ([]provider.Doubt, error) {
+	var out []provider.Doubt
+	for _, tag := range s.tags() {
+		zs, err := s.rdb.ZRangeWithScores(ctx, tag+":doubt", 0, -1).Result()
+		if err != nil {
+			return nil, translate("doubts", err)
+		}
+		var shard []provider.Doubt
+		var actions []*redis.StringCmd
+		pipe := s.rdb.Pipeline()
+		for _, z := range zs {
+			m, _ := z.Member.(string)
+			d, ok := parseDoubt(m)
+			if !ok {
+				continue
+			}
+			d.Deadline = time.UnixMilli(int64(z.Score))
+			shard = append(shard, d)
+			var c *redis.StringCmd
+			if d.Kind == provider.DoubtOperation {
+				c = pipe.HGet(ctx, s.order(d.Merchant, d.OrderID).guid(d.Merchant, d.ID), "a")
+			}
+			actions = append(actions, c)
+		}
+		if pipe.Len() > 0 {
+			if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+				return nil, translate("doubts", err)
+			}
+		}
+		for i, c := range actions {
+			if c != nil {
+				shard[i].Action = provider.Action(c.Val())
+			}
+		}
+		out = append(out, shard...)
+	}
+	return out, nil
+}
