@@ -106,8 +106,9 @@ func (s *Server) readyz(c echo.Context) error {
 	if s.ready != nil {
 		ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 		defer cancel()
+		// Not logged here: probes come every few seconds, and the check
+		// behind Ready logs when readiness changes.
 		if err := s.ready(ctx); err != nil {
-			s.logger(c).Warn("not ready", zap.Error(err))
 			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
 		}
 	}

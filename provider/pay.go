@@ -263,4 +263,8 @@ func (sess *Session) applyPayment(st PaymentSettlement) {
 
 // payReference is the processor reference of the shopper's payment: one
 // per session, so a second submit or a crashed retry is the same payment.
-func payReference(sess *Session) string { return "pay-" + sess.ID }
+func payReference(sess *Session) string { return PaymentReference(sess.ID) }
+
+// PaymentReference is the processor reference of a session's payment;
+// the ledger audit finds the payment's books with it.
+func PaymentReference(sessionID string) string { return "pay-" + sessionID }

@@ -1,54 +1,11 @@
 package main
 
 import (
-	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
 )
-
-// mustBuild builds this command once per test into a temporary file.
-func mustBuild(tb testing.TB) string {
-	tb.Helper()
-	bin := filepath.Join(tb.TempDir(), "gateway")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		tb.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// startProcess runs the gateway binary with env and waits until it serves.
-func startProcess(tb testing.TB, bin string, env map[string]string) *exec.Cmd {
-	tb.Helper()
-	cmd := exec.Command(bin)
-	cmd.Env = os.Environ()
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_, _ = cmd.Process.Wait()
-	})
-	waitUntil(tb, 10*time.Second, "the gateway process to serve", func() bool {
-		resp, err := http.Get("http://" + env["ADDR"] + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return true
-	})
-	return cmd
-}
 
 // TestKilledGatewayDeliversEverythingAfterRestart: events are due, the
 // gateway is sending them to a receiver that is failing, and it is killed
@@ -61,7 +18,6 @@ func TestKilledGatewayDeliversEverythingAfterRestart(t *testing.T) {
 	h := mustHook(t, false)
 	h.delay = 2 * time.Second // longer than the timeout: attempts hang when the kill comes
 	mustDueEvents(t, srv.URL(), h.URL, events)
-	bin := mustBuild(t)
 	start := time.Now()
 	env := gatewayEnv(freeAddr(t), srv.URL(), h.URL, map[string]string{
 		"WEBHOOK_TIMEOUT":        "1s", // a claim's lease is 2×timeout+5s
@@ -69,17 +25,14 @@ func TestKilledGatewayDeliversEverythingAfterRestart(t *testing.T) {
 		"LOG_LEVEL":              "error",
 	})
 
-	first := startProcess(t, bin, env)
+	gw := startGateway(t, env)
 	waitUntil(t, 10*time.Second, "attempts to be in flight", func() bool {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		return len(h.bad) == 0 && srv.Client(t).ZCount(t.Context(), "gw:{0}:wh:due", "("+itoa(time.Now().Add(3*time.Second).UnixMilli()), "+inf").Val() > 0
 	})
 	t.Logf("attempts in flight after %s; SIGKILL", time.Since(start).Round(time.Millisecond))
-	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	_, _ = first.Process.Wait()
+	gw.Kill()
 	if byEvent, _, _ := h.accepted(); len(byEvent) != 0 {
 		t.Fatalf("the failing receiver accepted %d events", len(byEvent))
 	}
@@ -87,8 +40,7 @@ func TestKilledGatewayDeliversEverythingAfterRestart(t *testing.T) {
 	h.mu.Lock()
 	h.accept, h.delay = true, 0
 	h.mu.Unlock()
-	env["ADDR"] = freeAddr(t)
-	startProcess(t, bin, env)
+	gw.Restart()
 	waitUntil(t, 30*time.Second, "every event delivered after the restart", func() bool {
 		byEvent, _, _ := h.accepted()
 		return len(byEvent) == events

@@ -113,5 +113,9 @@ func newLogger(level zapcore.Level, format string) (*zap.Logger, error) {
 	if format == "console" {
 		cfg.Encoding = "console"
 	}
+	// A failed request is logged with its cause and request id; a stack
+	// trace of the HTTP error handler says nothing more, so traces are
+	// kept for panics.
+	cfg.DisableStacktrace = true
 	return cfg.Build()
 }

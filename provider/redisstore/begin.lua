@@ -75,11 +75,14 @@ if code ~= '' then
 end
 
 if action == 'START' then
+  -- New work writes first with a command a full Redis refuses (SET), so
+  -- a full Redis refuses the whole step: Redis lets a script that has
+  -- written finish, and DEL is allowed when memory is full.
+  redis.call('SET', sidx, ARGV[13])
   redis.call('DEL', sess)
   redis.call('HSET', sess, unpack(argv_from(19)))
   local n = redis.call('RPUSH', steps, ARGV[12])
   redis.call('HSET', sess, 'startIdx', n - 1)
-  redis.call('SET', sidx, ARGV[13])
   local h2 = load(sess)
   redis.call('ZADD', expiry, h2.expiresAt, ARGV[14])
   idem_complete(idem, fp, ARGV[15], ARGV[16], ARGV[17], tonumber(ARGV[18]))

@@ -5,6 +5,13 @@
 -- the request came back) counts once; the reply stored first stands and
 -- is returned.
 --
+-- It writes first by removing the in-doubt entry, which a full Redis
+-- allows; Redis lets a script that has written finish. So a full Redis
+-- still stores the outcome of work already at the processor, while it
+-- refuses new work (Begin writes first with a command it refuses): the
+-- memory it may take beyond maxmemory is bounded by the requests in
+-- flight.
+--
 -- KEYS: 1 guid record, 2 session hash, 3 history list, 4 doubt set
 -- ARGV: 1 guid, 2 fingerprint, 3 status, 4 body, 5 expires ms, 6 ttl ms,
 --       7 settle ('1' or '0'), 8 phase, 9 captured+, 10 refunded+,

@@ -3,7 +3,8 @@
 -- queue the webhook of a final outcome, and schedule a PENDING payment to
 -- be asked about again.
 --
--- The payment leaves the doubt set either way.
+-- The payment leaves the doubt set either way, and that removal is the
+-- first write, so a full Redis still stores the outcome (finish.lua).
 --
 -- KEYS: 1 session hash, 2 history list, 3 pending schedule, 4 outbox due,
 --       5 event hash, 6 doubt set

@@ -363,11 +363,11 @@ type Account struct {
 
 // Entry is one reference the bank acted on, or closed by an inquiry.
 type Entry struct {
-	Op        provider.Operation `json:"op"`
-	Reference string             `json:"ref"`
-	Outcome   string             `json:"outcome"`
-	Amount    provider.Money     `json:"amount"`
-	At        int64              `json:"at"`
+	Op        provider.Operation
+	Reference string
+	Outcome   string
+	Amount    provider.Money
+	At        time.Time
 }
 
 // Account reads a payment's books by its payment reference (the one its
@@ -388,11 +388,18 @@ func (p *Processor) Account(ctx context.Context, payReference string) (Account, 
 		*dst = provider.Money(n)
 	}
 	for _, line := range l.Val() {
-		var e Entry
+		var e struct { // bank.lua's ledger line; amounts in minor units
+			Op      provider.Operation `json:"op"`
+			Ref     string             `json:"ref"`
+			Outcome string             `json:"outcome"`
+			Amount  int64              `json:"amount"`
+			At      int64              `json:"at"`
+		}
 		if err := json.Unmarshal([]byte(line), &e); err != nil {
 			return Account{}, fmt.Errorf("sandbox: ledger line: %w", err)
 		}
-		a.Entries = append(a.Entries, e)
+		a.Entries = append(a.Entries, Entry{Op: e.Op, Reference: e.Ref, Outcome: e.Outcome,
+			Amount: provider.Money(e.Amount), At: time.UnixMilli(e.At)})
 	}
 	return a, nil
 }

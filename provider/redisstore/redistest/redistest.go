@@ -175,13 +175,18 @@ func Prefix(tb testing.TB) string {
 // Main runs the tests and then stops the shared server.
 func Main(m *testing.M) {
 	code := m.Run()
+	Stop()
+	os.Exit(code)
+}
+
+// Stop stops the shared server, for a TestMain that does more than Main.
+func Stop() {
 	if shared != nil {
 		shared.Kill()
 	}
 	if sharedDir != "" {
 		os.RemoveAll(sharedDir)
 	}
-	os.Exit(code)
 }
 
 func freePort() (int, error) {

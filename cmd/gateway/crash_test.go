@@ -1,0 +1,183 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/akinon-gateway/gateway/provider"
+	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
+	"github.com/akinon-gateway/gateway/provider/sandbox"
+)
+
+// TestKilledWhileTheShopperPays: the gateway is SIGKILLed while card
+// 4000 0000 0000 0119 is at the processor (the bank approved it; its
+// answer had not come back). After a restart the order is not stuck: the
+// page shows "processing", never the card form; start-session answers
+// payment_in_progress only until, past the payment's deadline, the
+// reconciler asks the bank and records the approved payment, queues its
+// webhook, and the order is paid. Nothing is retried by anyone.
+func TestKilledWhileTheShopperPays(t *testing.T) {
+	store, bankSrv := redistest.Start(t, redistest.Durable()), redistest.Start(t, redistest.Durable())
+	h := mustHook(t, true)
+	env := faultEnv(t, store.URL(), bankSrv.URL(), h.URL, map[string]string{"SANDBOX_LATENCY": "3s"})
+	gw := startGateway(t, env)
+	bank, _ := books(t, bankSrv.URL())
+
+	sid, redirect := startSession(t, gw.Base, "o-kill-pay")
+	paid := make(chan answer, 1)
+	go func() { paid <- shop(redirect, sandbox.CardTransient) }()
+	waitUntil(t, 10*time.Second, "the bank to approve the payment", func() bool {
+		a, err := bank.Account(context.Background(), provider.PaymentReference(sid))
+		return err == nil && a.State == "authorised"
+	})
+	gw.Kill()
+	killed := time.Now()
+	if a := <-paid; a.Err == nil {
+		t.Fatalf("the shopper's request was answered before the kill: %s", a)
+	}
+	gw.env["SANDBOX_LATENCY"] = "0s"
+	gw.Restart()
+
+	if p := page(redirect); p.Header.Get("Refresh") == "" || bytes.Contains(p.Body, []byte(`name="cardNumber"`)) {
+		t.Fatalf("after the restart the page must say processing, never show the form: %d\n%s", p.Status, p.Body)
+	}
+	again := map[string]any{"version": "1", "guid": "start-again-1", "orderId": "o-kill-pay", "orderAmount": 120.5, "locale": "en",
+		"returnUrl": "http://127.0.0.1:9/return", "type": "SALE", "currency": "TRY",
+		"customer": map[string]any{"firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com"}}
+	if a := post(gw.Base, "/start-session", again); a.Status != http.StatusUnprocessableEntity || a.code() != "payment_in_progress" {
+		t.Fatalf("start-session while the payment is in doubt: %s", a)
+	}
+
+	waitSettled(t, store.URL(), settleWithin)
+	t.Logf("settled %s after the kill", time.Since(killed).Round(time.Millisecond))
+	if p := page(redirect); !bytes.Contains(p.Body, []byte(`name="status" value="RESOLVED"`)) {
+		t.Fatalf("the settled payment's page: %d\n%s", p.Status, p.Body)
+	}
+	waitUntil(t, 10*time.Second, "the payment's webhook", func() bool {
+		byEvent, _, _ := h.accepted()
+		for id := range byEvent {
+			if b, _ := h.body(id); b.SessionID == sid && b.Status == "RESOLVED" {
+				return true
+			}
+		}
+		return false
+	})
+	again["guid"] = "start-again-2"
+	if a := post(gw.Base, "/start-session", again); a.code() != "order_already_paid" {
+		t.Fatalf("start-session on the settled order: %s", a)
+	}
+	var hist struct {
+		Steps []provider.Step `json:"paymentTransactionHistory"`
+	}
+	akinon(t, gw.Base, "/history", map[string]any{"guid": "h-kill-pay", "orderId": "o-kill-pay"}, &hist)
+	subs := hist.Steps[0].SubSteps
+	if hist.Steps[0].StatusCode != "RESOLVED" || !strings.HasPrefix(subs[len(subs)-1].StatusDetail, "settled by inquiry") {
+		t.Fatalf("the START step: %+v", hist.Steps[0])
+	}
+	if n := bank.Effects("Authorise"); n != 1 {
+		t.Fatalf("the bank authorised %d payments, want 1", n)
+	}
+	mustAudit(t, store.URL(), bankSrv.URL(), time.Second)
+}
+
+// TestKilledDuringAnOperation: the gateway is SIGKILLed while a purchase,
+// a void or a refund is at the bank (the bank acted; the answer had not
+// come back), and nobody retries that guid. The order is held (a purchase
+// or void blocks the others; a refund's reservation counts against the
+// balance) only until its deadline: the reconciler asks the bank, settles
+// the operation as the request would have, and the order moves on with
+// new guids. The bank is asked by a process that never saw the operation:
+// its books, not the process's memory, answer. The dead guid, retried at
+// last, answers the settled truth.
+func TestKilledDuringAnOperation(t *testing.T) {
+	tests := []struct {
+		killed          string // the operation at the bank when the gateway dies
+		body            map[string]any
+		acted           func(sandbox.Account) bool
+		blocked         string // a new-guid call refused while it is in doubt
+		blockedBody     map[string]any
+		blockedCode     string
+		next, nextState string // a new-guid call that goes through once it is settled
+		nextBody        map[string]any
+	}{
+		{
+			killed: "/purchase", body: map[string]any{"guid": "killed", "orderId": "o-op"},
+			acted:   func(a sandbox.Account) bool { return a.Captured > 0 },
+			blocked: "/void", blockedBody: map[string]any{"guid": "blocked", "orderId": "o-op"}, blockedCode: "operation_in_progress",
+			next: "/void", nextBody: map[string]any{"guid": "next", "orderId": "o-op"}, nextState: "RESOLVED",
+		},
+		{
+			killed: "/void", body: map[string]any{"guid": "killed", "orderId": "o-op"},
+			acted:   func(a sandbox.Account) bool { return a.State == "voided" },
+			blocked: "/purchase", blockedBody: map[string]any{"guid": "blocked", "orderId": "o-op"}, blockedCode: "operation_in_progress",
+			next: "/history", nextBody: map[string]any{"guid": "next", "orderId": "o-op"}, nextState: "",
+		},
+		{
+			killed: "/refund", body: map[string]any{"guid": "killed", "orderId": "o-op", "amount": 40, "currency": "TRY"},
+			acted:   func(a sandbox.Account) bool { return a.Refunded > 0 },
+			blocked: "/refund", blockedBody: map[string]any{"guid": "blocked", "orderId": "o-op", "amount": 80.51, "currency": "TRY"}, blockedCode: "amount_exceeds_balance",
+			next: "/refund", nextBody: map[string]any{"guid": "next", "orderId": "o-op", "amount": 80.5, "currency": "TRY"}, nextState: "RESOLVED",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(strings.TrimPrefix(tt.killed, "/"), func(t *testing.T) {
+			store, bankSrv := redistest.Start(t, redistest.Durable()), redistest.Start(t, redistest.Durable())
+			gw := startGateway(t, faultEnv(t, store.URL(), bankSrv.URL(), "", nil))
+			bank, _ := books(t, bankSrv.URL())
+			sid, redirect := startSession(t, gw.Base, "o-op")
+			if a := shop(redirect, sandbox.CardApproved); !bytes.Contains(a.Body, []byte(`value="RESOLVED"`)) {
+				t.Fatalf("paying: %s", a)
+			}
+			if tt.killed == "/refund" {
+				akinon(t, gw.Base, "/purchase", map[string]any{"guid": "purchased", "orderId": "o-op"}, nil)
+			}
+
+			gw.env["SANDBOX_LATENCY"] = "3s"
+			gw.Restart()
+			done := make(chan answer, 1)
+			go func() { done <- post(gw.Base, tt.killed, tt.body) }()
+			waitUntil(t, 10*time.Second, "the bank to act", func() bool {
+				a, err := bank.Account(context.Background(), provider.PaymentReference(sid))
+				return err == nil && tt.acted(a)
+			})
+			gw.Kill()
+			killed := time.Now()
+			if a := <-done; a.Err == nil {
+				t.Fatalf("%s was answered before the kill: %s", tt.killed, a)
+			}
+			gw.env["SANDBOX_LATENCY"] = "0s"
+			gw.Restart()
+
+			if a := post(gw.Base, tt.blocked, tt.blockedBody); a.code() != tt.blockedCode {
+				t.Fatalf("%s while %s is in doubt: %s, want %s", tt.blocked, tt.killed, a, tt.blockedCode)
+			}
+			waitSettled(t, store.URL(), settleWithin)
+			t.Logf("%s settled %s after the kill", tt.killed, time.Since(killed).Round(time.Millisecond))
+
+			a := post(gw.Base, tt.next, tt.nextBody)
+			if a.Status != http.StatusOK || (tt.nextState != "" && !bytes.Contains(a.Body, []byte(`"status":"`+tt.nextState+`"`))) {
+				t.Fatalf("%s after %s was settled: %s", tt.next, tt.killed, a)
+			}
+			retry := post(gw.Base, tt.killed, tt.body)
+			if retry.Status != http.StatusOK || retry.Header.Get("Idempotent-Replayed") != "true" || !bytes.Contains(retry.Body, []byte(`"status":"RESOLVED"`)) {
+				t.Fatalf("the dead guid retried at last: %s", retry)
+			}
+			var hist struct {
+				Steps []provider.Step `json:"paymentTransactionHistory"`
+			}
+			akinon(t, gw.Base, "/history", map[string]any{"guid": "h-after", "orderId": "o-op"}, &hist)
+			for _, st := range hist.Steps {
+				if st.GUID == "killed" && (st.StatusCode != "RESOLVED" || !strings.HasPrefix(st.SubSteps[0].StatusDetail, "settled by inquiry")) {
+					b, _ := json.Marshal(st)
+					t.Fatalf("the settled step: %s", b)
+				}
+			}
+			mustAudit(t, store.URL(), bankSrv.URL(), time.Second)
+		})
+	}
+}

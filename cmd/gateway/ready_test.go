@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
+)
+
+// TestAnEvictingRedisIsRefused: a Redis that may evict keys forgets guids
+// (a retried refund runs again) and orders (a paid order answers 404).
+// The gateway refuses to start on one and -check-config refuses it, with
+// a message that names the setting.
+func TestAnEvictingRedisIsRefused(t *testing.T) {
+	srv := redistest.Start(t)
+	for _, policy := range []string{"volatile-lru", "allkeys-lru", "allkeys-lfu", "volatile-ttl", "allkeys-random"} {
+		t.Run(policy, func(t *testing.T) {
+			if err := srv.Client(t).ConfigSet(context.Background(), "maxmemory-policy", policy).Err(); err != nil {
+				t.Fatal(err)
+			}
+			env := gatewayEnv(freeAddr(t), srv.URL(), "", nil)
+			for _, args := range [][]string{nil, {"-check-config"}} {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				err := run(ctx, args, envOf(env))
+				cancel()
+				if err == nil || !strings.Contains(err.Error(), "maxmemory-policy") || !strings.Contains(err.Error(), policy) {
+					t.Fatalf("run %v on maxmemory-policy %s = %v; want a refusal naming the setting", args, policy, err)
+				}
+			}
+		})
+	}
+	if err := srv.Client(t).ConfigSet(context.Background(), "maxmemory-policy", "noeviction").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(context.Background(), []string{"-check-config"}, envOf(gatewayEnv(freeAddr(t), srv.URL(), "", nil))); err != nil {
+		t.Fatalf("-check-config on noeviction: %v", err)
+	}
+}
+
+// TestReadyzProvesTheStoreIsSafe: /readyz answers from a check made every
+// READY_INTERVAL that writes to every shard and reads the eviction
+// policy. It turns 503 within the interval when the policy is changed
+// under a running gateway or Redis refuses writes, and 200 again when
+// that is undone.
+func TestReadyzProvesTheStoreIsSafe(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := srv.Client(t)
+	const interval = 100 * time.Millisecond
+	base, _ := mustRun(t, gatewayEnv(freeAddr(t), srv.URL(), "", map[string]string{"READY_INTERVAL": interval.String()}))
+	ready := func() int {
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	within := func(what string, want int, change func()) time.Duration {
+		t.Helper()
+		change()
+		start := time.Now()
+		waitUntil(t, 10*interval, what, func() bool { return ready() == want })
+		return time.Since(start)
+	}
+	if ready() != http.StatusOK {
+		t.Fatal("/readyz on a sound Redis")
+	}
+	ctx := context.Background()
+	tests := []struct {
+		name          string
+		break_, mend_ func()
+	}{
+		{"maxmemory-policy set to allkeys-lru",
+			func() { rdb.ConfigSet(ctx, "maxmemory-policy", "allkeys-lru") },
+			func() { rdb.ConfigSet(ctx, "maxmemory-policy", "noeviction") }},
+		{"every write refused (out of memory)",
+			func() { rdb.ConfigSet(ctx, "maxmemory", "1") },
+			func() { rdb.ConfigSet(ctx, "maxmemory", "0") }},
+	}
+	for _, tt := range tests {
+		took := within(tt.name+": /readyz 503", http.StatusServiceUnavailable, tt.break_)
+		t.Logf("%s: /readyz 503 after %s", tt.name, took.Round(time.Millisecond))
+		took = within(tt.name+" undone: /readyz 200", http.StatusOK, tt.mend_)
+		t.Logf("%s undone: /readyz 200 after %s", tt.name, took.Round(time.Millisecond))
+	}
+}

@@ -1,0 +1,198 @@
+// Package audit is the ledger audit: it compares every order the gateway
+// holds with the bank's books, reference by reference, and finds anything
+// held past its deadline. Every fault test ends with it, and an operator
+// can run it against the sandbox (or adapt it to a bank's settlement
+// file).
+//
+// For each order it checks:
+//   - the session's payment against the bank's account of it: authorised
+//     exactly when the bank holds it, for the same amount; captured,
+//     refunded and voided the same on both sides;
+//   - every purchase, void and refund step against the bank's record of
+//     its reference: RESOLVED exactly when the bank approved it, and no
+//     approved operation at the bank without its step;
+//   - sessions the order replaced or that failed hold nothing at the bank;
+//   - nothing is in doubt past its deadline plus the slack given (the
+//     reconciler's interval), and no hold or reservation lacks its entry
+//     in the doubt set.
+package audit
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/akinon-gateway/gateway/provider"
+	"github.com/akinon-gateway/gateway/provider/redisstore"
+	"github.com/akinon-gateway/gateway/provider/sandbox"
+)
+
+// Difference is one disagreement between the gateway and the bank, or one
+// thing held too long.
+type Difference struct {
+	Merchant string
+	OrderID  string
+	What     string
+}
+
+func (d Difference) String() string { return d.Merchant + "/" + d.OrderID + ": " + d.What }
+
+// Report counts what the audit looked at.
+type Report struct {
+	Orders      int
+	Operations  int // purchase, void and refund steps
+	Payments    int // sessions with a payment at the bank
+	InDoubt     int // entries in the doubt set, within their deadline
+	Differences []Difference
+}
+
+// Run audits the whole store against the bank at now. slack is how long
+// past its deadline an entry may still be in doubt: the reconciler's
+// interval.
+func Run(ctx context.Context, store *redisstore.Store, bank *sandbox.Processor, now time.Time, slack time.Duration) (Report, error) {
+	var (
+		mu  sync.Mutex
+		rep Report
+	)
+	doubts, err := store.Doubts(ctx)
+	if err != nil {
+		return rep, err
+	}
+	held := map[string]bool{} // kind, merchant, order, id; and the references of operations in doubt
+	for _, d := range doubts {
+		held[string(d.Kind)+"\n"+d.Merchant+"\n"+d.OrderID+"\n"+d.ID] = true
+		if d.Kind == provider.DoubtOperation {
+			held[provider.OperationReference(d.Merchant, d.OrderID, d.Action, d.ID)] = true
+		}
+		if now.After(d.Deadline.Add(slack)) {
+			rep.Differences = append(rep.Differences, Difference{d.Merchant, d.OrderID,
+				fmt.Sprintf("%s %s %s still in doubt %s past its deadline", d.Kind, d.Action, d.ID, now.Sub(d.Deadline).Round(time.Millisecond))})
+		} else {
+			rep.InDoubt++
+		}
+	}
+	err = store.EachOrder(ctx, func(merchant, order string) error {
+		o, err := check(ctx, store, bank, merchant, order, held)
+		mu.Lock()
+		defer mu.Unlock()
+		rep.Orders++
+		rep.Operations += o.operations
+		rep.Payments += o.payments
+		rep.Differences = append(rep.Differences, o.diffs...)
+		return err
+	})
+	sort.Slice(rep.Differences, func(i, j int) bool { return rep.Differences[i].String() < rep.Differences[j].String() })
+	return rep, err
+}
+
+type orderAudit struct {
+	operations, payments int
+	diffs                []Difference
+}
+
+func check(ctx context.Context, store *redisstore.Store, bank *sandbox.Processor, merchant, order string, held map[string]bool) (orderAudit, error) {
+	var a orderAudit
+	bad := func(format string, args ...any) {
+		a.diffs = append(a.diffs, Difference{merchant, order, fmt.Sprintf(format, args...)})
+	}
+	sess, err := store.Order(ctx, merchant, order)
+	if err != nil {
+		return a, err
+	}
+	steps, err := store.Steps(ctx, merchant, order)
+	if err != nil {
+		return a, err
+	}
+	acct, err := bank.Account(ctx, provider.PaymentReference(sess.ID))
+	if err != nil {
+		return a, err
+	}
+	if acct.State != "" {
+		a.payments++
+	}
+
+	// The payment.
+	paid := sess.Phase == provider.PhaseAuthorised || sess.Phase == provider.PhasePurchased || sess.Phase == provider.PhaseVoided
+	bankHolds := acct.State == "authorised" || acct.State == "voided"
+	switch {
+	case sess.Phase == provider.PhasePaying:
+		if !held["pay\n"+merchant+"\n"+order+"\n"+sess.ID] {
+			bad("session %s is PAYING with no entry in the doubt set", sess.ID)
+		}
+	case sess.Phase == provider.PhasePending:
+		if acct.State != "pending" && acct.State != "authorised" && acct.State != "rejected" {
+			bad("session %s is PENDING, the bank's payment is %q", sess.ID, acct.State)
+		}
+	case paid != bankHolds:
+		bad("session %s is %s, the bank's payment is %q", sess.ID, sess.Phase, acct.State)
+	case paid && sess.Authorised != acct.Authorised:
+		bad("authorised %s here, %s at the bank", sess.Authorised, acct.Authorised)
+	}
+	if sess.Captured != acct.Captured {
+		bad("captured %s here, %s at the bank", sess.Captured, acct.Captured)
+	}
+	if sess.Refunded != acct.Refunded {
+		bad("refunded %s here, %s at the bank", sess.Refunded, acct.Refunded)
+	}
+	if (sess.Phase == provider.PhaseVoided) != (acct.State == "voided") {
+		bad("session %s is %s, the bank's payment is %q", sess.ID, sess.Phase, acct.State)
+	}
+
+	// Holds and reservations are in the doubt set until settled.
+	if sess.Op != "" && !held["op\n"+merchant+"\n"+order+"\n"+sess.Op] {
+		bad("order held by %s with no entry in the doubt set", sess.Op)
+	}
+	var reserved provider.Money
+	for guid, m := range sess.Reservations {
+		reserved += m
+		if !held["op\n"+merchant+"\n"+order+"\n"+guid] {
+			bad("refund %s reserved with no entry in the doubt set", guid)
+		}
+	}
+	if reserved != sess.Reserved {
+		bad("reserved %s, reservations add up to %s", sess.Reserved, reserved)
+	}
+
+	// Every operation step against the bank's record of its reference.
+	approved := map[string]sandbox.Entry{}
+	for _, e := range acct.Entries {
+		if e.Outcome == string(provider.Approved) && e.Op != provider.OpAuthorise && e.Op != provider.OpAuthenticate {
+			approved[e.Reference] = e
+		}
+	}
+	stepped := map[string]bool{}
+	for _, st := range steps {
+		switch st.Type {
+		case provider.ActionPurchase, provider.ActionVoid, provider.ActionRefund:
+		case provider.ActionStart:
+			if st.SessionID != sess.ID {
+				// A session the order left behind must hold nothing.
+				old, err := bank.Account(ctx, provider.PaymentReference(st.SessionID))
+				if err != nil {
+					return a, err
+				}
+				if old.State == "authorised" || old.Captured > 0 {
+					bad("replaced session %s is %s (%s) at the bank", st.SessionID, st.StatusCode, old.State)
+				}
+			}
+			continue
+		default:
+			continue
+		}
+		a.operations++
+		ref := provider.OperationReference(merchant, order, st.Type, st.GUID)
+		stepped[ref] = true
+		_, ok := approved[ref]
+		if resolved := st.StatusCode == provider.StatusResolved; resolved != ok {
+			bad("%s %s is %s here; approved at the bank: %v", st.Type, st.GUID, st.StatusCode, ok)
+		}
+	}
+	for ref, e := range approved {
+		if !stepped[ref] && !held[ref] {
+			bad("the bank approved %s %s (%s) with no step here", e.Op, ref, e.Amount)
+		}
+	}
+	return a, nil
+}
