@@ -1,10 +1,14 @@
 package extension_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/akinon-gateway/gateway/provider"
+	"github.com/akinon-gateway/gateway/provider/sandbox"
 )
 
 // step is one move of a flow and what it must answer.
@@ -136,5 +140,26 @@ func TestHistoryFilters(t *testing.T) {
 		if strings.Join(types, ",") != tt.types || h.LastAction != "REFUND" || h.Balance != "60.00" {
 			t.Errorf("%s: steps %v, top %s %s", tt.name, types, h.LastAction, h.Balance)
 		}
+	}
+}
+
+// TestVoidAfterAPartialCapture: an AUTH of 100.00 captured for 50.00 and
+// then voided asks the bank to reverse the 50.00 captured, not the 100.00
+// authorised; the bank, which refuses a void of more than the payment
+// holds, agrees, and both sides end at a balance of 0.
+func TestVoidAfterAPartialCapture(t *testing.T) {
+	g := mustGateway(t)
+	s := g.mustPaid(t, "o-void-partial", sandbox.CardApproved, set("type", "AUTH"))
+	g.mustOperate(t, "/purchase", body(opBody("o-void-partial", "p1"), set("orderAmount", number("50.00"))), "RESOLVED")
+	g.mustOperate(t, "/void", body(opBody("o-void-partial", "v1")), "RESOLVED")
+	acct, err := g.bank.Account(context.Background(), provider.PaymentReference(s.SessionID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if acct.State != "voided" || acct.Voided != 5000 || acct.Captured != 5000 {
+		t.Fatalf("the bank's payment: %+v; want the 50.00 captured reversed", acct)
+	}
+	if h, _ := g.mustHistory(t, "o-void-partial"); h.Balance != "0.00" || h.LastAction != "VOID" {
+		t.Fatalf("history: balance %s, last %s", h.Balance, h.LastAction)
 	}
 }

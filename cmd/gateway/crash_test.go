@@ -49,6 +49,9 @@ func TestKilledWhileTheShopperPays(t *testing.T) {
 	again := map[string]any{"version": "1", "guid": "start-again-1", "orderId": "o-kill-pay", "orderAmount": 120.5, "locale": "en",
 		"returnUrl": "http://127.0.0.1:9/return", "type": "SALE", "currency": "TRY",
 		"customer": map[string]any{"firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com"}}
+	if ds := doubts(t, gw.Base); len(ds) != 1 || ds[0].Kind != "pay" || ds[0].SessionID != sid {
+		t.Fatalf("the operator's list of what is in doubt: %+v", ds)
+	}
 	if a := post(gw.Base, "/start-session", again); a.Status != http.StatusUnprocessableEntity || a.code() != "payment_in_progress" {
 		t.Fatalf("start-session while the payment is in doubt: %s", a)
 	}
@@ -153,11 +156,19 @@ func TestKilledDuringAnOperation(t *testing.T) {
 			gw.env["SANDBOX_LATENCY"] = "0s"
 			gw.Restart()
 
+			ds := doubts(t, gw.Base)
+			if len(ds) != 1 || ds[0].Kind != "op" || ds[0].GUID != "killed" || ds[0].OrderID != "o-op" ||
+				"/"+strings.ToLower(ds[0].Action) != tt.killed || ds[0].AgeSeconds <= 0 {
+				t.Fatalf("the operator's list of what is in doubt: %+v", ds)
+			}
 			if a := post(gw.Base, tt.blocked, tt.blockedBody); a.code() != tt.blockedCode {
 				t.Fatalf("%s while %s is in doubt: %s, want %s", tt.blocked, tt.killed, a, tt.blockedCode)
 			}
 			waitSettled(t, store.URL(), settleWithin)
 			t.Logf("%s settled %s after the kill", tt.killed, time.Since(killed).Round(time.Millisecond))
+			if ds := doubts(t, gw.Base); len(ds) != 0 {
+				t.Fatalf("in doubt after settling: %+v", ds)
+			}
 
 			a := post(gw.Base, tt.next, tt.nextBody)
 			if a.Status != http.StatusOK || (tt.nextState != "" && !bytes.Contains(a.Body, []byte(`"status":"`+tt.nextState+`"`))) {

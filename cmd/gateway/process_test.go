@@ -260,6 +260,33 @@ func shop(redirect, card string) answer {
 	return answer{Status: resp.StatusCode, Header: resp.Header, Body: b, Err: err}
 }
 
+// doubts reads the operator's list of what is in doubt.
+func doubts(tb testing.TB, base string) []struct {
+	Kind, Action, OrderID, GUID, SessionID string
+	AgeSeconds                             float64
+	Overdue                                bool
+} {
+	tb.Helper()
+	req, _ := http.NewRequest(http.MethodGet, base+"/admin/doubts", nil)
+	req.SetBasicAuth("ops", "ops-password-123")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		InDoubt []struct {
+			Kind, Action, OrderID, GUID, SessionID string
+			AgeSeconds                             float64
+			Overdue                                bool
+		}
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK {
+		tb.Fatalf("GET /admin/doubts: %d %v", resp.StatusCode, err)
+	}
+	return out.InDoubt
+}
+
 // page fetches a hosted page as a new browser would.
 func page(u string) answer {
 	resp, err := http.Get(u)
@@ -286,6 +313,8 @@ func faultEnv(tb testing.TB, storeURL, booksURL, hookURL string, extra map[strin
 		"READY_INTERVAL":         "200ms",
 		"WEBHOOK_RETRY_SCHEDULE": "0s,200ms,500ms,1s,2s,5s",
 		"WEBHOOK_TIMEOUT":        "1s",
+		"ADMIN_USERNAME":         "ops",
+		"ADMIN_PASSWORD":         "ops-password-123",
 		"LOG_LEVEL":              "error",
 	})
 	for k, v := range extra {

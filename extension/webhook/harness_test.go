@@ -37,12 +37,14 @@ type delivery struct {
 }
 
 // receiver is a real HTTP server on loopback standing in for Akinon's
-// webhook endpoint; answer decides each response.
+// webhook endpoint; answer decides each response, and headers, when set,
+// adds headers to it.
 type receiver struct {
 	*httptest.Server
-	mu     sync.Mutex
-	got    []delivery
-	answer func(n int, d delivery) int // n: deliveries of this event so far, from 1
+	mu      sync.Mutex
+	got     []delivery
+	answer  func(n int, d delivery) int // n: deliveries of this event so far, from 1
+	headers func(n int) http.Header
 }
 
 func mustReceiver(tb testing.TB, answer func(n int, d delivery) int) *receiver {
@@ -66,8 +68,13 @@ func mustReceiver(tb testing.TB, answer func(n int, d delivery) int) *receiver {
 				n++
 			}
 		}
-		answer := r.answer
+		answer, headers := r.answer, r.headers
 		r.mu.Unlock()
+		if headers != nil {
+			for k, v := range headers(n) {
+				w.Header()[k] = v
+			}
+		}
 		w.WriteHeader(answer(n, d))
 	}))
 	tb.Cleanup(r.Close)

@@ -3,6 +3,8 @@ package webhook_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -149,5 +151,63 @@ func TestTwoSendersNeverSendOneAttemptTwice(t *testing.T) {
 	}
 	if len(seen) != events {
 		t.Fatalf("%d distinct events delivered, want %d", len(seen), events)
+	}
+}
+
+// TestRedirectsAreNeverFollowed: a receiver that answers 302 is not a
+// delivery. A client that follows it re-sends as a GET without the body,
+// gets a 200 from the new address, and the event is marked delivered and
+// lost. The sender records the 3xx as a failed attempt, with its
+// Location for operators, and retries the receiver itself.
+func TestRedirectsAreNeverFollowed(t *testing.T) {
+	elsewhere := 0
+	var elsewhereMu sync.Mutex
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		elsewhereMu.Lock()
+		elsewhere++
+		elsewhereMu.Unlock()
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(other.Close)
+	for _, status := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			rcv := mustReceiver(t, func(n int, _ delivery) int {
+				if n == 1 {
+					return status
+				}
+				return http.StatusNoContent
+			})
+			rcv.headers = func(n int) http.Header {
+				if n == 1 {
+					return http.Header{"Location": {other.URL + "/moved"}}
+				}
+				return nil
+			}
+			w := mustWorld(t, redistest.Shared(t), rcv.URL, ms(0, 200, 1000))
+			w.mustPaidOrder(t, "o-redirect", sandbox.CardApproved)
+			runSender(t, w.sender("r1", 2*time.Second))
+			waitFor(t, 10*time.Second, "the retry after the redirect", func() bool { return len(rcv.deliveries()) == 2 })
+			got := rcv.deliveries()
+			ev, attempts, err := w.store.Event(context.Background(), got[0].eventID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, 5*time.Second, "the second attempt to be recorded", func() bool {
+				ev, attempts, _ = w.store.Event(context.Background(), got[0].eventID)
+				return len(attempts) == 2
+			})
+			first := attempts[0]
+			if first.Status != status || first.Outcome != provider.OutcomeRetry || first.Location != other.URL+"/moved" {
+				t.Fatalf("the redirected attempt was recorded as %+v", first)
+			}
+			if ev.State != provider.OutcomeDelivered || string(got[1].body) != string(got[0].body) {
+				t.Fatalf("after the retry: state %s", ev.State)
+			}
+			elsewhereMu.Lock()
+			defer elsewhereMu.Unlock()
+			if elsewhere != 0 {
+				t.Fatalf("the sender followed the redirect %d times", elsewhere)
+			}
+		})
 	}
 }

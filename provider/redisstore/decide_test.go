@@ -52,6 +52,8 @@ type spec struct {
 	refunded     int64
 	op           string
 	reservations map[string]int64
+	payToken     string
+	tries        int
 }
 
 func (r *raw) mustWrite(tb testing.TB, merchant, order string, s spec) string {
@@ -63,11 +65,14 @@ func (r *raw) mustWrite(tb testing.TB, merchant, order string, s spec) string {
 		"id", id, "txn", "txn-" + order, "merchant", merchant, "order", order, "startGuid", "start-" + order,
 		"type", string(s.typ), "currency", "TRY", "locale", "tr", "returnUrl", "https://shop.example/return",
 		"processor", "sandbox", "amount", 10000, "createdAt", s.expiresAt.Add(-30 * time.Minute).UnixMilli(),
-		"expiresAt", s.expiresAt.UnixMilli(), "phase", string(s.phase), "tries", 0,
+		"expiresAt", s.expiresAt.UnixMilli(), "phase", string(s.phase), "tries", s.tries,
 		"authorised", s.authorised, "captured", s.captured, "refunded", s.refunded, "startIdx", 0,
 	}
 	if s.op != "" {
 		fields = append(fields, "op", s.op)
+	}
+	if s.payToken != "" {
+		fields = append(fields, "payToken", s.payToken, "payStage", "card", "payUntil", s.expiresAt.UnixMilli())
 	}
 	for guid, m := range s.reservations {
 		fields = append(fields, "r:"+guid, m)
