@@ -117,3 +117,8 @@ var ErrNotFound = errors.New("not found")
 // ErrUnavailable is what storage adapters wrap when the store cannot be
 // reached; the gateway then fails closed.
 var ErrUnavailable = errors.New("store unavailable")
+
+// ErrNotDurable is what storage adapters wrap when the store took a write
+// but not enough replicas acknowledged it in time: it may vanish in a
+// failover, so no answer may rest on it.
+var ErrNotDurable = errors.New("write not durable")

@@ -104,13 +104,24 @@ func (s *Service) Pay(ctx context.Context, m *Merchant, sess *Session, form Card
 		return p.Inquire(ctx, InquiryRequest{Operation: OpAuthorise, Reference: ref})
 	})
 	if err != nil {
-		return PageView{}, err
+		return s.inDoubt(m, claimed, err)
 	}
 	after, err := s.settle(ctx, claimed, paymentOf(claimed, claim), res, subs)
 	if err != nil {
-		return PageView{}, err
+		return s.inDoubt(m, claimed, err)
 	}
 	return s.view(m, after, s.now()), nil
+}
+
+// inDoubt is the page of a payment whose outcome could not be known or
+// stored: "processing", which the shopper's browser refreshes until the
+// request's retries or the reconciler have settled it. Other errors stay
+// errors.
+func (s *Service) inDoubt(m *Merchant, claimed *Session, err error) (PageView, error) {
+	if ErrorCode(err) != CodeOutcomeUnknown {
+		return PageView{}, err
+	}
+	return PageView{Session: claimed, State: PageProcessing, Installments: m.Installments(claimed.Currency)}, nil
 }
 
 // paymentClaim is the claim of a session's payment for one stage.
@@ -154,11 +165,11 @@ func (s *Service) Authenticate(ctx context.Context, m *Merchant, sess *Session, 
 		return p.Inquire(ctx, InquiryRequest{Operation: OpAuthenticate, Reference: ref})
 	})
 	if err != nil {
-		return PageView{}, err
+		return s.inDoubt(m, claimed, err)
 	}
 	after, err := s.settle(ctx, claimed, paymentOf(claimed, claim), res, append(claimed.PaySubSteps, subs...))
 	if err != nil {
-		return PageView{}, err
+		return s.inDoubt(m, claimed, err)
 	}
 	return s.view(m, after, s.now()), nil
 }

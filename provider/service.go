@@ -316,6 +316,16 @@ type act func(ctx context.Context, b Begun) (*Settlement, *Step, Answer, error)
 // reserve), the work, then Finish (settle, record, store the reply).
 func (s *Service) run(ctx context.Context, in BeginInput, render Render, work act) (Reply, error) {
 	b, err := s.store.Begin(ctx, in)
+	if errors.Is(err, ErrNotDurable) {
+		// The claim may not survive a failover: nothing may rest on it.
+		// Nothing reached the processor, so the answer is
+		// store_unavailable and the claim is given up (if giving up is
+		// lost too, the reconciler finds the processor never got it).
+		if aerr := s.store.Abandon(context.WithoutCancel(ctx), in.Claim); aerr != nil {
+			err = errors.Join(err, aerr)
+		}
+		return Reply{}, Wrap(CodeStoreUnavailable, "the payment store is unavailable; retry later", err)
+	}
 	if err != nil {
 		return Reply{}, storeError(err)
 	}

@@ -13,6 +13,10 @@ type Store interface {
 	// same atomic step, reads the order's session, applies the state
 	// machine and reserves what the action needs.
 	Begin(ctx context.Context, in BeginInput) (Begun, error)
+	// Abandon gives up a claim its request could not make durable, before
+	// anything reached the processor: the guid, its hold or reservation
+	// and its doubt entry go, so a retry of the guid runs afresh.
+	Abandon(ctx context.Context, in Claim) error
 	// Finish settles the reservation of a claimed guid, records its step,
 	// stores its reply and drops its in-doubt entry, atomically. It
 	// returns the reply stored under the guid: this one, or the one an

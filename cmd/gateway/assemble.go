@@ -31,6 +31,7 @@ type gateway struct {
 // assemble connects the stores, refuses a Redis that may evict, and
 // wires the service, the HTTP side, the webhook sender and readiness.
 func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, log *zap.Logger) (*gateway, error) {
+	logRedisThrough(log)
 	gw := &gateway{embedded: cfg.RedisURL == ""}
 	rdb, err := gw.connect(cfg.RedisURL, log)
 	if err != nil {
@@ -50,6 +51,8 @@ func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, l
 		}
 	}
 	gw.store = redisstore.New(rdb, "gw", cfg.RedisShards)
+	gw.store.SetRetention(cfg.OrderRetention)
+	gw.store.SetDurability(redisstore.Durability{MinReplicas: cfg.RedisMinReplicas, Timeout: cfg.RedisReplicaTimeout, AOF: cfg.RedisWaitAOF})
 
 	bank := sandbox.New(books, sandbox.Options{PendingDelay: cfg.SandboxPendingDelay, Retention: cfg.SandboxRetention,
 		Latency: cfg.SandboxLatency})

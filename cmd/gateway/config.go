@@ -40,6 +40,11 @@ type Config struct {
 	RedisURL    string
 	RedisShards int // ours: REDIS_SHARDS
 
+	RedisMinReplicas    int           // REDIS_MIN_REPLICAS: replicas that must acknowledge a write before its answer
+	RedisReplicaTimeout time.Duration // REDIS_REPLICA_TIMEOUT: how long to wait for them
+	RedisWaitAOF        bool          // ours: REDIS_WAIT_AOF, also wait for the AOF fsync (WAITAOF, Redis 7.2+)
+	OrderRetention      time.Duration // ORDER_RETENTION: how long an order's session and history live after its latest change
+
 	MerchantsFile string
 
 	IdempotencyTTL       time.Duration
@@ -112,6 +117,10 @@ func (c *Config) variables() []variable {
 		secret("WEBHOOK_HASH_KEY", &c.WebhookHashKey),
 		redisURL("REDIS_URL", &c.RedisURL),
 		bind("REDIS_SHARDS", "1", &c.RedisShards, parseShards, same[int]),
+		bind("REDIS_MIN_REPLICAS", "0", &c.RedisMinReplicas, parseReplicas, same[int]),
+		duration("REDIS_REPLICA_TIMEOUT", "500ms", &c.RedisReplicaTimeout),
+		bind("REDIS_WAIT_AOF", "0", &c.RedisWaitAOF, parseFlag, same[bool]),
+		duration("ORDER_RETENTION", "9600h", &c.OrderRetention),
 		redisURL("SANDBOX_REDIS_URL", &c.SandboxRedisURL),
 		text("MERCHANTS_FILE", "", &c.MerchantsFile),
 		duration("IDEMPOTENCY_TTL", "24h", &c.IdempotencyTTL),
@@ -229,7 +238,15 @@ func (c *Config) fillComputed() {
 // checked by Merchants.
 func (c Config) Validate() error {
 	_, merchants := c.Merchants()
-	return errors.Join(c.checkPublicURL(), c.checkAdmin(), c.checkLease(), merchants)
+	return errors.Join(c.checkPublicURL(), c.checkAdmin(), c.checkLease(), c.checkDurability(), merchants)
+}
+
+// checkDurability: waiting for replicas needs a Redis that has them.
+func (c Config) checkDurability() error {
+	if c.RedisURL == "" && (c.RedisMinReplicas > 0 || c.RedisWaitAOF) {
+		return fmt.Errorf("REDIS_MIN_REPLICAS and REDIS_WAIT_AOF need REDIS_URL: the embedded store has no replicas")
+	}
+	return nil
 }
 
 // parseLatency reads a duration that may be zero.
@@ -377,6 +394,14 @@ func parseShards(v string) (int, error) {
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 || n > 16384 {
 		return 0, fmt.Errorf("%q is not a number from 1 to 16384", v)
+	}
+	return n, nil
+}
+
+func parseReplicas(v string) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > 16 {
+		return 0, fmt.Errorf("%q is not a number of replicas from 0 to 16", v)
 	}
 	return n, nil
 }

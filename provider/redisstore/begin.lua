@@ -10,14 +10,15 @@
 -- KEYS: 1 guid record, 2 session hash, 3 history list, 4 session-id index,
 --       5 expiry schedule, 6 doubt set
 -- ARGV: 1 fingerprint, 2 token, 3 lease ms, 4 action, 5 guid, 6 amount,
---       7 currency, 8 now ms, 9 rules, 10 deadline ms, 11 doubt member;
---       for START: 12 start step, 13 session-id index value,
---       14 expiry schedule member, 15 reply status, 16 reply body,
---       17 reply expires ms, 18 ttl ms, 19.. session fields as name, value
+--       7 currency, 8 now ms, 9 rules, 10 deadline ms, 11 doubt member,
+--       12 retention ms; for START: 13 start step, 14 session-id index
+--       value, 15 expiry schedule member, 16 reply status, 17 reply body,
+--       18 reply expires ms, 19 ttl ms, 20.. session fields as name, value
 local idem, sess, steps, sidx, expiry, doubt = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local fp, token, lease = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local action, guid, amount, currency = ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7]
 local now, rules = tonumber(ARGV[8]), ARGV[9]
+local retention = tonumber(ARGV[12])
 
 local seen = idem_check(idem, fp)
 if seen then
@@ -78,14 +79,15 @@ if action == 'START' then
   -- New work writes first with a command a full Redis refuses (SET), so
   -- a full Redis refuses the whole step: Redis lets a script that has
   -- written finish, and DEL is allowed when memory is full.
-  redis.call('SET', sidx, ARGV[13])
+  redis.call('SET', sidx, ARGV[14], 'PX', retention)
   redis.call('DEL', sess)
-  redis.call('HSET', sess, unpack(argv_from(19)))
-  local n = redis.call('RPUSH', steps, ARGV[12])
+  redis.call('HSET', sess, unpack(argv_from(20)))
+  local n = redis.call('RPUSH', steps, ARGV[13])
   redis.call('HSET', sess, 'startIdx', n - 1)
+  retain(retention, sess, steps)
   local h2 = load(sess)
-  redis.call('ZADD', expiry, h2.expiresAt, ARGV[14])
-  idem_complete(idem, fp, ARGV[15], ARGV[16], ARGV[17], tonumber(ARGV[18]))
+  redis.call('ZADD', expiry, h2.expiresAt, ARGV[15])
+  idem_complete(idem, fp, ARGV[16], ARGV[17], ARGV[18], tonumber(ARGV[19]))
   return {'started'}
 end
 
@@ -106,5 +108,6 @@ if action == 'REFUND' then
 else
   redis.call('HSET', sess, 'op', guid)
 end
+retain(retention, sess, steps)
 local _, after = load(sess)
 return {'claimed', after}

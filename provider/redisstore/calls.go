@@ -23,6 +23,7 @@ func (s *Store) Begin(ctx context.Context, in provider.BeginInput) (provider.Beg
 		string(in.Ask.Action), in.GUID, int64(in.Ask.Amount), in.Ask.Currency,
 		in.Ask.Now.UnixMilli(), provider.RuleTable(in.Ask.Action),
 		in.Deadline.UnixMilli(), doubtMember(provider.DoubtOperation, in.Merchant, in.OrderID, in.GUID),
+		s.retentionMS(),
 	}
 	if in.New != nil {
 		sidx = k.sessionIndex(in.New.ID)
@@ -32,10 +33,11 @@ func (s *Store) Begin(ctx context.Context, in provider.BeginInput) (provider.Beg
 		args = append(args, sessionFields(in.New)...)
 	}
 	keys := []string{k.guid(in.Merchant, in.GUID), k.session, k.history, sidx, schedule(k.tag, provider.ScheduleExpiry), k.doubt()}
-	v, err := beginScript.Run(ctx, s.rdb, keys, args...).Slice()
+	raw, err := s.durable(ctx, beginScript, keys, args...)
 	if err != nil {
-		return provider.Begun{}, translate("begin", err)
+		return provider.Begun{}, notDurable("begin", err)
 	}
+	v, _ := raw.([]any)
 	if f, ok := idempotency.Parse(v); ok {
 		switch f.Kind {
 		case idempotency.Reused:
@@ -73,6 +75,14 @@ func (s *Store) Begin(ctx context.Context, in provider.BeginInput) (provider.Beg
 	return b, nil
 }
 
+// Abandon implements provider.Store.
+func (s *Store) Abandon(ctx context.Context, c provider.Claim) error {
+	k := s.order(c.Merchant, c.OrderID)
+	err := abandonScript.Run(ctx, s.rdb, []string{k.guid(c.Merchant, c.GUID), k.session, k.doubt()},
+		c.GUID, c.Token, doubtMember(provider.DoubtOperation, c.Merchant, c.OrderID, c.GUID)).Err()
+	return translate("abandon", err)
+}
+
 // Finish implements provider.Store in one round trip.
 func (s *Store) Finish(ctx context.Context, in provider.FinishInput) (provider.Reply, error) {
 	k := s.order(in.Merchant, in.OrderID)
@@ -82,13 +92,14 @@ func (s *Store) Finish(ctx context.Context, in provider.FinishInput) (provider.R
 		settle, phase = "1", string(st.Phase)
 		captured, refunded, release = int64(st.Captured), int64(st.Refunded), int64(st.Release)
 	}
-	v, err := finishScript.Run(ctx, s.rdb, []string{k.guid(in.Merchant, in.GUID), k.session, k.history, k.doubt()},
+	raw, err := s.durable(ctx, finishScript, []string{k.guid(in.Merchant, in.GUID), k.session, k.history, k.doubt()},
 		in.GUID, in.Fingerprint, in.Reply.Status, in.Reply.Body, in.Reply.Expires.UnixMilli(), in.TTL.Milliseconds(),
 		settle, phase, captured, refunded, release, in.Step,
-		doubtMember(provider.DoubtOperation, in.Merchant, in.OrderID, in.GUID)).Slice()
+		doubtMember(provider.DoubtOperation, in.Merchant, in.OrderID, in.GUID), s.retentionMS())
 	if err != nil {
-		return provider.Reply{}, translate("finish", err)
+		return provider.Reply{}, notDurable("finish", err)
 	}
+	v, _ := raw.([]any)
 	if n, _ := v[0].(int64); n == 1 || len(v) < 4 {
 		return in.Reply, nil
 	}
@@ -128,7 +139,7 @@ func (s *Store) ClaimPayment(ctx context.Context, in provider.PaymentClaim) (*pr
 	v, err := claimPaymentScript.Run(ctx, s.rdb, []string{k.session, k.doubt()},
 		in.SessionID, in.Stage, in.Token, in.Lease.Milliseconds(), in.Now.UnixMilli(),
 		in.Deadline.UnixMilli(), doubtMember(provider.DoubtPayment, in.Merchant, in.OrderID, in.SessionID),
-		int64(in.Amount), in.Installment, in.CardBIN, in.CardLast4).Slice()
+		int64(in.Amount), in.Installment, in.CardBIN, in.CardLast4, s.retentionMS()).Slice()
 	if err != nil {
 		return nil, translate("claim payment", err)
 	}
@@ -150,7 +161,7 @@ func (s *Store) SettlePayment(ctx context.Context, in provider.PaymentSettlement
 	}
 	subs, _ := json.Marshal(in.SubSteps)
 	args := []any{in.Token, in.StartStep, evID, evBody, in.Now.UnixMilli(), pending, msOrZero(in.ResolveAt), eventDue(in.Event, in.Now),
-		doubtMember(provider.DoubtPayment, in.Merchant, in.OrderID, in.SessionID),
+		doubtMember(provider.DoubtPayment, in.Merchant, in.OrderID, in.SessionID), s.retentionMS(),
 		"phase", string(in.Phase),
 		"rejection", string(in.Rejection),
 		"detail", in.Detail,
@@ -164,10 +175,11 @@ func (s *Store) SettlePayment(ctx context.Context, in provider.PaymentSettlement
 		"paySubSteps", string(subs),
 	}
 	keys := []string{k.session, k.history, schedule(k.tag, provider.SchedulePending), outboxDue(k.tag), eventKey(k.tag, evID), k.doubt()}
-	v, err := settlePaymentScript.Run(ctx, s.rdb, keys, args...).Slice()
+	raw, err := s.durable(ctx, settlePaymentScript, keys, args...)
 	if err != nil {
-		return nil, translate("settle payment", err)
+		return nil, notDurable("settle payment", err)
 	}
+	v, _ := raw.([]any)
 	return decodeSession(v[1])
 }
 
@@ -177,7 +189,7 @@ func (s *Store) RefuseTry(ctx context.Context, in provider.Try) (*provider.Sessi
 	evID, evBody := outgoing(in.Event)
 	keys := []string{k.session, k.history, outboxDue(k.tag), eventKey(k.tag, evID)}
 	v, err := refuseTryScript.Run(ctx, s.rdb, keys,
-		in.SessionID, in.MaxTries, in.Now.UnixMilli(), in.RejectedStep, in.Detail, evID, evBody, eventDue(in.Event, in.Now)).Result()
+		in.SessionID, in.MaxTries, in.Now.UnixMilli(), in.RejectedStep, in.Detail, evID, evBody, eventDue(in.Event, in.Now), s.retentionMS()).Result()
 	if err != nil {
 		return nil, translate("refuse try", err)
 	}

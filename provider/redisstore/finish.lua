@@ -15,7 +15,7 @@
 -- KEYS: 1 guid record, 2 session hash, 3 history list, 4 doubt set
 -- ARGV: 1 guid, 2 fingerprint, 3 status, 4 body, 5 expires ms, 6 ttl ms,
 --       7 settle ('1' or '0'), 8 phase, 9 captured+, 10 refunded+,
---       11 reserved−, 12 step json, 13 doubt member
+--       11 reserved−, 12 step json, 13 doubt member, 14 retention ms
 local idem, sess, steps, doubt = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local guid = ARGV[1]
 
@@ -42,5 +42,8 @@ if ARGV[7] == '1' then
   end
 elseif ARGV[12] ~= '' then
   redis.call('RPUSH', steps, ARGV[12])
+end
+if redis.call('EXISTS', sess) == 1 then
+  retain(tonumber(ARGV[14]), sess, steps)
 end
 return idem_complete(idem, ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]))

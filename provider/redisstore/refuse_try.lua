@@ -4,7 +4,8 @@
 --
 -- KEYS: 1 session hash, 2 history list, 3 outbox due, 4 event hash
 -- ARGV: 1 session id, 2 max tries, 3 now ms, 4 rejected START step,
---       5 detail, 6 event id ('' for none), 7 event body, 8 event due ms
+--       5 detail, 6 event id ('' for none), 7 event body, 8 event due ms,
+--       9 retention ms
 local sess, steps, due, ev = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local now = tonumber(ARGV[3])
 local h, flat = load(sess)
@@ -17,5 +18,6 @@ if tries >= tonumber(ARGV[2]) then
   redis.call('LSET', steps, num(h.startIdx), ARGV[4])
   outbox_add(due, ev, ARGV[6], h.merchant, h.order, ARGV[7], now, tonumber(ARGV[8]))
 end
+retain(tonumber(ARGV[9]), sess, steps)
 local _, after = load(sess)
 return after

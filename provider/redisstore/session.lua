@@ -26,6 +26,15 @@ local function effective_phase(h, now)
   return h.phase
 end
 
+-- retain keeps an order's keys for the retention after its latest
+-- change (ORDER_RETENTION): a finished order's session and history are
+-- forgotten then, and an order still moving stays.
+local function retain(ms, ...)
+  for _, k in ipairs({...}) do
+    redis.call('PEXPIRE', k, ms)
+  end
+end
+
 -- argv_from collects ARGV[first..] (name, value pairs) for one HSET.
 local function argv_from(first)
   local out = {}

@@ -20,6 +20,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -34,6 +35,8 @@ var (
 	beginLua string
 	//go:embed finish.lua
 	finishLua string
+	//go:embed abandon.lua
+	abandonLua string
 	//go:embed claim_payment.lua
 	claimPaymentLua string
 	//go:embed settle_payment.lua
@@ -58,6 +61,7 @@ var (
 	beginScript         = redis.NewScript(idempotency.Lua + sessionLua + beginLua)
 	finishScript        = redis.NewScript(idempotency.Lua + sessionLua + finishLua)
 	claimPaymentScript  = redis.NewScript(sessionLua + claimPaymentLua)
+	abandonScript       = redis.NewScript(abandonLua)
 	settlePaymentScript = redis.NewScript(sessionLua + outboxLua + settlePaymentLua)
 	refuseTryScript     = redis.NewScript(sessionLua + outboxLua + refuseTryLua)
 	transitionScript    = redis.NewScript(sessionLua + outboxLua + transitionLua)
@@ -68,10 +72,27 @@ var (
 
 // Store is the Redis implementation of provider.Store.
 type Store struct {
-	rdb    redis.UniversalClient
-	prefix string
-	shards int
+	rdb        redis.UniversalClient
+	prefix     string
+	shards     int
+	durability Durability
+	retention  time.Duration
 }
+
+// DefaultRetention is how long an order's session, history and session
+// index are kept after its latest change: long enough for the latest
+// refunds card schemes allow (about a year) and a margin.
+const DefaultRetention = 400 * 24 * time.Hour
+
+// SetRetention sets how long an order's keys live after its latest
+// change (ORDER_RETENTION).
+func (s *Store) SetRetention(d time.Duration) {
+	if d > 0 {
+		s.retention = d
+	}
+}
+
+func (s *Store) retentionMS() int64 { return s.retention.Milliseconds() }
 
 var _ provider.Store = (*Store)(nil)
 
@@ -84,7 +105,7 @@ func New(rdb redis.UniversalClient, prefix string, shards int) *Store {
 	if prefix == "" {
 		prefix = "gw"
 	}
-	return &Store{rdb: rdb, prefix: prefix, shards: shards}
+	return &Store{rdb: rdb, prefix: prefix, shards: shards, retention: DefaultRetention}
 }
 
 // orderKeys are the keys of one order.

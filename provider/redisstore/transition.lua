@@ -7,7 +7,8 @@
 --       5 event hash
 -- ARGV: 1 session id, 2 allowed phases (comma separated), 3 must be
 --       expired ('1'/'0'), 4 schedule member, 5 START step, 6 event id,
---       7 event body, 8 now ms, 9 event due ms, 10.. fields as name, value
+--       7 event body, 8 now ms, 9 event due ms, 10 retention ms,
+--       11.. fields as name, value
 local sess, steps, sched, due, ev = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local now = tonumber(ARGV[8])
 local h, flat = load(sess)
@@ -15,9 +16,10 @@ if not transition_applies(h, ARGV[1], ARGV[2], ARGV[3] == '1', now) then
   redis.call('ZREM', sched, ARGV[4])
   return {'lost', flat}
 end
-redis.call('HSET', sess, unpack(argv_from(10)))
+redis.call('HSET', sess, unpack(argv_from(11)))
 redis.call('LSET', steps, num(h.startIdx), ARGV[5])
 outbox_add(due, ev, ARGV[6], h.merchant, h.order, ARGV[7], now, tonumber(ARGV[9]))
 redis.call('ZREM', sched, ARGV[4])
+retain(tonumber(ARGV[10]), sess, steps)
 local _, after = load(sess)
 return {'ok', after}

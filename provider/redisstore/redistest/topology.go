@@ -1,0 +1,360 @@
+package redistest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Args adds redis-server arguments.
+func Args(args ...string) Option {
+	return func(s *Server) { s.args = append(s.args, args...) }
+}
+
+// ReplicaOf makes the server a replica of master.
+func ReplicaOf(master *Server) Option {
+	host, port, _ := strings.Cut(master.Addr, ":")
+	return Args("--replicaof", host, port)
+}
+
+// Safe is what the README asks of a Redis under the gateway: every write
+// in the AOF before it is answered, never evict, and a master that stops
+// taking writes when its replica falls behind.
+func Safe() Option {
+	return Args("--appendonly", "yes", "--appendfsync", "always", "--maxmemory-policy", "noeviction",
+		"--min-replicas-to-write", "1", "--min-replicas-max-lag", "10")
+}
+
+// startIn runs a server in its own directory under root.
+func startIn(tb testing.TB, root, name string, opts ...Option) *Server {
+	tb.Helper()
+	dir := filepath.Join(root, name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	s, err := start(dir, opts...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(s.Kill)
+	return s
+}
+
+// Sentinel is a Sentinel group: a master, its replica and three
+// sentinels, each a process on a free port with its own directory.
+type Sentinel struct {
+	Name      string    // the master's name in the sentinels
+	Nodes     []*Server // the two data nodes; which is master changes with failovers
+	sentinels []*sentinelProc
+}
+
+type sentinelProc struct {
+	Addr string
+	cmd  *exec.Cmd
+}
+
+// StartSentinel starts a Sentinel group and waits until the sentinels
+// know the master and its replica. Stopped at cleanup.
+func StartSentinel(tb testing.TB, opts ...Option) *Sentinel {
+	tb.Helper()
+	if _, err := exec.LookPath("redis-sentinel"); err != nil {
+		tb.Fatal("redistest: redis-sentinel not found on PATH (apt-get install -y redis-sentinel)")
+	}
+	root := tb.TempDir()
+	master := startIn(tb, root, "node-a", opts...)
+	replica := startIn(tb, root, "node-b", append([]Option{ReplicaOf(master)}, opts...)...)
+	g := &Sentinel{Name: "gw", Nodes: []*Server{master, replica}}
+	waitFor(tb, 20*time.Second, "the replica to sync", func() bool {
+		return role(replica) == "slave" && linkUp(replica)
+	})
+	host, port, _ := strings.Cut(master.Addr, ":")
+	for i := range 3 {
+		p, err := freePort()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		dir := filepath.Join(root, "sentinel-"+strconv.Itoa(i))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			tb.Fatal(err)
+		}
+		conf := filepath.Join(dir, "sentinel.conf")
+		body := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\nlogfile %s\n"+
+			"sentinel monitor %s %s %s 2\nsentinel down-after-milliseconds %s 1000\n"+
+			"sentinel failover-timeout %s 10000\nsentinel parallel-syncs %s 1\n",
+			p, dir, filepath.Join(dir, "sentinel.log"), g.Name, host, port, g.Name, g.Name, g.Name)
+		if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
+			tb.Fatal(err)
+		}
+		cmd := exec.Command("redis-sentinel", conf)
+		if err := cmd.Start(); err != nil {
+			tb.Fatal(err)
+		}
+		sp := &sentinelProc{Addr: "127.0.0.1:" + strconv.Itoa(p), cmd: cmd}
+		tb.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
+		g.sentinels = append(g.sentinels, sp)
+	}
+	waitFor(tb, 30*time.Second, "every sentinel to know the master, its replica and the other sentinels", func() bool {
+		for _, sp := range g.sentinels {
+			c := redis.NewSentinelClient(&redis.Options{Addr: sp.Addr})
+			m, err := c.Master(context.Background(), g.Name).Result()
+			c.Close()
+			if err != nil || m["num-slaves"] != "1" || m["num-other-sentinels"] != "2" {
+				return false
+			}
+		}
+		return true
+	})
+	return g
+}
+
+// URL is the gateway's REDIS_URL for the group (README's Sentinel form).
+func (g *Sentinel) URL() string {
+	u := "redis://" + g.sentinels[0].Addr + "?master_name=" + g.Name
+	for _, sp := range g.sentinels[1:] {
+		u += "&addr=" + sp.Addr
+	}
+	return u
+}
+
+// Master is the data node the sentinels call master now.
+func (g *Sentinel) Master(tb testing.TB) *Server {
+	tb.Helper()
+	c := redis.NewSentinelClient(&redis.Options{Addr: g.sentinels[0].Addr})
+	defer c.Close()
+	addr, err := c.GetMasterAddrByName(context.Background(), g.Name).Result()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, n := range g.Nodes {
+		if n.Addr == addr[0]+":"+addr[1] {
+			return n
+		}
+	}
+	tb.Fatalf("the sentinels' master %v is none of the nodes", addr)
+	return nil
+}
+
+// Failover is a planned failover (SENTINEL FAILOVER): the replica is
+// promoted and the old master follows it. It returns once the new master
+// takes writes and has its replica back.
+func (g *Sentinel) Failover(tb testing.TB) {
+	tb.Helper()
+	old := g.Master(tb)
+	c := redis.NewSentinelClient(&redis.Options{Addr: g.sentinels[0].Addr})
+	defer c.Close()
+	if err := c.Failover(context.Background(), g.Name).Err(); err != nil {
+		tb.Fatal(err)
+	}
+	g.waitNewMaster(tb, old)
+}
+
+// KillMaster SIGKILLs the master. The sentinels promote the replica after
+// down-after-milliseconds; the killed node is started again (as an
+// orchestrator would) and rejoins as a replica of the new master.
+func (g *Sentinel) KillMaster(tb testing.TB) {
+	tb.Helper()
+	old := g.Master(tb)
+	old.Kill()
+	waitFor(tb, 30*time.Second, "the sentinels to promote the replica", func() bool {
+		c := redis.NewSentinelClient(&redis.Options{Addr: g.sentinels[0].Addr})
+		defer c.Close()
+		addr, err := c.GetMasterAddrByName(context.Background(), g.Name).Result()
+		return err == nil && addr[0]+":"+addr[1] != old.Addr
+	})
+	old.Restart(tb)
+	g.waitNewMaster(tb, old)
+}
+
+func (g *Sentinel) waitNewMaster(tb testing.TB, old *Server) {
+	tb.Helper()
+	waitFor(tb, 30*time.Second, "a new master with its replica in sync", func() bool {
+		var master *Server
+		for _, n := range g.Nodes {
+			if n != old && role(n) == "master" {
+				master = n
+			}
+		}
+		return master != nil && role(old) == "slave" && linkUp(old) && connectedReplicas(master) == 1
+	})
+}
+
+// Cluster is a Redis Cluster of three masters, each with a replica.
+type Cluster struct {
+	Nodes []*Server
+}
+
+// StartCluster starts six cluster-enabled nodes, joins them with
+// redis-cli --cluster create (3 masters, 1 replica each) and waits until
+// the cluster is ok on every node.
+func StartCluster(tb testing.TB, opts ...Option) *Cluster {
+	tb.Helper()
+	root := tb.TempDir()
+	c := &Cluster{}
+	var addrs []string
+	for i := range 6 {
+		n := startIn(tb, root, "node-"+strconv.Itoa(i), append([]Option{Args("--cluster-enabled", "yes",
+			"--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000")}, opts...)...)
+		c.Nodes = append(c.Nodes, n)
+		addrs = append(addrs, n.Addr)
+	}
+	out, err := exec.Command("redis-cli", append(append([]string{"--cluster", "create"}, addrs...),
+		"--cluster-replicas", "1", "--cluster-yes")...).CombinedOutput()
+	if err != nil {
+		tb.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
+	}
+	c.waitOK(tb)
+	return c
+}
+
+func (c *Cluster) waitOK(tb testing.TB) {
+	tb.Helper()
+	waitFor(tb, 60*time.Second, "the cluster to be ok with three masters each with a replica in sync", func() bool {
+		masters, synced := 0, 0
+		for _, n := range c.Nodes {
+			if !clusterOK(n) {
+				return false
+			}
+			switch role(n) {
+			case "master":
+				masters++
+			case "slave":
+				if linkUp(n) {
+					synced++
+				}
+			}
+		}
+		return masters == 3 && synced == 3
+	})
+}
+
+// URL is the gateway's REDIS_URL for the cluster (README's Cluster form).
+func (c *Cluster) URL() string {
+	u := "redis://" + c.Nodes[0].Addr + "?cluster=1"
+	for _, n := range c.Nodes[1:] {
+		u += "&addr=" + n.Addr
+	}
+	return u
+}
+
+// Masters are the nodes that are masters now.
+func (c *Cluster) Masters() []*Server {
+	var out []*Server
+	for _, n := range c.Nodes {
+		if role(n) == "master" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// replicaOf is the replica of a master: the node whose own line in
+// CLUSTER NODES says it is a replica of the master's id.
+func (c *Cluster) replicaOf(tb testing.TB, master *Server) *Server {
+	tb.Helper()
+	id := nodeID(tb, master)
+	for _, n := range c.Nodes {
+		if n == master {
+			continue
+		}
+		cl := redis.NewClient(&redis.Options{Addr: n.Addr})
+		nodes, err := cl.ClusterNodes(context.Background()).Result()
+		cl.Close()
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(nodes, "\n") {
+			f := strings.Fields(line)
+			if len(f) > 3 && strings.Contains(f[2], "myself") && strings.Contains(f[2], "slave") && f[3] == id {
+				return n
+			}
+		}
+	}
+	tb.Fatalf("no replica of %s", master.Addr)
+	return nil
+}
+
+// Failover is a planned failover of a master: CLUSTER FAILOVER on its
+// replica, which takes its place; it returns once the cluster is ok
+// again.
+func (c *Cluster) Failover(tb testing.TB, master *Server) {
+	tb.Helper()
+	replica := c.replicaOf(tb, master)
+	cl := redis.NewClient(&redis.Options{Addr: replica.Addr})
+	defer cl.Close()
+	if err := cl.Do(context.Background(), "CLUSTER", "FAILOVER").Err(); err != nil {
+		tb.Fatal(err)
+	}
+	waitFor(tb, 30*time.Second, "the replica to take over", func() bool { return role(replica) == "master" })
+	c.waitOK(tb)
+}
+
+// KillMaster SIGKILLs a master; its replica is promoted after the node
+// timeout; the killed node is started again and rejoins as a replica.
+func (c *Cluster) KillMaster(tb testing.TB, master *Server) {
+	tb.Helper()
+	replica := c.replicaOf(tb, master)
+	master.Kill()
+	waitFor(tb, 30*time.Second, "the replica to take over", func() bool { return role(replica) == "master" })
+	master.Restart(tb)
+	c.waitOK(tb)
+}
+
+func nodeID(tb testing.TB, n *Server) string {
+	tb.Helper()
+	cl := redis.NewClient(&redis.Options{Addr: n.Addr})
+	defer cl.Close()
+	id, err := cl.Do(context.Background(), "CLUSTER", "MYID").Text()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return id
+}
+
+func info(n *Server, section string) string {
+	cl := redis.NewClient(&redis.Options{Addr: n.Addr, MaxRetries: -1, DialTimeout: time.Second})
+	defer cl.Close()
+	s, _ := cl.Info(context.Background(), section).Result()
+	return s
+}
+
+func field(s, name string) string {
+	for _, line := range strings.Split(s, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+":"); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+func role(n *Server) string { return field(info(n, "replication"), "role") }
+func linkUp(n *Server) bool { return field(info(n, "replication"), "master_link_status") == "up" }
+func connectedReplicas(n *Server) int {
+	v, _ := strconv.Atoi(field(info(n, "replication"), "connected_slaves"))
+	return v
+}
+
+func clusterOK(n *Server) bool {
+	cl := redis.NewClient(&redis.Options{Addr: n.Addr, MaxRetries: -1, DialTimeout: time.Second})
+	defer cl.Close()
+	s, err := cl.ClusterInfo(context.Background()).Result()
+	return err == nil && field(s, "cluster_state") == "ok"
+}
+
+func waitFor(tb testing.TB, within time.Duration, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("redistest: timed out after %s waiting for %s", within, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
