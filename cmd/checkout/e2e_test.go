@@ -43,16 +43,15 @@ func TestE2E(t *testing.T) {
 		t.Fatalf("CHECKOUT_E2E=%q: want http or browser", mode)
 	}
 	bin := mustBuild(t)
-	rs := redistest.Start(t)
+	store := e2eStore(t)
 	shopAddr := mustFreeAddr(t)
-	gw := mustStartGateway(t, bin.gateway, map[string]string{
-		"REDIS_URL":              rs.URL(),
+	gw := mustStartGateway(t, bin.gateway, mergeEnv(store, map[string]string{
 		"HASH_KEY":               e2eHashKey,
 		"WEBHOOK_URL":            "http://" + shopAddr + commerce.PathWebhook,
 		"WEBHOOK_HASH_KEY":       e2eWebhookKey,
 		"SANDBOX_PENDING_DELAY":  "2s",
 		"WEBHOOK_RETRY_SCHEDULE": "0s,1s,2s,5s",
-	})
+	}))
 	base := []string{"-gateway", gw, "-listen", shopAddr, "-hash-key", e2eHashKey,
 		"-webhook-hash-key", e2eWebhookKey, "-webhook-wait", "30s"}
 
@@ -102,11 +101,10 @@ func TestE2E(t *testing.T) {
 	})
 
 	t.Run("a gateway with another HASH_KEY fails on the bad hash", func(t *testing.T) {
-		other := mustStartGateway(t, bin.gateway, map[string]string{
-			"REDIS_URL":   rs.URL(),
+		other := mustStartGateway(t, bin.gateway, mergeEnv(store, map[string]string{
 			"HASH_KEY":    "another-hash-key-0123456789abcdef0123456",
 			"WEBHOOK_URL": "",
-		})
+		}))
 		args := []string{"-gateway", other, "-listen", "127.0.0.1:0", "-hash-key", e2eHashKey, "-scenarios", "sale"}
 		out, code := runDriver(t, bin.checkout, args...)
 		if code != 1 {
@@ -216,6 +214,40 @@ func goTool() string {
 
 // mustStartGateway runs the gateway with DEV_MODE on a free port and waits
 // until it is ready; it is stopped (SIGTERM) at cleanup.
+// e2eStore is the gateway's store for the run: a redis-server, or with
+// E2E_TOPOLOGY=sentinel or cluster the README's configuration for those
+// (every answer acknowledged by a replica; 16 hash-tag shards on a
+// Cluster). The sandbox bank keeps its books on a Redis of its own.
+func e2eStore(t *testing.T) map[string]string {
+	t.Helper()
+	env := map[string]string{"SANDBOX_REDIS_URL": redistest.Start(t).URL()}
+	switch topo := os.Getenv("E2E_TOPOLOGY"); topo {
+	case "":
+		env["REDIS_URL"] = redistest.Start(t).URL()
+	case "sentinel":
+		env["REDIS_URL"] = redistest.StartSentinel(t, redistest.Safe()).URL()
+		env["REDIS_MIN_REPLICAS"] = "1"
+	case "cluster":
+		env["REDIS_URL"] = redistest.StartCluster(t, redistest.Safe()).URL()
+		env["REDIS_MIN_REPLICAS"], env["REDIS_SHARDS"] = "1", "16"
+	default:
+		t.Fatalf("E2E_TOPOLOGY=%q: want sentinel or cluster", topo)
+	}
+	t.Logf("store: %s", env["REDIS_URL"])
+	return env
+}
+
+func mergeEnv(base, extra map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range base {
+		out[k] = v
+	}
+	for k, v := range extra {
+		out[k] = v
+	}
+	return out
+}
+
 func mustStartGateway(t *testing.T, bin string, env map[string]string) string {
 	t.Helper()
 	addr := mustFreeAddr(t)

@@ -177,6 +177,28 @@ func (h *hook) body(id string) (webhook.Body, bool) {
 	return b, ok
 }
 
+// statusBySession is the status each session's webhooks carried.
+func (h *hook) statusBySession() map[string]string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := map[string]string{}
+	for _, b := range h.bodies {
+		out[b.SessionID] = b.Status
+	}
+	return out
+}
+
+// duplicates counts deliveries of an event beyond its first.
+func (h *hook) duplicates() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, c := range h.byEvent {
+		n += c - 1
+	}
+	return n
+}
+
 func copyMap(m map[string]int) map[string]int {
 	out := make(map[string]int, len(m))
 	for k, v := range m {

@@ -46,8 +46,8 @@ func (l *flowLog) call(base, path string, body map[string]any) answer {
 // flow is one order's life: start-session, the shopper's payment, then
 // what Akinon does with it. It stops at the first call that gets no
 // answer (the gateway was killed) and retries nothing.
-func flow(base string, log *flowLog, i int) {
-	order := "k-" + strconv.Itoa(i)
+func flow(base string, log *flowLog, i int, prefix string) {
+	order := prefix + "-" + strconv.Itoa(i)
 	typ, card := "SALE", sandbox.CardApproved
 	switch i % 6 {
 	case 1, 3:
@@ -58,9 +58,9 @@ func flow(base string, log *flowLog, i int) {
 		card = sandbox.CardDeclined
 	}
 	ok := func(a answer) bool { return a.Err == nil && a.Status == http.StatusOK }
-	start := log.call(base, "/start-session", map[string]any{"version": "1", "guid": "s-" + order, "orderId": order,
-		"orderAmount": 120.5, "locale": "en", "returnUrl": "http://127.0.0.1:9/return", "type": typ, "currency": "TRY",
-		"customer": map[string]any{"firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com"}})
+	body := startBody("s-"+order, order)
+	body["type"] = typ
+	start := log.call(base, "/start-session", body)
 	if !ok(start) {
 		return
 	}
@@ -120,7 +120,7 @@ func TestKillsUnderLoad(t *testing.T) {
 	for i := range flows {
 		wg.Go(func() {
 			time.Sleep(time.Duration(i) * 10 * time.Millisecond) // 200 flows started over 2 s
-			flow(gw.Base, log, i)
+			flow(gw.Base, log, i, "k")
 		})
 	}
 	// Kills at random moments over the 2 s the flows start in.

@@ -191,18 +191,30 @@ func books(tb testing.TB, url string) (*sandbox.Processor, *redis.Client) {
 	return sandbox.New(rdb, sandbox.Options{}), rdb
 }
 
+// storeAt opens the gateway's store (prefix gw) on a REDIS_URL of any
+// form the gateway reads, with its number of shards.
+func storeAt(tb testing.TB, url string, shards int) *redisstore.Store {
+	tb.Helper()
+	opts, err := redisOptions(url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rdb := redis.NewUniversalClient(opts)
+	tb.Cleanup(func() { rdb.Close() })
+	return redisstore.New(rdb, "gw", shards)
+}
+
 // mustAudit runs the ledger audit over the gateway's store (prefix gw,
 // one shard) and the bank's books, and fails on any difference.
 func mustAudit(tb testing.TB, storeURL, booksURL string, slack time.Duration) audit.Report {
 	tb.Helper()
-	opts, err := redis.ParseURL(storeURL)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	rdb := redis.NewClient(opts)
-	defer rdb.Close()
+	return mustAuditShards(tb, storeURL, 1, booksURL, slack)
+}
+
+func mustAuditShards(tb testing.TB, storeURL string, shards int, booksURL string, slack time.Duration) audit.Report {
+	tb.Helper()
 	bank, _ := books(tb, booksURL)
-	rep, err := audit.Run(context.Background(), redisstore.New(rdb, "gw", 1), bank, time.Now(), slack)
+	rep, err := audit.Run(context.Background(), storeAt(tb, storeURL, shards), bank, time.Now(), slack)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -215,10 +227,12 @@ func mustAudit(tb testing.TB, storeURL, booksURL string, slack time.Duration) au
 // waitSettled waits until nothing is in doubt in the gateway's store.
 func waitSettled(tb testing.TB, storeURL string, within time.Duration) time.Duration {
 	tb.Helper()
-	opts, _ := redis.ParseURL(storeURL)
-	rdb := redis.NewClient(opts)
-	defer rdb.Close()
-	st := redisstore.New(rdb, "gw", 1)
+	return waitSettledShards(tb, storeURL, 1, within)
+}
+
+func waitSettledShards(tb testing.TB, storeURL string, shards int, within time.Duration) time.Duration {
+	tb.Helper()
+	st := storeAt(tb, storeURL, shards)
 	start := time.Now()
 	waitUntil(tb, within, "everything in doubt to be settled", func() bool {
 		ds, err := st.Doubts(context.Background())

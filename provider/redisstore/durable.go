@@ -48,16 +48,34 @@ func (s *Store) durable(ctx context.Context, script *redis.Script, keys []string
 	if err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
 		v, err = s.evalAndWait(ctx, node, script, keys, args, true)
 	}
-	if err != nil && isMoved(err) {
-		// The slot moved (a failover): learn the new map and try once more.
-		if cc, ok := s.rdb.(*redis.ClusterClient); ok {
-			cc.ReloadState(ctx)
-			if node, err = s.nodeFor(ctx, keys[0]); err == nil {
-				v, err = s.evalAndWait(ctx, node, script, keys, args, true)
+	if target, ok := movedTo(err); ok {
+		// The slot moved (a failover). The client reloads its slot map in
+		// the background; wait for it to name the new master, briefly,
+		// then run there.
+		if cc, isCluster := s.rdb.(*redis.ClusterClient); isCluster {
+			deadline := time.Now().Add(2 * time.Second)
+			for time.Now().Before(deadline) {
+				cc.ReloadState(ctx)
+				if c, cerr := cc.MasterForKey(ctx, keys[0]); cerr == nil && c.Options().Addr == target {
+					return s.evalAndWait(ctx, c, script, keys, args, true)
+				}
+				time.Sleep(50 * time.Millisecond)
 			}
 		}
 	}
 	return v, err
+}
+
+// movedTo reads the new owner out of a MOVED or ASK error.
+func movedTo(err error) (string, bool) {
+	if err == nil {
+		return "", false
+	}
+	f := strings.Fields(err.Error())
+	if len(f) == 3 && (f[0] == "MOVED" || f[0] == "ASK") {
+		return f[2], true
+	}
+	return "", false
 }
 
 func (s *Store) evalAndWait(ctx context.Context, node redis.Cmdable, script *redis.Script, keys []string, args []any, full bool) (any, error) {
@@ -116,11 +134,6 @@ func (s *Store) nodeFor(ctx context.Context, key string) (redis.Cmdable, error) 
 		return c, nil
 	}
 	return nil, fmt.Errorf("redisstore: cannot wait for replicas on a %T", s.rdb)
-}
-
-func isMoved(err error) bool {
-	msg := err.Error()
-	return strings.HasPrefix(msg, "MOVED ") || strings.HasPrefix(msg, "ASK ") || strings.HasPrefix(msg, "READONLY")
 }
 
 // notDurable turns ErrNotDurable into the domain's: the write may be lost,

@@ -202,7 +202,7 @@ func unavailable(err error) bool {
 	}
 	msg := err.Error()
 	for _, s := range []string{"connection refused", "EOF", "broken pipe", "connection reset", "i/o timeout",
-		"pool timeout", "LOADING", "OOM ", "MASTERDOWN", "CLUSTERDOWN", "READONLY", "TRYAGAIN", "no route to host"} {
+		"pool timeout", "LOADING", "OOM ", "MASTERDOWN", "CLUSTERDOWN", "READONLY", "TRYAGAIN", "NOREPLICAS", "no route to host"} {
 		if strings.Contains(msg, s) {
 			return true
 		}

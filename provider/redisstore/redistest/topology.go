@@ -175,7 +175,14 @@ func (g *Sentinel) KillMaster(tb testing.TB) {
 
 func (g *Sentinel) waitNewMaster(tb testing.TB, old *Server) {
 	tb.Helper()
-	waitFor(tb, 30*time.Second, "a new master with its replica in sync", func() bool {
+	defer func() {
+		if tb.Failed() {
+			for _, n := range g.Nodes {
+				tb.Logf("%s: role %s link %v replicas %d", n.Addr, role(n), linkUp(n), connectedReplicas(n))
+			}
+		}
+	}()
+	waitFor(tb, 60*time.Second, "a new master with its replica in sync", func() bool {
 		var master *Server
 		for _, n := range g.Nodes {
 			if n != old && role(n) == "master" {
