@@ -21,7 +21,11 @@ type ReconcileReport struct {
 	Settled     int // settled from the processor's record
 	NotReceived int // the processor never received them: released
 	Dropped     int // already settled by their request
+	Postponed   int // the processor has not decided yet
 }
+
+// undecided is an answer that is not an outcome yet.
+func undecided(r Result) bool { return r.Outcome == Pending || r.Outcome == Challenge }
 
 // reconcileBatch is how many entries one pass claims.
 const reconcileBatch = 50
@@ -85,9 +89,15 @@ func (s *Service) settleOperation(ctx context.Context, d Doubt, rep *ReconcileRe
 	if err != nil {
 		return err // the entry comes back after its lease
 	}
+	if undecided(inq.Result) && inq.Received {
+		// The processor took it and has not decided (an asynchronous
+		// refund): ask again later; the hold or reservation stays.
+		rep.Postponed++
+		return s.store.PostponeDoubt(ctx, d, s.now().Add(s.cfg.Lease))
+	}
 	res, sub := Settled(inq, s.now())
 	settle, step, out := s.outcome(run.Action, in, sess, req.Amount, res, []SubStep{sub})
-	fin := FinishInput{Claim: Claim{Merchant: d.Merchant, OrderID: d.OrderID, GUID: d.ID, Fingerprint: run.Fingerprint},
+	fin := FinishInput{Claim: Claim{Merchant: d.Merchant, OrderID: d.OrderID, GUID: d.ID, Token: run.Token, Fingerprint: run.Fingerprint},
 		Settle: settle, Step: MarshalStep(*step), Reply: s.render.Operation(out)}
 	if _, err := s.finish(ctx, fin, false); err != nil {
 		return err
@@ -108,6 +118,12 @@ func (s *Service) settlePayment(ctx context.Context, d Doubt, rep *ReconcileRepo
 	}
 	if err != nil {
 		return storeError(err)
+	}
+	if s.now().Before(sess.PayUntil.Add(s.cfg.Margin)) {
+		// Claimed again since (the 3-D Secure stage, after the card
+		// stage's request came back late): not due. The new claim put
+		// the entry back with its own deadline.
+		return nil
 	}
 	op := OpAuthorise
 	if sess.PayStage == StageThreeDS {

@@ -209,6 +209,14 @@ func (s *Service) operate(ctx context.Context, action Action, in OperationInput)
 		if err != nil {
 			return nil, nil, Answer{}, err
 		}
+		if undecided(res) {
+			// Taken but not decided (an asynchronous refund or capture):
+			// nothing is settled and the hold or reservation stays; the
+			// reconciler asks again until the processor decides.
+			return nil, nil, Answer{}, Wrap(CodeOutcomeUnknown,
+				"the processor has not decided yet; retry with the same guid for the outcome",
+				fmt.Errorf("%s answered %s", action, res.Outcome))
+		}
 		settle, step, out := s.outcome(action, in, b.Session, req.Amount, res, subs)
 		return settle, step, out, nil
 	})
@@ -472,7 +480,12 @@ func (s *Service) call(ctx context.Context, budget time.Time, op func(context.Co
 		if inquire == nil {
 			return Result{}, subs, Wrap(CodeOutcomeUnknown, "the processor did not answer", err)
 		}
-		ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.CallTimeout)
+		left = time.Until(budget)
+		if left <= 0 {
+			return Result{}, subs, Wrap(CodeOutcomeUnknown, "the operation may have been carried out; retry with the same guid for its outcome",
+				fmt.Errorf("%w: %v; no time left to ask", ErrInDoubt, err))
+		}
+		ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(s.cfg.CallTimeout, left))
 		inq, ierr := inquire(ictx)
 		cancel()
 		if ierr != nil {

@@ -49,8 +49,12 @@ type Store interface {
 	// operation in doubt: its guid record and the order's session.
 	// ErrNotFound when the guid is no longer running.
 	DoubtfulOperation(ctx context.Context, d Doubt) (Running, *Session, error)
-	// DropDoubt forgets an entry whose work was settled some other way.
+	// DropDoubt forgets an entry whose work was settled some other way,
+	// if it is still the one claimed.
 	DropDoubt(ctx context.Context, d Doubt) error
+	// PostponeDoubt puts a claimed entry back, due at at: the processor
+	// has not decided yet.
+	PostponeDoubt(ctx context.Context, d Doubt, at time.Time) error
 	// Doubts lists every in-doubt entry, with its deadline and, for an
 	// operation, its action.
 	Doubts(ctx context.Context) ([]Doubt, error)
@@ -116,10 +120,15 @@ type Doubt struct {
 	ID       string // the guid of an operation, the session id of a payment
 	Deadline time.Time
 	Action   Action // for an operation, when read by Doubts
+	// Claim is the score ClaimDoubts set: the proof that the entry is
+	// still the one claimed (a new claim of the same payment, its 3-D
+	// Secure stage, puts it back with its own deadline).
+	Claim int64
 }
 
 // Running is a guid claimed by a request that has not stored a reply.
 type Running struct {
+	Token       string // the claim's holder: the reconciler settles in its name
 	Fingerprint string
 	Action      Action
 	Amount      Money // what the request asked: a refund's amount, an AUTH capture's (0: all)

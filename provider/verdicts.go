@@ -13,9 +13,15 @@ import (
 // be taken to the processor now for session id sid: "" if so, else the
 // refusal. A payment already at the processor is never taken again,
 // however long it lasts: the reconciler settles it.
-func ClaimVerdict(s *Session, sid, stage string, now time.Time) Code {
+//
+// The holder's own claim sent again (its reply was lost and the client
+// re-sent it) is allowed: it is the same claim.
+func ClaimVerdict(s *Session, sid, stage, token string, now time.Time) Code {
 	if s == nil || s.ID != sid {
 		return CodeSessionUnknown
+	}
+	if s.Phase == PhasePaying && s.PayToken == token && s.PayStage == stage {
+		return ""
 	}
 	phase := s.EffectivePhase(now)
 	if phase == PhaseExpired {
@@ -46,7 +52,7 @@ func TryCounts(s *Session, sid string, now time.Time) bool {
 // Settles says whether a finished request settles its reservation: only
 // while its guid is running (not settled by someone else) and holds one.
 func Settles(s *Session, guid string, settled bool) bool {
-	if settled || s == nil {
+	if settled || s == nil || guid == "" {
 		return false
 	}
 	_, reserved := s.Reservations[guid]

@@ -134,8 +134,11 @@ func TestTwoSendersNeverSendOneAttemptTwice(t *testing.T) {
 	for i := range events {
 		w.mustPaidOrder(t, "o-pair-"+string(rune('a'+i%26))+string(rune('a'+i/26)), sandbox.CardApproved)
 	}
-	runSender(t, w.sender("r1", time.Second))
-	runSender(t, w.sender("r2", time.Second))
+	// A claim lasts 2×timeout+5 s: long beyond any attempt here, even on
+	// a loaded machine, so a second delivery could only come from two
+	// senders holding one claim.
+	runSender(t, w.sender("r1", 5*time.Second))
+	runSender(t, w.sender("r2", 5*time.Second))
 	waitFor(t, 10*time.Second, "every event recorded as delivered", func() bool {
 		st, err := w.store.OutboxStats(context.Background(), time.Now())
 		return err == nil && st.Depth == 0 && len(rcv.deliveries()) >= events

@@ -20,9 +20,16 @@ local action, guid, amount, currency = ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV
 local now, rules = tonumber(ARGV[8]), ARGV[9]
 local retention = tonumber(ARGV[12])
 
-local seen = idem_check(idem, fp)
-if seen then
-  return seen
+-- A script sent again by the client after its reply was lost finds the
+-- guid claimed by its own token: it answers what the first run did,
+-- without claiming or reserving twice.
+local rec = redis.call('HMGET', idem, 's', 't')
+local mine = rec[1] == 'run' and rec[2] == token
+if not mine then
+  local seen = idem_check(idem, fp)
+  if seen then
+    return seen
+  end
 end
 
 local h, flat = load(sess)
@@ -36,6 +43,9 @@ local function rule(p)
 end
 
 local function decide()
+  if exists and mutates and h['d:' .. guid] then
+    return 'idempotency_key_reused'
+  end
   if exists and mutates and h.op and h.op ~= '' then
     return 'operation_in_progress'
   end
@@ -65,13 +75,18 @@ local function decide()
   return ''
 end
 
+if mine and mutates and (h.op == guid or h['r:' .. guid]) then
+  return {'claimed', flat}
+end
 local code = decide()
 -- A conflict that will clear by itself is not stored: nothing is claimed.
 if code == 'operation_in_progress' then
   return {'busy', flat}
 end
 if code ~= '' then
-  idem_claim(idem, fp, token, lease)
+  if not mine then
+    idem_claim(idem, fp, token, lease)
+  end
   return {'refused', code, flat}
 end
 
@@ -92,7 +107,9 @@ if action == 'START' then
 end
 
 if not mutates then
-  idem_claim(idem, fp, token, lease)
+  if not mine then
+    idem_claim(idem, fp, token, lease)
+  end
   if action == 'HISTORY' then
     return {'claimed', flat, redis.call('LRANGE', steps, 0, -1)}
   end

@@ -95,12 +95,14 @@ func (s *Store) Finish(ctx context.Context, in provider.FinishInput) (provider.R
 	raw, err := s.durable(ctx, finishScript, []string{k.guid(in.Merchant, in.GUID), k.session, k.history, k.doubt()},
 		in.GUID, in.Fingerprint, in.Reply.Status, in.Reply.Body, in.Reply.Expires.UnixMilli(), in.TTL.Milliseconds(),
 		settle, phase, captured, refunded, release, in.Step,
-		doubtMember(provider.DoubtOperation, in.Merchant, in.OrderID, in.GUID), s.retentionMS())
+		doubtMember(provider.DoubtOperation, in.Merchant, in.OrderID, in.GUID), s.retentionMS(), in.Token)
 	if err != nil {
 		return provider.Reply{}, notDurable("finish", err)
 	}
 	v, _ := raw.([]any)
-	if n, _ := v[0].(int64); n == 1 || len(v) < 4 {
+	if n, _ := v[0].(int64); n == 1 || n == 2 || len(v) < 4 {
+		// Stored, or (2) the guid is another request's now: this
+		// request's answer stands for it alone.
 		return in.Reply, nil
 	}
 	// Settled first by someone else: that reply stands.

@@ -14,7 +14,7 @@ local sid, stage, token = ARGV[1], ARGV[2], ARGV[3]
 local lease, now = tonumber(ARGV[4]), tonumber(ARGV[5])
 
 local h = load(sess)
-local verdict = claim_verdict(h, sid, stage, now)
+local verdict = claim_verdict(h, sid, stage, token, now)
 if verdict ~= '' then
   return {'err', verdict}
 end

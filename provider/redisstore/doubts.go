@@ -16,6 +16,7 @@ import (
 // entries past their deadline, as ClaimDue does for a schedule.
 func (s *Store) ClaimDoubts(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]provider.Doubt, error) {
 	var out []provider.Doubt
+	claim := now.Add(lease).UnixMilli()
 	for _, tag := range s.tags() {
 		if len(out) >= limit {
 			break
@@ -26,6 +27,7 @@ func (s *Store) ClaimDoubts(ctx context.Context, now time.Time, lease time.Durat
 		}
 		for _, id := range ids {
 			if d, ok := parseDoubt(id); ok {
+				d.Claim = claim
 				out = append(out, d)
 			}
 		}
@@ -33,23 +35,39 @@ func (s *Store) ClaimDoubts(ctx context.Context, now time.Time, lease time.Durat
 	return out, nil
 }
 
+// rescoreDoubt moves a claimed entry (score still the claim's) to a new
+// score, or drops it when the new score is empty: anything else means
+// the entry was claimed again meanwhile, and it is left alone.
+var rescoreDoubt = redis.NewScript(`
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not score or tonumber(score) ~= tonumber(ARGV[2]) then
+  return 0
+end
+if ARGV[3] == '' then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+else
+  redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+end
+return 1
+`)
+
 // DoubtfulOperation implements provider.Store: the guid record and the
 // session, in one round trip (they share a slot).
 func (s *Store) DoubtfulOperation(ctx context.Context, d provider.Doubt) (provider.Running, *provider.Session, error) {
 	k := s.order(d.Merchant, d.OrderID)
 	pipe := s.rdb.Pipeline()
-	rec := pipe.HMGet(ctx, k.guid(d.Merchant, d.ID), "s", "f", "a", "m")
+	rec := pipe.HMGet(ctx, k.guid(d.Merchant, d.ID), "s", "f", "a", "m", "t")
 	sess := pipe.HGetAll(ctx, k.session)
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return provider.Running{}, nil, translate("doubtful operation", err)
 	}
 	v := rec.Val()
-	if len(v) < 4 || v[0] != "run" {
+	if len(v) < 5 || v[0] != "run" {
 		return provider.Running{}, nil, fmt.Errorf("redisstore: guid %s: %w", d.ID, provider.ErrNotFound)
 	}
 	str := func(i int) string { s, _ := v[i].(string); return s }
 	amount, _ := strconv.ParseInt(str(3), 10, 64)
-	run := provider.Running{Fingerprint: str(1), Action: provider.Action(str(2)), Amount: provider.Money(amount)}
+	run := provider.Running{Fingerprint: str(1), Action: provider.Action(str(2)), Amount: provider.Money(amount), Token: str(4)}
 	flat := make([]any, 0, 2*len(sess.Val()))
 	for f, val := range sess.Val() {
 		flat = append(flat, f, val)
@@ -61,7 +79,15 @@ func (s *Store) DoubtfulOperation(ctx context.Context, d provider.Doubt) (provid
 // DropDoubt implements provider.Store.
 func (s *Store) DropDoubt(ctx context.Context, d provider.Doubt) error {
 	k := s.order(d.Merchant, d.OrderID)
-	return translate("drop doubt", s.rdb.ZRem(ctx, k.doubt(), doubtMember(d.Kind, d.Merchant, d.OrderID, d.ID)).Err())
+	err := rescoreDoubt.Run(ctx, s.rdb, []string{k.doubt()}, doubtMember(d.Kind, d.Merchant, d.OrderID, d.ID), d.Claim, "").Err()
+	return translate("drop doubt", err)
+}
+
+// PostponeDoubt implements provider.Store.
+func (s *Store) PostponeDoubt(ctx context.Context, d provider.Doubt, at time.Time) error {
+	k := s.order(d.Merchant, d.OrderID)
+	err := rescoreDoubt.Run(ctx, s.rdb, []string{k.doubt()}, doubtMember(d.Kind, d.Merchant, d.OrderID, d.ID), d.Claim, at.UnixMilli()).Err()
+	return translate("postpone doubt", err)
 }
 
 // Doubts implements provider.Store: every shard's entries, with the

@@ -15,14 +15,25 @@
 -- KEYS: 1 guid record, 2 session hash, 3 history list, 4 doubt set
 -- ARGV: 1 guid, 2 fingerprint, 3 status, 4 body, 5 expires ms, 6 ttl ms,
 --       7 settle ('1' or '0'), 8 phase, 9 captured+, 10 refunded+,
---       11 reserved−, 12 step json, 13 doubt member, 14 retention ms
+--       11 reserved−, 12 step json, 13 doubt member, 14 retention ms,
+--       15 the claim's token
+--
+-- A running guid is finished only by its holder (token): a request that
+-- stalled past a short lease (a refusal, a history read) must not finish
+-- the claim of the retry that took the guid after it ({2}: nothing done).
+-- A settled operation leaves its guid on the order ('d:{guid}'), so a
+-- retry after the guid record expired cannot be counted again.
 local idem, sess, steps, doubt = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local guid = ARGV[1]
 
+local rec = redis.call('HMGET', idem, 's', 't')
+if rec[1] == 'run' and rec[2] ~= ARGV[15] then
+  return {2}
+end
 redis.call('ZREM', doubt, ARGV[13])
 local h = load(sess)
 if ARGV[7] == '1' then
-  if settles(h, guid, redis.call('HGET', idem, 's')) then
+  if settles(h, guid, rec[1]) then
     local op, rsv = h.op, h['r:' .. guid] ~= nil
     if ARGV[8] ~= '' then
       redis.call('HSET', sess, 'phase', ARGV[8])
@@ -39,6 +50,7 @@ if ARGV[7] == '1' then
     if ARGV[12] ~= '' then
       redis.call('RPUSH', steps, ARGV[12])
     end
+    redis.call('HSET', sess, 'd:' .. guid, 1)
   end
 elseif ARGV[12] ~= '' then
   redis.call('RPUSH', steps, ARGV[12])

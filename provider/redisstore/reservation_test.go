@@ -34,7 +34,7 @@ func refundAsk(order, guid, token string, amount provider.Money, lease time.Dura
 
 func refundFinish(guid, body string) provider.FinishInput {
 	return provider.FinishInput{
-		Claim:  provider.Claim{Merchant: "m1", OrderID: "o1", GUID: guid, Fingerprint: "fp-" + guid},
+		Claim:  provider.Claim{Merchant: "m1", OrderID: "o1", GUID: guid, Token: "tok-1", Fingerprint: "fp-" + guid},
 		Settle: &provider.Settlement{Refunded: 6000, Release: 6000},
 		Step:   provider.MarshalStep(provider.Step{GUID: guid, Type: provider.ActionRefund, StatusCode: provider.StatusResolved}),
 		Reply:  provider.Reply{Status: 200, Body: []byte(body), Expires: time.Now().Add(time.Hour)},
@@ -131,7 +131,7 @@ func TestAHeldOrderWaitsForItsSettlement(t *testing.T) {
 		t.Fatalf("the holder's retry = %+v, want InFlight until it is settled", b)
 	}
 	_, err := r.store.Finish(ctx, provider.FinishInput{
-		Claim:  provider.Claim{Merchant: "m1", OrderID: "o1", GUID: "p1", Fingerprint: "fp-p1"},
+		Claim:  provider.Claim{Merchant: "m1", OrderID: "o1", GUID: "p1", Token: "t1", Fingerprint: "fp-p1"},
 		Settle: &provider.Settlement{Phase: provider.PhasePurchased, Captured: 4000},
 		Reply:  provider.Reply{Status: 200, Body: []byte("{}")}, TTL: time.Hour, Now: time.Now(),
 	})

@@ -20,7 +20,7 @@ local function effective_phase(h, now)
   if not h.phase then
     return 'NONE'
   end
-  if (h.phase == 'WAITING' or h.phase == 'THREEDS') and num(h.expiresAt) <= now then
+  if (h.phase == 'WAITING' or h.phase == 'THREEDS') and h.expiresAt and num(h.expiresAt) <= now then
     return 'EXPIRED'
   end
   return h.phase
@@ -45,10 +45,15 @@ local function argv_from(first)
 end
 
 -- claim_verdict mirrors provider.ClaimVerdict: '' when the shopper's
--- payment may be taken to the processor now, else the refusal's code.
-local function claim_verdict(h, sid, stage, now)
+-- payment may be taken to the processor now by the holder of token, else
+-- the refusal's code. The holder's own claim sent again (its reply was
+-- lost and the client re-sent the script) is its claim still.
+local function claim_verdict(h, sid, stage, token, now)
   if not h.phase or h.id ~= sid then
     return 'session_not_found'
+  end
+  if h.phase == 'PAYING' and h.payToken == token and h.payStage == stage then
+    return ''
   end
   local phase = effective_phase(h, now)
   if phase == 'EXPIRED' then
@@ -79,7 +84,7 @@ end
 -- settles mirrors provider.Settles: a finished request settles its
 -- reservation only while its guid is running and holds one.
 local function settles(h, guid, record_state)
-  if record_state == 'done' then
+  if record_state == 'done' or guid == '' then
     return false
   end
   return h.op == guid or h['r:' .. guid] ~= nil

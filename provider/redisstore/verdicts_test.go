@@ -28,7 +28,7 @@ func sessionCases(now time.Time) []sessionCase {
 			name string
 			at   time.Time
 		}{{"in time", now.Add(time.Hour)}, {"expiring now", now}, {"expired", now.Add(-time.Millisecond)}} {
-			for _, token := range []string{"", "tok", "other"} {
+			for _, token := range []string{"", "tok", "other", "new"} {
 				s := spec{phase: p, typ: provider.Sale, expiresAt: exp.at, authorised: 10000, payToken: token}
 				out = append(out, sessionCase{fmt.Sprintf("%s %s token %q", p, exp.name, token), s})
 			}
@@ -63,7 +63,7 @@ func TestClaimPaymentMirrorsClaimVerdict(t *testing.T) {
 				if !sameID {
 					sid = "another-session"
 				}
-				want := provider.ClaimVerdict(sess, sid, stage, now)
+				want := provider.ClaimVerdict(sess, sid, stage, "new", now)
 				seen[want]++
 				_, err := r.store.ClaimPayment(context.Background(), provider.PaymentClaim{SessionID: sid, Merchant: "m1", OrderID: order,
 					Stage: stage, Token: "new", Lease: time.Minute, Deadline: now.Add(time.Minute), Now: now, Amount: 100})
@@ -74,8 +74,12 @@ func TestClaimPaymentMirrorsClaimVerdict(t *testing.T) {
 				if got != want {
 					t.Errorf("%s, stage %s, same id %v: the script says %q, ClaimVerdict %q", c.name, stage, sameID, got, want)
 				}
-				if after := r.hash(t, "m1", order); (got == "") != (after["phase"] == "PAYING" && after["payToken"] == "new") {
-					t.Errorf("%s, stage %s: claimed %v but the session reads %v", c.name, stage, got == "", after)
+				after := r.hash(t, "m1", order)
+				if got == "" && (after["phase"] != "PAYING" || after["payToken"] != "new" || after["payStage"] != stage) {
+					t.Errorf("%s, stage %s: claimed but the session reads %v", c.name, stage, after)
+				}
+				if got != "" && after["payToken"] != c.spec.payToken {
+					t.Errorf("%s, stage %s: refused (%s) but the session changed: %v", c.name, stage, got, after)
 				}
 			}
 		}
@@ -218,7 +222,7 @@ func TestFinishMirrorsSettles(t *testing.T) {
 				r.rdb.HSet(ctx, r.guidKey("m1", "g1"), "s", "run", "f", "fp", "t", "tok")
 			}
 			want := provider.Settles(sess, "g1", done)
-			_, err := r.store.Finish(ctx, provider.FinishInput{Claim: provider.Claim{Merchant: "m1", OrderID: order, GUID: "g1", Fingerprint: "fp"},
+			_, err := r.store.Finish(ctx, provider.FinishInput{Claim: provider.Claim{Merchant: "m1", OrderID: order, GUID: "g1", Token: "tok", Fingerprint: "fp"},
 				Settle: &provider.Settlement{Refunded: 1000, Release: 1000}, Step: "{}",
 				Reply: provider.Reply{Status: 200, Body: []byte("{}"), Expires: now.Add(time.Hour)}, TTL: time.Hour, Now: now})
 			if err != nil {

@@ -16,7 +16,9 @@ import (
 	_ "embed"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -225,7 +227,7 @@ func (p *Processor) Status(ctx context.Context, req provider.OperationRequest) (
 	}
 	tag := p.tag(paymentTag(req.ProcessorID, req.Reference))
 	if err := resolveScript.Run(ctx, p.rdb, []string{tag + ":p"}, state).Err(); err != nil {
-		return provider.Result{}, fmt.Errorf("%w: sandbox books: %v", provider.ErrTransient, err)
+		return provider.Result{}, booksError(err)
 	}
 	return res, nil
 }
@@ -273,9 +275,7 @@ func (p *Processor) act(ctx context.Context, method string, e entry) (provider.R
 		e.res.ProcessorID, e.res.ChallengeID, msOrZero(e.res.ResolveAt), int64(e.amount), e.currency, e.typ,
 		p.opts.Now().UnixMilli(), p.opts.Retention.Milliseconds(), e.failures).Slice()
 	if err != nil {
-		// The books could not be reached: nothing was recorded, so
-		// nothing was done, as when a bank refuses a connection.
-		return provider.Result{}, fmt.Errorf("%w: sandbox books: %v", provider.ErrTransient, err)
+		return provider.Result{}, booksError(err)
 	}
 	kind, _ := v[0].(string)
 	if kind == "transient" {
@@ -427,6 +427,19 @@ func flags(processorID string) string {
 func digest(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:8])
+}
+
+// booksError says what a failed call to the books means for the caller.
+// Only a request that never left (no connection, none free) certainly
+// did nothing: that is ErrTransient, retried with the same reference.
+// Any other failure may come after the books acted (the reply was lost),
+// so it is no answer: the caller must ask (Inquire).
+func booksError(err error) error {
+	var op *net.OpError
+	if (errors.As(err, &op) && op.Op == "dial") || errors.Is(err, redis.ErrPoolTimeout) || errors.Is(err, redis.ErrClosed) {
+		return fmt.Errorf("%w: sandbox books unreachable: %v", provider.ErrTransient, err)
+	}
+	return fmt.Errorf("sandbox: no answer from the books: %w", err)
 }
 
 // paymentTag is the digest a processor id carries, which names the

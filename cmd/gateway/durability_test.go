@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
+	"github.com/akinon-gateway/gateway/provider/sandbox"
+)
+
+// TestAnswersWaitForTheReplicas: with REDIS_MIN_REPLICAS=1 no answer rests
+// on a write only the master holds. Without a replica to acknowledge it,
+// start-session answers 503 store_unavailable (it reaches no processor);
+// a refund whose claim no replica acknowledged is given up before the
+// bank (503 store_unavailable, the bank untouched), and the same guid runs
+// once the replica is back.
+func TestAnswersWaitForTheReplicas(t *testing.T) {
+	master := redistest.Start(t)
+	replica := redistest.Start(t, redistest.ReplicaOf(master))
+	bankSrv := redistest.Start(t)
+	waitUntil(t, 10*time.Second, "the replica to sync", func() bool { return connected(t, master) == 1 })
+	base, _ := mustRun(t, gatewayEnv(freeAddr(t), master.URL(), "", map[string]string{
+		"REDIS_MIN_REPLICAS": "1", "REDIS_REPLICA_TIMEOUT": "200ms", "SANDBOX_REDIS_URL": bankSrv.URL()}))
+	bank, _ := books(t, bankSrv.URL())
+
+	_, redirect := startSession(t, base, "o-durable")
+	shop(redirect, sandbox.CardApproved)
+	if code := akinon(t, base, "/purchase", map[string]any{"guid": "p-durable", "orderId": "o-durable"}, nil); code != http.StatusOK {
+		t.Fatalf("purchase with the replica in sync: %d", code)
+	}
+
+	replica.Kill()
+	waitUntil(t, 10*time.Second, "the master to see its replica gone", func() bool { return connected(t, master) == 0 })
+	if a := post(base, "/start-session", startBody("start-o-alone", "o-alone")); a.code() != "store_unavailable" {
+		t.Fatalf("start-session with no replica to acknowledge it: %s", a)
+	}
+	refund := map[string]any{"guid": "r-durable", "orderId": "o-durable", "amount": 10, "currency": "TRY"}
+	if a := post(base, "/refund", refund); a.code() != "store_unavailable" {
+		t.Fatalf("a refund whose claim no replica acknowledged: %s", a)
+	}
+	if n := bank.Effects("Refund"); n != 0 {
+		t.Fatalf("the bank refunded %d times for a claim that was given up", n)
+	}
+
+	replica.Restart(t)
+	waitUntil(t, 10*time.Second, "the replica to sync again", func() bool { return connected(t, master) == 1 })
+	if a := post(base, "/refund", refund); a.Status != http.StatusOK {
+		t.Fatalf("the same guid once the replica is back: %s", a)
+	}
+	if n := bank.Effects("Refund"); n != 1 {
+		t.Fatalf("the bank refunded %d times, want 1", n)
+	}
+}
+
+// connected counts the replicas that acknowledge a write within 100 ms:
+// in sync, not merely attached.
+func connected(t *testing.T, s *redistest.Server) int {
+	t.Helper()
+	c := s.Client(t)
+	ctx := context.Background()
+	c.Set(ctx, "sync-probe", time.Now().UnixNano(), time.Minute)
+	n, _ := c.Do(ctx, "WAIT", 1, 100).Int()
+	return n
+}

@@ -1,0 +1,639 @@
+package redisstore_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/akinon-gateway/gateway/provider"
+	"github.com/akinon-gateway/gateway/provider/redisstore"
+	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
+	"github.com/akinon-gateway/gateway/provider/sandbox"
+)
+
+// The races and lost replies in this file were found by trying to break
+// the money paths; each test shows the behaviour that closes one.
+
+// TestAStalledRequestCannotFinishAnotherClaim: a purchase refused while
+// the shopper was still paying holds its guid for the lease only. If the
+// refused request stalls past that lease (a GC or VM pause) and Akinon's
+// retry of the same guid is claimed meanwhile (the shopper has paid by
+// then), the stalled request's Finish must not complete the retry's
+// claim: only the holder of the claim's token finishes it. Otherwise the
+// retry's approved capture would settle nothing and the order would stay
+// held forever.
+func TestAStalledRequestCannotFinishAnotherClaim(t *testing.T) {
+	r := mustRaw(t)
+	ctx := context.Background()
+	r.mustWrite(t, "m1", "o1", spec{phase: provider.PhaseWaiting, typ: provider.Sale, expiresAt: time.Now().Add(time.Hour)})
+	ask := func(token string, lease time.Duration) provider.BeginInput {
+		now := time.Now()
+		return provider.BeginInput{
+			Claim: provider.Claim{Merchant: "m1", OrderID: "o1", GUID: "p1", Token: token, Fingerprint: "fp-p1"},
+			Lease: lease, Deadline: now.Add(time.Hour), Ask: provider.Ask{Action: provider.ActionPurchase, GUID: "p1", Now: now},
+		}
+	}
+
+	// 1. The first attempt is refused: the shopper has not paid yet.
+	first, err := r.store.Begin(ctx, ask("tok-first", 50*time.Millisecond))
+	if err != nil || first.Kind != provider.Refused || first.Refusal != provider.CodeSessionNotPaid {
+		t.Fatalf("first Begin = %+v, %v", first, err)
+	}
+	// 2. The shopper pays; the refused request stalls past its lease.
+	r.rdb.HSet(ctx, r.sessionKey("m1", "o1"), "phase", string(provider.PhaseAuthorised), "authorised", 10000)
+	time.Sleep(120 * time.Millisecond)
+	// 3. Akinon retries the same guid: claimed, the order held, in doubt.
+	retry, err := r.store.Begin(ctx, ask("tok-retry", time.Minute))
+	if err != nil || retry.Kind != provider.Claimed {
+		t.Fatalf("retry Begin = %+v, %v", retry, err)
+	}
+	// 4. The stalled first request wakes up and stores its refusal.
+	if _, err := r.store.Finish(ctx, provider.FinishInput{
+		Claim: provider.Claim{Merchant: "m1", OrderID: "o1", GUID: "p1", Token: "tok-first", Fingerprint: "fp-p1"},
+		Reply: provider.Reply{Status: 422, Body: []byte(`{"error":"session_not_paid"}`), Expires: time.Now().Add(time.Hour)},
+		TTL:   time.Hour, Now: time.Now(),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// 5. The retry's capture was approved by the bank; it settles.
+	got, err := r.store.Finish(ctx, provider.FinishInput{
+		Claim:  provider.Claim{Merchant: "m1", OrderID: "o1", GUID: "p1", Token: "tok-retry", Fingerprint: "fp-p1"},
+		Settle: &provider.Settlement{Phase: provider.PhasePurchased, Captured: 10000},
+		Step:   provider.MarshalStep(provider.Step{GUID: "p1", Type: provider.ActionPurchase, StatusCode: provider.StatusResolved}),
+		Reply:  provider.Reply{Status: 200, Body: []byte(`{"status":"RESOLVED"}`), Expires: time.Now().Add(time.Hour)},
+		TTL:    time.Hour, Now: time.Now(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	h := r.hash(t, "m1", "o1")
+	if h["phase"] != string(provider.PhasePurchased) || h["captured"] != "10000" || h["op"] != "" {
+		t.Errorf("the captured purchase is not recorded: phase %s, captured %s, op %q (the order is held forever)",
+			h["phase"], h["captured"], h["op"])
+	}
+	if string(got.Body) != `{"status":"RESOLVED"}` {
+		t.Errorf("the retry whose capture the bank approved is answered %s", got.Body)
+	}
+	if h["op"] != "" {
+		ds, _ := r.store.Doubts(ctx)
+		if len(ds) == 0 {
+			t.Errorf("the order is held by %s with nothing in the doubt set: no one will ever release it", h["op"])
+		}
+	}
+}
+
+// hookStore is the Redis store with hooks run right after some of its
+// calls, to place another request's step at an exact point of the
+// reconciler's pass.
+type hookStore struct {
+	*redisstore.Store
+	afterClaimDoubts func()
+	afterOrder       func()
+}
+
+func (h *hookStore) ClaimDoubts(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]provider.Doubt, error) {
+	ds, err := h.Store.ClaimDoubts(ctx, now, lease, limit)
+	if f := h.afterClaimDoubts; f != nil {
+		h.afterClaimDoubts = nil
+		f()
+	}
+	return ds, err
+}
+
+func (h *hookStore) Order(ctx context.Context, merchant, orderID string) (*provider.Session, error) {
+	s, err := h.Store.Order(ctx, merchant, orderID)
+	if f := h.afterOrder; f != nil {
+		h.afterOrder = nil
+		f()
+	}
+	return s, err
+}
+
+// TestTheReconcilerKeepsAThreeDSPaymentClaimedMeanwhile: the doubt entry
+// of the shopper's payment is one member per session, shared by the card
+// stage and the 3-D Secure stage. The reconciler claims the card stage's
+// entry past its deadline; the late card request then settles it (a
+// challenge) and the shopper at once submits the code, whose claim puts
+// the same member back with a fresh deadline. The reconciler, which read
+// the session between the two (THREEDS, not PAYING), drops the entry only
+// if it is still the one it claimed (its score is the claim's proof), so
+// the 3-D Secure payment keeps its entry and is settled if its request
+// dies.
+func TestTheReconcilerKeepsAThreeDSPaymentClaimedMeanwhile(t *testing.T) {
+	srv := redistest.Shared(t)
+	st := redisstore.New(srv.Client(t), redistest.Prefix(t), 1)
+	hs := &hookStore{Store: st}
+	bank := sandbox.New(srv.Client(t), sandbox.Options{Prefix: redistest.Prefix(t), PendingDelay: time.Second})
+	svc := provider.NewService(hs, map[string]provider.Processor{sandbox.Name: bank}, sandbox.Name, provider.DefaultConfig())
+	var sid string
+	svc.SetRenderers(sessionIDOf(&sid))
+	m := &provider.Merchant{ID: "m1", InstallmentRates: provider.DefaultInstallmentRates()}
+	ctx := context.Background()
+	if _, err := svc.StartSession(ctx, provider.StartInput{Request: provider.Request{Merchant: m, GUID: "s1", OrderID: "o1", Fingerprint: "fp-s1"},
+		Type: provider.Sale, Amount: 10000, Currency: "TRY", Locale: "en", ReturnURL: "https://shop.example/r"}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The card stage was claimed long ago and is past its deadline; its
+	// request is late, and the bank raised a 3-D Secure challenge.
+	now := time.Now()
+	card := provider.PaymentClaim{SessionID: sid, Merchant: "m1", OrderID: "o1", Stage: provider.StageCard, Token: "tok-card",
+		Lease: time.Minute, Deadline: now.Add(-time.Second), Now: now, Amount: 10000, Installment: 1, CardBIN: "400000", CardLast4: "3184"}
+	if _, err := st.ClaimPayment(ctx, card); err != nil {
+		t.Fatal(err)
+	}
+	res, err := bank.Authorise(ctx, provider.AuthoriseRequest{Reference: provider.PaymentReference(sid), Type: provider.Sale,
+		Amount: 10000, Currency: "TRY", Installment: 1, Card: provider.Card{Number: sandbox.CardThreeDS, ExpMonth: 12, ExpYear: 2039, CVC: "123"}})
+	if err != nil || res.Outcome != provider.Challenge {
+		t.Fatalf("authorise = %+v, %v", res, err)
+	}
+	// Right after the reconciler claimed the entry, the late card request
+	// settles its challenge...
+	hs.afterClaimDoubts = func() {
+		_, err := st.SettlePayment(ctx, provider.PaymentSettlement{PaymentClaim: card, Phase: provider.PhaseThreeDS,
+			Authorised: 10000, ChallengeID: res.ChallengeID, Detail: res.Detail, StartStep: "{}"})
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	// ...and right after the reconciler read the session, the shopper's
+	// 3-D Secure code is claimed and on its way to the bank.
+	hs.afterOrder = func() {
+		n := time.Now()
+		if _, err := st.ClaimPayment(ctx, provider.PaymentClaim{SessionID: sid, Merchant: "m1", OrderID: "o1", Stage: provider.StageThreeDS,
+			Token: "tok-3ds", Lease: time.Minute, Deadline: n.Add(time.Hour), Now: n}); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, err := svc.ReconcileOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	sess, err := st.Order(ctx, "m1", "o1")
+	if err != nil || sess.Phase != provider.PhasePaying || sess.PayStage != provider.StageThreeDS {
+		t.Fatalf("session = %+v, %v; want PAYING for the 3-D Secure stage", sess, err)
+	}
+	ds, err := st.Doubts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) != 1 || ds[0].Kind != provider.DoubtPayment || ds[0].ID != sid {
+		t.Errorf("the 3-D Secure payment at the bank is PAYING with doubt set %+v: nothing will ever settle it", ds)
+	}
+	// Its request dies; hours later the reconciler still has nothing to do.
+	svc.SetClock(func() time.Time { return now.Add(3 * time.Hour) })
+	if _, err := svc.ReconcileOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if sess, _ := st.Order(ctx, "m1", "o1"); sess.Phase == provider.PhasePaying {
+		t.Errorf("three hours later the session is still PAYING")
+	}
+}
+
+// lossyProxy passes a client's commands to Redis, and its replies back
+// until drop is set: then a reply is swallowed and the connection cut, as
+// when a network fails after the request got through.
+type lossyProxy struct {
+	ln       net.Listener
+	drop     atomic.Bool
+	dropOnce atomic.Bool // drop the next reply only
+}
+
+func startLossyProxy(tb testing.TB, target string) *lossyProxy {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p := &lossyProxy{ln: ln}
+	tb.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			go func() { _, _ = io.Copy(s, c); s.Close() }()
+			go func() {
+				defer c.Close()
+				defer s.Close()
+				buf := make([]byte, 64<<10)
+				for {
+					n, err := s.Read(buf)
+					if n > 0 {
+						if p.drop.Load() || p.dropOnce.CompareAndSwap(true, false) {
+							return // the reply is lost; the connection drops
+						}
+						if _, werr := c.Write(buf[:n]); werr != nil {
+							return
+						}
+					}
+					if err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return p
+}
+
+// TestARefundWhoseBankReplyIsLostIsNotDeclined: the bank's reply is lost
+// after the bank acted. That is no answer, not "nothing was done": the
+// gateway neither declines the refund nor releases its reservation; it
+// answers outcome_unknown, a new guid cannot refund the same money, and
+// the reconciler settles the refund from the bank's books.
+func TestARefundWhoseBankReplyIsLostIsNotDeclined(t *testing.T) {
+	srv := redistest.Shared(t)
+	proxy := startLossyProxy(t, srv.Addr)
+	// The bank's client as the gateway configures it (cmd/gateway/redis.go).
+	books := redis.NewClient(&redis.Options{Addr: proxy.ln.Addr().String(), ReadTimeout: 3 * time.Second, MaxRetries: 1})
+	t.Cleanup(func() { books.Close() })
+	st := redisstore.New(srv.Client(t), redistest.Prefix(t), 1)
+	bank := sandbox.New(books, sandbox.Options{Prefix: redistest.Prefix(t), PendingDelay: time.Second})
+	cfg := provider.DefaultConfig()
+	cfg.Backoff = time.Millisecond
+	svc := provider.NewService(st, map[string]provider.Processor{sandbox.Name: bank}, sandbox.Name, cfg)
+	svc.SetRenderers(provider.Renderers{Start: echo, Operation: echo})
+	m := &provider.Merchant{ID: "m1", InstallmentRates: provider.DefaultInstallmentRates()}
+	ctx := context.Background()
+	req := func(guid string) provider.Request {
+		return provider.Request{Merchant: m, GUID: guid, OrderID: "o1", Fingerprint: "fp-" + guid}
+	}
+	r, err := svc.StartSession(ctx, provider.StartInput{Request: req("s1"), Type: provider.Sale, Amount: 10000,
+		Currency: "TRY", Locale: "en", ReturnURL: "https://shop.example/r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := svc.Session(ctx, decode(t, r)["session"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Pay(ctx, m, sess, provider.CardForm{CardHolder: "A B", CardNumber: sandbox.CardApproved, Expiry: "12/39", CVC: "123"}); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := svc.Purchase(ctx, provider.OperationInput{Request: req("p1")}); err != nil || decode(t, r)["status"] != "RESOLVED" {
+		t.Fatalf("purchase: %s, %v", r.Body, err)
+	}
+
+	// The bank's replies are lost while the refund is sent.
+	proxy.drop.Store(true)
+	_, err = svc.Refund(ctx, provider.OperationInput{Request: req("r1"), Amount: 4000, Currency: "TRY"})
+	proxy.drop.Store(false)
+	if provider.ErrorCode(err) != provider.CodeOutcomeUnknown {
+		t.Fatalf("a refund whose bank reply was lost answered %v, want outcome_unknown", err)
+	}
+	acct, _ := bank.Account(ctx, provider.PaymentReference(sess.ID))
+	if acct.Refunded != 4000 {
+		t.Fatalf("the bank refunded %s, want 40.00", acct.Refunded)
+	}
+	// A new guid for the rest is refused: the 40.00 in doubt still counts.
+	r, err = svc.Refund(ctx, provider.OperationInput{Request: req("r2"), Amount: 6001, Currency: "TRY"})
+	if err != nil || decode(t, r)["code"] != string(provider.CodeAmountExceedsBalance) {
+		t.Fatalf("a new guid for more than is left beside the refund in doubt: %s, %v", r.Body, err)
+	}
+	svc.SetClock(func() time.Time { return time.Now().Add(time.Hour) })
+	if rep, err := svc.ReconcileOnce(ctx); err != nil || rep.Settled != 1 {
+		t.Fatalf("reconcile = %+v, %v", rep, err)
+	}
+	after, _ := st.Order(ctx, "m1", "o1")
+	if after.Refunded != 4000 || after.Reserved != 0 {
+		t.Fatalf("after settling: refunded %s, reserved %s; the bank refunded 40.00", after.Refunded, after.Reserved)
+	}
+}
+
+// TestTheReconcilerNeverSettlesANewerClaim: the reconciler claims the card
+// stage's doubt entry past its deadline; before it reads the session, the
+// late card request settles a challenge and the shopper submits the right
+// code, whose claim is fresh. The reconciler finds a claim within its
+// deadline and leaves it: it must not ask the bank about the
+// authentication (which would close the reference before the shopper's
+// request sends the code) nor reject the payment.
+func TestTheReconcilerNeverSettlesANewerClaim(t *testing.T) {
+	srv := redistest.Shared(t)
+	st := redisstore.New(srv.Client(t), redistest.Prefix(t), 1)
+	hs := &hookStore{Store: st}
+	bank := sandbox.New(srv.Client(t), sandbox.Options{Prefix: redistest.Prefix(t), PendingDelay: time.Second})
+	svc := provider.NewService(hs, map[string]provider.Processor{sandbox.Name: bank}, sandbox.Name, provider.DefaultConfig())
+	var sid string
+	svc.SetRenderers(sessionIDOf(&sid))
+	m := &provider.Merchant{ID: "m1", InstallmentRates: provider.DefaultInstallmentRates()}
+	ctx := context.Background()
+	if _, err := svc.StartSession(ctx, provider.StartInput{Request: provider.Request{Merchant: m, GUID: "s1", OrderID: "o1", Fingerprint: "fp-s1"},
+		Type: provider.Sale, Amount: 10000, Currency: "TRY", Locale: "en", ReturnURL: "https://shop.example/r"}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	card := provider.PaymentClaim{SessionID: sid, Merchant: "m1", OrderID: "o1", Stage: provider.StageCard, Token: "tok-card",
+		Lease: time.Minute, Deadline: now.Add(-time.Second), Now: now, Amount: 10000, Installment: 1, CardBIN: "400000", CardLast4: "3184"}
+	if _, err := st.ClaimPayment(ctx, card); err != nil {
+		t.Fatal(err)
+	}
+	res, err := bank.Authorise(ctx, provider.AuthoriseRequest{Reference: provider.PaymentReference(sid), Type: provider.Sale,
+		Amount: 10000, Currency: "TRY", Installment: 1, Card: provider.Card{Number: sandbox.CardThreeDS, ExpMonth: 12, ExpYear: 2039, CVC: "123"}})
+	if err != nil || res.Outcome != provider.Challenge {
+		t.Fatalf("authorise = %+v, %v", res, err)
+	}
+	hs.afterClaimDoubts = func() {
+		if _, err := st.SettlePayment(ctx, provider.PaymentSettlement{PaymentClaim: card, Phase: provider.PhaseThreeDS,
+			Authorised: 10000, ChallengeID: res.ChallengeID, Detail: res.Detail, StartStep: "{}"}); err != nil {
+			t.Error(err)
+		}
+		n := time.Now()
+		if _, err := st.ClaimPayment(ctx, provider.PaymentClaim{SessionID: sid, Merchant: "m1", OrderID: "o1", Stage: provider.StageThreeDS,
+			Token: "tok-3ds", Lease: time.Minute, Deadline: n.Add(time.Hour), Now: n}); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, err := svc.ReconcileOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The shopper's request, alive all along, sends the right code now.
+	auth, err := bank.Authenticate(ctx, provider.AuthenticateRequest{Reference: provider.PaymentReference(sid),
+		ChallengeID: res.ChallengeID, Code: sandbox.ThreeDSCode})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if auth.Outcome != provider.Approved {
+		t.Errorf("the right 3-D Secure code, sent by a request well within its deadline, is %s (%s)", auth.Outcome, auth.Detail)
+	}
+	if sess, _ := st.Order(ctx, "m1", "o1"); sess.Phase != provider.PhasePaying {
+		t.Errorf("the reconciler settled a payment claimed after its pass began: %s %s (%s)", sess.Phase, sess.Rejection, sess.Detail)
+	}
+}
+
+// asyncRefunds is a bank whose refunds are asynchronous, as many
+// acquirers' are: a refund is accepted as PENDING and completes later.
+// The Processor interface allows it (Outcome Pending on any call).
+type asyncRefunds struct{ *sandbox.Processor }
+
+func (asyncRefunds) Refund(context.Context, provider.OperationRequest) (provider.Result, error) {
+	return provider.Result{Outcome: provider.Pending, Code: "PENDING", Detail: "refund accepted, settles later"}, nil
+}
+
+func (a asyncRefunds) Inquire(ctx context.Context, req provider.InquiryRequest) (provider.Inquiry, error) {
+	if req.Operation == provider.OpRefund {
+		return provider.Inquiry{Received: true, Result: provider.Result{Outcome: provider.Pending, Code: "PENDING", Detail: "refund accepted, settles later"}}, nil
+	}
+	return a.Processor.Inquire(ctx, req)
+}
+
+// TestAnUndecidedRefundKeepsItsReservation: a processor that answers a
+// refund with PENDING has neither refused nor made it. The refund is not
+// settled: its reservation stays (a second refund of the same money is
+// refused), Akinon is told outcome_unknown, and the reconciler asks again
+// later instead of settling it.
+func TestAnUndecidedRefundKeepsItsReservation(t *testing.T) {
+	srv := redistest.Shared(t)
+	st := redisstore.New(srv.Client(t), redistest.Prefix(t), 1)
+	bank := asyncRefunds{sandbox.New(srv.Client(t), sandbox.Options{Prefix: redistest.Prefix(t), PendingDelay: time.Second})}
+	svc := provider.NewService(st, map[string]provider.Processor{sandbox.Name: bank}, sandbox.Name, provider.DefaultConfig())
+	svc.SetRenderers(provider.Renderers{Start: echo, Operation: echo})
+	m := &provider.Merchant{ID: "m1", InstallmentRates: provider.DefaultInstallmentRates()}
+	ctx := context.Background()
+	req := func(guid string) provider.Request {
+		return provider.Request{Merchant: m, GUID: guid, OrderID: "o1", Fingerprint: "fp-" + guid}
+	}
+	r, err := svc.StartSession(ctx, provider.StartInput{Request: req("s1"), Type: provider.Sale, Amount: 10000,
+		Currency: "TRY", Locale: "en", ReturnURL: "https://shop.example/r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := svc.Session(ctx, decode(t, r)["session"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Pay(ctx, m, sess, provider.CardForm{CardHolder: "A B", CardNumber: sandbox.CardApproved, Expiry: "12/39", CVC: "123"}); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := svc.Purchase(ctx, provider.OperationInput{Request: req("p1")}); err != nil || decode(t, r)["status"] != "RESOLVED" {
+		t.Fatalf("purchase: %s, %v", r.Body, err)
+	}
+	_, err = svc.Refund(ctx, provider.OperationInput{Request: req("r1"), Amount: 10000, Currency: "TRY"})
+	if provider.ErrorCode(err) != provider.CodeOutcomeUnknown {
+		t.Fatalf("a refund the processor has not decided answered %v, want outcome_unknown", err)
+	}
+	ds, _ := st.Doubts(ctx)
+	after, _ := st.Order(ctx, "m1", "o1")
+	if after.Reserved == 0 && len(ds) == 0 {
+		t.Errorf("a refund the processor accepted as PENDING left no reservation and nothing to follow it up")
+	}
+	r, err = svc.Refund(ctx, provider.OperationInput{Request: req("r2"), Amount: 10000, Currency: "TRY"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if decode(t, r)["code"] != string(provider.CodeAmountExceedsBalance) {
+		t.Errorf("a second refund of the whole 100.00 while the first is pending at the processor: %s", r.Body)
+	}
+	svc.SetClock(func() time.Time { return time.Now().Add(time.Hour) })
+	if rep, err := svc.ReconcileOnce(ctx); err != nil || rep.Postponed != 1 {
+		t.Fatalf("reconcile = %+v, %v; want the undecided refund asked again later", rep, err)
+	}
+	if after, _ := st.Order(ctx, "m1", "o1"); after.Reserved != 10000 {
+		t.Fatalf("after the reconciler asked: reserved %s, want 100.00", after.Reserved)
+	}
+}
+
+// TestAGuidRetriedAfterItsRecordExpiredRunsNoMore: a guid's record
+// expires with IDEMPOTENCY_TTL, but its processor reference is derived
+// from the guid: the bank would answer a retry with its first answer,
+// and counting that again would refund twice on paper. A settled guid
+// stays on its order, so the retry is refused (idempotency_key_reused)
+// and the rest of the money can still be refunded.
+func TestAGuidRetriedAfterItsRecordExpiredRunsNoMore(t *testing.T) {
+	srv := redistest.Shared(t)
+	st := redisstore.New(srv.Client(t), redistest.Prefix(t), 1)
+	bank := sandbox.New(srv.Client(t), sandbox.Options{Prefix: redistest.Prefix(t), PendingDelay: time.Second})
+	cfg := provider.DefaultConfig()
+	cfg.IdempotencyTTL = 200 * time.Millisecond // 24h in production: the same, a day later
+	svc := provider.NewService(st, map[string]provider.Processor{sandbox.Name: bank}, sandbox.Name, cfg)
+	svc.SetRenderers(provider.Renderers{Start: echo, Operation: echo})
+	m := &provider.Merchant{ID: "m1", InstallmentRates: provider.DefaultInstallmentRates()}
+	ctx := context.Background()
+	req := func(guid string) provider.Request {
+		return provider.Request{Merchant: m, GUID: guid, OrderID: "o1", Fingerprint: "fp-" + guid}
+	}
+	r, err := svc.StartSession(ctx, provider.StartInput{Request: req("s1"), Type: provider.Sale, Amount: 10000,
+		Currency: "TRY", Locale: "en", ReturnURL: "https://shop.example/r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := svc.Session(ctx, decode(t, r)["session"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Pay(ctx, m, sess, provider.CardForm{CardHolder: "A B", CardNumber: sandbox.CardApproved, Expiry: "12/39", CVC: "123"}); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := svc.Purchase(ctx, provider.OperationInput{Request: req("p1")}); err != nil || decode(t, r)["status"] != "RESOLVED" {
+		t.Fatalf("purchase: %s, %v", r.Body, err)
+	}
+	refund := func(guid string, amount provider.Money) map[string]any {
+		r, err := svc.Refund(ctx, provider.OperationInput{Request: req(guid), Amount: amount, Currency: "TRY"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return decode(t, r)
+	}
+	refund("r1", 4000)
+	time.Sleep(400 * time.Millisecond)
+	if got := refund("r1", 4000); got["code"] != string(provider.CodeIdempotencyReused) { // retried after its record expired
+		t.Errorf("the same refund retried after its record expired: %v", got)
+	}
+
+	acct, _ := bank.Account(ctx, provider.PaymentReference(sess.ID))
+	after, _ := st.Order(ctx, "m1", "o1")
+	if after.Refunded != acct.Refunded {
+		t.Errorf("one refund of 40.00, retried: the gateway recorded %s refunded, the bank %s", after.Refunded, acct.Refunded)
+	}
+	if got := refund("r2", 6000); got["status"] != "RESOLVED" {
+		t.Errorf("refunding the 60.00 the bank still holds: %v", got)
+	}
+}
+
+// TestVerdictMirrorsAgreeOnEdgeInputs: inputs the gateway never writes
+// but the Go rules and the scripts must still read alike: a session
+// without expiresAt (not expired), and Settles with an empty guid (no).
+func TestVerdictMirrorsAgreeOnEdgeInputs(t *testing.T) {
+	r := mustRaw(t)
+	ctx := context.Background()
+	now := time.Now().Truncate(time.Millisecond)
+	r.mustWrite(t, "m1", "o1", spec{phase: provider.PhaseWaiting, typ: provider.Sale, expiresAt: now.Add(time.Hour)})
+	r.rdb.HDel(ctx, r.sessionKey("m1", "o1"), "expiresAt")
+	sess, err := r.store.Order(ctx, "m1", "o1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ask := provider.Ask{Action: provider.ActionPurchase, GUID: "p1", Now: now}
+	want := provider.Decide(sess, ask)
+	b, err := r.store.Begin(ctx, provider.BeginInput{
+		Claim: provider.Claim{Merchant: "m1", OrderID: "o1", GUID: "p1", Token: "t", Fingerprint: "fp"},
+		Lease: time.Minute, Deadline: now.Add(time.Minute), Ask: ask,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Refusal != want {
+		t.Errorf("a session without expiresAt: begin.lua says %q, Decide says %q", b.Refusal, want)
+	}
+
+	r.mustWrite(t, "m1", "o2", spec{phase: provider.PhasePurchased, typ: provider.Sale, expiresAt: now.Add(time.Hour),
+		authorised: 10000, captured: 10000})
+	sess2, _ := r.store.Order(ctx, "m1", "o2")
+	goSettles := provider.Settles(sess2, "", false)
+	if _, err := r.store.Finish(ctx, provider.FinishInput{
+		Claim:  provider.Claim{Merchant: "m1", OrderID: "o2", GUID: "", Fingerprint: "fp"},
+		Settle: &provider.Settlement{Refunded: 1000}, Reply: provider.Reply{Status: 200, Body: []byte("{}")},
+		TTL: time.Minute, Now: now,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	luaSettled := r.hash(t, "m1", "o2")["refunded"] != "0"
+	if goSettles != luaSettled {
+		t.Errorf("Settles with an empty guid: Go says %v, finish.lua settled %v", goSettles, luaSettled)
+	}
+}
+
+// lossyService is a service whose store's client goes through a lossy
+// proxy, configured as the gateway configures it (cmd/gateway/redis.go:
+// MaxRetries 1), with the bank on a client of its own.
+func lossyService(t *testing.T) (*provider.Service, *redisstore.Store, *sandbox.Processor, *lossyProxy, *provider.Merchant) {
+	t.Helper()
+	srv := redistest.Shared(t)
+	proxy := startLossyProxy(t, srv.Addr)
+	rdb := redis.NewClient(&redis.Options{Addr: proxy.ln.Addr().String(), ReadTimeout: 3 * time.Second, MaxRetries: 1})
+	t.Cleanup(func() { rdb.Close() })
+	prefix := redistest.Prefix(t)
+	st := redisstore.New(rdb, prefix, 1)
+	bank := sandbox.New(srv.Client(t), sandbox.Options{Prefix: prefix, PendingDelay: time.Second})
+	svc := provider.NewService(st, map[string]provider.Processor{sandbox.Name: bank}, sandbox.Name, provider.DefaultConfig())
+	svc.SetRenderers(provider.Renderers{Start: echo, Operation: echo})
+	return svc, st, bank, proxy, &provider.Merchant{ID: "m1", InstallmentRates: provider.DefaultInstallmentRates()}
+}
+
+// TestALostBeginReplyIsTheSameClaim: Begin's script ran, its reply was
+// lost, and go-redis sent the script again (MaxRetries 1). The second run
+// finds the guid claimed by this very request's token and answers as the
+// first did, claiming and reserving nothing twice: the purchase goes on.
+func TestALostBeginReplyIsTheSameClaim(t *testing.T) {
+	svc, st, bank, proxy, m := lossyService(t)
+	ctx := context.Background()
+	req := func(guid string) provider.Request {
+		return provider.Request{Merchant: m, GUID: guid, OrderID: "o1", Fingerprint: "fp-" + guid}
+	}
+	r, err := svc.StartSession(ctx, provider.StartInput{Request: req("s1"), Type: provider.Sale, Amount: 10000,
+		Currency: "TRY", Locale: "en", ReturnURL: "https://shop.example/r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := svc.Session(ctx, decode(t, r)["session"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Pay(ctx, m, sess, provider.CardForm{CardHolder: "A B", CardNumber: sandbox.CardApproved, Expiry: "12/39", CVC: "123"}); err != nil {
+		t.Fatal(err)
+	}
+
+	proxy.dropOnce.Store(true) // Begin's reply is lost
+	_, err = svc.Purchase(ctx, provider.OperationInput{Request: req("p1")})
+	t.Logf("the purchase answered: %v", err)
+	if pe := (*provider.Error)(nil); errors.As(err, &pe) && pe.Code == provider.CodeRequestInProgress {
+		t.Errorf("a purchase that reached nothing answers %s: nothing else holds its guid", pe.Code)
+	}
+	// Akinon retries the same guid; the reconciler runs once the deadline
+	// has passed; Akinon retries again.
+	svc.SetClock(func() time.Time { return time.Now().Add(time.Hour) })
+	if _, err := svc.ReconcileOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r, err = svc.Purchase(ctx, provider.OperationInput{Request: req("p1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct, _ := bank.Account(ctx, provider.PaymentReference(sess.ID))
+	after, _ := st.Order(ctx, "m1", "o1")
+	if decode(t, r)["status"] != "RESOLVED" || after.Phase != provider.PhasePurchased {
+		t.Errorf("the purchase, retried with its guid, answers %s; the session is %s, the bank captured %s", r.Body, after.Phase, acct.Captured)
+	}
+}
+
+// TestALostClaimPaymentReplyIsTheSameClaim: ClaimPayment's script ran
+// (PAYING, in doubt), its reply was lost, and go-redis sent it again: the
+// second run finds PAYING held by this request's token and answers as the
+// first did, so the card goes to the bank and the payment is approved.
+func TestALostClaimPaymentReplyIsTheSameClaim(t *testing.T) {
+	svc, st, _, proxy, m := lossyService(t)
+	ctx := context.Background()
+	r, err := svc.StartSession(ctx, provider.StartInput{Request: provider.Request{Merchant: m, GUID: "s1", OrderID: "o1", Fingerprint: "fp-s1"},
+		Type: provider.Sale, Amount: 10000, Currency: "TRY", Locale: "en", ReturnURL: "https://shop.example/r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := svc.Session(ctx, decode(t, r)["session"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy.dropOnce.Store(true) // ClaimPayment's reply is lost
+	v, err := svc.Pay(ctx, m, sess, provider.CardForm{CardHolder: "A B", CardNumber: sandbox.CardApproved, Expiry: "12/39", CVC: "123"})
+	t.Logf("the card form answered page %d, %v", v.State, err)
+	svc.SetClock(func() time.Time { return time.Now().Add(time.Hour) })
+	if _, err := svc.ReconcileOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := st.Order(ctx, "m1", "o1")
+	if after.Phase != provider.PhaseAuthorised {
+		t.Errorf("a good card submitted once ends %s %s (%s)", after.Phase, after.Rejection, after.Detail)
+	}
+}
