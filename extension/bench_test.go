@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,10 +32,29 @@ type benchGateway struct {
 	svc   *provider.Service
 }
 
-func mustBenchGateway(b *testing.B) (*benchGateway, *redistest.Server) {
+// benchStore says how the benchmark's store is laid out: hash-tag shards
+// (more than one uses the guid registry, as on a Cluster) and replicas
+// that must acknowledge each answer (a replica is started for them).
+type benchStore struct {
+	shards, replicas int
+}
+
+func mustBenchGateway(b *testing.B, layouts ...benchStore) (*benchGateway, *redistest.Server) {
 	b.Helper()
+	layout := benchStore{shards: 1}
+	if len(layouts) > 0 {
+		layout = layouts[0]
+	}
 	rs := redistest.Start(b)
-	st := redisstore.New(rs.Client(b), "bench", 1)
+	st := redisstore.New(rs.Client(b), "bench", layout.shards)
+	if layout.replicas > 0 {
+		redistest.Start(b, redistest.ReplicaOf(rs))
+		st.SetDurability(redisstore.Durability{MinReplicas: layout.replicas, Timeout: time.Second})
+		c := rs.Client(b)
+		for c.Do(context.Background(), "WAIT", layout.replicas, 100).Val() != int64(layout.replicas) {
+			c.Set(context.Background(), "sync-probe", 1, 0) // until the replica is in sync
+		}
+	}
 	bank := sandbox.New(rs.Client(b), sandbox.Options{Prefix: "bench-bank", PendingDelay: time.Second})
 	svc := provider.NewService(st, map[string]provider.Processor{sandbox.Name: bank}, sandbox.Name, provider.DefaultConfig())
 	m := &extension.Merchant{Merchant: provider.Merchant{ID: "m", InstallmentRates: provider.DefaultInstallmentRates()},
@@ -108,14 +129,49 @@ func BenchmarkRefundReplayed(b *testing.B) {
 	}
 }
 
-func BenchmarkRefundNew(b *testing.B) {
-	g, _ := mustBenchGateway(b)
+func BenchmarkRefundNew(b *testing.B) { benchRefunds(b, benchStore{shards: 1}) }
+
+// BenchmarkRefundNewSharded is a new refund on a store of 16 hash-tag
+// shards: the guid registry's round trip more, as on a Cluster.
+func BenchmarkRefundNewSharded(b *testing.B) { benchRefunds(b, benchStore{shards: 16}) }
+
+// BenchmarkRefundNewReplicated waits for a replica's acknowledgement of
+// each answer (REDIS_MIN_REPLICAS=1).
+func BenchmarkRefundNewReplicated(b *testing.B) { benchRefunds(b, benchStore{shards: 1, replicas: 1}) }
+
+func benchRefunds(b *testing.B, layout benchStore) {
+	g, _ := mustBenchGateway(b, layout)
 	g.mustPurchased(b, "o-new")
 	i := 0
 	for b.Loop() {
 		i++
 		g.post(b, "/refund", `{"guid":"r-`+strconv.Itoa(i)+`","orderId":"o-new","amount":0.01,"currency":"TRY"}`)
 	}
+}
+
+// The parallel benchmarks are throughput: 16 clients refunding on 16
+// orders at once, without and with a replica's acknowledgement.
+func BenchmarkRefundsParallel(b *testing.B) { benchRefundsParallel(b, benchStore{shards: 1}) }
+func BenchmarkRefundsParallelReplicated(b *testing.B) {
+	benchRefundsParallel(b, benchStore{shards: 1, replicas: 1})
+}
+
+func benchRefundsParallel(b *testing.B, layout benchStore) {
+	g, _ := mustBenchGateway(b, layout)
+	const clients = 16
+	for o := range clients {
+		g.mustPurchased(b, "o-par-"+strconv.Itoa(o))
+	}
+	var next atomic.Int64
+	b.SetParallelism(clients / max(runtime.GOMAXPROCS(0), 1))
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		order := "o-par-" + strconv.Itoa(int(next.Add(1)-1)%clients)
+		for pb.Next() {
+			n := next.Add(1)
+			g.post(b, "/refund", `{"guid":"rp-`+strconv.FormatInt(n, 10)+`","orderId":"`+order+`","amount":0.01,"currency":"TRY"}`)
+		}
+	})
 }
 
 func BenchmarkHistoryNew(b *testing.B) {

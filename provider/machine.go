@@ -194,10 +194,10 @@ type Ask struct {
 }
 
 // Decide is the whole rule for an ask on a session (nil: the order has
-// none), in the order the storage adapter's script applies it: a guid
-// already settled on the order is not run again (its record expired, its
-// operation did not); a purchase or void under way blocks the others;
-// then the table; then the guard.
+// none), in the order the storage adapter's script applies it: a purchase
+// or void under way blocks the others; then the table; then the guard.
+// (Before it, the script refuses a guid already settled on the order
+// whose record has expired: that is idempotency, not the rule.)
 // The empty Code allows. (A retry of a guid still running never gets
 // here: its claim answers request_in_progress until it is settled.)
 func Decide(s *Session, ask Ask) Code {
@@ -206,9 +206,6 @@ func Decide(s *Session, ask Ask) Code {
 		phase = s.EffectivePhase(ask.Now)
 	}
 	mutates := ask.Action == ActionPurchase || ask.Action == ActionVoid || ask.Action == ActionRefund
-	if s != nil && mutates && s.Settled[ask.GUID] {
-		return CodeIdempotencyReused
-	}
 	if s != nil && mutates && s.Op != "" {
 		return CodeOperationInProgress
 	}

@@ -156,7 +156,6 @@ func (s *Service) StartSession(ctx context.Context, in StartInput) (Reply, error
 	begin := s.beginInput(in.Request, Ask{Action: ActionStart, GUID: in.GUID, Now: now})
 	begin.New = sess
 	begin.StartStep = MarshalStep(sess.StartStep())
-	begin.TTL = s.cfg.IdempotencyTTL
 	begin.Reply = s.render.Start(Answer{Session: sess, TransactionID: sess.TransactionID, State: Waiting})
 	begin.Reply.Expires = now.Add(s.cfg.IdempotencyTTL)
 	return s.run(ctx, begin, s.render.Start, func(context.Context, Begun) (*Settlement, *Step, Answer, error) {
@@ -312,6 +311,7 @@ func (s *Service) beginInput(r Request, ask Ask) BeginInput {
 		Lease:    s.cfg.Lease,
 		Deadline: ask.Now.Add(s.cfg.Lease + s.cfg.Margin),
 		Ask:      ask,
+		TTL:      s.cfg.IdempotencyTTL,
 	}
 }
 

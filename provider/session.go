@@ -61,10 +61,6 @@ type Session struct {
 	// and is not counted twice.
 	Reservations map[string]Money
 	Op           string
-	// Settled are the guids of the purchases, voids and refunds settled on
-	// this order: one of them sent again after its guid record expired
-	// must not be counted again.
-	Settled map[string]bool
 
 	Installment int
 	CardBIN     string

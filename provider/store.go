@@ -158,7 +158,7 @@ type BeginInput struct {
 	New       *Session
 	StartStep string
 	Reply     Reply
-	TTL       time.Duration
+	TTL       time.Duration // how long a guid's record is kept (IDEMPOTENCY_TTL)
 }
 
 // BegunKind says what Begin found.

@@ -8,13 +8,13 @@
 -- deadline. start-session reaches no processor: its reply is stored here.
 --
 -- KEYS: 1 guid record, 2 session hash, 3 history list, 4 session-id index,
---       5 expiry schedule, 6 doubt set
+--       5 expiry schedule, 6 doubt set, 7 the order's settled guids
 -- ARGV: 1 fingerprint, 2 token, 3 lease ms, 4 action, 5 guid, 6 amount,
 --       7 currency, 8 now ms, 9 rules, 10 deadline ms, 11 doubt member,
 --       12 retention ms; for START: 13 start step, 14 session-id index
 --       value, 15 expiry schedule member, 16 reply status, 17 reply body,
 --       18 reply expires ms, 19 ttl ms, 20.. session fields as name, value
-local idem, sess, steps, sidx, expiry, doubt = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local idem, sess, steps, sidx, expiry, doubt, settled = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local fp, token, lease = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local action, guid, amount, currency = ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7]
 local now, rules = tonumber(ARGV[8]), ARGV[9]
@@ -43,7 +43,10 @@ local function rule(p)
 end
 
 local function decide()
-  if exists and mutates and h['d:' .. guid] then
+  -- A guid settled on this order whose record has expired: its
+  -- operation is done (the bank would answer its first answer again),
+  -- so it is not run again.
+  if mutates and redis.call('SISMEMBER', settled, guid) == 1 then
     return 'idempotency_key_reused'
   end
   if exists and mutates and h.op and h.op ~= '' then

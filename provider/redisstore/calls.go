@@ -16,6 +16,18 @@ import (
 // Begin implements provider.Store in one round trip: one script replays,
 // or claims, decides and reserves.
 func (s *Store) Begin(ctx context.Context, in provider.BeginInput) (provider.Begun, error) {
+	if s.shards > 1 {
+		// The guid's record lives in its order's shard; another order may
+		// be in another shard, where it would not be seen. The guid's
+		// entry in the registry, in a slot of its own, is claimed first.
+		ok, err := s.registerGUID(ctx, in)
+		if err != nil {
+			return provider.Begun{}, translate("guid registry", err)
+		}
+		if !ok {
+			return provider.Begun{Kind: provider.Reused}, nil
+		}
+	}
 	k := s.order(in.Merchant, in.OrderID)
 	sidx := k.session // a placeholder key in the same slot when there is no new session
 	args := []any{
@@ -32,7 +44,7 @@ func (s *Store) Begin(ctx context.Context, in provider.BeginInput) (provider.Beg
 			in.Reply.Status, in.Reply.Body, in.Reply.Expires.UnixMilli(), in.TTL.Milliseconds())
 		args = append(args, sessionFields(in.New)...)
 	}
-	keys := []string{k.guid(in.Merchant, in.GUID), k.session, k.history, sidx, schedule(k.tag, provider.ScheduleExpiry), k.doubt()}
+	keys := []string{k.guid(in.Merchant, in.GUID), k.session, k.history, sidx, schedule(k.tag, provider.ScheduleExpiry), k.doubt(), k.settled}
 	raw, err := s.durable(ctx, beginScript, keys, args...)
 	if err != nil {
 		return provider.Begun{}, notDurable("begin", err)
@@ -92,7 +104,7 @@ func (s *Store) Finish(ctx context.Context, in provider.FinishInput) (provider.R
 		settle, phase = "1", string(st.Phase)
 		captured, refunded, release = int64(st.Captured), int64(st.Refunded), int64(st.Release)
 	}
-	raw, err := s.durable(ctx, finishScript, []string{k.guid(in.Merchant, in.GUID), k.session, k.history, k.doubt()},
+	raw, err := s.durable(ctx, finishScript, []string{k.guid(in.Merchant, in.GUID), k.session, k.history, k.doubt(), k.settled},
 		in.GUID, in.Fingerprint, in.Reply.Status, in.Reply.Body, in.Reply.Expires.UnixMilli(), in.TTL.Milliseconds(),
 		settle, phase, captured, refunded, release, in.Step,
 		doubtMember(provider.DoubtOperation, in.Merchant, in.OrderID, in.GUID), s.retentionMS(), in.Token)

@@ -85,12 +85,6 @@ func decodeSession(v any) (*provider.Session, error) {
 		StartIndex:    int(d.int("startIdx")),
 	}
 	for k, v := range h {
-		if guid, ok := strings.CutPrefix(k, "d:"); ok {
-			if s.Settled == nil {
-				s.Settled = map[string]bool{}
-			}
-			s.Settled[guid] = true
-		}
 		if guid, ok := strings.CutPrefix(k, "r:"); ok {
 			if s.Reservations == nil {
 				s.Reservations = map[string]provider.Money{}

@@ -12,7 +12,8 @@
 -- memory it may take beyond maxmemory is bounded by the requests in
 -- flight.
 --
--- KEYS: 1 guid record, 2 session hash, 3 history list, 4 doubt set
+-- KEYS: 1 guid record, 2 session hash, 3 history list, 4 doubt set,
+--       5 the order's settled guids
 -- ARGV: 1 guid, 2 fingerprint, 3 status, 4 body, 5 expires ms, 6 ttl ms,
 --       7 settle ('1' or '0'), 8 phase, 9 captured+, 10 refunded+,
 --       11 reserved−, 12 step json, 13 doubt member, 14 retention ms,
@@ -21,9 +22,9 @@
 -- A running guid is finished only by its holder (token): a request that
 -- stalled past a short lease (a refusal, a history read) must not finish
 -- the claim of the retry that took the guid after it ({2}: nothing done).
--- A settled operation leaves its guid on the order ('d:{guid}'), so a
+-- A settled operation leaves its guid in the order's settled set, so a
 -- retry after the guid record expired cannot be counted again.
-local idem, sess, steps, doubt = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local idem, sess, steps, doubt, settled = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local guid = ARGV[1]
 
 local rec = redis.call('HMGET', idem, 's', 't')
@@ -50,12 +51,12 @@ if ARGV[7] == '1' then
     if ARGV[12] ~= '' then
       redis.call('RPUSH', steps, ARGV[12])
     end
-    redis.call('HSET', sess, 'd:' .. guid, 1)
+    redis.call('SADD', settled, guid)
   end
 elseif ARGV[12] ~= '' then
   redis.call('RPUSH', steps, ARGV[12])
 end
 if redis.call('EXISTS', sess) == 1 then
-  retain(tonumber(ARGV[14]), sess, steps)
+  retain(tonumber(ARGV[14]), sess, steps, settled)
 end
 return idem_complete(idem, ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]))

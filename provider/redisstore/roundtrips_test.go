@@ -2,6 +2,7 @@ package redisstore_test
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -28,14 +29,26 @@ func (c *tripCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.
 
 // TestRoundTripsPerCall pins the cost the README states: a new mutating
 // Akinon call takes two round trips (claim and reserve; settle and
-// store), a replay one, and the hosted page's payment four.
+// store), a replay one, and the hosted page's payment four. On a sharded
+// store (a Cluster) every Akinon call first claims its guid in the
+// registry: one more.
 func TestRoundTripsPerCall(t *testing.T) {
+	for _, shards := range []int{1, 4} {
+		t.Run(fmt.Sprintf("%d shards", shards), func(t *testing.T) { roundTrips(t, shards) })
+	}
+}
+
+func roundTrips(t *testing.T, shards int) {
+	reg := int64(0) // the guid registry's round trip
+	if shards > 1 {
+		reg = 1
+	}
 	srv := redistest.Shared(t)
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
 	t.Cleanup(func() { rdb.Close() })
 	counter := &tripCounter{}
 	rdb.AddHook(counter)
-	st := redisstore.New(rdb, redistest.Prefix(t), 1)
+	st := redisstore.New(rdb, redistest.Prefix(t), shards)
 	cfg := provider.DefaultConfig()
 	// The bank keeps its books on a client of its own: its round trips
 	// are the bank's, not the gateway's.
@@ -99,22 +112,22 @@ func TestRoundTripsPerCall(t *testing.T) {
 		want int64
 		call func()
 	}{
-		{"start-session", 1, func() { start("o1") }},
+		{"start-session", 1 + reg, func() { start("o1") }},
 		{"hosted page payment", 4, pay},
-		{"purchase", 2, func() { must(svc.Purchase(ctx, provider.OperationInput{Request: req("o1", "p1")})) }},
-		{"purchase replayed", 1, func() { must(svc.Purchase(ctx, provider.OperationInput{Request: req("o1", "p1")})) }},
-		{"refund", 2, func() {
+		{"purchase", 2 + reg, func() { must(svc.Purchase(ctx, provider.OperationInput{Request: req("o1", "p1")})) }},
+		{"purchase replayed", 1 + reg, func() { must(svc.Purchase(ctx, provider.OperationInput{Request: req("o1", "p1")})) }},
+		{"refund", 2 + reg, func() {
 			must(svc.Refund(ctx, provider.OperationInput{Request: req("o1", "r1"), Amount: 1000, Currency: "TRY"}))
 		}},
-		{"refund replayed", 1, func() {
+		{"refund replayed", 1 + reg, func() {
 			must(svc.Refund(ctx, provider.OperationInput{Request: req("o1", "r1"), Amount: 1000, Currency: "TRY"}))
 		}},
-		{"refund refused", 2, func() {
+		{"refund refused", 2 + reg, func() {
 			must(svc.Refund(ctx, provider.OperationInput{Request: req("o1", "r2"), Amount: 999900, Currency: "TRY"}))
 		}},
-		{"history", 2, func() { must(svc.History(ctx, req("o1", "h1"), ok)) }},
-		{"history replayed", 1, func() { must(svc.History(ctx, req("o1", "h1"), ok)) }},
-		{"void", 2, func() { must(svc.Void(ctx, provider.OperationInput{Request: req("o2", "v1")})) }},
+		{"history", 2 + reg, func() { must(svc.History(ctx, req("o1", "h1"), ok)) }},
+		{"history replayed", 1 + reg, func() { must(svc.History(ctx, req("o1", "h1"), ok)) }},
+		{"void", 2 + reg, func() { must(svc.Void(ctx, provider.OperationInput{Request: req("o2", "v1")})) }},
 	}
 	for _, c := range cases {
 		if got := trips(c.call); got != c.want {

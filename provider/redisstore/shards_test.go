@@ -74,3 +74,46 @@ func TestShardsSpreadOrders(t *testing.T) {
 		}
 	}
 }
+
+// TestAGuidReusedOnAnotherShardIsFound: with several shards, two orders
+// of one merchant usually live in different shards, where a guid record
+// of one is not seen from the other. The guid registry, claimed first,
+// finds a guid reused on another order wherever it lives; the same
+// request sent again still replays.
+func TestAGuidReusedOnAnotherShardIsFound(t *testing.T) {
+	rdb := redistest.Shared(t).Client(t)
+	prefix := redistest.Prefix(t)
+	st := redisstore.New(rdb, prefix, 16)
+	svc := provider.NewService(st, map[string]provider.Processor{sandbox.Name: sandbox.New(rdb, sandbox.Options{Prefix: prefix + "-bank"})}, sandbox.Name, provider.DefaultConfig())
+	m := &provider.Merchant{ID: "m1", InstallmentRates: provider.DefaultInstallmentRates()}
+	ctx := context.Background()
+	start := func(order, guid string) error {
+		_, err := svc.StartSession(ctx, provider.StartInput{Request: provider.Request{Merchant: m, GUID: guid, OrderID: order, Fingerprint: "start " + order},
+			Type: provider.Sale, Amount: 1000, Currency: "TRY", Locale: "en", ReturnURL: "https://shop.example/r"})
+		return err
+	}
+	if err := start("order-a", "g-shared"); err != nil {
+		t.Fatal(err)
+	}
+	tags := map[string]bool{}
+	for _, order := range []string{"order-a", "order-b"} {
+		for _, k := range rdb.Keys(ctx, prefix+":*:o:m1:"+order).Val() {
+			tags[k[:strings.Index(k, "}")+1]] = true
+		}
+		if order == "order-a" {
+			err := start("order-b", "g-shared")
+			if provider.ErrorCode(err) != provider.CodeIdempotencyReused {
+				t.Fatalf("the guid of order-a reused for order-b: %v, want idempotency_key_reused", err)
+			}
+			if err := start("order-b", "g-own"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if len(tags) != 2 {
+		t.Fatalf("the two orders share a shard (%v): pick other names so the test proves something", tags)
+	}
+	if err := start("order-a", "g-shared"); err != nil {
+		t.Fatalf("the same request sent again: %v", err)
+	}
+}

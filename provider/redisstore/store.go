@@ -113,6 +113,7 @@ type orderKeys struct {
 	tag     string // "prefix:{n}"
 	session string
 	history string
+	settled string // the guids of operations settled on the order
 }
 
 func (s *Store) shardOf(merchant, order string) int {
@@ -131,6 +132,7 @@ func (s *Store) order(merchant, order string) orderKeys {
 		tag:     tag,
 		session: tag + ":o:" + merchant + ":" + order,
 		history: tag + ":h:" + merchant + ":" + order,
+		settled: tag + ":g:" + merchant + ":" + order,
 	}
 }
 
