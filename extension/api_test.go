@@ -46,6 +46,18 @@ func historyReq(edits ...edit) func(string) string {
 }
 func rawReq(s string) func(string) string { return func(string) string { return s } }
 
+// swap rewrites the first old in a built body to new: for what body()
+// cannot write, such as a name in other case or bytes that are not UTF-8.
+func swap(f func(string) string, old, new string) func(string) string {
+	return func(o string) string {
+		b := f(o)
+		if !strings.Contains(b, old) {
+			panic(fmt.Sprintf("swap: %q is not in %s", old, b))
+		}
+		return strings.Replace(b, old, new, 1)
+	}
+}
+
 // padded is a valid start-session body of exactly n bytes.
 func padded(n int) func(string) string {
 	return func(o string) string {
@@ -98,6 +110,16 @@ func apiCases() []apiCase {
 		{"start/guid with a newline", "none", "/start-session", startReq(set("guid", "g\n1")), nil, bad, "invalid_field", []string{"guid"}},
 		{"start/every error at once", "none", "/start-session", startReq(del("guid"), set("customer.email", "x"), set("orderAmount", number("1.001"))), nil, bad, "invalid_field",
 			[]string{"guid", "customer.email", "orderAmount"}},
+		{"start/an unknown field is ignored", "none", "/start-session", startReq(set("giftNote", "for Ayşe")), nil, ok, "", nil},
+		{"start/orderId in capitals", "none", "/start-session", swap(startReq(), `"orderId":`, `"ORDERID":`), nil, bad, "invalid_field", []string{"orderId"}},
+		{"start/OrderId", "none", "/start-session", swap(startReq(), `"orderId":`, `"OrderId":`), nil, bad, "invalid_field", []string{"orderId"}},
+		{"start/customer.FirstName", "none", "/start-session", swap(startReq(), `"firstName":`, `"FirstName":`), nil, bad, "invalid_field", []string{"customer.firstName"}},
+		{"start/orderId twice", "none", "/start-session", swap(startReq(), `"orderId":`, `"orderId":"x","orderId":`), nil, bad, "invalid_field", []string{"orderId"}},
+		{"start/orderId not UTF-8", "none", "/start-session", swap(startReq(), `"orderId":"`, "\"orderId\":\"\xff"), nil, bad, "invalid_field", []string{"orderId"}},
+		{"start/orderId with a lone surrogate", "none", "/start-session", swap(startReq(), `"orderId":"`, `"orderId":"\ud800`), nil, bad, "invalid_field", []string{"orderId"}},
+		{"start/customer.firstName not UTF-8", "none", "/start-session", swap(startReq(), `"firstName":"`, "\"firstName\":\"\xc3"), nil, bad, "invalid_field", []string{"customer.firstName"}},
+		{"start/an unknown field not UTF-8", "none", "/start-session", swap(startReq(set("giftNote", "x")), `"giftNote":"x"`, "\"giftNote\":\"\xfe\""), nil, bad, "invalid_field", []string{"giftNote"}},
+		{"start/a name not UTF-8", "none", "/start-session", swap(startReq(), `"locale":`, "\"lo\xffcale\":"), nil, bad, "malformed_json", []string{""}},
 		{"start/body of exactly 64 KiB", "none", "/start-session", padded(64 << 10), nil, ok, "", nil},
 		{"start/body over 64 KiB", "none", "/start-session", padded(64<<10 + 1), nil, http.StatusRequestEntityTooLarge, "body_too_large", []string{""}},
 		{"start/no credentials", "none", "/start-session", startReq(), []reqOption{withoutAuth()}, auth, "unauthorized", []string{""}},
@@ -130,6 +152,7 @@ func apiCases() []apiCase {
 		{"purchase/missing guid", "paid", "/purchase", purchaseReq(del("guid")), nil, bad, "invalid_field", []string{"guid"}},
 		{"purchase/missing orderId", "paid", "/purchase", purchaseReq(del("orderId")), nil, bad, "invalid_field", []string{"orderId"}},
 		{"purchase/orderId as a number", "paid", "/purchase", purchaseReq(set("orderId", 7)), nil, bad, "invalid_field", []string{"orderId"}},
+		{"purchase/GUID", "paid", "/purchase", swap(purchaseReq(), `"guid":`, `"GUID":`), nil, bad, "invalid_field", []string{"guid"}},
 		{"purchase/no credentials", "paid", "/purchase", purchaseReq(), []reqOption{withoutAuth()}, auth, "unauthorized", []string{""}},
 		{"purchase/unknown order", "none", "/purchase", purchaseReq(), nil, nf, "order_not_found", []string{"orderId"}},
 		{"purchase/before payment", "started", "/purchase", purchaseReq(), nil, rule, "session_not_paid", []string{""}},
@@ -149,6 +172,7 @@ func apiCases() []apiCase {
 		{"void/malformed JSON", "paid", "/void", rawReq(`nope`), nil, bad, "malformed_json", []string{""}},
 		{"void/missing guid", "paid", "/void", voidReq(del("guid")), nil, bad, "invalid_field", []string{"guid"}},
 		{"void/missing orderId", "paid", "/void", voidReq(del("orderId")), nil, bad, "invalid_field", []string{"orderId"}},
+		{"void/orderid", "paid", "/void", swap(voidReq(), `"orderId":`, `"orderid":`), nil, bad, "invalid_field", []string{"orderId"}},
 		{"void/wrong password", "paid", "/void", voidReq(), []reqOption{withAuth(testUser, "x")}, auth, "unauthorized", []string{""}},
 
 		// refund
@@ -173,6 +197,8 @@ func apiCases() []apiCase {
 		{"refund/unknown currency", "purchased", "/refund", refundReq("10.00", set("currency", "XYZ1")), nil, bad, "invalid_field", []string{"currency"}},
 		{"refund/missing guid and orderId", "purchased", "/refund", refundReq("10.00", del("guid"), del("orderId")), nil, bad, "invalid_field", []string{"guid", "orderId"}},
 		{"refund/malformed JSON", "purchased", "/refund", rawReq(`{"amount":10.00`), nil, bad, "malformed_json", []string{""}},
+		{"refund/AMOUNT", "purchased", "/refund", swap(refundReq("10.00"), `"amount":`, `"AMOUNT":`), nil, bad, "invalid_field", []string{"amount"}},
+		{"refund/currency not UTF-8", "purchased", "/refund", swap(refundReq("10.00"), `"currency":"`, "\"currency\":\"\x80"), nil, bad, "invalid_field", []string{"currency"}},
 		{"refund/no credentials", "purchased", "/refund", refundReq("10.00"), []reqOption{withoutAuth()}, auth, "unauthorized", []string{""}},
 
 		// history
@@ -188,6 +214,7 @@ func apiCases() []apiCase {
 		{"history/missing guid", "started", "/history", historyReq(del("guid")), nil, bad, "invalid_field", []string{"guid"}},
 		{"history/missing orderId", "started", "/history", historyReq(del("orderId")), nil, bad, "invalid_field", []string{"orderId"}},
 		{"history/malformed JSON", "started", "/history", rawReq(`{{}}`), nil, bad, "malformed_json", []string{""}},
+		{"history/Type filter", "started", "/history", historyReq(set("Type", "REFUND")), nil, bad, "invalid_field", []string{"type"}},
 		{"history/no credentials", "started", "/history", historyReq(), []reqOption{withoutAuth()}, auth, "unauthorized", []string{""}},
 
 		// routing
