@@ -2,6 +2,7 @@ package extension
 
 import (
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
 
@@ -122,9 +123,13 @@ func (s *Server) history(c echo.Context) error {
 	return s.reply(c, reply, err)
 }
 
-// read takes the body (the body limit has already capped it) and decodes
-// it into dst; the caller validates, so all field errors come together.
+// read takes a JSON body (the body limit has already capped it) and
+// decodes it into dst; the caller validates, so all field errors come
+// together.
 func (s *Server) read(c echo.Context, dst any) ([]byte, error) {
+	if err := requireJSON(c.Request().Header.Get(echo.HeaderContentType)); err != nil {
+		return nil, err
+	}
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
 		return nil, err // the body limit's 413, or a broken connection
@@ -133,6 +138,17 @@ func (s *Server) read(c echo.Context, dst any) ([]byte, error) {
 		return nil, err
 	}
 	return body, nil
+}
+
+// requireJSON refuses a body that does not say it is JSON. Parameters
+// are allowed and ignored: RFC 8259 defines none for application/json,
+// and the text must be UTF-8 whatever a charset claims.
+func requireJSON(contentType string) error {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil || mt != echo.MIMEApplicationJSON {
+		return provider.Errorf(provider.CodeUnsupportedMediaType, "", "Content-Type must be application/json")
+	}
+	return nil
 }
 
 func (s *Server) request(c echo.Context, endpoint string, body []byte, guid, orderID string) provider.Request {

@@ -71,11 +71,12 @@ func padded(n int) func(string) string {
 
 func apiCases() []apiCase {
 	const (
-		ok   = http.StatusOK
-		bad  = http.StatusBadRequest
-		auth = http.StatusUnauthorized
-		nf   = http.StatusNotFound
-		rule = http.StatusUnprocessableEntity
+		ok    = http.StatusOK
+		bad   = http.StatusBadRequest
+		auth  = http.StatusUnauthorized
+		nf    = http.StatusNotFound
+		rule  = http.StatusUnprocessableEntity
+		media = http.StatusUnsupportedMediaType
 	)
 	cases := []apiCase{
 		// start-session
@@ -128,6 +129,11 @@ func apiCases() []apiCase {
 		{"start/empty credentials", "none", "/start-session", startReq(), []reqOption{withAuth("", "")}, auth, "unauthorized", []string{""}},
 		{"start/Basic without base64", "none", "/start-session", startReq(), []reqOption{withHeader("Authorization", "Basic !!!not-base64")}, auth, "unauthorized", []string{""}},
 		{"start/Bearer token", "none", "/start-session", startReq(), []reqOption{withHeader("Authorization", "Bearer abc")}, auth, "unauthorized", []string{""}},
+		{"start/Content-Type with a charset", "none", "/start-session", startReq(), []reqOption{withHeader("Content-Type", "application/json; charset=utf-8")}, ok, "", nil},
+		{"start/Content-Type in capitals", "none", "/start-session", startReq(), []reqOption{withHeader("Content-Type", "Application/JSON")}, ok, "", nil},
+		{"start/no Content-Type", "none", "/start-session", startReq(), []reqOption{withoutHeader("Content-Type")}, media, "unsupported_media_type", []string{""}},
+		{"start/text/plain", "none", "/start-session", startReq(), []reqOption{withHeader("Content-Type", "text/plain")}, media, "unsupported_media_type", []string{""}},
+		{"start/no Content-Type nor credentials", "none", "/start-session", startReq(), []reqOption{withoutHeader("Content-Type"), withoutAuth()}, auth, "unauthorized", []string{""}},
 		{"start/returnUrl on an allowed host", "none", "/start-session", startReq(), []reqOption{withAuth("other-shop", "other-password-0123")}, ok, "", nil},
 		{"start/returnUrl on another host", "none", "/start-session", startReq(set("returnUrl", "https://evil.example/r")), []reqOption{withAuth("other-shop", "other-password-0123")}, bad, "invalid_field", []string{"returnUrl"}},
 		{"start/returnUrl on a look-alike host", "none", "/start-session", startReq(set("returnUrl", "https://shop.example.evil.example/r")), []reqOption{withAuth("other-shop", "other-password-0123")}, bad, "invalid_field", []string{"returnUrl"}},
@@ -153,6 +159,7 @@ func apiCases() []apiCase {
 		{"purchase/missing orderId", "paid", "/purchase", purchaseReq(del("orderId")), nil, bad, "invalid_field", []string{"orderId"}},
 		{"purchase/orderId as a number", "paid", "/purchase", purchaseReq(set("orderId", 7)), nil, bad, "invalid_field", []string{"orderId"}},
 		{"purchase/GUID", "paid", "/purchase", swap(purchaseReq(), `"guid":`, `"GUID":`), nil, bad, "invalid_field", []string{"guid"}},
+		{"purchase/a form", "paid", "/purchase", purchaseReq(), []reqOption{withHeader("Content-Type", "application/x-www-form-urlencoded")}, media, "unsupported_media_type", []string{""}},
 		{"purchase/no credentials", "paid", "/purchase", purchaseReq(), []reqOption{withoutAuth()}, auth, "unauthorized", []string{""}},
 		{"purchase/unknown order", "none", "/purchase", purchaseReq(), nil, nf, "order_not_found", []string{"orderId"}},
 		{"purchase/before payment", "started", "/purchase", purchaseReq(), nil, rule, "session_not_paid", []string{""}},
@@ -173,6 +180,7 @@ func apiCases() []apiCase {
 		{"void/missing guid", "paid", "/void", voidReq(del("guid")), nil, bad, "invalid_field", []string{"guid"}},
 		{"void/missing orderId", "paid", "/void", voidReq(del("orderId")), nil, bad, "invalid_field", []string{"orderId"}},
 		{"void/orderid", "paid", "/void", swap(voidReq(), `"orderId":`, `"orderid":`), nil, bad, "invalid_field", []string{"orderId"}},
+		{"void/a JSON patch", "paid", "/void", voidReq(), []reqOption{withHeader("Content-Type", "application/json-patch+json")}, media, "unsupported_media_type", []string{""}},
 		{"void/wrong password", "paid", "/void", voidReq(), []reqOption{withAuth(testUser, "x")}, auth, "unauthorized", []string{""}},
 
 		// refund
@@ -199,6 +207,7 @@ func apiCases() []apiCase {
 		{"refund/malformed JSON", "purchased", "/refund", rawReq(`{"amount":10.00`), nil, bad, "malformed_json", []string{""}},
 		{"refund/AMOUNT", "purchased", "/refund", swap(refundReq("10.00"), `"amount":`, `"AMOUNT":`), nil, bad, "invalid_field", []string{"amount"}},
 		{"refund/currency not UTF-8", "purchased", "/refund", swap(refundReq("10.00"), `"currency":"`, "\"currency\":\"\x80"), nil, bad, "invalid_field", []string{"currency"}},
+		{"refund/a broken Content-Type", "purchased", "/refund", refundReq("10.00"), []reqOption{withHeader("Content-Type", "application/json; charset")}, media, "unsupported_media_type", []string{""}},
 		{"refund/no credentials", "purchased", "/refund", refundReq("10.00"), []reqOption{withoutAuth()}, auth, "unauthorized", []string{""}},
 
 		// history
@@ -215,6 +224,7 @@ func apiCases() []apiCase {
 		{"history/missing orderId", "started", "/history", historyReq(del("orderId")), nil, bad, "invalid_field", []string{"orderId"}},
 		{"history/malformed JSON", "started", "/history", rawReq(`{{}}`), nil, bad, "malformed_json", []string{""}},
 		{"history/Type filter", "started", "/history", historyReq(set("Type", "REFUND")), nil, bad, "invalid_field", []string{"type"}},
+		{"history/text/json", "started", "/history", historyReq(), []reqOption{withHeader("Content-Type", "text/json")}, media, "unsupported_media_type", []string{""}},
 		{"history/no credentials", "started", "/history", historyReq(), []reqOption{withoutAuth()}, auth, "unauthorized", []string{""}},
 
 		// routing
@@ -376,6 +386,7 @@ func TestStatusOfEveryCode(t *testing.T) {
 		provider.CodeMalformedJSON:        http.StatusBadRequest,
 		provider.CodeInvalidField:         http.StatusBadRequest,
 		provider.CodeBodyTooLarge:         http.StatusRequestEntityTooLarge,
+		provider.CodeUnsupportedMediaType: http.StatusUnsupportedMediaType,
 		provider.CodeUnauthorized:         http.StatusUnauthorized,
 		provider.CodeOrderNotFound:        http.StatusNotFound,
 		provider.CodeRequestInProgress:    http.StatusConflict,

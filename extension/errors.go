@@ -24,6 +24,7 @@ var statusOf = map[provider.Code]int{
 	provider.CodeMalformedJSON:        http.StatusBadRequest,
 	provider.CodeInvalidField:         http.StatusBadRequest,
 	provider.CodeBodyTooLarge:         http.StatusRequestEntityTooLarge,
+	provider.CodeUnsupportedMediaType: http.StatusUnsupportedMediaType,
 	provider.CodeUnauthorized:         http.StatusUnauthorized,
 	provider.CodeOrderNotFound:        http.StatusNotFound,
 	provider.CodeSessionUnknown:       http.StatusNotFound,

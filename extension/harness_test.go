@@ -288,7 +288,8 @@ func withAuth(user, pass string) reqOption {
 	return func(r *http.Request) { r.SetBasicAuth(user, pass) }
 }
 func withHeader(k, v string) reqOption { return func(r *http.Request) { r.Header.Set(k, v) } }
-func withoutAuth() reqOption           { return func(r *http.Request) { r.Header.Del("Authorization") } }
+func withoutHeader(k string) reqOption { return func(r *http.Request) { r.Header.Del(k) } }
+func withoutAuth() reqOption           { return withoutHeader("Authorization") }
 
 // call sends one Akinon call as Akinon does.
 func (g *gateway) call(tb testing.TB, path, body string, opts ...reqOption) *response {
