@@ -47,7 +47,7 @@ const (
 
 func (s *Server) routePages(e *echo.Echo) {
 	secure := strings.HasPrefix(s.publicURL, "https://")
-	g := e.Group("/pay", middleware.BodyLimit("16K"), middleware.CSRFWithConfig(middleware.CSRFConfig{
+	g := e.Group("/pay", bodyLimit(16<<10), middleware.CSRFWithConfig(middleware.CSRFConfig{
 		TokenLookup:    "form:" + csrfField,
 		CookieName:     "gw_csrf",
 		CookiePath:     "/pay",

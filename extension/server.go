@@ -71,7 +71,7 @@ func New(o Options) *Server {
 	e.HTTPErrorHandler = s.handleError
 	e.Use(s.requestContext, middleware.Recover())
 
-	api := e.Group("", middleware.BodyLimit("64KiB"), middleware.BasicAuthWithConfig(middleware.BasicAuthConfig{
+	api := e.Group("", bodyLimit(64<<10), middleware.BasicAuthWithConfig(middleware.BasicAuthConfig{
 		Realm: "akinon",
 		Validator: func(user, pass string, c echo.Context) (bool, error) {
 			m := s.merchants.Authenticate(user, pass)
