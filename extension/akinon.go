@@ -1,6 +1,7 @@
 package extension
 
 import (
+	"errors"
 	"io"
 	"mime"
 	"net/http"
@@ -43,15 +44,17 @@ func (s *Server) startSession(c echo.Context) error {
 	return s.reply(c, reply, err)
 }
 
-// checkStart applies the rules that depend on configuration.
+// checkStart applies the rules that depend on configuration, and puts
+// the return URL in the form the hosted page will use.
 func (s *Server) checkStart(m *Merchant, req *startSessionRequest) error {
 	var fe provider.FieldErrors
-	if req.ReturnURL != "" && !m.ReturnURLAllowed(req.ReturnURL, s.devMode) {
-		msg := "must be an https URL"
-		if len(m.ReturnHosts) > 0 {
-			msg = "must be an https URL on an allowed host"
+	if req.ReturnURL != "" {
+		u, err := m.ReturnURL(req.ReturnURL, s.devMode)
+		if pe := (*provider.Error)(nil); errors.As(err, &pe) {
+			fe = append(fe, pe)
+		} else {
+			req.ReturnURL = u
 		}
-		fe = append(fe, &provider.Error{Code: provider.CodeInvalidField, Field: "returnUrl", Message: msg})
 	}
 	if req.TargetProvider != "" && !s.svc.HasProcessor(req.TargetProvider) {
 		fe = append(fe, &provider.Error{Code: provider.CodeInvalidField, Field: "targetProvider", Message: "is not a registered provider"})

@@ -192,8 +192,10 @@ func (s *Server) show(c echo.Context, m *Merchant, v provider.PageView) error {
 			return err
 		}
 		d.Fields, d.ReturnURL, d.Result = fields, sess.ReturnURL, resultText(t, sess.State())
-		if u, err := url.Parse(sess.ReturnURL); err == nil {
-			formAction += " " + u.Scheme + "://" + u.Host
+		// Only an origin ReturnURL would accept reaches the policy; a
+		// session stored before that rule keeps form-action 'self'.
+		if origin, ok := provider.ReturnOrigin(sess.ReturnURL); ok {
+			formAction += " " + origin
 		}
 	case provider.PageGone:
 		tpl, status = s.pages.message, http.StatusGone
