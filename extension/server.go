@@ -42,6 +42,7 @@ type Server struct {
 	svc       *provider.Service
 	merchants *Merchants
 	publicURL string
+	secure    bool // PUBLIC_URL is https
 	devMode   bool
 	log       *zap.Logger
 	ready     func(context.Context) error
@@ -56,6 +57,7 @@ func New(o Options) *Server {
 		svc:       o.Service,
 		merchants: o.Merchants,
 		publicURL: strings.TrimRight(o.PublicURL, "/"),
+		secure:    strings.HasPrefix(o.PublicURL, "https://"),
 		devMode:   o.DevMode,
 		log:       o.Logger,
 		ready:     o.Ready,
@@ -69,7 +71,7 @@ func New(o Options) *Server {
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
-	e.Use(s.requestContext, middleware.Recover())
+	e.Use(s.requestContext, s.securityHeaders, middleware.Recover())
 
 	api := e.Group("", bodyLimit(64<<10), middleware.BasicAuthWithConfig(middleware.BasicAuthConfig{
 		Realm: "akinon",
