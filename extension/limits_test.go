@@ -8,6 +8,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 )
 
 // sendPython posts n bytes with Python's urllib, which sends the whole
@@ -80,6 +83,73 @@ func TestOverLimitBodiesAreAnswered(t *testing.T) {
 			}
 			if e := checkErrorBody(t, r); e.Errors[0].Code != "body_too_large" {
 				t.Fatalf("errors %+v", e.Errors)
+			}
+		})
+	}
+}
+
+// TestLoggedHeadersStayShort: what a client puts in a header or the
+// request line reaches the log capped, so a 1,000 KiB value (the server
+// takes headers up to 1 MiB) cannot make one request write a megabyte of
+// log.
+func TestLoggedHeadersStayShort(t *testing.T) {
+	g := mustGateway(t)
+	huge := strings.Repeat("v", 1000<<10)
+	third := huge[:len(huge)/3]
+	tests := []struct {
+		name   string
+		method string
+		opts   []reqOption
+		field  string // a field of the request's log line and its value
+		want   string
+	}{
+		{"an api version", http.MethodPost, []reqOption{withHeader("x-akinon-api-version", "2.1")}, "api_version", "2.1"},
+		{"an api version of 32", http.MethodPost, []reqOption{withHeader("x-akinon-api-version", strings.Repeat("v", 32))}, "api_version", strings.Repeat("v", 32)},
+		{"an api version of 1,000 KiB", http.MethodPost, []reqOption{withHeader("x-akinon-api-version", huge)}, "api_version", strings.Repeat("v", 32) + "…(1024000 bytes)"},
+		{"an api version cut in a character", http.MethodPost, []reqOption{withHeader("x-akinon-api-version", strings.Repeat("v", 31)+"ş")}, "api_version", strings.Repeat("v", 31) + "…(33 bytes)"},
+		{"a request id of 1,000 KiB", http.MethodPost, []reqOption{withHeader("x-akinon-request-id", huge)}, "", ""},
+		{"a method of 1,000 KiB", huge, nil, "method", strings.Repeat("v", 16) + "…(1024000 bytes)"},
+		{"a third of each", third, []reqOption{withHeader("x-akinon-api-version", third), withHeader("x-akinon-request-id", third)}, "api_version", strings.Repeat("v", 32) + "…(341333 bytes)"},
+	}
+	enc := zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g.logs.TakeAll()
+			req, err := http.NewRequest(tt.method, g.URL+"/history", strings.NewReader(body(opBody("o-none", "g-log-"+strconv.Itoa(i)))))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", "application/json")
+			req.SetBasicAuth(testUser, testPassword)
+			for _, o := range tt.opts {
+				o(req)
+			}
+			r := do(t, http.DefaultClient, req)
+			if r.Status >= 500 || r.Status == http.StatusRequestHeaderFieldsTooLarge {
+				t.Fatalf("status %d: the request did not reach the gateway's handlers", r.Status)
+			}
+			entries := g.logs.TakeAll()
+			size := 0
+			found := tt.field == ""
+			for _, e := range entries {
+				buf, err := enc.EncodeEntry(e.Entry, e.Context)
+				if err != nil {
+					t.Fatal(err)
+				}
+				size += buf.Len()
+				buf.Free()
+				if e.Message == "request" && tt.field != "" {
+					if got := e.ContextMap()[tt.field]; got != tt.want {
+						t.Errorf("%s logged as %.80q…, want %q", tt.field, got, tt.want)
+					}
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("no request log line")
+			}
+			if size > 2048 {
+				t.Errorf("the request wrote %d bytes of log", size)
 			}
 		})
 	}

@@ -6,8 +6,10 @@ package extension
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-playground/validator/v10"
 	"github.com/google/uuid"
@@ -119,6 +121,7 @@ func (s *Server) readyz(c echo.Context) error {
 
 // requestContext takes or makes the request id, echoes it, gives the
 // request its own logger, and writes one log line when the request ends.
+// What the client sends is logged capped: a header may be near 1 MB.
 func (s *Server) requestContext(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
@@ -130,7 +133,7 @@ func (s *Server) requestContext(next echo.HandlerFunc) echo.HandlerFunc {
 		c.Response().Header().Set(HeaderRequestID, id)
 		log := s.log.With(zap.String("request_id", id))
 		if v := req.Header.Get(HeaderAPIVersion); v != "" {
-			log = log.With(zap.String("api_version", v))
+			log = log.With(zap.String("api_version", capped(v, 32)))
 		}
 		c.Set(ctxLogger, log)
 		err := next(c)
@@ -138,7 +141,7 @@ func (s *Server) requestContext(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Error(err)
 		}
 		fields := []zap.Field{
-			zap.String("method", req.Method),
+			zap.String("method", capped(req.Method, 16)),
 			zap.String("route", c.Path()),
 			zap.Int("status", c.Response().Status),
 			zap.Duration("latency", time.Since(start)),
@@ -158,6 +161,20 @@ func (s *Server) requestContext(next echo.HandlerFunc) echo.HandlerFunc {
 		log.Info("request", fields...)
 		return nil
 	}
+}
+
+// capped keeps a value a client chose short enough for a log line: at
+// most n bytes, cut on a character boundary, and marked with the length
+// it had.
+func capped(v string, n int) string {
+	if len(v) <= n {
+		return v
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(v[cut]) {
+		cut--
+	}
+	return v[:cut] + "…(" + strconv.Itoa(len(v)) + " bytes)"
 }
 
 // logger is the request's own logger.
