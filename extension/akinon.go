@@ -126,7 +126,7 @@ func (s *Server) history(c echo.Context) error {
 	return s.reply(c, reply, err)
 }
 
-// read takes a JSON body (the body limit has already capped it) and
+// read takes a JSON body (the body limit has already read it whole) and
 // decodes it into dst; the caller validates, so all field errors come
 // together.
 func (s *Server) read(c echo.Context, dst any) ([]byte, error) {
@@ -135,7 +135,7 @@ func (s *Server) read(c echo.Context, dst any) ([]byte, error) {
 	}
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
-		return nil, err // the body limit's 413, or a broken connection
+		return nil, err
 	}
 	if err := decodeJSON(body, dst); err != nil {
 		return nil, err

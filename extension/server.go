@@ -83,7 +83,7 @@ func New(o Options) *Server {
 			// bits; only the one spelling RFC 7617 gives credentials
 			// is taken.
 			h := c.Request().Header.Get(echo.HeaderAuthorization)
-			if h[5] != ' ' || h[6:] != base64.StdEncoding.EncodeToString([]byte(user+":"+pass)) {
+			if len(h) < 6 || h[5] != ' ' || h[6:] != base64.StdEncoding.EncodeToString([]byte(user+":"+pass)) {
 				return false, nil
 			}
 			m := s.merchants.Authenticate(user, pass)
