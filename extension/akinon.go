@@ -1,7 +1,9 @@
 package extension
 
 import (
+	"errors"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
 
@@ -42,15 +44,17 @@ func (s *Server) startSession(c echo.Context) error {
 	return s.reply(c, reply, err)
 }
 
-// checkStart applies the rules that depend on configuration.
+// checkStart applies the rules that depend on configuration, and puts
+// the return URL in the form the hosted page will use.
 func (s *Server) checkStart(m *Merchant, req *startSessionRequest) error {
 	var fe provider.FieldErrors
-	if req.ReturnURL != "" && !m.ReturnURLAllowed(req.ReturnURL, s.devMode) {
-		msg := "must be an https URL"
-		if len(m.ReturnHosts) > 0 {
-			msg = "must be an https URL on an allowed host"
+	if req.ReturnURL != "" {
+		u, err := m.ReturnURL(req.ReturnURL, s.devMode)
+		if pe := (*provider.Error)(nil); errors.As(err, &pe) {
+			fe = append(fe, pe)
+		} else {
+			req.ReturnURL = u
 		}
-		fe = append(fe, &provider.Error{Code: provider.CodeInvalidField, Field: "returnUrl", Message: msg})
 	}
 	if req.TargetProvider != "" && !s.svc.HasProcessor(req.TargetProvider) {
 		fe = append(fe, &provider.Error{Code: provider.CodeInvalidField, Field: "targetProvider", Message: "is not a registered provider"})
@@ -122,17 +126,32 @@ func (s *Server) history(c echo.Context) error {
 	return s.reply(c, reply, err)
 }
 
-// read takes the body (the body limit has already capped it) and decodes
-// it into dst; the caller validates, so all field errors come together.
+// read takes a JSON body (the body limit has already read it whole) and
+// decodes it into dst; the caller validates, so all field errors come
+// together.
 func (s *Server) read(c echo.Context, dst any) ([]byte, error) {
+	if err := requireJSON(c.Request().Header.Get(echo.HeaderContentType)); err != nil {
+		return nil, err
+	}
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
-		return nil, err // the body limit's 413, or a broken connection
+		return nil, err
 	}
 	if err := decodeJSON(body, dst); err != nil {
 		return nil, err
 	}
 	return body, nil
+}
+
+// requireJSON refuses a body that does not say it is JSON. Parameters
+// are allowed and ignored: RFC 8259 defines none for application/json,
+// and the text must be UTF-8 whatever a charset claims.
+func requireJSON(contentType string) error {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil || mt != echo.MIMEApplicationJSON {
+		return provider.Errorf(provider.CodeUnsupportedMediaType, "", "Content-Type must be application/json")
+	}
+	return nil
 }
 
 func (s *Server) request(c echo.Context, endpoint string, body []byte, guid, orderID string) provider.Request {

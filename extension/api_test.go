@@ -46,6 +46,18 @@ func historyReq(edits ...edit) func(string) string {
 }
 func rawReq(s string) func(string) string { return func(string) string { return s } }
 
+// swap rewrites the first old in a built body to new: for what body()
+// cannot write, such as a name in other case or bytes that are not UTF-8.
+func swap(f func(string) string, old, new string) func(string) string {
+	return func(o string) string {
+		b := f(o)
+		if !strings.Contains(b, old) {
+			panic(fmt.Sprintf("swap: %q is not in %s", old, b))
+		}
+		return strings.Replace(b, old, new, 1)
+	}
+}
+
 // padded is a valid start-session body of exactly n bytes.
 func padded(n int) func(string) string {
 	return func(o string) string {
@@ -59,11 +71,12 @@ func padded(n int) func(string) string {
 
 func apiCases() []apiCase {
 	const (
-		ok   = http.StatusOK
-		bad  = http.StatusBadRequest
-		auth = http.StatusUnauthorized
-		nf   = http.StatusNotFound
-		rule = http.StatusUnprocessableEntity
+		ok    = http.StatusOK
+		bad   = http.StatusBadRequest
+		auth  = http.StatusUnauthorized
+		nf    = http.StatusNotFound
+		rule  = http.StatusUnprocessableEntity
+		media = http.StatusUnsupportedMediaType
 	)
 	cases := []apiCase{
 		// start-session
@@ -98,6 +111,16 @@ func apiCases() []apiCase {
 		{"start/guid with a newline", "none", "/start-session", startReq(set("guid", "g\n1")), nil, bad, "invalid_field", []string{"guid"}},
 		{"start/every error at once", "none", "/start-session", startReq(del("guid"), set("customer.email", "x"), set("orderAmount", number("1.001"))), nil, bad, "invalid_field",
 			[]string{"guid", "customer.email", "orderAmount"}},
+		{"start/an unknown field is ignored", "none", "/start-session", startReq(set("giftNote", "for Ayşe")), nil, ok, "", nil},
+		{"start/orderId in capitals", "none", "/start-session", swap(startReq(), `"orderId":`, `"ORDERID":`), nil, bad, "invalid_field", []string{"orderId"}},
+		{"start/OrderId", "none", "/start-session", swap(startReq(), `"orderId":`, `"OrderId":`), nil, bad, "invalid_field", []string{"orderId"}},
+		{"start/customer.FirstName", "none", "/start-session", swap(startReq(), `"firstName":`, `"FirstName":`), nil, bad, "invalid_field", []string{"customer.firstName"}},
+		{"start/orderId twice", "none", "/start-session", swap(startReq(), `"orderId":`, `"orderId":"x","orderId":`), nil, bad, "invalid_field", []string{"orderId"}},
+		{"start/orderId not UTF-8", "none", "/start-session", swap(startReq(), `"orderId":"`, "\"orderId\":\"\xff"), nil, bad, "invalid_field", []string{"orderId"}},
+		{"start/orderId with a lone surrogate", "none", "/start-session", swap(startReq(), `"orderId":"`, `"orderId":"\ud800`), nil, bad, "invalid_field", []string{"orderId"}},
+		{"start/customer.firstName not UTF-8", "none", "/start-session", swap(startReq(), `"firstName":"`, "\"firstName\":\"\xc3"), nil, bad, "invalid_field", []string{"customer.firstName"}},
+		{"start/an unknown field not UTF-8", "none", "/start-session", swap(startReq(set("giftNote", "x")), `"giftNote":"x"`, "\"giftNote\":\"\xfe\""), nil, bad, "invalid_field", []string{"giftNote"}},
+		{"start/a name not UTF-8", "none", "/start-session", swap(startReq(), `"locale":`, "\"lo\xffcale\":"), nil, bad, "malformed_json", []string{""}},
 		{"start/body of exactly 64 KiB", "none", "/start-session", padded(64 << 10), nil, ok, "", nil},
 		{"start/body over 64 KiB", "none", "/start-session", padded(64<<10 + 1), nil, http.StatusRequestEntityTooLarge, "body_too_large", []string{""}},
 		{"start/no credentials", "none", "/start-session", startReq(), []reqOption{withoutAuth()}, auth, "unauthorized", []string{""}},
@@ -105,10 +128,28 @@ func apiCases() []apiCase {
 		{"start/wrong username", "none", "/start-session", startReq(), []reqOption{withAuth("someone", testPassword)}, auth, "unauthorized", []string{""}},
 		{"start/empty credentials", "none", "/start-session", startReq(), []reqOption{withAuth("", "")}, auth, "unauthorized", []string{""}},
 		{"start/Basic without base64", "none", "/start-session", startReq(), []reqOption{withHeader("Authorization", "Basic !!!not-base64")}, auth, "unauthorized", []string{""}},
+		{"start/Basic without its space", "none", "/start-session", startReq(), []reqOption{withHeader("Authorization", "Basic0YWtpbm9uOnRlc3QtcGFzc3dvcmQtMDEyMw==")}, auth, "unauthorized", []string{""}},
+		// The same credentials with bits after the last character set:
+		// base64 that decodes, but not as RFC 4648 writes it.
+		{"start/Basic with stray bits", "none", "/start-session", startReq(), []reqOption{withHeader("Authorization", "Basic YWtpbm9uOnRlc3QtcGFzc3dvcmQtMDEyM0==")}, auth, "unauthorized", []string{""}},
+		{"start/basic in lower case", "none", "/start-session", startReq(), []reqOption{withHeader("Authorization", "basic YWtpbm9uOnRlc3QtcGFzc3dvcmQtMDEyMw==")}, ok, "", nil},
 		{"start/Bearer token", "none", "/start-session", startReq(), []reqOption{withHeader("Authorization", "Bearer abc")}, auth, "unauthorized", []string{""}},
+		{"start/Content-Type with a charset", "none", "/start-session", startReq(), []reqOption{withHeader("Content-Type", "application/json; charset=utf-8")}, ok, "", nil},
+		{"start/Content-Type in capitals", "none", "/start-session", startReq(), []reqOption{withHeader("Content-Type", "Application/JSON")}, ok, "", nil},
+		{"start/no Content-Type", "none", "/start-session", startReq(), []reqOption{withoutHeader("Content-Type")}, media, "unsupported_media_type", []string{""}},
+		{"start/text/plain", "none", "/start-session", startReq(), []reqOption{withHeader("Content-Type", "text/plain")}, media, "unsupported_media_type", []string{""}},
+		{"start/no Content-Type nor credentials", "none", "/start-session", startReq(), []reqOption{withoutHeader("Content-Type"), withoutAuth()}, auth, "unauthorized", []string{""}},
 		{"start/returnUrl on an allowed host", "none", "/start-session", startReq(), []reqOption{withAuth("other-shop", "other-password-0123")}, ok, "", nil},
 		{"start/returnUrl on another host", "none", "/start-session", startReq(set("returnUrl", "https://evil.example/r")), []reqOption{withAuth("other-shop", "other-password-0123")}, bad, "invalid_field", []string{"returnUrl"}},
 		{"start/returnUrl on a look-alike host", "none", "/start-session", startReq(set("returnUrl", "https://shop.example.evil.example/r")), []reqOption{withAuth("other-shop", "other-password-0123")}, bad, "invalid_field", []string{"returnUrl"}},
+		{"start/returnUrl host with a semicolon", "none", "/start-session", startReq(set("returnUrl", "https://shop.example;script-src/r")), nil, bad, "invalid_field", []string{"returnUrl"}},
+		{"start/returnUrl host with a comma", "none", "/start-session", startReq(set("returnUrl", "https://shop.example,evil.example/r")), nil, bad, "invalid_field", []string{"returnUrl"}},
+		{"start/returnUrl host with a quote", "none", "/start-session", startReq(set("returnUrl", `https://shop"x.example/r`)), nil, bad, "invalid_field", []string{"returnUrl"}},
+		{"start/returnUrl host with angle brackets", "none", "/start-session", startReq(set("returnUrl", "https://shop<b>.example/r")), nil, bad, "invalid_field", []string{"returnUrl"}},
+		{"start/returnUrl host with a space", "none", "/start-session", startReq(set("returnUrl", "https://shop example/r")), nil, bad, "invalid_field", []string{"returnUrl"}},
+		{"start/returnUrl on IPv6", "none", "/start-session", startReq(set("returnUrl", "https://[2001:db8::1]/r")), nil, bad, "invalid_field", []string{"returnUrl"}},
+		{"start/returnUrl on IPv4", "none", "/start-session", startReq(set("returnUrl", "https://203.0.113.9/r")), nil, ok, "", nil},
+		{"start/returnUrl in Unicode", "none", "/start-session", startReq(set("returnUrl", "https://çiçek.example/r")), nil, ok, "", nil},
 		{"start/returnUrl with credentials", "none", "/start-session", startReq(set("returnUrl", "https://user:pw@shop.example/r")), nil, bad, "invalid_field", []string{"returnUrl"}},
 		{"start/over an unpaid session", "started", "/start-session", startReq(), nil, ok, "", nil},
 		{"start/after a declined payment", "rejected", "/start-session", startReq(), nil, ok, "", nil},
@@ -130,6 +171,8 @@ func apiCases() []apiCase {
 		{"purchase/missing guid", "paid", "/purchase", purchaseReq(del("guid")), nil, bad, "invalid_field", []string{"guid"}},
 		{"purchase/missing orderId", "paid", "/purchase", purchaseReq(del("orderId")), nil, bad, "invalid_field", []string{"orderId"}},
 		{"purchase/orderId as a number", "paid", "/purchase", purchaseReq(set("orderId", 7)), nil, bad, "invalid_field", []string{"orderId"}},
+		{"purchase/GUID", "paid", "/purchase", swap(purchaseReq(), `"guid":`, `"GUID":`), nil, bad, "invalid_field", []string{"guid"}},
+		{"purchase/a form", "paid", "/purchase", purchaseReq(), []reqOption{withHeader("Content-Type", "application/x-www-form-urlencoded")}, media, "unsupported_media_type", []string{""}},
 		{"purchase/no credentials", "paid", "/purchase", purchaseReq(), []reqOption{withoutAuth()}, auth, "unauthorized", []string{""}},
 		{"purchase/unknown order", "none", "/purchase", purchaseReq(), nil, nf, "order_not_found", []string{"orderId"}},
 		{"purchase/before payment", "started", "/purchase", purchaseReq(), nil, rule, "session_not_paid", []string{""}},
@@ -149,6 +192,8 @@ func apiCases() []apiCase {
 		{"void/malformed JSON", "paid", "/void", rawReq(`nope`), nil, bad, "malformed_json", []string{""}},
 		{"void/missing guid", "paid", "/void", voidReq(del("guid")), nil, bad, "invalid_field", []string{"guid"}},
 		{"void/missing orderId", "paid", "/void", voidReq(del("orderId")), nil, bad, "invalid_field", []string{"orderId"}},
+		{"void/orderid", "paid", "/void", swap(voidReq(), `"orderId":`, `"orderid":`), nil, bad, "invalid_field", []string{"orderId"}},
+		{"void/a JSON patch", "paid", "/void", voidReq(), []reqOption{withHeader("Content-Type", "application/json-patch+json")}, media, "unsupported_media_type", []string{""}},
 		{"void/wrong password", "paid", "/void", voidReq(), []reqOption{withAuth(testUser, "x")}, auth, "unauthorized", []string{""}},
 
 		// refund
@@ -173,6 +218,9 @@ func apiCases() []apiCase {
 		{"refund/unknown currency", "purchased", "/refund", refundReq("10.00", set("currency", "XYZ1")), nil, bad, "invalid_field", []string{"currency"}},
 		{"refund/missing guid and orderId", "purchased", "/refund", refundReq("10.00", del("guid"), del("orderId")), nil, bad, "invalid_field", []string{"guid", "orderId"}},
 		{"refund/malformed JSON", "purchased", "/refund", rawReq(`{"amount":10.00`), nil, bad, "malformed_json", []string{""}},
+		{"refund/AMOUNT", "purchased", "/refund", swap(refundReq("10.00"), `"amount":`, `"AMOUNT":`), nil, bad, "invalid_field", []string{"amount"}},
+		{"refund/currency not UTF-8", "purchased", "/refund", swap(refundReq("10.00"), `"currency":"`, "\"currency\":\"\x80"), nil, bad, "invalid_field", []string{"currency"}},
+		{"refund/a broken Content-Type", "purchased", "/refund", refundReq("10.00"), []reqOption{withHeader("Content-Type", "application/json; charset")}, media, "unsupported_media_type", []string{""}},
 		{"refund/no credentials", "purchased", "/refund", refundReq("10.00"), []reqOption{withoutAuth()}, auth, "unauthorized", []string{""}},
 
 		// history
@@ -188,6 +236,8 @@ func apiCases() []apiCase {
 		{"history/missing guid", "started", "/history", historyReq(del("guid")), nil, bad, "invalid_field", []string{"guid"}},
 		{"history/missing orderId", "started", "/history", historyReq(del("orderId")), nil, bad, "invalid_field", []string{"orderId"}},
 		{"history/malformed JSON", "started", "/history", rawReq(`{{}}`), nil, bad, "malformed_json", []string{""}},
+		{"history/Type filter", "started", "/history", historyReq(set("Type", "REFUND")), nil, bad, "invalid_field", []string{"type"}},
+		{"history/text/json", "started", "/history", historyReq(), []reqOption{withHeader("Content-Type", "text/json")}, media, "unsupported_media_type", []string{""}},
 		{"history/no credentials", "started", "/history", historyReq(), []reqOption{withoutAuth()}, auth, "unauthorized", []string{""}},
 
 		// routing
@@ -349,6 +399,7 @@ func TestStatusOfEveryCode(t *testing.T) {
 		provider.CodeMalformedJSON:        http.StatusBadRequest,
 		provider.CodeInvalidField:         http.StatusBadRequest,
 		provider.CodeBodyTooLarge:         http.StatusRequestEntityTooLarge,
+		provider.CodeUnsupportedMediaType: http.StatusUnsupportedMediaType,
 		provider.CodeUnauthorized:         http.StatusUnauthorized,
 		provider.CodeOrderNotFound:        http.StatusNotFound,
 		provider.CodeRequestInProgress:    http.StatusConflict,

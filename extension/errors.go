@@ -24,6 +24,7 @@ var statusOf = map[provider.Code]int{
 	provider.CodeMalformedJSON:        http.StatusBadRequest,
 	provider.CodeInvalidField:         http.StatusBadRequest,
 	provider.CodeBodyTooLarge:         http.StatusRequestEntityTooLarge,
+	provider.CodeUnsupportedMediaType: http.StatusUnsupportedMediaType,
 	provider.CodeUnauthorized:         http.StatusUnauthorized,
 	provider.CodeOrderNotFound:        http.StatusNotFound,
 	provider.CodeSessionUnknown:       http.StatusNotFound,
@@ -98,8 +99,8 @@ func errorReply(err error) (int, []byte) {
 	return HTTPStatus(list[0].Code), b
 }
 
-// toErrors turns anything into domain errors: Echo's own (auth, body
-// limit, routing, CSRF) get codes too, and unknown errors are internal,
+// toErrors turns anything into domain errors: Echo's own (auth, routing,
+// CSRF) get codes too, and unknown errors are internal,
 // their text kept for the log only.
 func toErrors(err error) []*provider.Error {
 	var fe provider.FieldErrors
@@ -116,8 +117,6 @@ func toErrors(err error) []*provider.Error {
 		switch {
 		case he.Code == http.StatusUnauthorized || errors.As(he.Internal, &corrupt):
 			return []*provider.Error{provider.Errorf(provider.CodeUnauthorized, "", "valid Basic credentials are required")}
-		case he.Code == http.StatusRequestEntityTooLarge:
-			return []*provider.Error{provider.Errorf(provider.CodeBodyTooLarge, "", "the request body is larger than 64 KiB")}
 		case he.Code == http.StatusNotFound:
 			return []*provider.Error{{Code: codeNotFound, Message: "no such endpoint"}}
 		case he.Code == http.StatusMethodNotAllowed:

@@ -185,6 +185,7 @@ type gatewayConfig struct {
 	sessionTTL time.Duration
 	lease      time.Duration
 	rates      map[int]int
+	publicURL  string // "": the test server's own address
 }
 
 type option func(*gatewayConfig)
@@ -195,6 +196,10 @@ func onRedis(s *redistest.Server) option { return func(c *gatewayConfig) { c.red
 func withSessionTTL(d time.Duration) option { return func(c *gatewayConfig) { c.sessionTTL = d } }
 func withRates(r map[int]int) option        { return func(c *gatewayConfig) { c.rates = r } }
 func withLease(d time.Duration) option      { return func(c *gatewayConfig) { c.lease = d } }
+
+// withPublicURL sets PUBLIC_URL, e.g. to an https address the test
+// server does not serve: redirectUrl then points there.
+func withPublicURL(u string) option { return func(c *gatewayConfig) { c.publicURL = u } }
 
 func mustGateway(tb testing.TB, opts ...option) *gateway {
 	tb.Helper()
@@ -247,10 +252,13 @@ func mustGateway(tb testing.TB, opts ...option) *gateway {
 
 	ts := httptest.NewUnstartedServer(nil)
 	g.URL = "http://" + ts.Listener.Addr().String()
+	if cfg.publicURL == "" {
+		cfg.publicURL = g.URL
+	}
 	ts.Config.Handler = extension.New(extension.Options{
 		Service:   g.svc,
 		Merchants: ms,
-		PublicURL: g.URL,
+		PublicURL: cfg.publicURL,
 		DevMode:   false, // return URLs must be https, as in production
 		Logger:    zap.New(core),
 		Ready:     func(ctx context.Context) error { return store.Check(ctx, "test", false) },
@@ -288,7 +296,8 @@ func withAuth(user, pass string) reqOption {
 	return func(r *http.Request) { r.SetBasicAuth(user, pass) }
 }
 func withHeader(k, v string) reqOption { return func(r *http.Request) { r.Header.Set(k, v) } }
-func withoutAuth() reqOption           { return func(r *http.Request) { r.Header.Del("Authorization") } }
+func withoutHeader(k string) reqOption { return func(r *http.Request) { r.Header.Del(k) } }
+func withoutAuth() reqOption           { return withoutHeader("Authorization") }
 
 // call sends one Akinon call as Akinon does.
 func (g *gateway) call(tb testing.TB, path, body string, opts ...reqOption) *response {

@@ -46,13 +46,12 @@ const (
 )
 
 func (s *Server) routePages(e *echo.Echo) {
-	secure := strings.HasPrefix(s.publicURL, "https://")
-	g := e.Group("/pay", middleware.BodyLimit("16K"), middleware.CSRFWithConfig(middleware.CSRFConfig{
+	g := e.Group("/pay", bodyLimit(16<<10), middleware.CSRFWithConfig(middleware.CSRFConfig{
 		TokenLookup:    "form:" + csrfField,
 		CookieName:     "gw_csrf",
 		CookiePath:     "/pay",
 		CookieHTTPOnly: true,
-		CookieSecure:   secure,
+		CookieSecure:   s.secure,
 		CookieSameSite: http.SameSiteStrictMode,
 	}))
 	g.GET("/:sid", s.showPage)
@@ -157,7 +156,6 @@ func (s *Server) show(c echo.Context, m *Merchant, v provider.PageView) error {
 	onThreeDS := strings.HasSuffix(c.Path(), "/3ds")
 	h := c.Response().Header()
 	h.Set("Cache-Control", "no-store")
-	h.Set("X-Frame-Options", "DENY")
 	formAction := "'self'"
 
 	var tpl *template.Template
@@ -192,16 +190,16 @@ func (s *Server) show(c echo.Context, m *Merchant, v provider.PageView) error {
 			return err
 		}
 		d.Fields, d.ReturnURL, d.Result = fields, sess.ReturnURL, resultText(t, sess.State())
-		if u, err := url.Parse(sess.ReturnURL); err == nil {
-			formAction += " " + u.Scheme + "://" + u.Host
+		// Only an origin ReturnURL would accept reaches the policy; a
+		// session stored before that rule keeps form-action 'self'.
+		if origin, ok := provider.ReturnOrigin(sess.ReturnURL); ok {
+			formAction += " " + origin
 		}
 	case provider.PageGone:
 		tpl, status = s.pages.message, http.StatusGone
 		d.Heading, d.Text = t.GoneTitle, t.GoneText
 	}
-	h.Set("Content-Security-Policy", fmt.Sprintf(
-		"default-src 'none'; style-src 'nonce-%s'; script-src 'nonce-%s'; form-action %s; frame-ancestors 'none'; base-uri 'none'",
-		d.Nonce, d.Nonce, formAction))
+	h.Set("Content-Security-Policy", pagePolicy(d.Nonce, formAction))
 	return s.renderPage(c, status, tpl, d)
 }
 
@@ -227,7 +225,7 @@ func (s *Server) renderErrorPage(c echo.Context, status int) {
 		d.Heading, d.Text = t.ErrorTitle, t.ErrorText
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
-	c.Response().Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'nonce-"+d.Nonce+"'")
+	c.Response().Header().Set("Content-Security-Policy", pagePolicy(d.Nonce, "'none'"))
 	_ = s.renderPage(c, status, s.pages.message, d)
 }
 

@@ -701,3 +701,32 @@ func TestPendingResolves(t *testing.T) {
 		})
 	}
 }
+
+// TestReturnURLOnThePage: the return form posts to the returnUrl with its
+// host as a browser writes it, and the page's Content-Security-Policy
+// allows exactly that origin.
+func TestReturnURLOnThePage(t *testing.T) {
+	g := mustGateway(t)
+	tests := []struct {
+		name, returnURL, action, origin string
+	}{
+		{"a DNS name", "https://shop.example/orders/return?x=1", "https://shop.example/orders/return?x=1", "https://shop.example"},
+		{"upper case and a port", "https://Shop.Example:8443/r", "https://shop.example:8443/r", "https://shop.example:8443"},
+		{"Unicode", "https://çiçek.example/r", "https://xn--iek-1lab.example/r", "https://xn--iek-1lab.example"},
+		{"IPv4", "https://203.0.113.9/r", "https://203.0.113.9/r", "https://203.0.113.9"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			order := "o-return-" + strconv.Itoa(i)
+			s := g.mustStart(t, order, set("returnUrl", tt.returnURL))
+			page := newBrowser(t).pay(t, s.RedirectURL, cardOf(sandbox.CardApproved))
+			if action, _ := returned(t, page); action != tt.action {
+				t.Errorf("the return form posts to %q, want %q", action, tt.action)
+			}
+			csp := page.Header.Get("Content-Security-Policy")
+			if !strings.Contains(csp, "form-action 'self' "+tt.origin+";") {
+				t.Errorf("Content-Security-Policy %q does not allow exactly %s", csp, tt.origin)
+			}
+		})
+	}
+}

@@ -216,6 +216,7 @@ func TestBodyLimitWithoutLength(t *testing.T) {
 		t.Fatal(err)
 	}
 	req.ContentLength = -1 // chunked
+	req.Header.Set("Content-Type", "application/json")
 	req.SetBasicAuth(testUser, testPassword)
 	r := do(t, http.DefaultClient, req)
 	if r.Status != http.StatusRequestEntityTooLarge {

@@ -1,6 +1,7 @@
 package extension
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/go-playground/validator/v10"
 
 	"github.com/akinon-gateway/gateway/provider"
@@ -98,17 +101,113 @@ func newValidator() *validator.Validate {
 	return v
 }
 
-// decodeJSON reads a JSON body into dst; a wrong type names its field.
+// decodeJSON reads a JSON body into dst by the rules of encoding/json/v2:
+// names match exactly, strings are valid UTF-8, a name appears once in an
+// object and nothing follows the value. encoding/json would take ORDERID
+// for orderId and turn invalid bytes into U+FFFD, so two different byte
+// strings could become one order; here both are 400s naming the field.
+// Unknown names are still ignored (the contract lets Akinon add fields),
+// unless they differ from a declared name only in case.
 func decodeJSON(body []byte, dst any) error {
-	if err := json.Unmarshal(body, dst); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return provider.FieldErrors{{Code: provider.CodeInvalidField, Field: te.Field,
-				Message: fmt.Sprintf("must be a JSON %s", jsonKind(te.Type))}}
+	err := jsonv2.Unmarshal(body, dst)
+	var se *jsontext.SyntacticError
+	var me *jsonv2.SemanticError
+	switch {
+	case err == nil:
+		return caseVariant(body, reflect.TypeOf(dst))
+	case errors.As(err, &se) && errors.Is(se.Err, jsontext.ErrDuplicateName):
+		return invalidField(jsonPath(se.JSONPointer), "appears more than once")
+	case errors.As(err, &se) && onlyEncoding(body):
+		if f := jsonPath(se.JSONPointer); f != "" {
+			return invalidField(f, "must be valid UTF-8 (no invalid bytes or lone surrogate escapes)")
 		}
-		return provider.Errorf(provider.CodeMalformedJSON, "", "the body is not valid JSON")
+		return provider.Errorf(provider.CodeMalformedJSON, "", "the body is not valid UTF-8")
+	case errors.As(err, &me) && me.GoType != nil:
+		return invalidField(jsonPath(me.JSONPointer), "must be a JSON "+jsonKind(me.GoType))
 	}
-	return nil
+	return provider.Errorf(provider.CodeMalformedJSON, "", "the body is not valid JSON")
+}
+
+func invalidField(field, msg string) error {
+	return provider.FieldErrors{{Code: provider.CodeInvalidField, Field: field, Message: msg}}
+}
+
+// onlyEncoding tells whether a body the strict reading refused is valid
+// JSON but for its encoding: invalid UTF-8 or lone surrogate escapes.
+func onlyEncoding(body []byte) bool {
+	var v jsontext.Value
+	return jsonv2.Unmarshal(body, &v, jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true)) == nil
+}
+
+// caseVariant walks the objects of a decoded body along the declared
+// types and refuses a name that matches a declared one only when case is
+// ignored.
+func caseVariant(body []byte, t reflect.Type) error {
+	return walkNames(jsontext.NewDecoder(bytes.NewReader(body)), t, "")
+}
+
+func walkNames(dec *jsontext.Decoder, t reflect.Type, path string) error {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() != reflect.Struct || dec.PeekKind() != '{' {
+		return dec.SkipValue()
+	}
+	fields := jsonFields(t)
+	if _, err := dec.ReadToken(); err != nil {
+		return err
+	}
+	for dec.PeekKind() != '}' {
+		tok, err := dec.ReadToken()
+		if err != nil {
+			return err
+		}
+		name := tok.String()
+		ft, ok := fields[name]
+		if !ok {
+			for declared := range fields {
+				if strings.EqualFold(declared, name) {
+					return invalidField(joinPath(path, declared),
+						fmt.Sprintf("unknown field %s: field names are case-sensitive (%s)", name, declared))
+				}
+			}
+		}
+		if err := walkNames(dec, ft, joinPath(path, name)); err != nil {
+			return err
+		}
+	}
+	_, err := dec.ReadToken()
+	return err
+}
+
+// jsonFields maps a struct's JSON names to their types; an unknown name
+// maps to nil, whose value walkNames skips.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	out := make(map[string]reflect.Type, t.NumField())
+	for f := range t.Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.IsExported() && name != "-" && name != "" {
+			out[name] = f.Type
+		}
+	}
+	return out
+}
+
+func joinPath(path, name string) string {
+	if path == "" {
+		return name
+	}
+	return path + "." + name
+}
+
+// jsonPath writes a JSON pointer the way errors name fields: /customer/email
+// is customer.email.
+func jsonPath(p jsontext.Pointer) string {
+	var path string
+	for tok := range p.Tokens() {
+		path = joinPath(path, tok)
+	}
+	return path
 }
 
 // check validates a decoded request; every failure names its field.

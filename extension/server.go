@@ -5,9 +5,12 @@ package extension
 
 import (
 	"context"
+	"encoding/base64"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-playground/validator/v10"
 	"github.com/google/uuid"
@@ -42,6 +45,7 @@ type Server struct {
 	svc       *provider.Service
 	merchants *Merchants
 	publicURL string
+	secure    bool // PUBLIC_URL is https
 	devMode   bool
 	log       *zap.Logger
 	ready     func(context.Context) error
@@ -56,6 +60,7 @@ func New(o Options) *Server {
 		svc:       o.Service,
 		merchants: o.Merchants,
 		publicURL: strings.TrimRight(o.PublicURL, "/"),
+		secure:    strings.HasPrefix(o.PublicURL, "https://"),
 		devMode:   o.DevMode,
 		log:       o.Logger,
 		ready:     o.Ready,
@@ -69,11 +74,18 @@ func New(o Options) *Server {
 	e := s.echo
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
-	e.Use(s.requestContext, middleware.Recover())
+	e.Use(s.requestContext, s.securityHeaders, middleware.Recover())
 
-	api := e.Group("", middleware.BodyLimit("64KiB"), middleware.BasicAuthWithConfig(middleware.BasicAuthConfig{
+	api := e.Group("", bodyLimit(64<<10), middleware.BasicAuthWithConfig(middleware.BasicAuthConfig{
 		Realm: "akinon",
 		Validator: func(user, pass string, c echo.Context) (bool, error) {
+			// Echo takes any byte after "Basic" and base64 with stray
+			// bits; only the one spelling RFC 7617 gives credentials
+			// is taken.
+			h := c.Request().Header.Get(echo.HeaderAuthorization)
+			if len(h) < 6 || h[5] != ' ' || h[6:] != base64.StdEncoding.EncodeToString([]byte(user+":"+pass)) {
+				return false, nil
+			}
 			m := s.merchants.Authenticate(user, pass)
 			if m == nil {
 				return false, nil
@@ -117,6 +129,7 @@ func (s *Server) readyz(c echo.Context) error {
 
 // requestContext takes or makes the request id, echoes it, gives the
 // request its own logger, and writes one log line when the request ends.
+// What the client sends is logged capped: a header may be near 1 MB.
 func (s *Server) requestContext(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
@@ -128,7 +141,7 @@ func (s *Server) requestContext(next echo.HandlerFunc) echo.HandlerFunc {
 		c.Response().Header().Set(HeaderRequestID, id)
 		log := s.log.With(zap.String("request_id", id))
 		if v := req.Header.Get(HeaderAPIVersion); v != "" {
-			log = log.With(zap.String("api_version", v))
+			log = log.With(zap.String("api_version", capped(v, 32)))
 		}
 		c.Set(ctxLogger, log)
 		err := next(c)
@@ -136,7 +149,7 @@ func (s *Server) requestContext(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Error(err)
 		}
 		fields := []zap.Field{
-			zap.String("method", req.Method),
+			zap.String("method", capped(req.Method, 16)),
 			zap.String("route", c.Path()),
 			zap.Int("status", c.Response().Status),
 			zap.Duration("latency", time.Since(start)),
@@ -156,6 +169,20 @@ func (s *Server) requestContext(next echo.HandlerFunc) echo.HandlerFunc {
 		log.Info("request", fields...)
 		return nil
 	}
+}
+
+// capped keeps a value a client chose short enough for a log line: at
+// most n bytes, cut on a character boundary, and marked with the length
+// it had.
+func capped(v string, n int) string {
+	if len(v) <= n {
+		return v
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(v[cut]) {
+		cut--
+	}
+	return v[:cut] + "…(" + strconv.Itoa(len(v)) + " bytes)"
 }
 
 // logger is the request's own logger.

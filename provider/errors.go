@@ -12,12 +12,13 @@ type Code string
 
 const (
 	// The request could not be read or breaks a field rule.
-	CodeMalformedJSON  Code = "malformed_json"
-	CodeInvalidField   Code = "invalid_field"
-	CodeBodyTooLarge   Code = "body_too_large"
-	CodeUnauthorized   Code = "unauthorized"
-	CodeOrderNotFound  Code = "order_not_found"
-	CodeSessionUnknown Code = "session_not_found"
+	CodeMalformedJSON        Code = "malformed_json"
+	CodeInvalidField         Code = "invalid_field"
+	CodeBodyTooLarge         Code = "body_too_large"
+	CodeUnsupportedMediaType Code = "unsupported_media_type"
+	CodeUnauthorized         Code = "unauthorized"
+	CodeOrderNotFound        Code = "order_not_found"
+	CodeSessionUnknown       Code = "session_not_found"
 
 	// Idempotency.
 	CodeRequestInProgress   Code = "request_in_progress"

@@ -1,11 +1,5 @@
 package provider
 
-import (
-	"net/url"
-	"slices"
-	"strings"
-)
-
 // Merchant is what the payment rules need to know of a shop: its id, the
 // installment plans it offers and where its shoppers may be sent back.
 // Credentials and keys are the HTTP adapter's business.
@@ -44,27 +38,4 @@ func (m *Merchant) Installments(currency string) []int {
 		}
 	}
 	return out
-}
-
-// ReturnURLAllowed checks a returnUrl against the merchant's rules: https
-// (http too when insecure is set, for development), and one of the
-// allowed hosts when there is a list.
-func (m *Merchant) ReturnURLAllowed(raw string, insecure bool) bool {
-	u, err := url.Parse(raw)
-	if err != nil || !u.IsAbs() || u.Host == "" || u.User != nil {
-		return false
-	}
-	switch u.Scheme {
-	case "https":
-	case "http":
-		if !insecure {
-			return false
-		}
-	default:
-		return false
-	}
-	if len(m.ReturnHosts) == 0 {
-		return true
-	}
-	return slices.ContainsFunc(m.ReturnHosts, func(h string) bool { return strings.EqualFold(h, u.Hostname()) })
 }
