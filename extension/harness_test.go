@@ -195,7 +195,6 @@ func onRedis(s *redistest.Server) option { return func(c *gatewayConfig) { c.red
 
 func withSessionTTL(d time.Duration) option { return func(c *gatewayConfig) { c.sessionTTL = d } }
 func withRates(r map[int]int) option        { return func(c *gatewayConfig) { c.rates = r } }
-func withLease(d time.Duration) option      { return func(c *gatewayConfig) { c.lease = d } }
 
 // withPublicURL sets PUBLIC_URL, e.g. to an https address the test
 // server does not serve: redirectUrl then points there.
