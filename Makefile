@@ -1,15 +1,16 @@
 # The two commands of the README: `make run` and `make test`.
+SHELL       := /bin/bash
 GO          ?= go
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run test check fmt vet staticcheck race bench vuln
+.PHONY: run test check fmt vet staticcheck race bench vuln test-ha
 
 ## run: the gateway on :8080 (embedded store unless REDIS_URL is set; DEV_MODE=1 unless set)
 run:
 	DEV_MODE=$${DEV_MODE-1} $(GO) run ./cmd/gateway
 
 ## test: everything CI runs
-test: check e2e e2e-browser
+test: check e2e e2e-browser test-ha
 
 ## check: gofmt, go vet, staticcheck, and every test under the race detector
 check: fmt vet staticcheck race
@@ -41,6 +42,13 @@ bench:
 	    for (i=1; i<=n; i++) { k=order[i]; printf "%-26s %12d %14.1f %16.1f\n", k, ns[k], ns[k]/base, ns[k]/rt } }' 
 
 .PHONY: e2e e2e-browser
+
+## test-ha: real Sentinel (1 master, 1 replica, 3 sentinels) and Cluster (3 masters, 3 replicas)
+## topologies: the failover tests under load, then every e2e scenario on each
+test-ha:
+	GATEWAY_HA=1 $(GO) test -count=1 -timeout 20m -run '^TestFailover$$' -v ./cmd/gateway 2>&1 | grep -v '^{' | grep -v '^redis:'; exit $${PIPESTATUS[0]}
+	E2E_TOPOLOGY=sentinel CHECKOUT_E2E=http GO=$(GO) $(GO) test -count=1 -timeout 10m -run '^TestE2E$$' ./cmd/checkout
+	E2E_TOPOLOGY=cluster CHECKOUT_E2E=http GO=$(GO) $(GO) test -count=1 -timeout 10m -run '^TestE2E$$' ./cmd/checkout
 
 ## e2e: a redis-server, the gateway and the checkout driver on free ports; every scenario over HTTP
 e2e:
