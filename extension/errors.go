@@ -1,10 +1,13 @@
 package extension
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 	"go.uber.org/zap"
@@ -45,6 +48,7 @@ var statusOf = map[provider.Code]int{
 	provider.CodeCurrencyMismatch:     http.StatusUnprocessableEntity,
 	provider.CodeEventNotFound:        http.StatusNotFound,
 	provider.CodeNotParked:            http.StatusConflict,
+	provider.CodeThrottled:            http.StatusTooManyRequests,
 	provider.CodeStoreUnavailable:     http.StatusServiceUnavailable,
 	provider.CodeOutcomeUnknown:       http.StatusServiceUnavailable,
 	provider.CodeInternal:             http.StatusInternalServerError,
@@ -130,18 +134,45 @@ func toErrors(err error) []*provider.Error {
 	return []*provider.Error{provider.Wrap(provider.CodeInternal, "internal error", err)}
 }
 
+// statusClientClosed is the access log's status of a request whose
+// client hung up before the answer (nginx's 499).
+const statusClientClosed = 499
+
+// hungUp reports whether an error is the client going away: its request
+// context cancelled, or its body cut short.
+func hungUp(err error, c echo.Context) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return true
+	}
+	return c.Request().Context().Err() != nil && !errors.Is(err, context.DeadlineExceeded)
+}
+
 // handleError is the server's one HTTP error writer. The hosted page gets
 // an HTML page; everything else the contract's JSON body.
 func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
+	if hungUp(err, c) {
+		// The client went away mid-request: nobody to answer, and not
+		// the gateway's failure. Logged as 499, as proxies do.
+		c.Response().Status = statusClientClosed
+		s.logger(c).Info("client closed the connection", zap.NamedError("cause", err))
+		return
+	}
 	status, body := errorReply(err)
 	log := s.logger(c)
-	if status >= 500 {
+	switch {
+	case status >= 500:
 		log.Error("request failed", zap.Int("status", status), zap.Error(err))
-	} else {
+	case status == http.StatusUnauthorized || status == http.StatusTooManyRequests:
+		s.noisyLogger(c).Info("request refused", zap.Int("status", status), zap.String("code", string(toErrors(err)[0].Code)))
+	default:
 		log.Info("request refused", zap.Int("status", status), zap.String("code", string(toErrors(err)[0].Code)))
+	}
+	var pe *provider.Error
+	if errors.As(err, &pe) && pe.RetryAfter > 0 {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(retrySeconds(pe.RetryAfter)))
 	}
 	if isPage(c) {
 		s.renderErrorPage(c, status)

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"embed"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -99,6 +100,9 @@ func (s *Server) payCard(c echo.Context) error {
 		Expiry:      c.FormValue("expiry"),
 		CVC:         c.FormValue("cvc"),
 		Installment: c.FormValue("installment"),
+	}
+	if err := s.throttle.cardAttempt(c.Request().Context(), c.RealIP(), m.ID, form.CardNumber); err != nil {
+		return s.throttledPage(c, sess, err)
 	}
 	v, err := s.svc.Pay(c.Request().Context(), &m.Merchant, sess, form)
 	if err != nil {
@@ -211,6 +215,21 @@ func (s *Server) renderPage(c echo.Context, status int, tpl *template.Template, 
 	return c.HTMLBlob(status, buf.Bytes())
 }
 
+// throttledPage tells the shopper, in the session's language, that card
+// attempts from here are paused, and when to try again.
+func (s *Server) throttledPage(c echo.Context, sess *provider.Session, err error) error {
+	lang, t := textsFor(sess.Locale)
+	d := pageData{Lang: lang, T: t, Nonce: nonce(), Heading: t.TooManyTitle, Text: t.TooManyText}
+	var pe *provider.Error
+	if errors.As(err, &pe) {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(retrySeconds(pe.RetryAfter)))
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	c.Response().Header().Set("Content-Security-Policy", pagePolicy(d.Nonce, "'none'"))
+	s.noisyLogger(c).Info("card attempts throttled", zap.String("session_id", sess.ID))
+	return s.renderPage(c, http.StatusTooManyRequests, s.pages.message, d)
+}
+
 // renderErrorPage is the hosted page's face of the HTTP error handler.
 func (s *Server) renderErrorPage(c echo.Context, status int) {
 	_, t := textsFor("")
@@ -221,6 +240,8 @@ func (s *Server) renderErrorPage(c echo.Context, status int) {
 		d.Heading, d.Text = t.NotFoundTitle, t.NotFoundText
 	case http.StatusForbidden, http.StatusBadRequest:
 		d.Heading, d.Text = t.FormExpiredTitle, t.FormExpiredText
+	case http.StatusTooManyRequests:
+		d.Heading, d.Text = t.TooManyTitle, t.TooManyText
 	default:
 		d.Heading, d.Text = t.ErrorTitle, t.ErrorText
 	}

@@ -67,6 +67,7 @@ func (ms *Merchants) Authenticate(user, pass string) *Merchant {
 
 const (
 	ctxMerchant = "merchant"
+	ctxNoisy    = "noisy-logger"
 	ctxGUID     = "guid"
 	ctxOrder    = "orderId"
 	ctxLogger   = "logger"

@@ -13,6 +13,7 @@ type texts struct {
 	Resolved, Rejected, Pending                                                  string
 	GoneTitle, GoneText, NotFoundTitle, NotFoundText, ErrorTitle, ErrorText      string
 	FormExpiredTitle, FormExpiredText                                            string
+	TooManyTitle, TooManyText                                                    string
 	Field                                                                        map[string]string
 }
 
@@ -30,6 +31,7 @@ var english = texts{
 	NotFoundTitle: "Payment session not found", NotFoundText: "Check the link, or return to the shop.",
 	ErrorTitle: "Something went wrong", ErrorText: "Please try again in a moment.",
 	FormExpiredTitle: "This form has expired", FormExpiredText: "Reload the page and try again.",
+	TooManyTitle: "Too many payment attempts", TooManyText: "For your security, payments from here are paused for a few minutes. Please try again later, or return to the shop.",
 	Field: map[string]string{
 		"cardHolder":  "Enter the name on the card.",
 		"cardNumber":  "The card number is not valid.",
@@ -53,6 +55,7 @@ var turkish = texts{
 	NotFoundTitle: "Ödeme oturumu bulunamadı", NotFoundText: "Bağlantıyı kontrol edin ya da mağazaya dönün.",
 	ErrorTitle: "Bir şeyler ters gitti", ErrorText: "Lütfen biraz sonra yeniden deneyin.",
 	FormExpiredTitle: "Formun süresi doldu", FormExpiredText: "Sayfayı yenileyip yeniden deneyin.",
+	TooManyTitle: "Çok fazla ödeme denemesi", TooManyText: "Güvenliğiniz için buradan yapılan ödemeler birkaç dakikalığına durduruldu. Lütfen daha sonra yeniden deneyin ya da mağazaya dönün.",
 	Field: map[string]string{
 		"cardHolder":  "Kart üzerindeki ismi girin.",
 		"cardNumber":  "Kart numarası geçersiz.",

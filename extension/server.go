@@ -5,7 +5,7 @@ package extension
 
 import (
 	"context"
-	"encoding/base64"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/akinon-gateway/gateway/provider"
 )
@@ -37,6 +38,12 @@ type Options struct {
 	// Ready reports whether the gateway can serve: the store answers,
 	// takes writes and will not evict. /readyz answers with it.
 	Ready func(context.Context) error
+	// Throttle limits failed Basic auth and card attempts; nil: none.
+	Throttle *Throttle
+	// TrustedProxies are the addresses whose X-Forwarded-For names the
+	// client; without them the client is the connection's peer, and the
+	// header, which anyone can write, is ignored.
+	TrustedProxies []*net.IPNet
 }
 
 // Server is the gateway's HTTP handler.
@@ -51,6 +58,8 @@ type Server struct {
 	ready     func(context.Context) error
 	validate  *validator.Validate
 	pages     *pages
+	throttle  *Throttle
+	noisy     *zap.Logger // sampled: lines an attacker can repeat at will
 }
 
 // New builds the routes.
@@ -66,33 +75,26 @@ func New(o Options) *Server {
 		ready:     o.Ready,
 		validate:  newValidator(),
 		pages:     mustPages(),
+		throttle:  o.Throttle,
 	}
 	if s.log == nil {
 		s.log = zap.NewNop()
 	}
+	// A flood of wrong passwords or throttled calls writes a few lines a
+	// second, not one per request: the first 5 of each kind every second,
+	// then one in 100.
+	s.noisy = zap.New(zapcore.NewSamplerWithOptions(s.log.Core(), time.Second, 5, 100))
 	s.svc.SetRenderers(provider.Renderers{Start: s.renderStart, Operation: renderOperation})
 	e := s.echo
-	e.HideBanner, e.HidePort = true, true
-	e.HTTPErrorHandler = s.handleError
-	e.Use(s.requestContext, s.securityHeaders, middleware.Recover())
+	s.setUp(e, o.TrustedProxies)
 
-	api := e.Group("", bodyLimit(64<<10), middleware.BasicAuthWithConfig(middleware.BasicAuthConfig{
-		Realm: "akinon",
-		Validator: func(user, pass string, c echo.Context) (bool, error) {
-			// Echo takes any byte after "Basic" and base64 with stray
-			// bits; only the one spelling RFC 7617 gives credentials
-			// is taken.
-			h := c.Request().Header.Get(echo.HeaderAuthorization)
-			if len(h) < 6 || h[5] != ' ' || h[6:] != base64.StdEncoding.EncodeToString([]byte(user+":"+pass)) {
-				return false, nil
-			}
-			m := s.merchants.Authenticate(user, pass)
-			if m == nil {
-				return false, nil
-			}
-			c.Set(ctxMerchant, m)
-			return true, nil
-		},
+	api := e.Group("", bodyLimit(64<<10), s.authenticate("akinon", func(user, pass string, c echo.Context) bool {
+		m := s.merchants.Authenticate(user, pass)
+		if m == nil {
+			return false
+		}
+		c.Set(ctxMerchant, m)
+		return true
 	}))
 	api.POST("/start-session", s.startSession)
 	api.POST("/purchase", s.purchase)
@@ -102,9 +104,45 @@ func New(o Options) *Server {
 
 	s.routePages(e)
 
+	s.health(e)
+	return s
+}
+
+// setUp gives a router the gateway's request logging, headers, error
+// handling and idea of the client's address.
+func (s *Server) setUp(e *echo.Echo, trusted []*net.IPNet) {
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.IPExtractor = echo.ExtractIPDirect()
+	if len(trusted) > 0 {
+		opts := make([]echo.TrustOption, 0, len(trusted)+3)
+		opts = append(opts, echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false))
+		for _, n := range trusted {
+			opts = append(opts, echo.TrustIPRange(n))
+		}
+		e.IPExtractor = echo.ExtractIPFromXFFHeader(opts...)
+	}
+	e.Use(s.requestContext, s.securityHeaders, middleware.Recover())
+}
+
+func (s *Server) health(e *echo.Echo) {
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", s.readyz)
-	return s
+}
+
+// OperatorEcho is the router of the operator endpoints. Without a
+// listener of their own it is the main one; with one (ADMIN_ADDR) it is
+// a router of its own, set up like the main one, with the health checks
+// too, so an orchestrator can probe the gateway where the public cannot
+// flood it.
+func (s *Server) OperatorEcho(separate bool) *echo.Echo {
+	if !separate {
+		return s.echo
+	}
+	e := echo.New()
+	s.setUp(e, nil)
+	s.health(e)
+	return e
 }
 
 // ServeHTTP implements http.Handler.
@@ -144,6 +182,7 @@ func (s *Server) requestContext(next echo.HandlerFunc) echo.HandlerFunc {
 			log = log.With(zap.String("api_version", capped(v, 32)))
 		}
 		c.Set(ctxLogger, log)
+		c.Set(ctxNoisy, s.noisy.With(zap.String("request_id", id)))
 		err := next(c)
 		if err != nil {
 			c.Error(err)
@@ -166,9 +205,21 @@ func (s *Server) requestContext(next echo.HandlerFunc) echo.HandlerFunc {
 		if c.Response().Header().Get("Idempotent-Replayed") != "" {
 			fields = append(fields, zap.Bool("replayed", true))
 		}
+		if st := c.Response().Status; st == http.StatusUnauthorized || st == http.StatusTooManyRequests {
+			log = s.noisyLogger(c)
+		}
 		log.Info("request", fields...)
 		return nil
 	}
+}
+
+// noisyLogger is the request's sampled logger, for what an attacker can
+// repeat at will (wrong passwords, throttled calls).
+func (s *Server) noisyLogger(c echo.Context) *zap.Logger {
+	if l, ok := c.Get(ctxNoisy).(*zap.Logger); ok {
+		return l
+	}
+	return s.noisy
 }
 
 // capped keeps a value a client chose short enough for a log line: at

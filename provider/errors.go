@@ -3,6 +3,7 @@ package provider
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Code names what went wrong in words a client can act on. The HTTP
@@ -44,6 +45,7 @@ const (
 	CodeNotParked     Code = "event_not_parked"
 
 	// The gateway itself.
+	CodeThrottled        Code = "too_many_requests" // a throttle: retry after Retry-After
 	CodeStoreUnavailable Code = "store_unavailable" // nothing reached the processor
 	CodeOutcomeUnknown   Code = "outcome_unknown"   // the processor may have acted; the guid answers once settled
 	CodeInternal         Code = "internal_error"
@@ -58,7 +60,9 @@ type Error struct {
 	// Session is the session's state after the error, when there is one;
 	// the contract's error body reports it.
 	Session *View
-	Err     error
+	// RetryAfter is how long a throttled client must wait.
+	RetryAfter time.Duration
+	Err        error
 }
 
 func (e *Error) Error() string {

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/labstack/echo/v4"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
@@ -20,6 +21,7 @@ import (
 // gateway is the program's parts, wired.
 type gateway struct {
 	srv      *extension.Server
+	admin    *echo.Echo // the operator endpoints' router: srv's own, or ADMIN_ADDR's
 	store    *redisstore.Store
 	svc      *provider.Service
 	sender   *webhook.Sender
@@ -66,24 +68,28 @@ func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, l
 	gw.ready = &readiness{check: func(ctx context.Context) error { return gw.store.Check(ctx, cfg.Replica, gw.embedded) }}
 	gw.ready.refresh(ctx)
 	gw.srv = extension.New(extension.Options{
-		Service:   gw.svc,
-		Merchants: merchants,
-		PublicURL: cfg.PublicURL,
-		DevMode:   cfg.DevMode,
-		Logger:    log,
-		Ready:     gw.ready.err,
+		Service:        gw.svc,
+		Merchants:      merchants,
+		PublicURL:      cfg.PublicURL,
+		DevMode:        cfg.DevMode,
+		Logger:         log,
+		Ready:          gw.ready.err,
+		Throttle:       extension.NewThrottle(rdb, "gw:rl", cfg.Throttle),
+		TrustedProxies: cfg.TrustedProxies,
 	})
-	admin := extension.AdminGroup(gw.srv.Echo(), cfg.AdminUsername, cfg.AdminPassword)
+	gw.admin = gw.srv.OperatorEcho(cfg.AdminAddr != "")
+	admin := extension.AdminGroup(gw.admin, cfg.AdminUsername, cfg.AdminPassword)
 	webhook.Mount(admin, gw.store)
 	extension.MountDoubts(admin, gw.svc)
 
 	gw.sender = webhook.NewSender(gw.store, merchants, nil, webhook.Config{
-		Schedule:  cfg.WebhookRetrySchedule,
-		Timeout:   cfg.WebhookTimeout,
-		Workers:   16,
-		Poll:      cfg.WebhookPoll,
-		Retention: 7 * 24 * time.Hour,
-		Replica:   cfg.Replica,
+		Schedule:     cfg.WebhookRetrySchedule,
+		Timeout:      cfg.WebhookTimeout,
+		Workers:      16,
+		Poll:         cfg.WebhookPoll,
+		Retention:    7 * 24 * time.Hour,
+		Replica:      cfg.Replica,
+		AllowPrivate: cfg.DevMode || cfg.WebhookAllowPrivate,
 	}, log.Named("webhook"))
 	return gw, nil
 }

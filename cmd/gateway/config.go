@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
+	"net"
 	"net/url"
 	"os"
 	"slices"
@@ -17,8 +19,10 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/akinon-gateway/gateway/extension"
+	"github.com/akinon-gateway/gateway/extension/webhook"
 	"github.com/akinon-gateway/gateway/hashing"
 	"github.com/akinon-gateway/gateway/provider"
+	"github.com/go-redis/redis_rate/v10"
 )
 
 // Config is the gateway's configuration, read from the environment
@@ -77,6 +81,15 @@ type Config struct {
 	DevMode   bool
 	LogLevel  zapcore.Level
 	LogFormat string // ours: LOG_FORMAT, json or console
+
+	// Ours: what the gateway allows a client before it refuses.
+	WebhookAllowPrivate bool             // WEBHOOK_ALLOW_PRIVATE
+	AdminAddr           string           // ADMIN_ADDR: the operator endpoints' own listener
+	Throttle            extension.Limits // THROTTLE_*
+	MaxConns            int              // MAX_CONNS: open connections on the main listener
+	MaxConnsPerIP       int              // MAX_CONNS_PER_IP: from one client address
+	IdleTimeout         time.Duration    // IDLE_TIMEOUT: a keep-alive connection doing nothing
+	TrustedProxies      []*net.IPNet     // TRUSTED_PROXIES: whose X-Forwarded-For names the client
 }
 
 // minPassword is the shortest merchant password accepted outside DEV_MODE.
@@ -144,6 +157,17 @@ func (c *Config) variables() []variable {
 		bind("DEV_MODE", "0", &c.DevMode, parseFlag, same[bool]),
 		bind("LOG_LEVEL", "info", &c.LogLevel, parseLevel, zapcore.Level.String),
 		bind("LOG_FORMAT", "json", &c.LogFormat, parseLogFormat, same[string]),
+		bind("WEBHOOK_ALLOW_PRIVATE", "0", &c.WebhookAllowPrivate, parseFlag, same[bool]),
+		text("ADMIN_ADDR", "", &c.AdminAddr),
+		limit("THROTTLE_AUTH_IP", "20/1m", &c.Throttle.AuthIP),
+		limit("THROTTLE_AUTH_USER", "100/1m", &c.Throttle.AuthUser),
+		limit("THROTTLE_CARD_IP", "20/10m", &c.Throttle.CardIP),
+		limit("THROTTLE_CARD_MERCHANT", "3000/1m", &c.Throttle.CardMerchant),
+		limit("THROTTLE_CARD_BIN", "30/10m", &c.Throttle.CardBIN),
+		bind("MAX_CONNS", "4096", &c.MaxConns, parseConns, same[int]),
+		bind("MAX_CONNS_PER_IP", "256", &c.MaxConnsPerIP, parseConns, same[int]),
+		duration("IDLE_TIMEOUT", "30s", &c.IdleTimeout),
+		bind("TRUSTED_PROXIES", "", &c.TrustedProxies, parseCIDRs, formatCIDRs),
 	}
 }
 
@@ -238,7 +262,33 @@ func (c *Config) fillComputed() {
 // checked by Merchants.
 func (c Config) Validate() error {
 	_, merchants := c.Merchants()
-	return errors.Join(c.checkPublicURL(), c.checkAdmin(), c.checkLease(), c.checkDurability(), merchants)
+	return errors.Join(c.checkPublicURL(), c.checkAdmin(), c.checkLease(), c.checkDurability(), c.checkWebhookTargets(), merchants)
+}
+
+// checkWebhookTargets refuses webhook URLs on internal addresses outside
+// DEV_MODE, unless WEBHOOK_ALLOW_PRIVATE=1 (webhook.CheckTarget).
+func (c Config) checkWebhookTargets() error {
+	if c.DevMode || c.WebhookAllowPrivate {
+		return nil
+	}
+	ms, err := c.Merchants()
+	if err != nil {
+		return nil // reported by Validate
+	}
+	var errs []error
+	for _, m := range ms.All() {
+		if m.WebhookURL == "" {
+			continue
+		}
+		if err := webhook.CheckTarget(context.Background(), m.WebhookURL); err != nil {
+			name := "WEBHOOK_URL"
+			if c.MerchantsFile != "" {
+				name = fmt.Sprintf("MERCHANTS_FILE: merchant %q: webhookUrl", m.ID)
+			}
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // checkDurability: waiting for replicas needs a Redis that has them.
@@ -396,6 +446,50 @@ func parseShards(v string) (int, error) {
 		return 0, fmt.Errorf("%q is not a number from 1 to 16384", v)
 	}
 	return n, nil
+}
+
+// limit is a row of a throttle: "N/period", or 0 for none.
+func limit(name, def string, dst *redis_rate.Limit) variable {
+	return bind(name, def, dst, extension.ParseLimit, extension.FormatLimit)
+}
+
+func parseConns(v string) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%q is not a number of connections (0: no limit)", v)
+	}
+	return n, nil
+}
+
+func parseCIDRs(v string) ([]*net.IPNet, error) {
+	var out []*net.IPNet
+	for _, p := range strings.Split(v, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		if !strings.Contains(p, "/") {
+			if ip := net.ParseIP(p); ip != nil && ip.To4() != nil {
+				p += "/32"
+			} else {
+				p += "/128"
+			}
+		}
+		_, n, err := net.ParseCIDR(p)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a list of addresses or CIDRs such as 10.0.0.0/8,192.168.1.7", v)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func formatCIDRs(ns []*net.IPNet) string {
+	parts := make([]string, len(ns))
+	for i, n := range ns {
+		parts[i] = n.String()
+	}
+	return strings.Join(parts, ",")
 }
 
 func parseReplicas(v string) (int, error) {

@@ -60,6 +60,18 @@ func run(ctx context.Context, args []string, env func(string) string) error {
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.Addr, err)
 	}
+	ln = limitListener(ln, cfg.MaxConns, cfg.MaxConnsPerIP)
+	servers := []*http.Server{newHTTPServer(gw.srv, cfg, log)}
+	listeners := []net.Listener{ln}
+	if cfg.AdminAddr != "" {
+		aln, err := net.Listen("tcp", cfg.AdminAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen %s (ADMIN_ADDR): %w", cfg.AdminAddr, err)
+		}
+		servers = append(servers, newHTTPServer(gw.admin, cfg, log))
+		listeners = append(listeners, aln)
+	}
 
 	// The background work stops when the HTTP side has drained: a
 	// request in flight may still queue an event or settle a payment.
@@ -70,17 +82,11 @@ func run(ctx context.Context, args []string, env func(string) string) error {
 		bg.Go(func() { job(bgCtx) })
 	}
 
-	hs := &http.Server{
-		Handler:           gw.srv,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          zap.NewStdLog(log.Named("http")),
+	served := make(chan error, len(servers))
+	for i, hs := range servers {
+		go func() { served <- hs.Serve(listeners[i]) }()
+		log.Info("listening", zap.String("addr", listeners[i].Addr().String()), zap.Bool("operator", i > 0))
 	}
-	served := make(chan error, 1)
-	go func() { served <- hs.Serve(ln) }()
-	log.Info("listening", zap.String("addr", ln.Addr().String()))
 
 	select {
 	case err := <-served:
@@ -92,7 +98,10 @@ func run(ctx context.Context, args []string, env func(string) string) error {
 	log.Info("shutting down: draining requests in flight")
 	sctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
-	herr := hs.Shutdown(sctx)
+	var herr error
+	for _, hs := range servers {
+		herr = errors.Join(herr, hs.Shutdown(sctx))
+	}
 	log.Info("http drained; stopping webhooks, jobs and the reconciler (work in flight finishes)")
 	stopBackground()
 	bg.Wait()
@@ -101,6 +110,21 @@ func run(ctx context.Context, args []string, env func(string) string) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// newHTTPServer serves a handler with the gateway's timeouts and limits:
+// a header block of at most 16 KiB (Go adds 4 KiB of slack), idle
+// keep-alive connections closed after IDLE_TIMEOUT.
+func newHTTPServer(h http.Handler, cfg Config, log *zap.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          zap.NewStdLog(log.Named("http")),
+	}
 }
 
 func newLogger(level zapcore.Level, format string) (*zap.Logger, error) {

@@ -34,6 +34,9 @@ type Config struct {
 	Poll      time.Duration   // how often to look for due events when idle
 	Retention time.Duration   // how long a delivered event is kept for operators
 	Replica   string          // this replica's name, in logs and attempts
+	// AllowPrivate lets webhooks go to loopback, private and link-local
+	// addresses (DEV_MODE, WEBHOOK_ALLOW_PRIVATE).
+	AllowPrivate bool
 }
 
 // DefaultConfig is a production setting.
@@ -67,6 +70,9 @@ func NewSender(outbox Outbox, ms *extension.Merchants, client *http.Client, cfg 
 	c := *client
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	client = &c
+	if !cfg.AllowPrivate {
+		client = guardedClient(client)
+	}
 	if log == nil {
 		log = zap.NewNop()
 	}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/akinon-gateway/gateway/extension/webhook"
 	"github.com/akinon-gateway/gateway/provider"
 	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
 	"github.com/akinon-gateway/gateway/provider/sandbox"
@@ -212,5 +214,37 @@ func TestRedirectsAreNeverFollowed(t *testing.T) {
 				t.Fatalf("the sender followed the redirect %d times", elsewhere)
 			}
 		})
+	}
+}
+
+// TestInternalTargetsAreRefusedAtConnect: outside DEV_MODE (and without
+// WEBHOOK_ALLOW_PRIVATE) the sender refuses to connect to a loopback,
+// private or link-local address, whatever the URL's name resolved to
+// when it was configured: the check is on the address dialled. The
+// attempt fails, is recorded with why, and nothing reaches the receiver.
+func TestInternalTargetsAreRefusedAtConnect(t *testing.T) {
+	rcv := mustReceiver(t, func(int, delivery) int { return http.StatusOK })
+	// "localhost" passes a check of the URL's text; it resolves to loopback.
+	target := strings.Replace(rcv.URL, "127.0.0.1", "localhost", 1)
+	w := mustWorld(t, redistest.Shared(t), target, ms(0, 60000))
+	w.mustPaidOrder(t, "o-internal", sandbox.CardApproved)
+	s := webhook.NewSender(w.store, w.merchants, nil, webhook.Config{Schedule: w.schedule, Timeout: time.Second, Workers: 1,
+		Poll: 10 * time.Millisecond, Retention: time.Hour, Replica: "r1", AllowPrivate: false}, nil)
+	runSender(t, s)
+	rdb := redistest.Shared(t).Client(t)
+	var attempts []provider.Attempt
+	waitFor(t, 10*time.Second, "the refused attempt to be recorded", func() bool {
+		for _, k := range rdb.Keys(context.Background(), "*:wh:e:*").Val() {
+			if rdb.HGet(context.Background(), k, "order").Val() == "o-internal" {
+				_, attempts, _ = w.store.Event(context.Background(), k[strings.LastIndex(k, ":")+1:])
+			}
+		}
+		return len(attempts) == 1
+	})
+	if a := attempts[0]; a.Outcome != provider.OutcomeRetry || !strings.Contains(a.Error, "loopback address") {
+		t.Fatalf("the attempt to an internal address was recorded as %+v", a)
+	}
+	if n := len(rcv.deliveries()); n != 0 {
+		t.Fatalf("the receiver on loopback got %d deliveries", n)
 	}
 }

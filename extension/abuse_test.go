@@ -1,0 +1,49 @@
+package extension_test
+
+import (
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// TestAHangUpIsNotAFailure: a client that goes away mid-request (its body
+// cut short) is not the gateway's failure: no 500, no error line, one
+// info line with status 499.
+func TestAHangUpIsNotAFailure(t *testing.T) {
+	g := mustGateway(t)
+	c, err := net.Dial("tcp", strings.TrimPrefix(g.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = c.Write([]byte("POST /refund HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
+		"Authorization: Basic YWtpbm9uOnRlc3QtcGFzc3dvcmQtMDEyMw==\r\nContent-Length: 1000\r\n\r\n{\"guid\":"))
+	c.Close()
+	waitFor(t, "the request's log line", 5*time.Second, func() bool {
+		return len(g.logs.FilterMessage("request").FilterField(zap.Int("status", 499)).All()) == 1
+	})
+	for _, e := range g.logs.All() {
+		if e.Level.String() == "error" || e.ContextMap()["status"] == int64(500) {
+			t.Fatalf("a hang-up logged as a failure: %s %v", e.Message, e.ContextMap())
+		}
+	}
+}
+
+// TestRefusalsAreLoggedSampled: a flood of wrong passwords writes a few
+// log lines a second, not one a request.
+func TestRefusalsAreLoggedSampled(t *testing.T) {
+	g := mustGateway(t)
+	const flood = 300
+	for i := range flood {
+		if r := g.call(t, "/history", `{"guid":"g","orderId":"o"}`, withAuth("akinon", "wrong-"+strings.Repeat("x", i%7))); r.Status != 401 {
+			t.Fatalf("wrong password: %s", r)
+		}
+	}
+	lines := len(g.logs.FilterField(zap.Int("status", 401)).All())
+	if lines > 30 {
+		t.Fatalf("%d wrong passwords wrote %d log lines", flood, lines)
+	}
+	t.Logf("%d wrong passwords wrote %d log lines", flood, lines)
+}

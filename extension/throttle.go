@@ -1,0 +1,192 @@
+package extension
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-redis/redis_rate/v10"
+	"github.com/labstack/echo/v4"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/akinon-gateway/gateway/provider"
+)
+
+// Limits are what one client may repeat before it is throttled; a zero
+// Limit is no throttle.
+type Limits struct {
+	AuthIP       redis_rate.Limit // failed Basic auth from one client IP
+	AuthUser     redis_rate.Limit // failed Basic auth for one username
+	CardIP       redis_rate.Limit // card forms sent from one client IP
+	CardMerchant redis_rate.Limit // card forms sent to one merchant's sessions
+	CardBIN      redis_rate.Limit // card forms sent with one BIN
+}
+
+// DefaultLimits are the defaults of THROTTLE_*.
+func DefaultLimits() Limits {
+	return Limits{
+		AuthIP:       MustLimit("20/1m"),
+		AuthUser:     MustLimit("100/1m"),
+		CardIP:       MustLimit("20/10m"),
+		CardMerchant: MustLimit("3000/1m"),
+		CardBIN:      MustLimit("30/10m"),
+	}
+}
+
+// ParseLimit reads "N/duration" (20/10m: twenty per ten minutes, the
+// budget refilling evenly); "0" is no limit.
+func ParseLimit(v string) (redis_rate.Limit, error) {
+	if v == "0" {
+		return redis_rate.Limit{}, nil
+	}
+	n, per, ok := strings.Cut(v, "/")
+	count, err1 := strconv.Atoi(n)
+	d, err2 := time.ParseDuration(per)
+	if !ok || err1 != nil || err2 != nil || count < 1 || d < time.Second {
+		return redis_rate.Limit{}, fmt.Errorf("%q is not a limit such as 20/10m (count/period of at least 1s), or 0 for none", v)
+	}
+	return redis_rate.Limit{Rate: count, Burst: count, Period: d}, nil
+}
+
+// MustLimit is ParseLimit for constants.
+func MustLimit(v string) redis_rate.Limit {
+	l, err := ParseLimit(v)
+	if err != nil {
+		panic(err)
+	}
+	return l
+}
+
+// FormatLimit writes a limit as ParseLimit reads it.
+func FormatLimit(l redis_rate.Limit) string {
+	if l.IsZero() {
+		return "0"
+	}
+	d := l.Period
+	per := d.String()
+	switch {
+	case d%time.Hour == 0:
+		per = strconv.Itoa(int(d/time.Hour)) + "h"
+	case d%time.Minute == 0:
+		per = strconv.Itoa(int(d/time.Minute)) + "m"
+	case d%time.Second == 0:
+		per = strconv.Itoa(int(d/time.Second)) + "s"
+	}
+	return strconv.Itoa(l.Rate) + "/" + per
+}
+
+// Throttle counts what attackers repeat — wrong passwords, card numbers
+// tried on the hosted page — in Redis (GCRA, go-redis/redis_rate), so
+// every replica sees the same budget. A Redis that cannot be asked lets
+// the request through: the throttle protects the gateway, it must not
+// take it down, and the store refuses the work anyway when Redis is gone.
+type Throttle struct {
+	limiter *redis_rate.Limiter
+	limits  Limits
+	prefix  string
+	// Refused is called with the throttle's name each time it refuses:
+	// auth_ip, auth_user, card_ip, card_merchant, card_bin.
+	Refused func(name string)
+}
+
+// NewThrottle counts in rdb under prefix.
+func NewThrottle(rdb redis.UniversalClient, prefix string, limits Limits) *Throttle {
+	return &Throttle{limiter: redis_rate.NewLimiter(rdb), limits: limits, prefix: prefix}
+}
+
+// throttled is a refusal for wait.
+func throttled(wait time.Duration) *provider.Error {
+	e := provider.Errorf(provider.CodeThrottled, "", "too many requests; retry after %d s", retrySeconds(wait))
+	e.RetryAfter = wait
+	return e
+}
+
+func retrySeconds(wait time.Duration) int {
+	return max(1, int(math.Ceil(wait.Seconds())))
+}
+
+// spend takes one from a key's budget and reports how long it must wait
+// when there was none left.
+func (t *Throttle) spend(ctx context.Context, name, key string, l redis_rate.Limit) time.Duration {
+	if t == nil || l.IsZero() || key == "" {
+		return 0
+	}
+	res, err := t.limiter.Allow(ctx, t.prefix+":"+name+":"+key, l)
+	if err != nil || res.Allowed > 0 {
+		return 0
+	}
+	if t.Refused != nil {
+		t.Refused(name)
+	}
+	return max(res.RetryAfter, time.Second)
+}
+
+// authenticate is Basic auth with a throttle on failures. Only failures
+// are counted, each from the client IP's and the username's budgets;
+// once either is spent a failure is answered 429 (with Retry-After)
+// instead of 401, and logged sampled. Correct credentials always pass,
+// from any address: a merchant whose username someone is guessing at is
+// never locked out (with passwords of 16 characters or more, guessing is
+// no way in; the throttle keeps a flood of failures cheap and quiet).
+func (s *Server) authenticate(realm string, check func(user, pass string, c echo.Context) bool) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			user, pass, ok := c.Request().BasicAuth()
+			// Only the one spelling RFC 7617 gives credentials is taken:
+			// Go, like Echo, accepts base64 with stray bits.
+			h := c.Request().Header.Get(echo.HeaderAuthorization)
+			ok = ok && len(h) > 6 && h[5] == ' ' && h[6:] == base64Std(user+":"+pass)
+			if ok && check(user, pass, c) {
+				return next(c)
+			}
+			ctx := c.Request().Context()
+			l := s.throttle.limitsOrZero()
+			wait := max(s.throttle.spend(ctx, "auth_ip", c.RealIP(), l.AuthIP), s.throttle.spend(ctx, "auth_user", user, l.AuthUser))
+			if wait > 0 {
+				return throttled(wait)
+			}
+			c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Basic realm="`+realm+`"`)
+			return provider.Errorf(provider.CodeUnauthorized, "", "valid Basic credentials are required")
+		}
+	}
+}
+
+func (t *Throttle) limitsOrZero() Limits {
+	if t == nil {
+		return Limits{}
+	}
+	return t.limits
+}
+
+// cardAttempt spends one card attempt from the client IP's, the
+// merchant's and the card BIN's budgets; card testers run stolen numbers
+// through payment pages, one attempt per session, so the session's own
+// three tries do not stop them.
+func (t *Throttle) cardAttempt(ctx context.Context, ip, merchant, number string) error {
+	if t == nil {
+		return nil
+	}
+	bin := ""
+	digits := strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, number)
+	if len(digits) >= 6 {
+		bin = digits[:6]
+	}
+	wait := max(t.spend(ctx, "card_ip", ip, t.limits.CardIP),
+		t.spend(ctx, "card_merchant", merchant, t.limits.CardMerchant),
+		t.spend(ctx, "card_bin", bin, t.limits.CardBIN))
+	if wait > 0 {
+		return throttled(wait)
+	}
+	return nil
+}
+
+func base64Std(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
