@@ -18,13 +18,18 @@ func AdminGroup(e *echo.Echo, user, pass string) *echo.Group {
 	if user == "" || pass == "" {
 		return nil
 	}
-	return e.Group("/admin", middleware.BasicAuthWithConfig(middleware.BasicAuthConfig{
+	return e.Group("/admin", AdminAuth(user, pass))
+}
+
+// AdminAuth is Basic auth with the operator's credentials.
+func AdminAuth(user, pass string) echo.MiddlewareFunc {
+	return middleware.BasicAuthWithConfig(middleware.BasicAuthConfig{
 		Realm: "gateway-operator",
 		Validator: func(u, p string, _ echo.Context) (bool, error) {
 			ok := subtle.ConstantTimeCompare([]byte(u), []byte(user)) & subtle.ConstantTimeCompare([]byte(p), []byte(pass))
 			return ok == 1, nil
 		},
-	}))
+	})
 }
 
 // doubtView is an in-doubt entry as operators see it.

@@ -30,14 +30,15 @@ func undecided(r Result) bool { return r.Outcome == Pending || r.Outcome == Chal
 // reconcileBatch is how many entries one pass claims.
 const reconcileBatch = 50
 
-// RunReconciler settles work in doubt as it falls due, until ctx ends.
-// Several replicas may run it: each entry is claimed by one at a time.
-func (s *Service) RunReconciler(ctx context.Context, every time.Duration, onError func(error)) {
+// RunReconciler settles work in doubt as it falls due, until ctx ends,
+// telling onPass what each pass did. Several replicas may run it: each
+// entry is claimed by one at a time.
+func (s *Service) RunReconciler(ctx context.Context, every time.Duration, onPass func(ReconcileReport, error)) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		if _, err := s.ReconcileOnce(ctx); err != nil && onError != nil && ctx.Err() == nil {
-			onError(err)
+		if rep, err := s.ReconcileOnce(ctx); onPass != nil && ctx.Err() == nil {
+			onPass(rep, err)
 		}
 		select {
 		case <-ctx.Done():

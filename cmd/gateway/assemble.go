@@ -9,9 +9,11 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 
 	"github.com/akinon-gateway/gateway/extension"
+	"github.com/akinon-gateway/gateway/extension/observe"
 	"github.com/akinon-gateway/gateway/extension/webhook"
 	"github.com/akinon-gateway/gateway/provider"
 	"github.com/akinon-gateway/gateway/provider/redisstore"
@@ -20,6 +22,7 @@ import (
 
 // gateway is the program's parts, wired.
 type gateway struct {
+	metrics  *observe.Metrics
 	srv      *extension.Server
 	admin    *echo.Echo // the operator endpoints' router: srv's own, or ADMIN_ADDR's
 	store    *redisstore.Store
@@ -52,7 +55,22 @@ func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, l
 			return nil, err
 		}
 	}
+	var tp trace.TracerProvider
+	if cfg.OtelEndpoint != "" {
+		sdk, err := observe.Tracing(ctx, cfg.OtelEndpoint, version)
+		if err != nil {
+			gw.close()
+			return nil, err
+		}
+		gw.closers = append(gw.closers, func() { _ = sdk.Shutdown(context.Background()) })
+		if err := observe.TraceRedis(rdb, sdk); err != nil {
+			gw.close()
+			return nil, err
+		}
+		tp = sdk
+	}
 	gw.store = redisstore.New(rdb, "gw", cfg.RedisShards)
+	gw.metrics = observe.NewMetrics(gw.store)
 	gw.store.SetRetention(cfg.OrderRetention)
 	gw.store.SetDurability(redisstore.Durability{MinReplicas: cfg.RedisMinReplicas, Timeout: cfg.RedisReplicaTimeout, AOF: cfg.RedisWaitAOF})
 
@@ -62,11 +80,14 @@ func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, l
 	pcfg.IdempotencyTTL, pcfg.SessionTTL = cfg.IdempotencyTTL, cfg.SessionTTL
 	pcfg.Lease, pcfg.Margin, pcfg.FinishRetry = cfg.RequestLease, cfg.ReconcileMargin, cfg.FinishRetry
 	pcfg.CallTimeout = cfg.ProcessorTimeout
-	gw.svc = provider.NewService(gw.store, map[string]provider.Processor{sandbox.Name: bank}, sandbox.Name, pcfg)
+	gw.svc = provider.NewService(observe.Store(gw.store, gw.metrics),
+		map[string]provider.Processor{sandbox.Name: observe.Processor(bank, gw.metrics, tp)}, sandbox.Name, pcfg)
 	gw.svc.SetEvents(webhook.NewEncoder(merchants, cfg.WebhookRetrySchedule))
 
 	gw.ready = &readiness{check: func(ctx context.Context) error { return gw.store.Check(ctx, cfg.Replica, gw.embedded) }}
 	gw.ready.refresh(ctx)
+	throttle := extension.NewThrottle(rdb, "gw:rl", cfg.Throttle)
+	throttle.Refused = gw.metrics.Throttled
 	gw.srv = extension.New(extension.Options{
 		Service:        gw.svc,
 		Merchants:      merchants,
@@ -74,15 +95,33 @@ func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, l
 		DevMode:        cfg.DevMode,
 		Logger:         log,
 		Ready:          gw.ready.err,
-		Throttle:       extension.NewThrottle(rdb, "gw:rl", cfg.Throttle),
+		Throttle:       throttle,
 		TrustedProxies: cfg.TrustedProxies,
 	})
 	gw.admin = gw.srv.OperatorEcho(cfg.AdminAddr != "")
+	routers := []*echo.Echo{gw.srv.Echo()}
+	if gw.admin != gw.srv.Echo() {
+		routers = append(routers, gw.admin)
+	}
+	for _, e := range routers {
+		e.Use(gw.metrics.Middleware)
+		if tp != nil {
+			observe.TraceRequests(e, tp)
+		}
+	}
+	// /metrics: on the operator listener as is (scrapers reach it there,
+	// the public cannot), or on the main one behind the admin credentials.
+	switch {
+	case cfg.AdminAddr != "":
+		gw.admin.GET("/metrics", echo.WrapHandler(gw.metrics.Handler()))
+	case cfg.AdminUsername != "":
+		gw.admin.GET("/metrics", echo.WrapHandler(gw.metrics.Handler()), extension.AdminAuth(cfg.AdminUsername, cfg.AdminPassword))
+	}
 	admin := extension.AdminGroup(gw.admin, cfg.AdminUsername, cfg.AdminPassword)
 	webhook.Mount(admin, gw.store)
 	extension.MountDoubts(admin, gw.svc)
 
-	gw.sender = webhook.NewSender(gw.store, merchants, nil, webhook.Config{
+	gw.sender = webhook.NewSender(observe.Outbox(gw.store, gw.metrics), merchants, nil, webhook.Config{
 		Schedule:     cfg.WebhookRetrySchedule,
 		Timeout:      cfg.WebhookTimeout,
 		Workers:      16,
@@ -102,7 +141,14 @@ func (gw *gateway) background(cfg Config, log *zap.Logger) []func(context.Contex
 	return []func(context.Context){
 		gw.sender.Run,
 		func(ctx context.Context) { gw.svc.RunJobs(ctx, cfg.JobsInterval, warn("background jobs")) },
-		func(ctx context.Context) { gw.svc.RunReconciler(ctx, cfg.ReconcileInterval, warn("reconciler")) },
+		func(ctx context.Context) {
+			gw.svc.RunReconciler(ctx, cfg.ReconcileInterval, func(rep provider.ReconcileReport, err error) {
+				gw.metrics.Reconciled(rep, err)
+				if err != nil {
+					warn("reconciler")(err)
+				}
+			})
+		},
 		func(ctx context.Context) { gw.ready.run(ctx, cfg.ReadyInterval, log) },
 	}
 }

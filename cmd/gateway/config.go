@@ -90,6 +90,7 @@ type Config struct {
 	MaxConnsPerIP       int              // MAX_CONNS_PER_IP: from one client address
 	IdleTimeout         time.Duration    // IDLE_TIMEOUT: a keep-alive connection doing nothing
 	TrustedProxies      []*net.IPNet     // TRUSTED_PROXIES: whose X-Forwarded-For names the client
+	OtelEndpoint        string           // OTEL_EXPORTER_OTLP_ENDPOINT: where traces go; "" = tracing off
 }
 
 // minPassword is the shortest merchant password accepted outside DEV_MODE.
@@ -168,6 +169,7 @@ func (c *Config) variables() []variable {
 		bind("MAX_CONNS_PER_IP", "256", &c.MaxConnsPerIP, parseConns, same[int]),
 		duration("IDLE_TIMEOUT", "30s", &c.IdleTimeout),
 		bind("TRUSTED_PROXIES", "", &c.TrustedProxies, parseCIDRs, formatCIDRs),
+		text("OTEL_EXPORTER_OTLP_ENDPOINT", "", &c.OtelEndpoint),
 	}
 }
 

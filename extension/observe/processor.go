@@ -1,0 +1,110 @@
+package observe
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/akinon-gateway/gateway/provider"
+)
+
+// processor is a Processor that counts, times and traces every call.
+type processor struct {
+	provider.Processor
+	m      *Metrics
+	tracer trace.Tracer
+}
+
+// Processor wraps p so each call is counted by operation and outcome,
+// timed, and traced as a span (a child of the request's). m or tp may be
+// nil.
+func Processor(p provider.Processor, m *Metrics, tp trace.TracerProvider) provider.Processor {
+	if tp == nil {
+		tp = noop.NewTracerProvider()
+	}
+	return &processor{Processor: p, m: m, tracer: tp.Tracer("github.com/akinon-gateway/gateway/processor")}
+}
+
+var _ provider.Processor = (*processor)(nil)
+
+// observe runs one call: a span named for the operation, its outcome as
+// an attribute and a label; the reference is on the span (it is the
+// bank's key for the operation, not card data).
+func observe[T any](p *processor, ctx context.Context, op, ref string, call func(context.Context) (T, error), outcome func(T) string) (T, error) {
+	ctx, span := p.tracer.Start(ctx, "processor "+op, trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(attribute.String("processor.operation", op), attribute.String("processor.reference", ref)))
+	defer span.End()
+	start := time.Now()
+	res, err := call(ctx)
+	out := "no_answer"
+	switch {
+	case err == nil:
+		out = outcome(res)
+	case errors.Is(err, provider.ErrTransient):
+		out = "transient"
+	}
+	span.SetAttributes(attribute.String("processor.outcome", out))
+	if err != nil {
+		span.SetStatus(codes.Error, out)
+	}
+	if p.m != nil {
+		p.m.calls.WithLabelValues(op, out).Inc()
+		p.m.callLatency.WithLabelValues(op).Observe(time.Since(start).Seconds())
+	}
+	return res, err
+}
+
+func resultOutcome(r provider.Result) string {
+	switch r.Outcome {
+	case provider.Approved:
+		return "approved"
+	case provider.Declined:
+		return "declined"
+	case provider.Fraud:
+		return "fraud"
+	case provider.Pending:
+		return "pending"
+	case provider.Challenge:
+		return "challenge"
+	}
+	return "other"
+}
+
+func (p *processor) Authorise(ctx context.Context, req provider.AuthoriseRequest) (provider.Result, error) {
+	return observe(p, ctx, "authorise", req.Reference, func(ctx context.Context) (provider.Result, error) { return p.Processor.Authorise(ctx, req) }, resultOutcome)
+}
+
+func (p *processor) Authenticate(ctx context.Context, req provider.AuthenticateRequest) (provider.Result, error) {
+	return observe(p, ctx, "authenticate", req.Reference, func(ctx context.Context) (provider.Result, error) { return p.Processor.Authenticate(ctx, req) }, resultOutcome)
+}
+
+func (p *processor) Capture(ctx context.Context, req provider.OperationRequest) (provider.Result, error) {
+	return observe(p, ctx, "capture", req.Reference, func(ctx context.Context) (provider.Result, error) { return p.Processor.Capture(ctx, req) }, resultOutcome)
+}
+
+func (p *processor) Void(ctx context.Context, req provider.OperationRequest) (provider.Result, error) {
+	return observe(p, ctx, "void", req.Reference, func(ctx context.Context) (provider.Result, error) { return p.Processor.Void(ctx, req) }, resultOutcome)
+}
+
+func (p *processor) Refund(ctx context.Context, req provider.OperationRequest) (provider.Result, error) {
+	return observe(p, ctx, "refund", req.Reference, func(ctx context.Context) (provider.Result, error) { return p.Processor.Refund(ctx, req) }, resultOutcome)
+}
+
+func (p *processor) Status(ctx context.Context, req provider.OperationRequest) (provider.Result, error) {
+	return observe(p, ctx, "status", req.Reference, func(ctx context.Context) (provider.Result, error) { return p.Processor.Status(ctx, req) }, resultOutcome)
+}
+
+func (p *processor) Inquire(ctx context.Context, req provider.InquiryRequest) (provider.Inquiry, error) {
+	return observe(p, ctx, "inquire", req.Reference, func(ctx context.Context) (provider.Inquiry, error) { return p.Processor.Inquire(ctx, req) },
+		func(inq provider.Inquiry) string {
+			if inq.Received {
+				return "received"
+			}
+			return "not_received"
+		})
+}
