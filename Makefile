@@ -9,7 +9,7 @@ run:
 	DEV_MODE=$${DEV_MODE-1} $(GO) run ./cmd/gateway
 
 ## test: everything CI runs
-test: check e2e e2e-browser
+test: check test-embedded e2e e2e-browser
 
 ## check: gofmt, go vet, staticcheck, and every test under the race detector
 check: fmt vet staticcheck race
@@ -40,7 +40,12 @@ bench:
 	    printf "\n%-26s %12s %14s %16s\n", "benchmark", "ns/op", "× baseline", "× round trip"; \
 	    for (i=1; i<=n; i++) { k=order[i]; printf "%-26s %12d %14.1f %16.1f\n", k, ns[k], ns[k]/base, ns[k]/rt } }' 
 
-.PHONY: e2e e2e-browser
+.PHONY: test-embedded e2e e2e-browser
+
+## test-embedded: the store's tests on miniredis, the embedded store of `make run`, rather
+## than on redis-server; tests that need a redis-server process skip, saying why
+test-embedded:
+	REDISTEST_EMBEDDED=1 $(GO) test -count=1 ./provider/redisstore/...
 
 ## e2e: a redis-server, the gateway and the checkout driver on free ports; every scenario over HTTP
 e2e:
