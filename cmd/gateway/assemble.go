@@ -32,6 +32,9 @@ type gateway struct {
 // wires the service, the HTTP side, the webhook sender and readiness.
 func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, log *zap.Logger) (*gateway, error) {
 	gw := &gateway{embedded: cfg.RedisURL == ""}
+	if gw.embedded {
+		gw.closers = append(gw.closers, tuneGC())
+	}
 	rdb, err := gw.connect(cfg.RedisURL, log)
 	if err != nil {
 		return nil, err

@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"net/url"
+	"os"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -88,6 +90,29 @@ const (
 	// ttlShare bounds the time spent sweeping to 1/ttlShare of the clock.
 	ttlShare = 20
 )
+
+// embeddedGCPercent is the garbage collector's target with the embedded
+// stores, unless GOGC is set.
+//
+// miniredis builds a fresh Lua interpreter for every script it runs
+// (about 190 KB in 790 allocations, garbage when the script ends), and a
+// checkout runs fourteen. At the default of 100 the collector ran every
+// dozen checkouts or so, its assists slowed the allocating goroutine,
+// which holds the store's one lock, and its mark workers took a quarter
+// of the CPUs. At 400 the gateway used a quarter less CPU per checkout;
+// the price is memory: a heap up to five times what is live (RSS 580 MB
+// rather than 200 MB after 3000 checkouts, of 61 MB live).
+const embeddedGCPercent = 400
+
+// tuneGC sets embeddedGCPercent unless GOGC is set, and returns what
+// puts the previous target back.
+func tuneGC() (restore func()) {
+	if _, set := os.LookupEnv("GOGC"); set {
+		return func() {}
+	}
+	prev := debug.SetGCPercent(embeddedGCPercent)
+	return func() { debug.SetGCPercent(prev) }
+}
 
 // runClock advances the TTLs by the time that passed, every tick, until
 // Close.

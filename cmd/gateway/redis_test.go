@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"errors"
+	"os"
+	"runtime/debug"
 	"testing"
 	"time"
 
@@ -63,5 +65,29 @@ func TestEmbeddedTTLs(t *testing.T) {
 	}
 	if err := c.Ping(ctx).Err(); err == nil || errors.Is(err, redis.Nil) {
 		t.Fatalf("the server still answers after Close: %v", err)
+	}
+}
+
+// TestTuneGC: the embedded stores raise the collector's target unless
+// GOGC is set, and put it back.
+func TestTuneGC(t *testing.T) {
+	t.Setenv("GOGC", "")
+	os.Unsetenv("GOGC")
+	before := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(before)
+
+	restore := tuneGC()
+	if got := debug.SetGCPercent(embeddedGCPercent); got != embeddedGCPercent {
+		t.Fatalf("GC percent with the embedded stores = %d, want %d", got, embeddedGCPercent)
+	}
+	restore()
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Fatalf("GC percent after restore = %d, want 100", got)
+	}
+
+	t.Setenv("GOGC", "150")
+	tuneGC()()
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Fatalf("GOGC is set, yet the GC percent became %d", got)
 	}
 }
