@@ -10,7 +10,7 @@ run:
 	DEV_MODE=$${DEV_MODE-1} $(GO) run ./cmd/gateway
 
 ## test: everything CI runs
-test: check e2e e2e-browser test-ha
+test: check test-embedded e2e e2e-browser test-ha
 
 ## check: gofmt, go vet, staticcheck, and every test under the race detector
 check: fmt vet staticcheck race
@@ -41,7 +41,12 @@ bench:
 	    printf "\n%-26s %12s %14s %16s\n", "benchmark", "ns/op", "× baseline", "× round trip"; \
 	    for (i=1; i<=n; i++) { k=order[i]; printf "%-26s %12d %14.1f %16.1f\n", k, ns[k], ns[k]/base, ns[k]/rt } }' 
 
-.PHONY: e2e e2e-browser
+.PHONY: test-embedded e2e e2e-browser
+
+## test-embedded: the store's tests on miniredis, the embedded store of `make run`, rather
+## than on redis-server; tests that need a redis-server process skip, saying why
+test-embedded:
+	REDISTEST_EMBEDDED=1 $(GO) test -count=1 ./provider/redisstore/...
 
 ## test-ha: real Sentinel (1 master, 1 replica, 3 sentinels) and Cluster (3 masters, 3 replicas)
 ## topologies: the failover tests under load, then every e2e scenario on each

@@ -38,16 +38,30 @@ type gateway struct {
 func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, log *zap.Logger) (*gateway, error) {
 	logRedisThrough(log)
 	gw := &gateway{embedded: cfg.RedisURL == ""}
+	if gw.embedded {
+		gw.closers = append(gw.closers, tuneGC())
+	}
 	rdb, err := gw.connect(cfg.RedisURL, log)
 	if err != nil {
 		return nil, err
 	}
 	books := rdb
-	if cfg.SandboxRedisURL != "" {
-		if books, err = gw.connect(cfg.SandboxRedisURL, log); err != nil {
-			gw.close()
-			return nil, err
+	switch {
+	case cfg.SandboxRedisURL != "":
+		books, err = gw.connect(cfg.SandboxRedisURL, log)
+	case gw.embedded:
+		// The bank, which stands for another company's system, keeps its
+		// books in an embedded store of its own: miniredis runs every
+		// command of every client under one lock, so one store would make
+		// the bank's scripts wait for the gateway's and the other way round.
+		var addr string
+		if books, addr, err = gw.connectEmbedded(); err == nil {
+			log.Info("the sandbox bank keeps its books in an embedded store of its own", zap.String("embedded_addr", addr))
 		}
+	}
+	if err != nil {
+		gw.close()
+		return nil, err
 	}
 	if !gw.embedded {
 		if err := checkPolicies(ctx, rdb, books); err != nil {
@@ -159,30 +173,38 @@ func (gw *gateway) close() {
 	}
 }
 
-// connect opens a client on a REDIS_URL, or on the embedded store when
+// connect opens a client on a REDIS_URL, or on a new embedded store when
 // raw is empty.
 func (gw *gateway) connect(raw string, log *zap.Logger) (redis.UniversalClient, error) {
-	var opts *redis.UniversalOptions
-	if raw != "" {
-		o, err := redisOptions(raw)
-		if err != nil {
-			return nil, err
+	if raw == "" {
+		rdb, addr, err := gw.connectEmbedded()
+		if err == nil {
+			log.Warn("REDIS_URL is not set: using an EMBEDDED IN-PROCESS STORE (miniredis). "+
+				"Nothing survives a restart and replicas cannot share it. NEVER USE THIS IN PRODUCTION.",
+				zap.String("embedded_addr", addr))
 		}
-		opts = o
-	} else {
-		m, o, err := embedded()
-		if err != nil {
-			return nil, fmt.Errorf("embedded store: %w", err)
-		}
-		log.Warn("REDIS_URL is not set: using an EMBEDDED IN-PROCESS STORE (miniredis). "+
-			"Nothing survives a restart and replicas cannot share it. NEVER USE THIS IN PRODUCTION.",
-			zap.String("embedded_addr", m.Addr()))
-		gw.closers = append(gw.closers, m.Close)
-		opts = o
+		return rdb, err
+	}
+	opts, err := redisOptions(raw)
+	if err != nil {
+		return nil, err
 	}
 	rdb := redis.NewUniversalClient(opts)
 	gw.closers = append(gw.closers, func() { _ = rdb.Close() })
 	return rdb, nil
+}
+
+// connectEmbedded starts an embedded store and opens a client on it; it
+// returns the store's address for redis-cli.
+func (gw *gateway) connectEmbedded() (redis.UniversalClient, string, error) {
+	m, opts, err := embedded()
+	if err != nil {
+		return nil, "", fmt.Errorf("embedded store: %w", err)
+	}
+	gw.closers = append(gw.closers, m.Close)
+	rdb := redis.NewUniversalClient(opts)
+	gw.closers = append(gw.closers, func() { _ = rdb.Close() })
+	return rdb, m.Addr(), nil
 }
 
 // checkPolicies refuses a Redis that may evict keys: the gateway's own

@@ -67,6 +67,7 @@ func (p *fillOnStatus) Status(ctx context.Context, req provider.OperationRequest
 // is back, the claim's lease runs out, the next pass resolves the payment
 // and queues exactly one event.
 func TestStateChangeAndEventAreOneStep(t *testing.T) {
+	redistest.RequireServer(t, "CONFIG SET maxmemory fills it (miniredis has no CONFIG and no memory limit)")
 	srv := redistest.Start(t)
 	rdb := srv.Client(t)
 	ctx := context.Background()

@@ -1,6 +1,12 @@
 // Package redistest runs real redis-server processes for tests: each on a
 // free loopback port with its own data directory, so a test can kill,
 // restart and fill its Redis without touching anyone else's.
+//
+// With REDISTEST_EMBEDDED=1 it runs miniredis instead, the in-process
+// store of the gateway's embedded mode, so the same tests show that the
+// scripts work there too. A test that needs what only a redis-server
+// process has (being killed and restarted, an append-only file, CONFIG
+// SET maxmemory) calls RequireServer and is skipped in that mode.
 package redistest
 
 import (
@@ -16,17 +22,37 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 )
 
-// Server is one redis-server process.
+// EmbeddedEnv is the environment variable that, set to 1, makes Start and
+// Shared return miniredis servers.
+const EmbeddedEnv = "REDISTEST_EMBEDDED"
+
+// Embedded reports whether the tests run on miniredis (REDISTEST_EMBEDDED=1).
+func Embedded() bool { return os.Getenv(EmbeddedEnv) == "1" }
+
+// RequireServer skips the test on miniredis: it needs a redis-server
+// process for the reason given (for example "CONFIG SET maxmemory").
+func RequireServer(tb testing.TB, why string) {
+	tb.Helper()
+	if Embedded() {
+		tb.Skipf("%s=1: needs a redis-server process: %s", EmbeddedEnv, why)
+	}
+}
+
+// Server is one redis-server process, or one miniredis with
+// REDISTEST_EMBEDDED=1.
 type Server struct {
 	Addr string
 	dir  string
 	args []string
 
-	mu  sync.Mutex
-	cmd *exec.Cmd
+	mu        sync.Mutex
+	cmd       *exec.Cmd
+	mini      *miniredis.Miniredis
+	stopClock func()
 }
 
 // Option adds redis-server arguments.
@@ -38,9 +64,22 @@ func Durable() Option {
 	return func(s *Server) { s.args = append(s.args, "--appendonly", "yes", "--appendfsync", "always") }
 }
 
-// Start runs a redis-server for the test and stops it at cleanup.
+// Start runs a redis-server for the test and stops it at cleanup. With
+// REDISTEST_EMBEDDED=1 it runs a miniredis, and skips a test that asks
+// for options (Durable) only a redis-server has.
 func Start(tb testing.TB, opts ...Option) *Server {
 	tb.Helper()
+	if Embedded() {
+		if len(opts) > 0 {
+			RequireServer(tb, "redis-server options (an append-only file)")
+		}
+		s, err := startEmbedded()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(s.Kill)
+		return s
+	}
 	s, err := start(tb.TempDir(), opts...)
 	if err != nil {
 		tb.Fatal(err)
@@ -70,6 +109,38 @@ func start(dir string, opts ...Option) (*Server, error) {
 	}
 	return nil, lastErr
 }
+
+// startEmbedded runs a miniredis on a free loopback port whose TTLs run
+// on the wall clock, advanced every embeddedTick as the gateway's
+// embedded mode does (cmd/gateway/redis.go), not with miniredis's
+// ClockTTL, which sorts every key on every command: a test that writes
+// thousands of sessions would slow to a crawl.
+func startEmbedded() (*Server, error) {
+	m := miniredis.NewMiniRedis()
+	if err := m.Start(); err != nil {
+		return nil, fmt.Errorf("redistest: start miniredis: %w", err)
+	}
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(embeddedTick)
+		defer t.Stop()
+		last := time.Now()
+		for {
+			select {
+			case <-stop:
+				return
+			case now := <-t.C:
+				m.FastForward(now.Sub(last))
+				last = now
+			}
+		}
+	}()
+	return &Server{Addr: m.Addr(), mini: m, stopClock: func() { close(stop); <-done }}, nil
+}
+
+// embeddedTick is how often a miniredis advances its TTLs.
+const embeddedTick = 100 * time.Millisecond
 
 func (s *Server) launch() error {
 	_, port, _ := net.SplitHostPort(s.Addr)
@@ -103,12 +174,21 @@ func (s *Server) launch() error {
 	return fmt.Errorf("redistest: redis-server on %s did not answer in time", s.Addr)
 }
 
-// Kill stops the server at once (SIGKILL), like a crash.
+// Kill stops the server at once (SIGKILL), like a crash. A miniredis is
+// closed; a test that kills a server to see an outage calls
+// RequireServer first.
 func (s *Server) Kill() {
 	s.mu.Lock()
-	cmd := s.cmd
-	s.cmd = nil
+	cmd, mini, stopClock := s.cmd, s.mini, s.stopClock
+	s.cmd, s.stopClock = nil, nil
 	s.mu.Unlock()
+	if mini != nil {
+		if stopClock != nil {
+			stopClock()
+		}
+		mini.Close()
+		return
+	}
 	if cmd != nil && cmd.Process != nil {
 		_ = cmd.Process.Kill()
 		// Wait until the port is free so a restart can take it again.
@@ -127,6 +207,11 @@ func (s *Server) Kill() {
 // Restart starts the server again on the same port and data directory.
 func (s *Server) Restart(tb testing.TB) {
 	tb.Helper()
+	if s.mini != nil {
+		// A miniredis restarts with every key it had, which is neither
+		// a redis-server without persistence nor one with.
+		RequireServer(tb, "a restarted process")
+	}
 	if err := s.launch(); err != nil {
 		tb.Fatal(err)
 	}
@@ -156,6 +241,10 @@ var (
 func Shared(tb testing.TB) *Server {
 	tb.Helper()
 	sharedOnce.Do(func() {
+		if Embedded() {
+			shared, sharedErr = startEmbedded()
+			return
+		}
 		sharedDir, sharedErr = os.MkdirTemp("", "redistest-")
 		if sharedErr == nil {
 			shared, sharedErr = start(sharedDir)
