@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
 	"go.uber.org/zap"
 )
 
@@ -21,7 +22,7 @@ func TestAHangUpIsNotAFailure(t *testing.T) {
 	_, _ = c.Write([]byte("POST /refund HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
 		"Authorization: Basic YWtpbm9uOnRlc3QtcGFzc3dvcmQtMDEyMw==\r\nContent-Length: 1000\r\n\r\n{\"guid\":"))
 	c.Close()
-	waitFor(t, "the request's log line", 5*time.Second, func() bool {
+	redistest.Eventually(t, 5*time.Second, "the request's log line", func() bool {
 		return len(g.logs.FilterMessage("request").FilterField(zap.Int("status", 499)).All()) == 1
 	})
 	for _, e := range g.logs.All() {

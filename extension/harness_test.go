@@ -611,18 +611,6 @@ func (g *gateway) mustOrderIn(tb testing.TB, order, state string) {
 	}
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(tb testing.TB, what string, within time.Duration, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out after %v waiting for %s", within, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // golden compares got with testdata/name, or rewrites it under -update.
 func golden(tb testing.TB, name string, got []byte) {
 	tb.Helper()

@@ -74,7 +74,7 @@ func TestStoreOutage(t *testing.T) {
 	}
 
 	srv.Restart(t)
-	waitFor(t, "/readyz to answer 200 after the restart", 10*time.Second, func() bool {
+	redistest.Eventually(t, 10*time.Second, "/readyz to answer 200 after the restart", func() bool {
 		return do(t, http.DefaultClient, mustGet(t, g.URL+"/readyz")).Status == http.StatusOK
 	})
 	r := g.call(t, "/purchase", purchase)

@@ -212,7 +212,7 @@ func TestConnectionsAreCapped(t *testing.T) {
 		t.Logf("%s answered in %s while one address held its 10 connections", path, time.Since(start).Round(time.Millisecond))
 	}
 	// Idle ones are closed after IDLE_TIMEOUT; the address may connect again.
-	waitUntil(t, 5*time.Second, "the idle connections to be closed", func() bool {
+	redistest.Eventually(t, 5*time.Second, "the idle connections to be closed", func() bool {
 		for _, c := range conns {
 			_ = c.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
 			if _, err := c.Read(make([]byte, 1)); err == nil || !strings.Contains(err.Error(), "EOF") && !strings.Contains(err.Error(), "reset") {

@@ -31,7 +31,7 @@ func TestKilledWhileTheShopperPays(t *testing.T) {
 	sid, redirect := startSession(t, gw.Base, "o-kill-pay")
 	paid := make(chan answer, 1)
 	go func() { paid <- shop(redirect, sandbox.CardTransient) }()
-	waitUntil(t, 10*time.Second, "the bank to approve the payment", func() bool {
+	redistest.Eventually(t, 10*time.Second, "the bank to approve the payment", func() bool {
 		a, err := bank.Account(context.Background(), provider.PaymentReference(sid))
 		return err == nil && a.State == "authorised"
 	})
@@ -61,7 +61,7 @@ func TestKilledWhileTheShopperPays(t *testing.T) {
 	if p := page(redirect); !bytes.Contains(p.Body, []byte(`name="status" value="RESOLVED"`)) {
 		t.Fatalf("the settled payment's page: %d\n%s", p.Status, p.Body)
 	}
-	waitUntil(t, 10*time.Second, "the payment's webhook", func() bool {
+	redistest.Eventually(t, 10*time.Second, "the payment's webhook", func() bool {
 		byEvent, _, _ := h.accepted()
 		for id := range byEvent {
 			if b, _ := h.body(id); b.SessionID == sid && b.Status == "RESOLVED" {
@@ -151,7 +151,7 @@ func TestKilledDuringAnOperation(t *testing.T) {
 			gw.Restart()
 			done := make(chan answer, 1)
 			go func() { done <- post(gw.Base, tt.killed, tt.body) }()
-			waitUntil(t, 10*time.Second, "the bank to act", func() bool {
+			redistest.Eventually(t, 10*time.Second, "the bank to act", func() bool {
 				a, err := bank.Account(context.Background(), provider.PaymentReference(sid))
 				return err == nil && tt.acted(a)
 			})

@@ -20,7 +20,7 @@ func TestAnswersWaitForTheReplicas(t *testing.T) {
 	master := redistest.Start(t)
 	replica := redistest.Start(t, redistest.ReplicaOf(master))
 	bankSrv := redistest.Start(t)
-	waitUntil(t, 10*time.Second, "the replica to sync", func() bool { return connected(t, master) == 1 })
+	redistest.Eventually(t, 10*time.Second, "the replica to sync", func() bool { return connected(t, master) == 1 })
 	base, _ := mustRun(t, gatewayEnv(freeAddr(t), master.URL(), "", map[string]string{
 		"REDIS_MIN_REPLICAS": "1", "REDIS_REPLICA_TIMEOUT": "200ms", "SANDBOX_REDIS_URL": bankSrv.URL()}))
 	bank, _ := books(t, bankSrv.URL())
@@ -32,7 +32,7 @@ func TestAnswersWaitForTheReplicas(t *testing.T) {
 	}
 
 	replica.Kill()
-	waitUntil(t, 10*time.Second, "the master to see its replica gone", func() bool { return connected(t, master) == 0 })
+	redistest.Eventually(t, 10*time.Second, "the master to see its replica gone", func() bool { return connected(t, master) == 0 })
 	if a := post(base, "/start-session", startBody("start-o-alone", "o-alone")); a.code() != "store_unavailable" {
 		t.Fatalf("start-session with no replica to acknowledge it: %s", a)
 	}
@@ -45,7 +45,7 @@ func TestAnswersWaitForTheReplicas(t *testing.T) {
 	}
 
 	replica.Restart(t)
-	waitUntil(t, 10*time.Second, "the replica to sync again", func() bool { return connected(t, master) == 1 })
+	redistest.Eventually(t, 10*time.Second, "the replica to sync again", func() bool { return connected(t, master) == 1 })
 	if a := post(base, "/refund", refund); a.Status != http.StatusOK {
 		t.Fatalf("the same guid once the replica is back: %s", a)
 	}

@@ -210,7 +210,7 @@ func runFailover(t *testing.T, gw *process, topo topology, shards int, booksURL 
 	}
 
 	// Every payment's webhook arrives; duplicates are allowed and counted.
-	waitUntil(t, 30*time.Second, "every payment's webhook", func() bool {
+	redistest.Eventually(t, 30*time.Second, "every payment's webhook", func() bool {
 		got := h.statusBySession()
 		for sid, status := range payments {
 			if got[sid] != status {

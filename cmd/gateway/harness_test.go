@@ -24,6 +24,7 @@ import (
 	"github.com/akinon-gateway/gateway/hashing"
 	"github.com/akinon-gateway/gateway/provider"
 	"github.com/akinon-gateway/gateway/provider/redisstore"
+	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
 	"github.com/akinon-gateway/gateway/provider/sandbox"
 )
 
@@ -78,7 +79,7 @@ func mustRun(tb testing.TB, env map[string]string) (base string, stop func() err
 			tb.Errorf("run: %v", err)
 		}
 	})
-	waitUntil(tb, 10*time.Second, "the gateway to listen", func() bool {
+	redistest.Eventually(tb, 10*time.Second, "the gateway to listen", func() bool {
 		select {
 		case err := <-done:
 			tb.Fatalf("run returned early: %v", err)
@@ -102,17 +103,6 @@ func freeAddr(tb testing.TB) string {
 	}
 	defer l.Close()
 	return l.Addr().String()
-}
-
-func waitUntil(tb testing.TB, within time.Duration, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out after %s waiting for %s", within, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // hook is Akinon's webhook endpoint: it checks every delivery as a

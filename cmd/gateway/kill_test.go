@@ -190,7 +190,7 @@ func TestKillsUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("settled by inquiry: %v", byInquiry)
-	waitUntil(t, 20*time.Second, "every payment's webhook", func() bool {
+	redistest.Eventually(t, 20*time.Second, "every payment's webhook", func() bool {
 		byEvent, _, _ := h.accepted()
 		got := map[string]string{}
 		for id := range byEvent {

@@ -98,7 +98,7 @@ func TestMetricsMoveWithAFlow(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
-	waitUntil(t, 10*time.Second, "the payment's webhook", func() bool { byEvent, _, _ := h.accepted(); return len(byEvent) == 1 })
+	redistest.Eventually(t, 10*time.Second, "the payment's webhook", func() bool { byEvent, _, _ := h.accepted(); return len(byEvent) == 1 })
 
 	var after map[string]*dto.MetricFamily
 	checks := []struct {
@@ -118,7 +118,7 @@ func TestMetricsMoveWithAFlow(t *testing.T) {
 		{"gateway_throttled_total", map[string]string{"throttle": "auth_ip"}},
 		{"go_goroutines", nil},
 	}
-	waitUntil(t, 5*time.Second, "the flow's metrics", func() bool {
+	redistest.Eventually(t, 5*time.Second, "the flow's metrics", func() bool {
 		after, _ = scrape(t, base+"/metrics", "ops", "ops-password-123")
 		for _, c := range checks {
 			if value(after, c.name, c.labels) <= max(value(before, c.name, c.labels), 0) && c.name != "go_goroutines" {

@@ -76,7 +76,7 @@ func TestTheStoreFailsAfterTheBankActed(t *testing.T) {
 				wg.Go(func() { answers[k] = post(gw.Base, "/refund", refund(k/perOrder, k%perOrder)) })
 			}
 			ctx := context.Background()
-			waitUntil(t, 10*time.Second, "every refund to be at the bank", func() bool {
+			redistest.Eventually(t, 10*time.Second, "every refund to be at the bank", func() bool {
 				return bank.Effects("Refund") == orders*perOrder
 			})
 			tt.fail(t, store)
@@ -108,7 +108,7 @@ func TestTheStoreFailsAfterTheBankActed(t *testing.T) {
 				t.Logf("used memory while full: %s (maxmemory 1 byte)", info)
 			}
 			tt.mend(t, store)
-			waitUntil(t, 10*time.Second, "the gateway to be ready again", func() bool { return page(gw.Base+"/readyz").Status == http.StatusOK })
+			redistest.Eventually(t, 10*time.Second, "the gateway to be ready again", func() bool { return page(gw.Base+"/readyz").Status == http.StatusOK })
 			if tt.wantUnknown {
 				// 100.00 of 120.50 is in doubt: a new guid asking for 20.51
 				// would refund money already given back.

@@ -101,7 +101,7 @@ func (p *process) start() {
 	p.mu.Lock()
 	p.cmd = cmd
 	p.mu.Unlock()
-	waitUntil(p.tb, 20*time.Second, "the gateway process to serve", func() bool {
+	redistest.Eventually(p.tb, 20*time.Second, "the gateway process to serve", func() bool {
 		resp, err := http.Get(p.Base + "/healthz")
 		if err != nil {
 			return false
@@ -234,7 +234,7 @@ func waitSettledShards(tb testing.TB, storeURL string, shards int, within time.D
 	tb.Helper()
 	st := storeAt(tb, storeURL, shards)
 	start := time.Now()
-	waitUntil(tb, within, "everything in doubt to be settled", func() bool {
+	redistest.Eventually(tb, within, "everything in doubt to be settled", func() bool {
 		ds, err := st.Doubts(context.Background())
 		return err == nil && len(ds) == 0
 	})

@@ -62,7 +62,7 @@ func TestReadyzProvesTheStoreIsSafe(t *testing.T) {
 		t.Helper()
 		change()
 		start := time.Now()
-		waitUntil(t, 10*interval, what, func() bool { return ready() == want })
+		redistest.Eventually(t, 10*interval, what, func() bool { return ready() == want })
 		return time.Since(start)
 	}
 	if ready() != http.StatusOK {

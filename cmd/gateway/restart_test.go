@@ -26,7 +26,7 @@ func TestKilledGatewayDeliversEverythingAfterRestart(t *testing.T) {
 	})
 
 	gw := startGateway(t, env)
-	waitUntil(t, 10*time.Second, "attempts to be in flight", func() bool {
+	redistest.Eventually(t, 10*time.Second, "attempts to be in flight", func() bool {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		return len(h.bad) == 0 && srv.Client(t).ZCount(t.Context(), "gw:{0}:wh:due", "("+itoa(time.Now().Add(3*time.Second).UnixMilli()), "+inf").Val() > 0
@@ -41,7 +41,7 @@ func TestKilledGatewayDeliversEverythingAfterRestart(t *testing.T) {
 	h.accept, h.delay = true, 0
 	h.mu.Unlock()
 	gw.Restart()
-	waitUntil(t, 30*time.Second, "every event delivered after the restart", func() bool {
+	redistest.Eventually(t, 30*time.Second, "every event delivered after the restart", func() bool {
 		byEvent, _, _ := h.accepted()
 		return len(byEvent) == events
 	})

@@ -69,7 +69,7 @@ func TestEveryKeyExpires(t *testing.T) {
 	// Settled: the pending payment resolved, the unpaid sessions expired,
 	// every webhook delivered (sale, decline, void's payment, pending,
 	// 3-D Secure, two expiries).
-	waitUntil(t, 20*time.Second, "every event delivered and nothing due", func() bool {
+	redistest.Eventually(t, 20*time.Second, "every event delivered and nothing due", func() bool {
 		byEvent, _, _ := h.accepted()
 		return len(byEvent) >= 7 && rdb.ZCard(ctx, "gw:{0}:wh:due").Val() == 0 &&
 			rdb.ZCard(ctx, "gw:{0}:sched:pending").Val() == 0 && rdb.ZCard(ctx, "gw:{0}:doubt").Val() == 0

@@ -27,7 +27,7 @@ func TestPendingPaymentResolvesAndItsWebhookArrives(t *testing.T) {
 				t.Fatalf("the shopper should return with PENDING:\n%s", page)
 			}
 			var found string
-			waitUntil(t, 10*time.Second, "the webhook of the resolution", func() bool {
+			redistest.Eventually(t, 10*time.Second, "the webhook of the resolution", func() bool {
 				byEvent, _, _ := h.accepted()
 				for id := range byEvent {
 					if b, _ := h.body(id); b.SessionID == sid && b.Status != "PENDING" {
@@ -60,7 +60,7 @@ func TestUnpaidSessionExpiresAndItsWebhookArrives(t *testing.T) {
 	h := mustHook(t, true)
 	base, _ := mustRun(t, gatewayEnv(freeAddr(t), srv.URL(), h.URL, map[string]string{"SESSION_TTL": "300ms"}))
 	sid, redirect := startSession(t, base, "o-expire")
-	waitUntil(t, 10*time.Second, "the expiry webhook", func() bool {
+	redistest.Eventually(t, 10*time.Second, "the expiry webhook", func() bool {
 		byEvent, _, _ := h.accepted()
 		for id := range byEvent {
 			if b, _ := h.body(id); b.SessionID == sid {
@@ -97,13 +97,13 @@ func TestThreeReplicasShareTheOutbox(t *testing.T) {
 	for _, name := range []string{"replica-a", "replica-b", "replica-c"} {
 		_, _ = mustRun(t, gatewayEnv(freeAddr(t), srv.URL(), h.URL, map[string]string{"REPLICA_NAME": name}))
 	}
-	waitUntil(t, 30*time.Second, "every event accepted", func() bool {
+	redistest.Eventually(t, 30*time.Second, "every event accepted", func() bool {
 		byEvent, _, _ := h.accepted()
 		return len(byEvent) == events
 	})
 	// Let any duplicate that is on its way arrive: wait until the outbox
 	// says nothing is left to send.
-	waitUntil(t, 10*time.Second, "an empty outbox", func() bool {
+	redistest.Eventually(t, 10*time.Second, "an empty outbox", func() bool {
 		return srv.Client(t).ZCard(t.Context(), "gw:{0}:wh:due").Val() == 0
 	})
 	byEvent, byReplica, bad := h.accepted()

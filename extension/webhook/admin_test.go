@@ -49,7 +49,7 @@ func TestDeadLetterIsReplayedByTheOperator(t *testing.T) {
 			Attempts                int
 		}
 	}
-	waitFor(t, 5*time.Second, "a dead letter", func() bool {
+	redistest.Eventually(t, 5*time.Second, "a dead letter", func() bool {
 		operatorCall(t, admin.URL, "GET", "/admin/webhooks/dead", "operator", "operator-password", &dead)
 		return len(dead.DeadLetters) == 1
 	})
@@ -83,7 +83,7 @@ func TestDeadLetterIsReplayedByTheOperator(t *testing.T) {
 	if code := operatorCall(t, admin.URL, "POST", "/admin/webhooks/events/"+d.EventID+"/replay", "operator", "operator-password", nil); code != http.StatusAccepted {
 		t.Fatalf("replay: %d", code)
 	}
-	waitFor(t, 5*time.Second, "the replayed delivery", func() bool { return len(rcv.deliveries()) == 4 })
+	redistest.Eventually(t, 5*time.Second, "the replayed delivery", func() bool { return len(rcv.deliveries()) == 4 })
 	last := rcv.deliveries()[3]
 	if last.eventID != d.EventID || !last.hashOK || last.sigErr != nil {
 		t.Fatalf("replayed delivery: id %s hash %v sig %v", last.eventID, last.hashOK, last.sigErr)
@@ -91,7 +91,7 @@ func TestDeadLetterIsReplayedByTheOperator(t *testing.T) {
 	var stats struct {
 		OutboxDepth, DeadLetters int
 	}
-	waitFor(t, 5*time.Second, "an empty outbox", func() bool {
+	redistest.Eventually(t, 5*time.Second, "an empty outbox", func() bool {
 		operatorCall(t, admin.URL, "GET", "/admin/webhooks/stats", "operator", "operator-password", &stats)
 		return stats.OutboxDepth == 0 && stats.DeadLetters == 0
 	})

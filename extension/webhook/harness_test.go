@@ -165,18 +165,6 @@ func runSender(tb testing.TB, s *webhook.Sender) (stop func()) {
 	return sync.OnceFunc(stop)
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(tb testing.TB, within time.Duration, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out after %s waiting for %s", within, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func ms(list ...int) []time.Duration {
 	out := make([]time.Duration, len(list))
 	for i, v := range list {

@@ -28,7 +28,7 @@ func TestRetriesFollowTheScheduleUntilAccepted(t *testing.T) {
 	sess := w.mustPaidOrder(t, "o-retry", sandbox.CardApproved)
 	runSender(t, w.sender("r1", 2*time.Second))
 
-	waitFor(t, 15*time.Second, "the accepted delivery", func() bool { return len(rcv.deliveries()) == failures+1 })
+	redistest.Eventually(t, 15*time.Second, "the accepted delivery", func() bool { return len(rcv.deliveries()) == failures+1 })
 	got := rcv.deliveries()
 	first := got[0].eventID
 	for i, d := range got {
@@ -84,7 +84,7 @@ func TestReceiverGoneStopsTheEvent(t *testing.T) {
 	w.mustPaidOrder(t, "o-gone", sandbox.CardDeclined)
 	runSender(t, w.sender("r1", time.Second))
 
-	waitFor(t, 5*time.Second, "the event to stop", func() bool {
+	redistest.Eventually(t, 5*time.Second, "the event to stop", func() bool {
 		dead, _ := w.store.DeadLetters(context.Background(), 10)
 		return len(dead) == 1 && dead[0].State == provider.OutcomeGone
 	})
@@ -141,7 +141,7 @@ func TestTwoSendersNeverSendOneAttemptTwice(t *testing.T) {
 	// senders holding one claim.
 	runSender(t, w.sender("r1", 5*time.Second))
 	runSender(t, w.sender("r2", 5*time.Second))
-	waitFor(t, 10*time.Second, "every event recorded as delivered", func() bool {
+	redistest.Eventually(t, 10*time.Second, "every event recorded as delivered", func() bool {
 		st, err := w.store.OutboxStats(context.Background(), time.Now())
 		return err == nil && st.Depth == 0 && len(rcv.deliveries()) >= events
 	})
@@ -191,13 +191,13 @@ func TestRedirectsAreNeverFollowed(t *testing.T) {
 			w := mustWorld(t, redistest.Shared(t), rcv.URL, ms(0, 200, 1000))
 			w.mustPaidOrder(t, "o-redirect", sandbox.CardApproved)
 			runSender(t, w.sender("r1", 2*time.Second))
-			waitFor(t, 10*time.Second, "the retry after the redirect", func() bool { return len(rcv.deliveries()) == 2 })
+			redistest.Eventually(t, 10*time.Second, "the retry after the redirect", func() bool { return len(rcv.deliveries()) == 2 })
 			got := rcv.deliveries()
 			ev, attempts, err := w.store.Event(context.Background(), got[0].eventID)
 			if err != nil {
 				t.Fatal(err)
 			}
-			waitFor(t, 5*time.Second, "the second attempt to be recorded", func() bool {
+			redistest.Eventually(t, 5*time.Second, "the second attempt to be recorded", func() bool {
 				ev, attempts, _ = w.store.Event(context.Background(), got[0].eventID)
 				return len(attempts) == 2
 			})
@@ -233,7 +233,7 @@ func TestInternalTargetsAreRefusedAtConnect(t *testing.T) {
 	runSender(t, s)
 	rdb := redistest.Shared(t).Client(t)
 	var attempts []provider.Attempt
-	waitFor(t, 10*time.Second, "the refused attempt to be recorded", func() bool {
+	redistest.Eventually(t, 10*time.Second, "the refused attempt to be recorded", func() bool {
 		for _, k := range rdb.Keys(context.Background(), "*:wh:e:*").Val() {
 			if rdb.HGet(context.Background(), k, "order").Val() == "o-internal" {
 				_, attempts, _ = w.store.Event(context.Background(), k[strings.LastIndex(k, ":")+1:])

@@ -17,22 +17,16 @@ import (
 func (s *Store) ClaimDoubts(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]provider.Doubt, error) {
 	var out []provider.Doubt
 	claim := now.Add(lease).UnixMilli()
-	for _, tag := range s.tags() {
-		if len(out) >= limit {
-			break
-		}
-		ids, err := claimDueScript.Run(ctx, s.rdb, []string{tag + ":doubt"}, now.UnixMilli(), lease.Milliseconds(), limit-len(out)).StringSlice()
-		if err != nil {
-			return out, translate("claim doubts", err)
-		}
-		for _, id := range ids {
-			if d, ok := parseDoubt(id); ok {
+	err := s.claimEach(ctx, "claim doubts", func(tag string) string { return tag + ":doubt" }, now, lease, limit,
+		func(_, member string) bool {
+			d, ok := parseDoubt(member)
+			if ok {
 				d.Claim = claim
 				out = append(out, d)
 			}
-		}
-	}
-	return out, nil
+			return ok
+		})
+	return out, err
 }
 
 // rescoreDoubt moves a claimed entry (score still the claim's) to a new

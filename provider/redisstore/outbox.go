@@ -16,22 +16,21 @@ import (
 // ClaimEvents hands out up to limit due webhooks, each to this caller
 // only until lease runs out.
 func (s *Store) ClaimEvents(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]provider.OutboxEvent, error) {
-	var out []provider.OutboxEvent
 	claim := now.Add(lease).UnixMilli()
-	for _, tag := range s.tags() {
-		if len(out) >= limit {
-			break
+	byTag := map[string][]string{}
+	var tags []string
+	err := s.claimEach(ctx, "claim events", outboxDue, now, lease, limit, func(tag, id string) bool {
+		if byTag[tag] == nil {
+			tags = append(tags, tag)
 		}
-		ids, err := claimDueScript.Run(ctx, s.rdb, []string{outboxDue(tag)}, now.UnixMilli(), lease.Milliseconds(), limit-len(out)).StringSlice()
-		if err != nil {
-			return out, translate("claim events", err)
-		}
-		if len(ids) == 0 {
-			continue
-		}
-		events, err := s.readEvents(ctx, tag, ids)
-		if err != nil {
-			return out, err
+		byTag[tag] = append(byTag[tag], id)
+		return true
+	})
+	var out []provider.OutboxEvent
+	for _, tag := range tags {
+		events, rerr := s.readEvents(ctx, tag, byTag[tag])
+		if rerr != nil {
+			return out, rerr
 		}
 		for _, ev := range events {
 			if ev.Body == nil {
@@ -43,7 +42,7 @@ func (s *Store) ClaimEvents(ctx context.Context, now time.Time, lease time.Durat
 			out = append(out, ev)
 		}
 	}
-	return out, nil
+	return out, err
 }
 
 // readEvents reads event hashes of one shard in one round trip.

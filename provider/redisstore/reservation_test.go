@@ -8,19 +8,8 @@ import (
 	"time"
 
 	"github.com/akinon-gateway/gateway/provider"
+	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
 )
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(tb testing.TB, what string, within time.Duration, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out after %v waiting for %s", within, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
 
 func refundAsk(order, guid, token string, amount provider.Money, lease time.Duration) provider.BeginInput {
 	now := time.Now()
@@ -60,7 +49,7 @@ func TestAClaimLivesUntilSettled(t *testing.T) {
 	if ttl := r.rdb.PTTL(ctx, r.guidKey("m1", "g1")).Val(); ttl != -1 {
 		t.Fatalf("the claim of a refund expires (%v): it must live until settled", ttl)
 	}
-	waitFor(t, "the deadline to pass", 5*time.Second, func() bool {
+	redistest.Eventually(t, 5*time.Second, "the deadline to pass", func() bool {
 		ds, err := r.store.ClaimDoubts(ctx, time.Now(), time.Minute, 10)
 		return err == nil && len(ds) == 1 && ds[0].ID == "g1" && ds[0].Kind == provider.DoubtOperation
 	})

@@ -32,21 +32,41 @@ func (s *Store) Order(ctx context.Context, merchant, orderID string) (*provider.
 	return sess, nil
 }
 
-// ClaimDue implements provider.Store: one script per shard claims a batch.
+// ClaimDue implements provider.Store.
 func (s *Store) ClaimDue(ctx context.Context, sched provider.Schedule, now time.Time, lease time.Duration, limit int) ([]provider.Due, error) {
 	var out []provider.Due
+	err := s.claimEach(ctx, "claim due", func(tag string) string { return schedule(tag, sched) }, now, lease, limit,
+		func(_, member string) bool {
+			if d, ok := parseMember(member); ok {
+				out = append(out, d)
+			}
+			return true
+		})
+	return out, err
+}
+
+// claimEach hands out up to limit members of a per-shard sorted set that
+// are due at now, each to this caller for lease (claim_due.lua: the new
+// score is the claim's proof), shard by shard; take says whether a
+// member counts against the limit.
+func (s *Store) claimEach(ctx context.Context, op string, set func(tag string) string, now time.Time, lease time.Duration, limit int,
+	take func(tag, member string) bool) error {
+	taken := 0
 	for _, tag := range s.tags() {
-		ids, err := claimDueScript.Run(ctx, s.rdb, []string{schedule(tag, sched)}, now.UnixMilli(), lease.Milliseconds(), limit).StringSlice()
+		if taken >= limit {
+			break
+		}
+		ids, err := claimDueScript.Run(ctx, s.rdb, []string{set(tag)}, now.UnixMilli(), lease.Milliseconds(), limit-taken).StringSlice()
 		if err != nil {
-			return out, translate("claim due", err)
+			return translate(op, err)
 		}
 		for _, id := range ids {
-			if d, ok := parseMember(id); ok {
-				out = append(out, d)
+			if take(tag, id) {
+				taken++
 			}
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // Reschedule implements provider.Store.

@@ -72,7 +72,7 @@ func StartSentinel(tb testing.TB, opts ...Option) *Sentinel {
 	master := startIn(tb, root, "node-a", opts...)
 	replica := startIn(tb, root, "node-b", append([]Option{ReplicaOf(master)}, opts...)...)
 	g := &Sentinel{Name: "gw", Nodes: []*Server{master, replica}}
-	waitFor(tb, 20*time.Second, "the replica to sync", func() bool {
+	Eventually(tb, 20*time.Second, "the replica to sync", func() bool {
 		return role(replica) == "slave" && linkUp(replica)
 	})
 	host, port, _ := strings.Cut(master.Addr, ":")
@@ -101,7 +101,7 @@ func StartSentinel(tb testing.TB, opts ...Option) *Sentinel {
 		tb.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
 		g.sentinels = append(g.sentinels, sp)
 	}
-	waitFor(tb, 30*time.Second, "every sentinel to know the master, its replica and the other sentinels", func() bool {
+	Eventually(tb, 30*time.Second, "every sentinel to know the master, its replica and the other sentinels", func() bool {
 		for _, sp := range g.sentinels {
 			c := redis.NewSentinelClient(&redis.Options{Addr: sp.Addr})
 			m, err := c.Master(context.Background(), g.Name).Result()
@@ -163,7 +163,7 @@ func (g *Sentinel) KillMaster(tb testing.TB) {
 	tb.Helper()
 	old := g.Master(tb)
 	old.Kill()
-	waitFor(tb, 30*time.Second, "the sentinels to promote the replica", func() bool {
+	Eventually(tb, 30*time.Second, "the sentinels to promote the replica", func() bool {
 		c := redis.NewSentinelClient(&redis.Options{Addr: g.sentinels[0].Addr})
 		defer c.Close()
 		addr, err := c.GetMasterAddrByName(context.Background(), g.Name).Result()
@@ -182,7 +182,7 @@ func (g *Sentinel) waitNewMaster(tb testing.TB, old *Server) {
 			}
 		}
 	}()
-	waitFor(tb, 60*time.Second, "a new master with its replica in sync", func() bool {
+	Eventually(tb, 60*time.Second, "a new master with its replica in sync", func() bool {
 		var master *Server
 		for _, n := range g.Nodes {
 			if n != old && role(n) == "master" {
@@ -223,7 +223,7 @@ func StartCluster(tb testing.TB, opts ...Option) *Cluster {
 
 func (c *Cluster) waitOK(tb testing.TB) {
 	tb.Helper()
-	waitFor(tb, 60*time.Second, "the cluster to be ok with three masters each with a replica in sync", func() bool {
+	Eventually(tb, 60*time.Second, "the cluster to be ok with three masters each with a replica in sync", func() bool {
 		masters, synced := 0, 0
 		for _, n := range c.Nodes {
 			if !clusterOK(n) {
@@ -299,7 +299,7 @@ func (c *Cluster) Failover(tb testing.TB, master *Server) {
 	if err := cl.Do(context.Background(), "CLUSTER", "FAILOVER").Err(); err != nil {
 		tb.Fatal(err)
 	}
-	waitFor(tb, 30*time.Second, "the replica to take over", func() bool { return role(replica) == "master" })
+	Eventually(tb, 30*time.Second, "the replica to take over", func() bool { return role(replica) == "master" })
 	c.waitOK(tb)
 }
 
@@ -309,7 +309,7 @@ func (c *Cluster) KillMaster(tb testing.TB, master *Server) {
 	tb.Helper()
 	replica := c.replicaOf(tb, master)
 	master.Kill()
-	waitFor(tb, 30*time.Second, "the replica to take over", func() bool { return role(replica) == "master" })
+	Eventually(tb, 30*time.Second, "the replica to take over", func() bool { return role(replica) == "master" })
 	master.Restart(tb)
 	c.waitOK(tb)
 }
@@ -353,15 +353,4 @@ func clusterOK(n *Server) bool {
 	defer cl.Close()
 	s, err := cl.ClusterInfo(context.Background()).Result()
 	return err == nil && field(s, "cluster_state") == "ok"
-}
-
-func waitFor(tb testing.TB, within time.Duration, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("redistest: timed out after %s waiting for %s", within, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
