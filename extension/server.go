@@ -1,6 +1,7 @@
 // Package extension is the gateway's HTTP side: the five Akinon calls
-// behind Basic auth, the hosted payment page, health checks, and the one
-// place where errors become HTTP answers.
+// behind Basic auth, the hosted payment page, health checks, the OpenAPI
+// document (openapi.json), and the one place where errors become HTTP
+// answers.
 package extension
 
 import (
@@ -104,6 +105,7 @@ func New(o Options) *Server {
 
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", s.readyz)
+	e.GET("/openapi.json", serveOpenAPI)
 	return s
 }
 
