@@ -241,7 +241,7 @@ func apiCases() []apiCase {
 		{"history/no credentials", "started", "/history", historyReq(), []reqOption{withoutAuth()}, auth, "unauthorized", []string{""}},
 
 		// routing
-		{"routing/unknown endpoint", "none", "/capture", purchaseReq(), nil, nf, "not_found", []string{""}},
+		{"routing/unknown endpoint", "none", "/capture", purchaseReq(), []reqOption{offDocument()}, nf, "not_found", []string{""}},
 	}
 	return cases
 }
@@ -379,6 +379,9 @@ func TestHealthAndRouting(t *testing.T) {
 	for _, tt := range tests {
 		req, _ := http.NewRequest(tt.method, g.URL+tt.path, nil)
 		req.SetBasicAuth(testUser, testPassword)
+		if tt.code == "not_found" {
+			offDocument()(req)
+		}
 		r := do(t, http.DefaultClient, req)
 		if r.Status != tt.status {
 			t.Errorf("%s %s: %s", tt.method, tt.path, r)
