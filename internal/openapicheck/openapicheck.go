@@ -30,6 +30,7 @@ import (
 	"maps"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -56,13 +57,13 @@ type Stats struct {
 	Exchanges   int            // exchanges validated against the document
 	Refused     int            // of which the document refused the request, and so did the gateway
 	Unlisted    int            // requests marked as off the document on purpose, not validated
-	ByOperation map[string]int // validated exchanges by "METHOD /path" of the document
+	ByOperation map[string]int // validated exchanges by "METHOD /path status" of the document
 }
 
 func (s Stats) String() string {
 	ops := make([]string, 0, len(s.ByOperation))
 	for op, n := range s.ByOperation {
-		ops = append(ops, fmt.Sprintf("%s %d", op, n))
+		ops = append(ops, fmt.Sprintf("%s ×%d", op, n))
 	}
 	sort.Strings(ops)
 	return fmt.Sprintf("validated %d exchanges against openapi.json (%d requests the document refuses, all refused by the gateway too; %d off the document on purpose): %s",
@@ -182,7 +183,7 @@ func (c *Checker) check(req *http.Request, reqBody []byte, status int, header ht
 	if c.stats.ByOperation == nil {
 		c.stats.ByOperation = map[string]int{}
 	}
-	c.stats.ByOperation[route.Method+" "+route.Path]++
+	c.stats.ByOperation[route.Method+" "+route.Path+" "+strconv.Itoa(status)]++
 	if reqErr != nil {
 		c.stats.Refused++
 	}
