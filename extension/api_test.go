@@ -83,6 +83,8 @@ func apiCases() []apiCase {
 		{"start/success", "none", "/start-session", startReq(), nil, ok, "", nil},
 		{"start/AUTH in English without optional fields", "none", "/start-session", startReq(set("type", "AUTH"), set("locale", "en"),
 			del("version"), del("clientIp"), del("customer.phoneNumber"), del("customer.clientIp")), nil, ok, "", nil},
+		{"start/optional fields null", "none", "/start-session", startReq(set("version", nil), set("clientIp", nil), set("targetProvider", nil),
+			set("customer.phoneNumber", nil), set("customer.clientIp", nil)), nil, ok, "", nil},
 		{"start/one decimal", "none", "/start-session", startReq(set("orderAmount", number("100.5"))), nil, ok, "", nil},
 		{"start/targetProvider sandbox", "none", "/start-session", startReq(set("targetProvider", "sandbox")), nil, ok, "", nil},
 		{"start/malformed JSON", "none", "/start-session", rawReq(`{"guid":`), nil, bad, "malformed_json", []string{""}},
@@ -159,6 +161,7 @@ func apiCases() []apiCase {
 
 		// purchase
 		{"purchase/SALE", "paid", "/purchase", purchaseReq(), nil, ok, "", nil},
+		{"purchase/AUTH with orderAmount null", "paid-auth", "/purchase", purchaseReq(set("orderAmount", nil)), nil, ok, "", nil},
 		{"purchase/SALE ignores orderAmount", "paid", "/purchase", purchaseReq(set("orderAmount", number("5000.00"))), nil, ok, "", nil},
 		{"purchase/AUTH in full", "paid-auth", "/purchase", purchaseReq(), nil, ok, "", nil},
 		{"purchase/AUTH in part", "paid-auth", "/purchase", purchaseReq(set("orderAmount", number("60.00"))), nil, ok, "", nil},
@@ -227,6 +230,7 @@ func apiCases() []apiCase {
 		{"history/started", "started", "/history", historyReq(), nil, ok, "", nil},
 		{"history/refunded", "refunded", "/history", historyReq(), nil, ok, "", nil},
 		{"history/filtered by type", "refunded", "/history", historyReq(set("type", "REFUND")), nil, ok, "", nil},
+		{"history/filters null", "refunded", "/history", historyReq(set("type", nil), set("transactionId", nil), set("status", nil), set("subStatus", nil)), nil, ok, "", nil},
 		{"history/filtered by status", "rejected", "/history", historyReq(set("status", "RESOLVED")), nil, ok, "", nil},
 		{"history/voided", "voided", "/history", historyReq(), nil, ok, "", nil},
 		{"history/unknown order", "none", "/history", historyReq(), nil, nf, "order_not_found", []string{"orderId"}},
