@@ -83,6 +83,8 @@ func apiCases() []apiCase {
 		{"start/success", "none", "/start-session", startReq(), nil, ok, "", nil},
 		{"start/AUTH in English without optional fields", "none", "/start-session", startReq(set("type", "AUTH"), set("locale", "en"),
 			del("version"), del("clientIp"), del("customer.phoneNumber"), del("customer.clientIp")), nil, ok, "", nil},
+		{"start/optional fields null", "none", "/start-session", startReq(set("version", nil), set("clientIp", nil), set("targetProvider", nil),
+			set("customer.phoneNumber", nil), set("customer.clientIp", nil)), nil, ok, "", nil},
 		{"start/one decimal", "none", "/start-session", startReq(set("orderAmount", number("100.5"))), nil, ok, "", nil},
 		{"start/targetProvider sandbox", "none", "/start-session", startReq(set("targetProvider", "sandbox")), nil, ok, "", nil},
 		{"start/malformed JSON", "none", "/start-session", rawReq(`{"guid":`), nil, bad, "malformed_json", []string{""}},
@@ -159,6 +161,7 @@ func apiCases() []apiCase {
 
 		// purchase
 		{"purchase/SALE", "paid", "/purchase", purchaseReq(), nil, ok, "", nil},
+		{"purchase/AUTH with orderAmount null", "paid-auth", "/purchase", purchaseReq(set("orderAmount", nil)), nil, ok, "", nil},
 		{"purchase/SALE ignores orderAmount", "paid", "/purchase", purchaseReq(set("orderAmount", number("5000.00"))), nil, ok, "", nil},
 		{"purchase/AUTH in full", "paid-auth", "/purchase", purchaseReq(), nil, ok, "", nil},
 		{"purchase/AUTH in part", "paid-auth", "/purchase", purchaseReq(set("orderAmount", number("60.00"))), nil, ok, "", nil},
@@ -227,6 +230,7 @@ func apiCases() []apiCase {
 		{"history/started", "started", "/history", historyReq(), nil, ok, "", nil},
 		{"history/refunded", "refunded", "/history", historyReq(), nil, ok, "", nil},
 		{"history/filtered by type", "refunded", "/history", historyReq(set("type", "REFUND")), nil, ok, "", nil},
+		{"history/filters null", "refunded", "/history", historyReq(set("type", nil), set("transactionId", nil), set("status", nil), set("subStatus", nil)), nil, ok, "", nil},
 		{"history/filtered by status", "rejected", "/history", historyReq(set("status", "RESOLVED")), nil, ok, "", nil},
 		{"history/voided", "voided", "/history", historyReq(), nil, ok, "", nil},
 		{"history/unknown order", "none", "/history", historyReq(), nil, nf, "order_not_found", []string{"orderId"}},
@@ -241,7 +245,7 @@ func apiCases() []apiCase {
 		{"history/no credentials", "started", "/history", historyReq(), []reqOption{withoutAuth()}, auth, "unauthorized", []string{""}},
 
 		// routing
-		{"routing/unknown endpoint", "none", "/capture", purchaseReq(), nil, nf, "not_found", []string{""}},
+		{"routing/unknown endpoint", "none", "/capture", purchaseReq(), []reqOption{offDocument()}, nf, "not_found", []string{""}},
 	}
 	return cases
 }
@@ -379,6 +383,9 @@ func TestHealthAndRouting(t *testing.T) {
 	for _, tt := range tests {
 		req, _ := http.NewRequest(tt.method, g.URL+tt.path, nil)
 		req.SetBasicAuth(testUser, testPassword)
+		if tt.code == "not_found" {
+			offDocument()(req)
+		}
 		r := do(t, http.DefaultClient, req)
 		if r.Status != tt.status {
 			t.Errorf("%s %s: %s", tt.method, tt.path, r)

@@ -28,6 +28,7 @@ import (
 
 	"github.com/akinon-gateway/gateway/extension"
 	"github.com/akinon-gateway/gateway/hashing"
+	"github.com/akinon-gateway/gateway/extension/openapicheck"
 	"github.com/akinon-gateway/gateway/provider"
 	"github.com/akinon-gateway/gateway/provider/redisstore"
 	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
@@ -298,6 +299,21 @@ func withHeader(k, v string) reqOption { return func(r *http.Request) { r.Header
 func withoutHeader(k string) reqOption { return func(r *http.Request) { r.Header.Del(k) } }
 func withoutAuth() reqOption           { return withoutHeader("Authorization") }
 
+// offDocument marks a request that is off openapi.json on purpose, such
+// as an unknown endpoint: it is sent unchecked.
+func offDocument() reqOption { return func(r *http.Request) { *r = *openapicheck.Unlisted(r) } }
+
+// spec is the package's one checker of exchanges against openapi.json;
+// TestMain reports its counts.
+func spec(tb testing.TB) *openapicheck.Checker {
+	tb.Helper()
+	c, err := openapicheck.Shared()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
+}
+
 // call sends one Akinon call as Akinon does.
 func (g *gateway) call(tb testing.TB, path, body string, opts ...reqOption) *response {
 	tb.Helper()
@@ -313,9 +329,17 @@ func (g *gateway) call(tb testing.TB, path, body string, opts ...reqOption) *res
 	return do(tb, http.DefaultClient, req)
 }
 
+// do sends a request and reads the answer whole. Every exchange, each
+// redirect a client follows included, is held against openapi.json on the
+// way (see extension/openapicheck): one the document does not describe
+// fails the test.
 func do(tb testing.TB, c *http.Client, req *http.Request) *response {
 	tb.Helper()
-	resp, err := c.Do(req)
+	checked := *c
+	checked.Transport = &openapicheck.Transport{Base: c.Transport, Checker: spec(tb), Report: func(err error) {
+		tb.Errorf("openapi.json: %v", err)
+	}}
+	resp, err := checked.Do(req)
 	if err != nil {
 		tb.Fatalf("%s %s: %v", req.Method, req.URL, err)
 	}

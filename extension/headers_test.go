@@ -44,7 +44,7 @@ func TestSecurityHeaders(t *testing.T) {
 			return g.call(t, "/void", strings.Repeat(" ", 65<<10))
 		}},
 		{"no such endpoint", page{http.StatusNotFound, false, false}, func(t *testing.T, g *gateway) *response {
-			return g.call(t, "/capture", "{}")
+			return g.call(t, "/capture", "{}", offDocument())
 		}},
 		{"health", page{http.StatusOK, false, false}, func(t *testing.T, g *gateway) *response {
 			return newBrowser(t).get(t, g.URL+"/healthz")

@@ -2,10 +2,13 @@ package extension_test
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/akinon-gateway/gateway/extension/openapicheck"
 	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
 )
 
@@ -15,7 +18,14 @@ type quiet struct{}
 
 func (quiet) Printf(context.Context, string, ...any) {}
 
+// TestMain runs the tests, then says how many exchanges were held
+// against openapi.json (shown with go test -v).
 func TestMain(m *testing.M) {
 	redis.SetLogger(quiet{})
-	redistest.Main(m)
+	code := m.Run()
+	redistest.Stop()
+	if c, err := openapicheck.Shared(); err == nil {
+		fmt.Println("openapi.json:", c.Stats())
+	}
+	os.Exit(code)
 }

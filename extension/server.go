@@ -1,6 +1,7 @@
 // Package extension is the gateway's HTTP side: the five Akinon calls
-// behind Basic auth, the hosted payment page, health checks, and the one
-// place where errors become HTTP answers.
+// behind Basic auth, the hosted payment page, health checks, the OpenAPI
+// document (openapi.json), and the one place where errors become HTTP
+// answers.
 package extension
 
 import (
@@ -105,6 +106,7 @@ func New(o Options) *Server {
 	s.routePages(e)
 
 	s.health(e)
+	e.GET("/openapi.json", serveOpenAPI)
 	return s
 }
 

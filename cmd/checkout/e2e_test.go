@@ -20,6 +20,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/akinon-gateway/gateway/cmd/checkout/commerce"
+	"github.com/akinon-gateway/gateway/extension/openapicheck"
 	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
 )
 
@@ -68,6 +69,10 @@ func TestE2E(t *testing.T) {
 			t.Fatalf("exit %d, want 0", code)
 		}
 		wantLine(t, out, fmt.Sprintf("%d passed, 0 failed", len(allScenarios())))
+	})
+
+	t.Run("the recording matches openapi.json", func(t *testing.T) {
+		checkRecording(t, rec)
 	})
 
 	t.Run("replay of the recording is byte for byte", func(t *testing.T) {
@@ -427,4 +432,49 @@ func tailFile(path string, n int) string {
 		b = b[len(b)-n:]
 	}
 	return string(b)
+}
+
+// checkRecording holds every exchange of a -record file against the
+// gateway's openapi.json (extension/openapicheck): the requests Commerce
+// sent and the answers it got. The recording keeps no Authorization
+// header; the driver sent the dev credentials, which are put back.
+func checkRecording(t *testing.T, path string) {
+	c, err := openapicheck.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	records, err := commerce.ReadRecords(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(records) == 0 {
+		t.Fatalf("%s holds no exchange", path)
+	}
+	for _, r := range records {
+		if r.Error != "" {
+			t.Errorf("#%d %s: no answer: %s", r.Seq, r.Endpoint, r.Error)
+			continue
+		}
+		req, err := http.NewRequest(r.Method, "http://gateway.test"+r.Endpoint, strings.NewReader(r.RequestBody))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range r.RequestHeaders {
+			req.Header.Set(k, v)
+		}
+		req.SetBasicAuth(devUsername, devPassword)
+		header := http.Header{}
+		for k, v := range r.ResponseHeaders {
+			header.Set(k, v)
+		}
+		if err := c.Check(req, []byte(r.RequestBody), r.Status, header, []byte(r.ResponseBody)); err != nil {
+			t.Errorf("#%d: %v", r.Seq, err)
+		}
+	}
+	t.Logf("openapi.json: %s", c.Stats())
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/akinon-gateway/gateway/extension/openapicheck"
 	"github.com/akinon-gateway/gateway/provider/audit"
 	"github.com/akinon-gateway/gateway/provider/redisstore"
 	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
@@ -288,6 +289,15 @@ func doubts(tb testing.TB, base string) []struct {
 		tb.Fatal(err)
 	}
 	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if c, err := openapicheck.Shared(); err != nil {
+		tb.Fatal(err)
+	} else if err := c.Check(req, nil, resp.StatusCode, resp.Header, body); err != nil {
+		tb.Errorf("openapi.json: %v", err)
+	}
 	var out struct {
 		InDoubt []struct {
 			Kind, Action, OrderID, GUID, SessionID string
@@ -295,7 +305,7 @@ func doubts(tb testing.TB, base string) []struct {
 			Overdue                                bool
 		}
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK {
+	if err := json.Unmarshal(body, &out); err != nil || resp.StatusCode != http.StatusOK {
 		tb.Fatalf("GET /admin/doubts: %d %v", resp.StatusCode, err)
 	}
 	return out.InDoubt

@@ -2,6 +2,7 @@ package webhook_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,11 +11,13 @@ import (
 
 	"github.com/akinon-gateway/gateway/extension"
 	"github.com/akinon-gateway/gateway/extension/webhook"
+	"github.com/akinon-gateway/gateway/extension/openapicheck"
 	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
 	"github.com/akinon-gateway/gateway/provider/sandbox"
 )
 
-// operatorCall calls an operator endpoint the way an operator would.
+// operatorCall calls an operator endpoint the way an operator would, and
+// holds the exchange against openapi.json.
 func operatorCall(tb testing.TB, base, method, path, user, pass string, out any) int {
 	tb.Helper()
 	req, _ := http.NewRequest(method, base+path, nil)
@@ -24,12 +27,48 @@ func operatorCall(tb testing.TB, base, method, path, user, pass string, out any)
 		tb.Fatal(err)
 	}
 	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	checkOperatorExchange(tb, req, resp, body)
 	if out != nil {
-		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		if err := json.Unmarshal(body, out); err != nil {
 			tb.Fatalf("%s %s: %v", method, path, err)
 		}
 	}
 	return resp.StatusCode
+}
+
+// checkOperatorExchange validates an operator exchange with
+// extension/openapicheck.
+func checkOperatorExchange(tb testing.TB, req *http.Request, resp *http.Response, body []byte) {
+	tb.Helper()
+	c, err := openapicheck.Shared()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if resp.StatusCode >= 400 && contractErrorBody(body) {
+		tb.Logf("openapi.json: %s %s: %d in the contract's error body, not yet openapi.json's OperatorError", req.Method, req.URL.Path, resp.StatusCode)
+		err = c.CheckWithoutBody(req, nil, resp.StatusCode, resp.Header)
+	} else {
+		err = c.Check(req, nil, resp.StatusCode, resp.Header, body)
+	}
+	if err != nil {
+		tb.Errorf("openapi.json: %v", err)
+	}
+}
+
+// contractErrorBody tells an error in the five calls' shape. openapi.json
+// describes the operator endpoints' errors as {"error":{"code","message"}},
+// the shape they are moving to; until they answer it, an operator error in
+// the old shape is checked but for its body (its status and headers
+// still are). Remove this once they do.
+func contractErrorBody(body []byte) bool {
+	var e struct {
+		Errors []struct{ Code string } `json:"errors"`
+	}
+	return json.Unmarshal(body, &e) == nil && len(e.Errors) > 0 && e.Errors[0].Code != ""
 }
 
 func TestDeadLetterIsReplayedByTheOperator(t *testing.T) {
@@ -101,5 +140,8 @@ func TestDeadLetterIsReplayedByTheOperator(t *testing.T) {
 	}
 	if code := operatorCall(t, admin.URL, "GET", "/admin/webhooks/events/"+strings.Repeat("0", 8), "operator", "operator-password", nil); code != http.StatusNotFound {
 		t.Fatalf("unknown event: %d, want 404", code)
+	}
+	if c, err := openapicheck.Shared(); err == nil {
+		t.Log("openapi.json:", c.Stats())
 	}
 }

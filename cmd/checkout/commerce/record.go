@@ -27,9 +27,11 @@ type Record struct {
 	Error           string            `json:"error,omitempty"`
 }
 
-// recordedHeaders are the response headers worth keeping; the rest
-// (Date, request id echo) change on every call.
-var recordedHeaders = []string{"Content-Type", HeaderReplayed, "Idempotency-Expires", "Retry-After"}
+// recordedHeaders are the response headers worth keeping: those of the
+// contract, including the request id echoed (the one the request sent,
+// which a replay sends again); the rest (Date, Content-Length) change on
+// every call.
+var recordedHeaders = []string{"Content-Type", HeaderRequestID, HeaderReplayed, "Idempotency-Expires", "Retry-After"}
 
 // NewRecord describes an exchange.
 func NewRecord(seq int, x *Exchange) Record {
