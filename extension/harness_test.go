@@ -27,8 +27,8 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/akinon-gateway/gateway/extension"
-	"github.com/akinon-gateway/gateway/hashing"
 	"github.com/akinon-gateway/gateway/extension/openapicheck"
+	"github.com/akinon-gateway/gateway/hashing"
 	"github.com/akinon-gateway/gateway/provider"
 	"github.com/akinon-gateway/gateway/provider/redisstore"
 	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"

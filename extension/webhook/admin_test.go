@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/akinon-gateway/gateway/extension"
-	"github.com/akinon-gateway/gateway/extension/webhook"
 	"github.com/akinon-gateway/gateway/extension/openapicheck"
+	"github.com/akinon-gateway/gateway/extension/webhook"
 	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
 	"github.com/akinon-gateway/gateway/provider/sandbox"
 )
