@@ -3,6 +3,7 @@ package extension
 import (
 	"crypto/subtle"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -11,20 +12,52 @@ import (
 	"github.com/akinon-gateway/gateway/provider"
 )
 
-// AdminGroup is the operator endpoints' group under /admin, behind Basic
-// auth with the operator's credentials; nil when there are none, and then
-// no operator endpoint is mounted.
+// AdminGroup is the operator endpoints' group under /admin; nil when
+// there are no operator credentials, and then no operator endpoint is
+// mounted.
+//
+// Every route of the group, and only those, is behind Basic auth with
+// the operator's credentials. The auth is not the group's middleware:
+// Echo runs a group's middleware for every path under its prefix (it
+// adds catch-all routes for that), so /admin/nope would ask for
+// credentials instead of answering 404, and a route asked with another
+// method would answer 404 instead of 405 with its Allow header. It runs
+// instead on every request and skips those that matched no /admin route:
+// what the router answers 404 or 405 is answered so without credentials
+// (the operator paths are no secret: the README lists them).
 func AdminGroup(e *echo.Echo, user, pass string) *echo.Group {
 	if user == "" || pass == "" {
 		return nil
 	}
-	return e.Group("/admin", middleware.BasicAuthWithConfig(middleware.BasicAuthConfig{
-		Realm: "gateway-operator",
+	e.Use(middleware.BasicAuthWithConfig(middleware.BasicAuthConfig{
+		Skipper: func(c echo.Context) bool { return !isAdminRoute(e, c) },
+		Realm:   "gateway-operator",
 		Validator: func(u, p string, _ echo.Context) (bool, error) {
 			ok := subtle.ConstantTimeCompare([]byte(u), []byte(user)) & subtle.ConstantTimeCompare([]byte(p), []byte(pass))
 			return ok == 1, nil
 		},
 	}))
+	return e.Group("/admin")
+}
+
+// underAdmin reports whether a path is the operator's.
+func underAdmin(path string) bool { return path == "/admin" || strings.HasPrefix(path, "/admin/") }
+
+// isAdminRoute reports whether the router matched a route of the
+// operator's with the request's method: the route's path is under /admin
+// and that method is registered on it. A 405 (the path exists with other
+// methods) and a 404 match none.
+func isAdminRoute(e *echo.Echo, c echo.Context) bool {
+	if !underAdmin(c.Path()) {
+		return false
+	}
+	method := c.Request().Method
+	for _, r := range e.Routes() {
+		if r.Path == c.Path() && r.Method == method {
+			return true
+		}
+	}
+	return false
 }
 
 // doubtView is an in-doubt entry as operators see it.

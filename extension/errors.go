@@ -131,7 +131,8 @@ func toErrors(err error) []*provider.Error {
 }
 
 // handleError is the server's one HTTP error writer. The hosted page gets
-// an HTML page; everything else the contract's JSON body.
+// an HTML page, the operator's paths (/admin) the operator's JSON body,
+// everything else the contract's JSON body.
 func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
@@ -147,6 +148,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 		s.renderErrorPage(c, status)
 		return
 	}
+	if underAdmin(c.Request().URL.Path) {
+		_ = c.JSONBlob(status, operatorError(err))
+		return
+	}
 	if status == http.StatusConflict {
 		c.Response().Header().Set("Retry-After", "1")
 	}
@@ -154,4 +159,27 @@ func (s *Server) handleError(err error, c echo.Context) {
 		c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Basic realm="akinon"`)
 	}
 	_ = c.JSONBlob(status, body)
+}
+
+// operatorBody is the error body of the operator's paths: what went
+// wrong, without the payment contract's fields, which mean nothing there.
+type operatorBody struct {
+	Error operatorDetail `json:"error"`
+}
+
+type operatorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// operatorError renders an error as the operator's body: the first
+// error's code and message.
+func operatorError(err error) []byte {
+	e := toErrors(err)[0]
+	msg := e.Message
+	if msg == "" {
+		msg = http.StatusText(HTTPStatus(e.Code))
+	}
+	b, _ := json.Marshal(operatorBody{Error: operatorDetail{Code: string(e.Code), Message: msg}}) // only strings
+	return b
 }

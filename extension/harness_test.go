@@ -27,6 +27,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/akinon-gateway/gateway/extension"
+	"github.com/akinon-gateway/gateway/extension/webhook"
 	"github.com/akinon-gateway/gateway/hashing"
 	"github.com/akinon-gateway/gateway/provider"
 	"github.com/akinon-gateway/gateway/provider/redisstore"
@@ -186,6 +187,7 @@ type gatewayConfig struct {
 	lease      time.Duration
 	rates      map[int]int
 	publicURL  string // "": the test server's own address
+	admin      bool   // operator endpoints on, with adminUser/adminPassword
 }
 
 type option func(*gatewayConfig)
@@ -195,6 +197,16 @@ func onRedis(s *redistest.Server) option { return func(c *gatewayConfig) { c.red
 
 func withSessionTTL(d time.Duration) option { return func(c *gatewayConfig) { c.sessionTTL = d } }
 func withRates(r map[int]int) option        { return func(c *gatewayConfig) { c.rates = r } }
+
+// Operator credentials of withAdmin.
+const (
+	adminUser     = "operator"
+	adminPassword = "operator-password"
+)
+
+// withAdmin mounts the operator endpoints, as cmd/gateway does when
+// ADMIN_USERNAME and ADMIN_PASSWORD are set.
+func withAdmin() option { return func(c *gatewayConfig) { c.admin = true } }
 
 // withPublicURL sets PUBLIC_URL, e.g. to an https address the test
 // server does not serve: redirectUrl then points there.
@@ -254,7 +266,7 @@ func mustGateway(tb testing.TB, opts ...option) *gateway {
 	if cfg.publicURL == "" {
 		cfg.publicURL = g.URL
 	}
-	ts.Config.Handler = extension.New(extension.Options{
+	srv := extension.New(extension.Options{
 		Service:   g.svc,
 		Merchants: ms,
 		PublicURL: cfg.publicURL,
@@ -262,6 +274,12 @@ func mustGateway(tb testing.TB, opts ...option) *gateway {
 		Logger:    zap.New(core),
 		Ready:     func(ctx context.Context) error { return store.Check(ctx, "test", false) },
 	})
+	if cfg.admin {
+		admin := extension.AdminGroup(srv.Echo(), adminUser, adminPassword)
+		webhook.Mount(admin, store)
+		extension.MountDoubts(admin, g.svc)
+	}
+	ts.Config.Handler = srv
 	ts.Start()
 	tb.Cleanup(ts.Close)
 	return g

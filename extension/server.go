@@ -76,7 +76,13 @@ func New(o Options) *Server {
 	e.HTTPErrorHandler = s.handleError
 	e.Use(s.requestContext, s.securityHeaders, middleware.Recover())
 
-	api := e.Group("", bodyLimit(64<<10), middleware.BasicAuthWithConfig(middleware.BasicAuthConfig{
+	// The five calls' middleware is given per route, not to a group:
+	// Echo runs a group's middleware for every path under the group's
+	// prefix (it adds catch-all routes for that), so a group at the root
+	// would ask for Akinon's credentials (401) on every unknown path
+	// instead of answering 404, and on a known path asked with another
+	// method instead of answering 405.
+	akinon := []echo.MiddlewareFunc{bodyLimit(64 << 10), middleware.BasicAuthWithConfig(middleware.BasicAuthConfig{
 		Realm: "akinon",
 		Validator: func(user, pass string, c echo.Context) (bool, error) {
 			// Echo takes any byte after "Basic" and base64 with stray
@@ -93,12 +99,12 @@ func New(o Options) *Server {
 			c.Set(ctxMerchant, m)
 			return true, nil
 		},
-	}))
-	api.POST("/start-session", s.startSession)
-	api.POST("/purchase", s.purchase)
-	api.POST("/void", s.void)
-	api.POST("/refund", s.refund)
-	api.POST("/history", s.history)
+	})}
+	e.POST("/start-session", s.startSession, akinon...)
+	e.POST("/purchase", s.purchase, akinon...)
+	e.POST("/void", s.void, akinon...)
+	e.POST("/refund", s.refund, akinon...)
+	e.POST("/history", s.history, akinon...)
 
 	s.routePages(e)
 
