@@ -86,21 +86,31 @@ func MountDoubts(g *echo.Group, svc *provider.Service) {
 		if err != nil {
 			return err
 		}
-		now := time.Now()
-		held := svc.Config().Lease + svc.Config().Margin
-		out := make([]doubtView, 0, len(ds))
-		for _, d := range ds {
-			since := d.Deadline.Add(-held)
-			v := doubtView{Kind: d.Kind, Action: d.Action, Merchant: d.Merchant, OrderID: d.OrderID,
-				Since: provider.FormatTime(since), Deadline: provider.FormatTime(d.Deadline),
-				AgeSeconds: now.Sub(since).Seconds(), Overdue: now.After(d.Deadline)}
-			if d.Kind == provider.DoubtPayment {
-				v.SessionID = d.ID
-			} else {
-				v.GUID = d.ID
-			}
-			out = append(out, v)
-		}
-		return c.JSON(http.StatusOK, map[string]any{"inDoubt": out})
+		return c.JSON(http.StatusOK, map[string]any{"inDoubt": doubtViews(svc, ds, svc.Now())})
 	})
 }
+
+// doubtViews are in-doubt entries as operators see them, at now.
+func doubtViews(svc *provider.Service, ds []provider.Doubt, now time.Time) []doubtView {
+	held := svc.Config().Lease + svc.Config().Margin
+	out := make([]doubtView, 0, len(ds))
+	for _, d := range ds {
+		since := d.Deadline.Add(-held)
+		v := doubtView{Kind: d.Kind, Action: d.Action, Merchant: d.Merchant, OrderID: d.OrderID,
+			Since: provider.FormatTime(since), Deadline: provider.FormatTime(d.Deadline),
+			AgeSeconds: now.Sub(since).Seconds(), Overdue: now.After(d.Deadline)}
+		if d.Kind == provider.DoubtPayment {
+			v.SessionID = d.ID
+		} else {
+			v.GUID = d.ID
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// Age is how long the entry has been in doubt, as the console shows it.
+func (d doubtView) Age() string { return age(time.Duration(d.AgeSeconds * float64(time.Second))) }
+
+// Link is the address of the entry's order in the console.
+func (d doubtView) Link() string { return orderRef{d.Merchant, d.OrderID}.Link() }

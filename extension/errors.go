@@ -130,9 +130,10 @@ func toErrors(err error) []*provider.Error {
 	return []*provider.Error{provider.Wrap(provider.CodeInternal, "internal error", err)}
 }
 
-// handleError is the server's one HTTP error writer. The hosted page gets
-// an HTML page, the operator's paths (/admin) the operator's JSON body,
-// everything else the contract's JSON body.
+// handleError is the server's one HTTP error writer. The hosted page and
+// the operator console get an HTML page, the operator's other paths
+// (/admin) the operator's JSON body, everything else the contract's JSON
+// body.
 func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
@@ -146,6 +147,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 	}
 	if isPage(c) {
 		s.renderErrorPage(c, status)
+		return
+	}
+	if s.console != nil && s.console.paths[c.Path()] {
+		s.console.renderError(c, status, err)
 		return
 	}
 	if underAdmin(c.Request().URL.Path) {

@@ -170,15 +170,16 @@ func (b *bank) Inquire(ctx context.Context, req provider.InquiryRequest) (provid
 
 // gateway is an extension.Server on a real Redis, served over loopback.
 type gateway struct {
-	URL      string
-	svc      *provider.Service
-	store    *redisstore.Store
-	bank     *bank
-	clock    *clock
-	rdb      *redis.Client
-	prefix   string
-	logs     *observer.ObservedLogs
-	merchant *extension.Merchant
+	URL       string
+	svc       *provider.Service
+	store     *redisstore.Store
+	bank      *bank
+	clock     *clock
+	rdb       *redis.Client
+	prefix    string
+	logs      *observer.ObservedLogs
+	merchant  *extension.Merchant
+	merchants *extension.Merchants
 }
 
 type gatewayConfig struct {
@@ -188,6 +189,8 @@ type gatewayConfig struct {
 	rates      map[int]int
 	publicURL  string // "": the test server's own address
 	admin      bool   // operator endpoints on, with adminUser/adminPassword
+	webhookURL string // the merchant's webhooks go there; "": none
+	schedule   []time.Duration
 }
 
 type option func(*gatewayConfig)
@@ -207,6 +210,15 @@ const (
 // withAdmin mounts the operator endpoints, as cmd/gateway does when
 // ADMIN_USERNAME and ADMIN_PASSWORD are set.
 func withAdmin() option { return func(c *gatewayConfig) { c.admin = true } }
+
+// webhookKey signs the webhooks of withWebhooks.
+const webhookKey = "test-webhook-key-0123456789abcdef0123456"
+
+// withWebhooks sends the merchant's webhooks to url on the schedule; a
+// test runs the sender (gateway.runSender).
+func withWebhooks(url string, schedule []time.Duration) option {
+	return func(c *gatewayConfig) { c.webhookURL, c.schedule = url, schedule }
+}
 
 // withPublicURL sets PUBLIC_URL, e.g. to an https address the test
 // server does not serve: redirectUrl then points there.
@@ -250,6 +262,9 @@ func mustGateway(tb testing.TB, opts ...option) *gateway {
 		HashKey:    testHashKey,
 		HashScheme: hashing.DefaultScheme,
 	}
+	if cfg.webhookURL != "" {
+		g.merchant.WebhookURL, g.merchant.WebhookHashKey = cfg.webhookURL, webhookKey
+	}
 	other := &extension.Merchant{
 		Merchant: provider.Merchant{ID: "other", InstallmentRates: provider.DefaultInstallmentRates(), ReturnHosts: []string{"shop.example"}},
 		Username: "other-shop", Password: "other-password-0123", HashKey: strings.Repeat("o", 40), HashScheme: hashing.DefaultScheme,
@@ -257,6 +272,10 @@ func mustGateway(tb testing.TB, opts ...option) *gateway {
 	ms, err := extension.NewMerchants([]*extension.Merchant{g.merchant, other})
 	if err != nil {
 		tb.Fatal(err)
+	}
+	g.merchants = ms
+	if cfg.webhookURL != "" {
+		g.svc.SetEvents(webhook.NewEncoder(ms, cfg.schedule))
 	}
 	core, logs := observer.New(zapcore.DebugLevel)
 	g.logs = logs
@@ -278,6 +297,7 @@ func mustGateway(tb testing.TB, opts ...option) *gateway {
 		admin := extension.AdminGroup(srv.Echo(), adminUser, adminPassword)
 		webhook.Mount(admin, store)
 		extension.MountDoubts(admin, g.svc)
+		srv.MountConsole(admin, store)
 	}
 	ts.Config.Handler = srv
 	ts.Start()

@@ -51,6 +51,7 @@ type Server struct {
 	ready     func(context.Context) error
 	validate  *validator.Validate
 	pages     *pages
+	console   *console // nil until MountConsole
 }
 
 // New builds the routes.

@@ -76,6 +76,7 @@ func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, l
 	admin := extension.AdminGroup(gw.srv.Echo(), cfg.AdminUsername, cfg.AdminPassword)
 	webhook.Mount(admin, gw.store)
 	extension.MountDoubts(admin, gw.svc)
+	gw.srv.MountConsole(admin, gw.store)
 
 	gw.sender = webhook.NewSender(gw.store, merchants, nil, webhook.Config{
 		Schedule:  cfg.WebhookRetrySchedule,
