@@ -3,33 +3,71 @@ package extension
 import (
 	"crypto/subtle"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/akinon-gateway/gateway/provider"
 )
 
-// AdminGroup is the operator endpoints' group under /admin, behind Basic
-// auth with the operator's credentials; nil when there are none, and then
-// no operator endpoint is mounted.
-func AdminGroup(e *echo.Echo, user, pass string) *echo.Group {
+// AdminGroup is the operator endpoints' group under /admin; nil when
+// there are no operator credentials, and then no operator endpoint is
+// mounted.
+//
+// Every route of the group, and only those, is behind Basic auth with
+// the operator's credentials. The auth is not the group's middleware:
+// Echo runs a group's middleware for every path under its prefix (it
+// adds catch-all routes for that), so /admin/nope would ask for
+// credentials instead of answering 404, and a route asked with another
+// method would answer 404 instead of 405 with its Allow header. It runs
+// instead on every request and skips those that matched no /admin route:
+// what the router answers 404 or 405 is answered so without credentials
+// (the operator paths are no secret: the README lists them).
+func (s *Server) AdminGroup(e *echo.Echo, user, pass string) *echo.Group {
 	if user == "" || pass == "" {
 		return nil
 	}
-	return e.Group("/admin", AdminAuth(user, pass))
+	auth := s.AdminAuth(user, pass)
+	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+		checked := auth(next)
+		return func(c echo.Context) error {
+			if !isAdminRoute(e, c) {
+				return next(c)
+			}
+			return checked(c)
+		}
+	})
+	return e.Group("/admin")
 }
 
-// AdminAuth is Basic auth with the operator's credentials.
-func AdminAuth(user, pass string) echo.MiddlewareFunc {
-	return middleware.BasicAuthWithConfig(middleware.BasicAuthConfig{
-		Realm: "gateway-operator",
-		Validator: func(u, p string, _ echo.Context) (bool, error) {
-			ok := subtle.ConstantTimeCompare([]byte(u), []byte(user)) & subtle.ConstantTimeCompare([]byte(p), []byte(pass))
-			return ok == 1, nil
-		},
+// AdminAuth is Basic auth with the operator's credentials, its failures
+// throttled like Akinon's (THROTTLE_AUTH_IP, THROTTLE_AUTH_USER): a guessed
+// operator password opens every order.
+func (s *Server) AdminAuth(user, pass string) echo.MiddlewareFunc {
+	return s.authenticate("gateway-operator", func(u, p string, _ echo.Context) bool {
+		return subtle.ConstantTimeCompare([]byte(u), []byte(user))&subtle.ConstantTimeCompare([]byte(p), []byte(pass)) == 1
 	})
+}
+
+// underAdmin reports whether a path is the operator's.
+func underAdmin(path string) bool { return path == "/admin" || strings.HasPrefix(path, "/admin/") }
+
+// isAdminRoute reports whether the router matched a route of the
+// operator's with the request's method: the route's path is under /admin
+// and that method is registered on it. A 405 (the path exists with other
+// methods) and a 404 match none.
+func isAdminRoute(e *echo.Echo, c echo.Context) bool {
+	if !underAdmin(c.Path()) {
+		return false
+	}
+	method := c.Request().Method
+	for _, r := range e.Routes() {
+		if r.Path == c.Path() && r.Method == method {
+			return true
+		}
+	}
+	return false
 }
 
 // doubtView is an in-doubt entry as operators see it.
@@ -58,21 +96,44 @@ func MountDoubts(g *echo.Group, svc *provider.Service) {
 		if err != nil {
 			return err
 		}
-		now := time.Now()
-		held := svc.Config().Lease + svc.Config().Margin
-		out := make([]doubtView, 0, len(ds))
-		for _, d := range ds {
-			since := d.Deadline.Add(-held)
-			v := doubtView{Kind: d.Kind, Action: d.Action, Merchant: d.Merchant, OrderID: d.OrderID,
-				Since: provider.FormatTime(since), Deadline: provider.FormatTime(d.Deadline),
-				AgeSeconds: now.Sub(since).Seconds(), Overdue: now.After(d.Deadline)}
-			if d.Kind == provider.DoubtPayment {
-				v.SessionID = d.ID
-			} else {
-				v.GUID = d.ID
-			}
-			out = append(out, v)
-		}
-		return c.JSON(http.StatusOK, map[string]any{"inDoubt": out})
+		return c.JSON(http.StatusOK, map[string]any{"inDoubt": doubtViews(svc, ds, svc.Now())})
 	})
+}
+
+// doubtViews are in-doubt entries as operators see them, at now.
+func doubtViews(svc *provider.Service, ds []provider.Doubt, now time.Time) []doubtView {
+	held := svc.Config().Lease + svc.Config().Margin
+	out := make([]doubtView, 0, len(ds))
+	for _, d := range ds {
+		since := d.Deadline.Add(-held)
+		v := doubtView{Kind: d.Kind, Action: d.Action, Merchant: d.Merchant, OrderID: d.OrderID,
+			Since: provider.FormatTime(since), Deadline: provider.FormatTime(d.Deadline),
+			AgeSeconds: now.Sub(since).Seconds(), Overdue: now.After(d.Deadline)}
+		if d.Kind == provider.DoubtPayment {
+			v.SessionID = d.ID
+		} else {
+			v.GUID = d.ID
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// Age is how long the entry has been in doubt, as the console shows it.
+func (d doubtView) Age() string { return age(time.Duration(d.AgeSeconds * float64(time.Second))) }
+
+// Link is the address of the entry's order in the console.
+func (d doubtView) Link() string { return orderRef{d.Merchant, d.OrderID}.Link() }
+
+// MountMetrics serves a scrape handler at /metrics on the operator's
+// router: as is when the operator has a listener of its own (separate:
+// scrapers reach it there, the public cannot), else behind the operator's
+// credentials, and without those not at all.
+func (s *Server) MountMetrics(e *echo.Echo, h http.Handler, separate bool, user, pass string) {
+	switch {
+	case separate:
+		e.GET("/metrics", echo.WrapHandler(h))
+	case user != "" && pass != "":
+		e.GET("/metrics", echo.WrapHandler(h), s.AdminAuth(user, pass))
+	}
 }

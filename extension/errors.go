@@ -147,8 +147,10 @@ func hungUp(err error, c echo.Context) bool {
 	return c.Request().Context().Err() != nil && !errors.Is(err, context.DeadlineExceeded)
 }
 
-// handleError is the server's one HTTP error writer. The hosted page gets
-// an HTML page; everything else the contract's JSON body.
+// handleError is the server's one HTTP error writer. The hosted page and
+// the operator console get an HTML page, the operator's other paths
+// (/admin) the operator's JSON body, everything else the contract's JSON
+// body.
 func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
@@ -178,6 +180,14 @@ func (s *Server) handleError(err error, c echo.Context) {
 		s.renderErrorPage(c, status)
 		return
 	}
+	if s.console != nil && s.console.paths[c.Path()] {
+		s.console.renderError(c, status, err)
+		return
+	}
+	if underAdmin(c.Request().URL.Path) {
+		_ = c.JSONBlob(status, operatorError(err))
+		return
+	}
 	if status == http.StatusConflict {
 		c.Response().Header().Set("Retry-After", "1")
 	}
@@ -185,4 +195,27 @@ func (s *Server) handleError(err error, c echo.Context) {
 		c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Basic realm="akinon"`)
 	}
 	_ = c.JSONBlob(status, body)
+}
+
+// operatorBody is the error body of the operator's paths: what went
+// wrong, without the payment contract's fields, which mean nothing there.
+type operatorBody struct {
+	Error operatorDetail `json:"error"`
+}
+
+type operatorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// operatorError renders an error as the operator's body: the first
+// error's code and message.
+func operatorError(err error) []byte {
+	e := toErrors(err)[0]
+	msg := e.Message
+	if msg == "" {
+		msg = http.StatusText(HTTPStatus(e.Code))
+	}
+	b, _ := json.Marshal(operatorBody{Error: operatorDetail{Code: string(e.Code), Message: msg}}) // only strings
+	return b
 }

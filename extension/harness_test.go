@@ -28,6 +28,7 @@ import (
 
 	"github.com/akinon-gateway/gateway/extension"
 	"github.com/akinon-gateway/gateway/extension/openapicheck"
+	"github.com/akinon-gateway/gateway/extension/webhook"
 	"github.com/akinon-gateway/gateway/hashing"
 	"github.com/akinon-gateway/gateway/provider"
 	"github.com/akinon-gateway/gateway/provider/redisstore"
@@ -170,15 +171,16 @@ func (b *bank) Inquire(ctx context.Context, req provider.InquiryRequest) (provid
 
 // gateway is an extension.Server on a real Redis, served over loopback.
 type gateway struct {
-	URL      string
-	svc      *provider.Service
-	store    *redisstore.Store
-	bank     *bank
-	clock    *clock
-	rdb      *redis.Client
-	prefix   string
-	logs     *observer.ObservedLogs
-	merchant *extension.Merchant
+	URL       string
+	svc       *provider.Service
+	store     *redisstore.Store
+	bank      *bank
+	clock     *clock
+	rdb       *redis.Client
+	prefix    string
+	logs      *observer.ObservedLogs
+	merchant  *extension.Merchant
+	merchants *extension.Merchants
 }
 
 type gatewayConfig struct {
@@ -187,6 +189,9 @@ type gatewayConfig struct {
 	lease      time.Duration
 	rates      map[int]int
 	publicURL  string // "": the test server's own address
+	admin      bool   // operator endpoints on, with adminUser/adminPassword
+	webhookURL string // the merchant's webhooks go there; "": none
+	schedule   []time.Duration
 }
 
 type option func(*gatewayConfig)
@@ -196,6 +201,25 @@ func onRedis(s *redistest.Server) option { return func(c *gatewayConfig) { c.red
 
 func withSessionTTL(d time.Duration) option { return func(c *gatewayConfig) { c.sessionTTL = d } }
 func withRates(r map[int]int) option        { return func(c *gatewayConfig) { c.rates = r } }
+
+// Operator credentials of withAdmin.
+const (
+	adminUser     = "operator"
+	adminPassword = "operator-password"
+)
+
+// withAdmin mounts the operator endpoints, as cmd/gateway does when
+// ADMIN_USERNAME and ADMIN_PASSWORD are set.
+func withAdmin() option { return func(c *gatewayConfig) { c.admin = true } }
+
+// webhookKey signs the webhooks of withWebhooks.
+const webhookKey = "test-webhook-key-0123456789abcdef0123456"
+
+// withWebhooks sends the merchant's webhooks to url on the schedule; a
+// test runs the sender (gateway.runSender).
+func withWebhooks(url string, schedule []time.Duration) option {
+	return func(c *gatewayConfig) { c.webhookURL, c.schedule = url, schedule }
+}
 
 // withPublicURL sets PUBLIC_URL, e.g. to an https address the test
 // server does not serve: redirectUrl then points there.
@@ -239,6 +263,9 @@ func mustGateway(tb testing.TB, opts ...option) *gateway {
 		HashKey:    testHashKey,
 		HashScheme: hashing.DefaultScheme,
 	}
+	if cfg.webhookURL != "" {
+		g.merchant.WebhookURL, g.merchant.WebhookHashKey = cfg.webhookURL, webhookKey
+	}
 	other := &extension.Merchant{
 		Merchant: provider.Merchant{ID: "other", InstallmentRates: provider.DefaultInstallmentRates(), ReturnHosts: []string{"shop.example"}},
 		Username: "other-shop", Password: "other-password-0123", HashKey: strings.Repeat("o", 40), HashScheme: hashing.DefaultScheme,
@@ -246,6 +273,10 @@ func mustGateway(tb testing.TB, opts ...option) *gateway {
 	ms, err := extension.NewMerchants([]*extension.Merchant{g.merchant, other})
 	if err != nil {
 		tb.Fatal(err)
+	}
+	g.merchants = ms
+	if cfg.webhookURL != "" {
+		g.svc.SetEvents(webhook.NewEncoder(ms, cfg.schedule))
 	}
 	core, logs := observer.New(zapcore.DebugLevel)
 	g.logs = logs
@@ -255,7 +286,7 @@ func mustGateway(tb testing.TB, opts ...option) *gateway {
 	if cfg.publicURL == "" {
 		cfg.publicURL = g.URL
 	}
-	ts.Config.Handler = extension.New(extension.Options{
+	srv := extension.New(extension.Options{
 		Service:   g.svc,
 		Merchants: ms,
 		PublicURL: cfg.publicURL,
@@ -263,6 +294,13 @@ func mustGateway(tb testing.TB, opts ...option) *gateway {
 		Logger:    zap.New(core),
 		Ready:     func(ctx context.Context) error { return store.Check(ctx, "test", false) },
 	})
+	if cfg.admin {
+		admin := srv.AdminGroup(srv.Echo(), adminUser, adminPassword)
+		webhook.Mount(admin, store)
+		extension.MountDoubts(admin, g.svc)
+		srv.MountConsole(admin, store)
+	}
+	ts.Config.Handler = srv
 	ts.Start()
 	tb.Cleanup(ts.Close)
 	return g

@@ -61,6 +61,7 @@ type Server struct {
 	pages     *pages
 	throttle  *Throttle
 	noisy     *zap.Logger // sampled: lines an attacker can repeat at will
+	console   *console    // nil until MountConsole
 }
 
 // New builds the routes.
@@ -89,19 +90,25 @@ func New(o Options) *Server {
 	e := s.echo
 	s.setUp(e, o.TrustedProxies)
 
-	api := e.Group("", bodyLimit(64<<10), s.authenticate("akinon", func(user, pass string, c echo.Context) bool {
+	// The five calls' middleware is given per route, not to a group:
+	// Echo runs a group's middleware for every path under the group's
+	// prefix (it adds catch-all routes for that), so a group at the root
+	// would ask for Akinon's credentials (401) on every unknown path
+	// instead of answering 404, and on a known path asked with another
+	// method instead of answering 405.
+	akinon := []echo.MiddlewareFunc{bodyLimit(64 << 10), s.authenticate("akinon", func(user, pass string, c echo.Context) bool {
 		m := s.merchants.Authenticate(user, pass)
 		if m == nil {
 			return false
 		}
 		c.Set(ctxMerchant, m)
 		return true
-	}))
-	api.POST("/start-session", s.startSession)
-	api.POST("/purchase", s.purchase)
-	api.POST("/void", s.void)
-	api.POST("/refund", s.refund)
-	api.POST("/history", s.history)
+	})}
+	e.POST("/start-session", s.startSession, akinon...)
+	e.POST("/purchase", s.purchase, akinon...)
+	e.POST("/void", s.void, akinon...)
+	e.POST("/refund", s.refund, akinon...)
+	e.POST("/history", s.history, akinon...)
 
 	s.routePages(e)
 

@@ -8,6 +8,8 @@
 --   a, m  for a running purchase, void or refund: its action and amount,
 --         which the reconciler needs to settle it if the request dies
 --   c  the stored HTTP status, b the stored body, x when it expires (unix ms)
+--   o  the order the guid was used on, so an operator finds the order by
+--      its guid
 -- A running record of a call that reaches no processor expires with its
 -- lease, so a crashed request's guid can be retried. One that may reach
 -- the processor lives until it is settled, by its request or by the
@@ -29,10 +31,10 @@ local function idem_check(key, fp)
   return {'replay', r[3], r[4], r[5]}
 end
 
--- idem_claim marks the guid as running for token: for lease_ms, or until
--- it is completed when lease_ms is 0.
-local function idem_claim(key, fp, token, lease_ms)
-  redis.call('HSET', key, 's', 'run', 'f', fp, 't', token)
+-- idem_claim marks the guid as running for token on order: for lease_ms,
+-- or until it is completed when lease_ms is 0.
+local function idem_claim(key, fp, token, lease_ms, order)
+  redis.call('HSET', key, 's', 'run', 'f', fp, 't', token, 'o', order)
   if lease_ms > 0 then
     redis.call('PEXPIRE', key, lease_ms)
   else
@@ -44,13 +46,13 @@ end
 -- overwritten: when someone settled the guid first (the reconciler, after
 -- the request's lease), its reply stands and is returned as
 -- {0, status, body, expires_ms}.
-local function idem_complete(key, fp, status, body, expires_ms, ttl_ms)
+local function idem_complete(key, fp, status, body, expires_ms, ttl_ms, order)
   local r = redis.call('HMGET', key, 's', 'c', 'b', 'x')
   if r[1] == 'done' then
     return {0, r[2], r[3], r[4]}
   end
   redis.call('DEL', key)
-  redis.call('HSET', key, 's', 'done', 'f', fp, 'c', status, 'b', body, 'x', expires_ms)
+  redis.call('HSET', key, 's', 'done', 'f', fp, 'c', status, 'b', body, 'x', expires_ms, 'o', order)
   redis.call('PEXPIRE', key, ttl_ms)
   return {1}
 end

@@ -48,3 +48,10 @@ type OutboxStats struct {
 	OldestDue time.Time // the due time of the oldest waiting attempt, zero if none is due
 	Dead      int64     // parked events
 }
+
+// EventLog is an event with every attempt made to deliver it, as an
+// operator reads an order's webhooks.
+type EventLog struct {
+	Event    OutboxEvent
+	Attempts []Attempt
+}

@@ -69,6 +69,9 @@ func NewService(store Store, processors map[string]Processor, fallback string, c
 // SetClock replaces the clock, for tests that move time.
 func (s *Service) SetClock(now func() time.Time) { s.now = now }
 
+// Now is the time by the service's clock: what deadlines are held to.
+func (s *Service) Now() time.Time { return s.now() }
+
 // Config returns the service's configuration.
 func (s *Service) Config() Config { return s.cfg }
 

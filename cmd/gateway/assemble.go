@@ -123,17 +123,11 @@ func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, l
 			observe.TraceRequests(e, tp)
 		}
 	}
-	// /metrics: on the operator listener as is (scrapers reach it there,
-	// the public cannot), or on the main one behind the admin credentials.
-	switch {
-	case cfg.AdminAddr != "":
-		gw.admin.GET("/metrics", echo.WrapHandler(gw.metrics.Handler()))
-	case cfg.AdminUsername != "":
-		gw.admin.GET("/metrics", echo.WrapHandler(gw.metrics.Handler()), extension.AdminAuth(cfg.AdminUsername, cfg.AdminPassword))
-	}
-	admin := extension.AdminGroup(gw.admin, cfg.AdminUsername, cfg.AdminPassword)
+	gw.srv.MountMetrics(gw.admin, gw.metrics.Handler(), cfg.AdminAddr != "", cfg.AdminUsername, cfg.AdminPassword)
+	admin := gw.srv.AdminGroup(gw.admin, cfg.AdminUsername, cfg.AdminPassword)
 	webhook.Mount(admin, gw.store)
 	extension.MountDoubts(admin, gw.svc)
+	gw.srv.MountConsole(admin, gw.store)
 
 	gw.sender = webhook.NewSender(observe.Outbox(gw.store, gw.metrics), merchants, nil, webhook.Config{
 		Schedule:     cfg.WebhookRetrySchedule,

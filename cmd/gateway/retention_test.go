@@ -95,7 +95,8 @@ func TestEveryKeyExpires(t *testing.T) {
 	// read, its webhook delivered.
 	var orderBytes, guidBytes, eventBytes, bankBytes int64
 	usage := func(k string) int64 { return rdb.MemoryUsage(ctx, k).Val() }
-	orderBytes += usage("gw:{0}:o:default:o-sale") + usage("gw:{0}:h:default:o-sale") + usage("gw:{0}:x:"+sid) + usage("gw:{0}:g:default:o-sale")
+	orderBytes += usage("gw:{0}:o:default:o-sale") + usage("gw:{0}:h:default:o-sale") + usage("gw:{0}:x:"+sid) + usage("gw:{0}:g:default:o-sale") +
+		usage("gw:{0}:wh:o:default:o-sale")
 	for _, g := range []string{"start-o-sale", "p-sale", "r-sale", "h-sale"} {
 		guidBytes += usage("gw:{0}:i:default:" + g)
 	}
@@ -110,7 +111,7 @@ func TestEveryKeyExpires(t *testing.T) {
 			bankBytes += usage(k)
 		}
 	}
-	t.Logf("one order (sale, purchase, refund, history): session+history+index+settled guids %d B, 4 guid replies %d B, its webhook %d B (7 days), total %d B; the sandbox's books for all %d payments %d B",
+	t.Logf("one order (sale, purchase, refund, history): session+history+index+settled guids+event index %d B, 4 guid replies %d B, its webhook %d B (7 days), total %d B; the sandbox's books for all %d payments %d B",
 		orderBytes, guidBytes, eventBytes, orderBytes+guidBytes+eventBytes, 6, bankBytes)
 }
 

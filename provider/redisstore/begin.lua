@@ -11,14 +11,15 @@
 --       5 expiry schedule, 6 doubt set, 7 the order's settled guids
 -- ARGV: 1 fingerprint, 2 token, 3 lease ms, 4 action, 5 guid, 6 amount,
 --       7 currency, 8 now ms, 9 rules, 10 deadline ms, 11 doubt member,
---       12 retention ms; for START: 13 start step, 14 session-id index
---       value, 15 expiry schedule member, 16 reply status, 17 reply body,
---       18 reply expires ms, 19 ttl ms, 20.. session fields as name, value
+--       12 retention ms, 13 order id; for START: 14 start step,
+--       15 session-id index value, 16 expiry schedule member, 17 reply
+--       status, 18 reply body, 19 reply expires ms, 20 ttl ms, 21..
+--       session fields as name, value
 local idem, sess, steps, sidx, expiry, doubt, settled = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local fp, token, lease = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local action, guid, amount, currency = ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7]
 local now, rules = tonumber(ARGV[8]), ARGV[9]
-local retention = tonumber(ARGV[12])
+local retention, order = tonumber(ARGV[12]), ARGV[13]
 
 -- A script sent again by the client after its reply was lost finds the
 -- guid claimed by its own token: it answers what the first run did,
@@ -88,7 +89,7 @@ if code == 'operation_in_progress' then
 end
 if code ~= '' then
   if not mine then
-    idem_claim(idem, fp, token, lease)
+    idem_claim(idem, fp, token, lease, order)
   end
   return {'refused', code, flat}
 end
@@ -97,21 +98,21 @@ if action == 'START' then
   -- New work writes first with a command a full Redis refuses (SET), so
   -- a full Redis refuses the whole step: Redis lets a script that has
   -- written finish, and DEL is allowed when memory is full.
-  redis.call('SET', sidx, ARGV[14], 'PX', retention)
+  redis.call('SET', sidx, ARGV[15], 'PX', retention)
   redis.call('DEL', sess)
-  redis.call('HSET', sess, unpack(argv_from(20)))
-  local n = redis.call('RPUSH', steps, ARGV[13])
+  redis.call('HSET', sess, unpack(argv_from(21)))
+  local n = redis.call('RPUSH', steps, ARGV[14])
   redis.call('HSET', sess, 'startIdx', n - 1)
   retain(retention, sess, steps)
   local h2 = load(sess)
-  redis.call('ZADD', expiry, h2.expiresAt, ARGV[15])
-  idem_complete(idem, fp, ARGV[16], ARGV[17], ARGV[18], tonumber(ARGV[19]))
+  redis.call('ZADD', expiry, h2.expiresAt, ARGV[16])
+  idem_complete(idem, fp, ARGV[17], ARGV[18], ARGV[19], tonumber(ARGV[20]), order)
   return {'started'}
 end
 
 if not mutates then
   if not mine then
-    idem_claim(idem, fp, token, lease)
+    idem_claim(idem, fp, token, lease, order)
   end
   if action == 'HISTORY' then
     return {'claimed', flat, redis.call('LRANGE', steps, 0, -1)}
@@ -119,7 +120,7 @@ if not mutates then
   return {'claimed', flat}
 end
 
-idem_claim(idem, fp, token, 0)
+idem_claim(idem, fp, token, 0, order)
 redis.call('HSET', idem, 'a', action, 'm', amount)
 redis.call('ZADD', doubt, ARGV[10], ARGV[11])
 if action == 'REFUND' then

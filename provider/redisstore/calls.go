@@ -35,7 +35,7 @@ func (s *Store) Begin(ctx context.Context, in provider.BeginInput) (provider.Beg
 		string(in.Ask.Action), in.GUID, int64(in.Ask.Amount), in.Ask.Currency,
 		in.Ask.Now.UnixMilli(), provider.RuleTable(in.Ask.Action),
 		in.Deadline.UnixMilli(), doubtMember(provider.DoubtOperation, in.Merchant, in.OrderID, in.GUID),
-		s.retentionMS(),
+		s.retentionMS(), in.OrderID,
 	}
 	if in.New != nil {
 		sidx = k.sessionIndex(in.New.ID)
@@ -107,7 +107,7 @@ func (s *Store) Finish(ctx context.Context, in provider.FinishInput) (provider.R
 	raw, err := s.durable(ctx, finishScript, []string{k.guid(in.Merchant, in.GUID), k.session, k.history, k.doubt(), k.settled},
 		in.GUID, in.Fingerprint, in.Reply.Status, in.Reply.Body, in.Reply.Expires.UnixMilli(), in.TTL.Milliseconds(),
 		settle, phase, captured, refunded, release, in.Step,
-		doubtMember(provider.DoubtOperation, in.Merchant, in.OrderID, in.GUID), s.retentionMS(), in.Token)
+		doubtMember(provider.DoubtOperation, in.Merchant, in.OrderID, in.GUID), s.retentionMS(), in.Token, in.OrderID)
 	if err != nil {
 		return provider.Reply{}, notDurable("finish", err)
 	}
@@ -188,7 +188,7 @@ func (s *Store) SettlePayment(ctx context.Context, in provider.PaymentSettlement
 		"resolveAt", msOrZero(in.ResolveAt),
 		"paySubSteps", string(subs),
 	}
-	keys := []string{k.session, k.history, schedule(k.tag, provider.SchedulePending), outboxDue(k.tag), eventKey(k.tag, evID), k.doubt()}
+	keys := []string{k.session, k.history, schedule(k.tag, provider.SchedulePending), outboxDue(k.tag), eventKey(k.tag, evID), k.doubt(), k.events}
 	raw, err := s.durable(ctx, settlePaymentScript, keys, args...)
 	if err != nil {
 		return nil, notDurable("settle payment", err)
@@ -201,7 +201,7 @@ func (s *Store) SettlePayment(ctx context.Context, in provider.PaymentSettlement
 func (s *Store) RefuseTry(ctx context.Context, in provider.Try) (*provider.Session, error) {
 	k := s.order(in.Merchant, in.OrderID)
 	evID, evBody := outgoing(in.Event)
-	keys := []string{k.session, k.history, outboxDue(k.tag), eventKey(k.tag, evID)}
+	keys := []string{k.session, k.history, outboxDue(k.tag), eventKey(k.tag, evID), k.events}
 	v, err := refuseTryScript.Run(ctx, s.rdb, keys,
 		in.SessionID, in.MaxTries, in.Now.UnixMilli(), in.RejectedStep, in.Detail, evID, evBody, eventDue(in.Event, in.Now), s.retentionMS()).Result()
 	if err != nil {

@@ -17,7 +17,7 @@
 -- ARGV: 1 guid, 2 fingerprint, 3 status, 4 body, 5 expires ms, 6 ttl ms,
 --       7 settle ('1' or '0'), 8 phase, 9 captured+, 10 refunded+,
 --       11 reserved−, 12 step json, 13 doubt member, 14 retention ms,
---       15 the claim's token
+--       15 the claim's token, 16 order id
 --
 -- A running guid is finished only by its holder (token): a request that
 -- stalled past a short lease (a refusal, a history read) must not finish
@@ -59,4 +59,4 @@ end
 if redis.call('EXISTS', sess) == 1 then
   retain(tonumber(ARGV[14]), sess, steps, settled)
 end
-return idem_complete(idem, ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]))
+return idem_complete(idem, ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[16])

@@ -7,13 +7,18 @@
 --            attempts (in all), state, created, next
 --   wh:a:ID  list: one JSON line per attempt
 --   wh:dead  sorted set: parked event ids by the time they were parked
+--   wh:o:MERCHANT:ORDER  sorted set: an order's event ids by creation
+--            time, for operators; kept for the order's retention
 
--- outbox_add queues a new event, its first attempt due at at.
-local function outbox_add(due, ev, id, merchant, order, body, now, at)
+-- outbox_add queues a new event, its first attempt due at at, and notes
+-- it in the order's event index idx.
+local function outbox_add(due, ev, idx, id, merchant, order, body, now, at, retention)
   if id == '' then
     return
   end
   redis.call('HSET', ev, 'id', id, 'merchant', merchant, 'order', order, 'body', body,
     'tries', 0, 'attempts', 0, 'state', 'pending', 'created', now, 'next', at)
   redis.call('ZADD', due, at, id)
+  redis.call('ZADD', idx, now, id)
+  redis.call('PEXPIRE', idx, retention)
 end

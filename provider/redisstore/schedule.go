@@ -96,7 +96,7 @@ func (s *Store) Transition(ctx context.Context, in provider.Transition) (*provid
 	subs, _ := json.Marshal(in.SubSteps)
 	args := []any{in.Due.SessionID, strings.Join(from, ","), expired, member(in.Due), in.StartStep, evID, evBody, in.Now.UnixMilli(), eventDue(in.Event, in.Now),
 		s.retentionMS(), "phase", string(in.Phase), "rejection", string(in.Rejection), "detail", in.Detail, "paySubSteps", string(subs)}
-	keys := []string{k.session, k.history, schedule(k.tag, in.Schedule), outboxDue(k.tag), eventKey(k.tag, evID)}
+	keys := []string{k.session, k.history, schedule(k.tag, in.Schedule), outboxDue(k.tag), eventKey(k.tag, evID), k.events}
 	v, err := transitionScript.Run(ctx, s.rdb, keys, args...).Slice()
 	if err != nil {
 		return nil, translate("transition", err)

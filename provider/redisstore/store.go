@@ -114,6 +114,7 @@ type orderKeys struct {
 	session string
 	history string
 	settled string // the guids of operations settled on the order
+	events  string // the ids of the order's webhook events
 }
 
 func (s *Store) shardOf(merchant, order string) int {
@@ -133,6 +134,7 @@ func (s *Store) order(merchant, order string) orderKeys {
 		session: tag + ":o:" + merchant + ":" + order,
 		history: tag + ":h:" + merchant + ":" + order,
 		settled: tag + ":g:" + merchant + ":" + order,
+		events:  tag + ":wh:o:" + merchant + ":" + order,
 	}
 }
 
