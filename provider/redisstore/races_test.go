@@ -127,33 +127,8 @@ func (h *hookStore) Order(ctx context.Context, merchant, orderID string) (*provi
 // the 3-D Secure payment keeps its entry and is settled if its request
 // dies.
 func TestTheReconcilerKeepsAThreeDSPaymentClaimedMeanwhile(t *testing.T) {
-	srv := redistest.Shared(t)
-	st := redisstore.New(srv.Client(t), redistest.Prefix(t), 1)
-	hs := &hookStore{Store: st}
-	bank := sandbox.New(srv.Client(t), sandbox.Options{Prefix: redistest.Prefix(t), PendingDelay: time.Second})
-	svc := provider.NewService(hs, map[string]provider.Processor{sandbox.Name: bank}, sandbox.Name, provider.DefaultConfig())
-	var sid string
-	svc.SetRenderers(sessionIDOf(&sid))
-	m := &provider.Merchant{ID: "m1", InstallmentRates: provider.DefaultInstallmentRates()}
-	ctx := context.Background()
-	if _, err := svc.StartSession(ctx, provider.StartInput{Request: provider.Request{Merchant: m, GUID: "s1", OrderID: "o1", Fingerprint: "fp-s1"},
-		Type: provider.Sale, Amount: 10000, Currency: "TRY", Locale: "en", ReturnURL: "https://shop.example/r"}); err != nil {
-		t.Fatal(err)
-	}
-
-	// The card stage was claimed long ago and is past its deadline; its
-	// request is late, and the bank raised a 3-D Secure challenge.
-	now := time.Now()
-	card := provider.PaymentClaim{SessionID: sid, Merchant: "m1", OrderID: "o1", Stage: provider.StageCard, Token: "tok-card",
-		Lease: time.Minute, Deadline: now.Add(-time.Second), Now: now, Amount: 10000, Installment: 1, CardBIN: "400000", CardLast4: "3184"}
-	if _, err := st.ClaimPayment(ctx, card); err != nil {
-		t.Fatal(err)
-	}
-	res, err := bank.Authorise(ctx, provider.AuthoriseRequest{Reference: provider.PaymentReference(sid), Type: provider.Sale,
-		Amount: 10000, Currency: "TRY", Installment: 1, Card: provider.Card{Number: sandbox.CardThreeDS, ExpMonth: 12, ExpYear: 2039, CVC: "123"}})
-	if err != nil || res.Outcome != provider.Challenge {
-		t.Fatalf("authorise = %+v, %v", res, err)
-	}
+	w := mustLateChallenge(t)
+	st, hs, svc, sid, card, res, now, ctx := w.st, w.hs, w.svc, w.sid, w.card, w.res, w.now, context.Background()
 	// Right after the reconciler claimed the entry, the late card request
 	// settles its challenge...
 	hs.afterClaimDoubts = func() {
@@ -195,6 +170,49 @@ func TestTheReconcilerKeepsAThreeDSPaymentClaimedMeanwhile(t *testing.T) {
 	if sess, _ := st.Order(ctx, "m1", "o1"); sess.Phase == provider.PhasePaying {
 		t.Errorf("three hours later the session is still PAYING")
 	}
+}
+
+// lateChallenge is a sale session whose card stage was claimed long ago
+// and is past its deadline: its request is late, and the bank has raised
+// a 3-D Secure challenge (res) the request has not stored yet.
+type lateChallenge struct {
+	st   *redisstore.Store
+	hs   *hookStore
+	bank *sandbox.Processor
+	svc  *provider.Service
+	sid  string
+	card provider.PaymentClaim
+	res  provider.Result
+	now  time.Time
+}
+
+func mustLateChallenge(t *testing.T) *lateChallenge {
+	t.Helper()
+	srv := redistest.Shared(t)
+	st := redisstore.New(srv.Client(t), redistest.Prefix(t), 1)
+	hs := &hookStore{Store: st}
+	bank := sandbox.New(srv.Client(t), sandbox.Options{Prefix: redistest.Prefix(t), PendingDelay: time.Second})
+	svc := provider.NewService(hs, map[string]provider.Processor{sandbox.Name: bank}, sandbox.Name, provider.DefaultConfig())
+	var sid string
+	svc.SetRenderers(sessionIDOf(&sid))
+	m := &provider.Merchant{ID: "m1", InstallmentRates: provider.DefaultInstallmentRates()}
+	ctx := context.Background()
+	if _, err := svc.StartSession(ctx, provider.StartInput{Request: provider.Request{Merchant: m, GUID: "s1", OrderID: "o1", Fingerprint: "fp-s1"},
+		Type: provider.Sale, Amount: 10000, Currency: "TRY", Locale: "en", ReturnURL: "https://shop.example/r"}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	card := provider.PaymentClaim{SessionID: sid, Merchant: "m1", OrderID: "o1", Stage: provider.StageCard, Token: "tok-card",
+		Lease: time.Minute, Deadline: now.Add(-time.Second), Now: now, Amount: 10000, Installment: 1, CardBIN: "400000", CardLast4: "3184"}
+	if _, err := st.ClaimPayment(ctx, card); err != nil {
+		t.Fatal(err)
+	}
+	res, err := bank.Authorise(ctx, provider.AuthoriseRequest{Reference: provider.PaymentReference(sid), Type: provider.Sale,
+		Amount: 10000, Currency: "TRY", Installment: 1, Card: provider.Card{Number: sandbox.CardThreeDS, ExpMonth: 12, ExpYear: 2039, CVC: "123"}})
+	if err != nil || res.Outcome != provider.Challenge {
+		t.Fatalf("authorise = %+v, %v", res, err)
+	}
+	return &lateChallenge{st: st, hs: hs, bank: bank, svc: svc, sid: sid, card: card, res: res, now: now}
 }
 
 // lossyProxy passes a client's commands to Redis, and its replies back
@@ -322,30 +340,8 @@ func TestARefundWhoseBankReplyIsLostIsNotDeclined(t *testing.T) {
 // authentication (which would close the reference before the shopper's
 // request sends the code) nor reject the payment.
 func TestTheReconcilerNeverSettlesANewerClaim(t *testing.T) {
-	srv := redistest.Shared(t)
-	st := redisstore.New(srv.Client(t), redistest.Prefix(t), 1)
-	hs := &hookStore{Store: st}
-	bank := sandbox.New(srv.Client(t), sandbox.Options{Prefix: redistest.Prefix(t), PendingDelay: time.Second})
-	svc := provider.NewService(hs, map[string]provider.Processor{sandbox.Name: bank}, sandbox.Name, provider.DefaultConfig())
-	var sid string
-	svc.SetRenderers(sessionIDOf(&sid))
-	m := &provider.Merchant{ID: "m1", InstallmentRates: provider.DefaultInstallmentRates()}
-	ctx := context.Background()
-	if _, err := svc.StartSession(ctx, provider.StartInput{Request: provider.Request{Merchant: m, GUID: "s1", OrderID: "o1", Fingerprint: "fp-s1"},
-		Type: provider.Sale, Amount: 10000, Currency: "TRY", Locale: "en", ReturnURL: "https://shop.example/r"}); err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	card := provider.PaymentClaim{SessionID: sid, Merchant: "m1", OrderID: "o1", Stage: provider.StageCard, Token: "tok-card",
-		Lease: time.Minute, Deadline: now.Add(-time.Second), Now: now, Amount: 10000, Installment: 1, CardBIN: "400000", CardLast4: "3184"}
-	if _, err := st.ClaimPayment(ctx, card); err != nil {
-		t.Fatal(err)
-	}
-	res, err := bank.Authorise(ctx, provider.AuthoriseRequest{Reference: provider.PaymentReference(sid), Type: provider.Sale,
-		Amount: 10000, Currency: "TRY", Installment: 1, Card: provider.Card{Number: sandbox.CardThreeDS, ExpMonth: 12, ExpYear: 2039, CVC: "123"}})
-	if err != nil || res.Outcome != provider.Challenge {
-		t.Fatalf("authorise = %+v, %v", res, err)
-	}
+	w := mustLateChallenge(t)
+	st, hs, bank, svc, sid, card, res, ctx := w.st, w.hs, w.bank, w.svc, w.sid, w.card, w.res, context.Background()
 	hs.afterClaimDoubts = func() {
 		if _, err := st.SettlePayment(ctx, provider.PaymentSettlement{PaymentClaim: card, Phase: provider.PhaseThreeDS,
 			Authorised: 10000, ChallengeID: res.ChallengeID, Detail: res.Detail, StartStep: "{}"}); err != nil {
