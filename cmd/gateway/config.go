@@ -109,6 +109,7 @@ const (
 type variable struct {
 	name   string
 	def    string // "" leaves the field at its zero value
+	devDef string // the default in DEV_MODE where it differs ("" where not)
 	secret bool   // logged masked: "***", or a URL without its password
 	parse  func(string) error
 	show   func() any // the effective value, for the configuration log line
@@ -162,9 +163,12 @@ func (c *Config) variables() []variable {
 		text("ADMIN_ADDR", "", &c.AdminAddr),
 		limit("THROTTLE_AUTH_IP", "20/1m", &c.Throttle.AuthIP),
 		limit("THROTTLE_AUTH_USER", "100/1m", &c.Throttle.AuthUser),
-		limit("THROTTLE_CARD_IP", "20/10m", &c.Throttle.CardIP),
-		limit("THROTTLE_CARD_MERCHANT", "3000/1m", &c.Throttle.CardMerchant),
-		limit("THROTTLE_CARD_BIN", "30/10m", &c.Throttle.CardBIN),
+		// A developer's machine pays from one address with the same few
+		// test cards, and load runs pay hundreds a second: card
+		// throttles are off in DEV_MODE unless set.
+		inDev(limit("THROTTLE_CARD_IP", "20/10m", &c.Throttle.CardIP), "0"),
+		inDev(limit("THROTTLE_CARD_MERCHANT", "3000/1m", &c.Throttle.CardMerchant), "0"),
+		inDev(limit("THROTTLE_CARD_BIN", "30/10m", &c.Throttle.CardBIN), "0"),
 		bind("MAX_CONNS", "4096", &c.MaxConns, parseConns, same[int]),
 		bind("MAX_CONNS_PER_IP", "256", &c.MaxConnsPerIP, parseConns, same[int]),
 		duration("IDLE_TIMEOUT", "30s", &c.IdleTimeout),
@@ -188,6 +192,12 @@ func bind[T, S any](name, def string, dst *T, parse func(string) (T, error), sho
 		},
 		show: func() any { return show(*dst) },
 	}
+}
+
+// inDev gives a row another default in DEV_MODE.
+func inDev(v variable, def string) variable {
+	v.devDef = def
+	return v
 }
 
 func text(name, def string, dst *string) variable {
@@ -234,6 +244,13 @@ func LoadConfig(env func(string) string) (Config, error) {
 		if s := env(v.name); s != "" {
 			if err := v.parse(s); err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", v.name, err))
+			}
+		}
+	}
+	for _, v := range c.variables() {
+		if c.DevMode && v.devDef != "" && env(v.name) == "" {
+			if err := v.parse(v.devDef); err != nil {
+				panic(fmt.Sprintf("the DEV_MODE default of %s: %v", v.name, err))
 			}
 		}
 	}

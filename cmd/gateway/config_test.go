@@ -182,6 +182,30 @@ func TestLogFieldsEffective(t *testing.T) {
 	}
 }
 
+// TestDevModeDefaults: in DEV_MODE the card throttles default to off (a
+// developer pays from one address with the same test cards), a value set
+// still counts, and outside DEV_MODE the defaults hold.
+func TestDevModeDefaults(t *testing.T) {
+	tests := []struct {
+		env  map[string]string
+		want [3]string // card per IP, per merchant, per BIN, as logged
+	}{
+		{map[string]string{"DEV_MODE": "1"}, [3]string{`"0"`, `"0"`, `"0"`}},
+		{map[string]string{"DEV_MODE": "1", "THROTTLE_CARD_IP": "5/1m"}, [3]string{`"5/1m"`, `"0"`, `"0"`}},
+		{map[string]string{}, [3]string{`"20/10m"`, `"3000/1m"`, `"30/10m"`}},
+	}
+	for _, tt := range tests {
+		c, err := LoadConfig(envOf(tt.env))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := logged(t, c)
+		if g := [3]string{got["throttle_card_ip"], got["throttle_card_merchant"], got["throttle_card_bin"]}; g != tt.want {
+			t.Errorf("%v: card throttles %v, want %v", tt.env, g, tt.want)
+		}
+	}
+}
+
 // TestConfigRefused: each row is one mistake, and the error names it.
 func TestConfigRefused(t *testing.T) {
 	tests := []struct {

@@ -33,6 +33,7 @@ type sent struct {
 type flowLog struct {
 	mu    sync.Mutex
 	calls []sent
+	pages []int // statuses of card forms answered with other than 200
 }
 
 func (l *flowLog) call(base, path string, body map[string]any) answer {
@@ -68,7 +69,15 @@ func flow(base string, log *flowLog, i int, prefix string) {
 	if m == nil {
 		return
 	}
-	if p := shop(string(m[1]), card); p.Err != nil || !bytes.Contains(p.Body, []byte(`value="RESOLVED"`)) {
+	p := shop(string(m[1]), card)
+	if p.Err == nil && p.Status != http.StatusOK {
+		// Not a kill: a refusal (a throttle, say) would quietly turn
+		// the flows into start-sessions and the test into little.
+		log.mu.Lock()
+		log.pages = append(log.pages, p.Status)
+		log.mu.Unlock()
+	}
+	if p.Err != nil || !bytes.Contains(p.Body, []byte(`value="RESOLVED"`)) {
 		return
 	}
 	op := func(path, guid string, extra ...any) bool {
@@ -151,6 +160,12 @@ func TestKillsUnderLoad(t *testing.T) {
 		}
 	}
 	t.Logf("%d flows, %d Akinon calls (%d answered, %d cut by a kill), %d kills at %v", flows, len(log.calls), answered, broken, kills, killedAt)
+	if len(log.pages) > 0 {
+		t.Errorf("%d card forms were answered %v instead of a payment", len(log.pages), log.pages)
+	}
+	if rep.Payments < flows/2 {
+		t.Errorf("%d of %d flows' payments reached the bank: the kills should cut a few, not most", rep.Payments, flows)
+	}
 	t.Logf("everything settled %s after the last kill (lease 4s + margin 1s + interval 200ms); audit: %d orders, %d payments at the bank, %d operations, 0 differences",
 		settled.Round(time.Millisecond), rep.Orders, rep.Payments, rep.Operations)
 
