@@ -41,14 +41,14 @@ func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, l
 	if gw.embedded {
 		gw.closers = append(gw.closers, tuneGC())
 	}
-	rdb, err := gw.connect(cfg.RedisURL, log)
+	rdb, err := gw.connect(cfg.RedisURL, log, cfg.RedisReplicaTimeout)
 	if err != nil {
 		return nil, err
 	}
 	books := rdb
 	switch {
 	case cfg.SandboxRedisURL != "":
-		books, err = gw.connect(cfg.SandboxRedisURL, log)
+		books, err = gw.connect(cfg.SandboxRedisURL, log, 0)
 	case gw.embedded:
 		// The bank, which stands for another company's system, keeps its
 		// books in an embedded store of its own: miniredis runs every
@@ -168,8 +168,10 @@ func (gw *gateway) close() {
 }
 
 // connect opens a client on a REDIS_URL, or on a new embedded store when
-// raw is empty.
-func (gw *gateway) connect(raw string, log *zap.Logger) (redis.UniversalClient, error) {
+// raw is empty. wait is the longest a write may wait for its replicas
+// (WAIT): the read timeout outlasts it, or a WAIT that is merely slow
+// would be cut as a broken connection.
+func (gw *gateway) connect(raw string, log *zap.Logger, wait time.Duration) (redis.UniversalClient, error) {
 	if raw == "" {
 		rdb, addr, err := gw.connectEmbedded()
 		if err == nil {
@@ -183,6 +185,7 @@ func (gw *gateway) connect(raw string, log *zap.Logger) (redis.UniversalClient, 
 	if err != nil {
 		return nil, err
 	}
+	opts.ReadTimeout = max(opts.ReadTimeout, wait+time.Second)
 	rdb := redis.NewUniversalClient(opts)
 	gw.closers = append(gw.closers, func() { _ = rdb.Close() })
 	return rdb, nil

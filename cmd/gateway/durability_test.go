@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,4 +64,58 @@ func connected(t *testing.T, s *redistest.Server) int {
 	c.Set(ctx, "sync-probe", time.Now().UnixNano(), time.Minute)
 	n, _ := c.Do(ctx, "WAIT", 1, 100).Int()
 	return n
+}
+
+// TestADemotedMasterIsNotAFailure: a failover demotes the master while a
+// write of the gateway's waits for its replicas (WAIT); Redis then
+// unblocks the WAIT with an error (UNBLOCKED). The write happened and
+// its durability is unknown: the answer is a 503 like any write no
+// replica acknowledged, never a 500.
+func TestADemotedMasterIsNotAFailure(t *testing.T) {
+	master := redistest.Start(t)
+	replica := redistest.Start(t, redistest.ReplicaOf(master))
+	redistest.Eventually(t, 10*time.Second, "the replica to sync", func() bool { return connected(t, master) == 1 })
+	base, stop := mustRun(t, gatewayEnv(freeAddr(t), master.URL(), "", map[string]string{
+		"REDIS_MIN_REPLICAS": "1", "REDIS_REPLICA_TIMEOUT": "2s", "SANDBOX_REDIS_URL": redistest.Start(t).URL()}))
+	replica.Kill()
+	redistest.Eventually(t, 10*time.Second, "the master to see its replica gone", func() bool { return connected(t, master) == 0 })
+
+	answered := make(chan answer, 1)
+	go func() { answered <- post(base, "/start-session", startBody("start-o-demoted", "o-demoted")) }()
+	c := master.Client(t)
+	ctx := context.Background()
+	// The call's write is in (the first EVALSHA on a new server finds no
+	// script, and is sent whole after its WAIT) and a write is blocked in
+	// WAIT: the call's.
+	redistest.Eventually(t, 10*time.Second, "the call's write to wait for a replica", func() bool {
+		if keys, _ := c.Keys(ctx, "*o-demoted*").Result(); len(keys) == 0 {
+			return false
+		}
+		list, _ := c.ClientList(ctx).Result()
+		for _, l := range strings.Split(list, "\n") {
+			if strings.Contains(l, " flags=b ") && strings.Contains(l, " cmd=wait ") {
+				return true
+			}
+		}
+		return false
+	})
+	nowhere := strings.Split(freeAddr(t), ":")
+	if err := c.Do(ctx, "REPLICAOF", nowhere[0], nowhere[1]).Err(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case a := <-answered:
+		if a.Status != http.StatusServiceUnavailable || a.code() != "store_unavailable" {
+			t.Fatalf("start-session whose master was demoted while it waited: %s", a)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("no answer within 3 s: the demotion did not end the wait")
+	}
+	// Promoted again, for the gateway's own shutdown.
+	if err := c.Do(ctx, "REPLICAOF", "NO", "ONE").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -21,7 +21,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/akinon-gateway/gateway/provider"
@@ -52,10 +51,7 @@ type Report struct {
 // past its deadline an entry may still be in doubt: the reconciler's
 // interval.
 func Run(ctx context.Context, store *redisstore.Store, bank *sandbox.Processor, now time.Time, slack time.Duration) (Report, error) {
-	var (
-		mu  sync.Mutex
-		rep Report
-	)
+	var rep Report
 	doubts, err := store.Doubts(ctx)
 	if err != nil {
 		return rep, err
@@ -75,8 +71,6 @@ func Run(ctx context.Context, store *redisstore.Store, bank *sandbox.Processor, 
 	}
 	err = store.EachOrder(ctx, func(merchant, order string) error {
 		o, err := check(ctx, store, bank, merchant, order, held)
-		mu.Lock()
-		defer mu.Unlock()
 		rep.Orders++
 		rep.Operations += o.operations
 		rep.Payments += o.payments

@@ -81,7 +81,8 @@ func movedTo(err error) (string, bool) {
 func (s *Store) evalAndWait(ctx context.Context, node redis.Cmdable, script *redis.Script, keys []string, args []any, full bool) (any, error) {
 	var run *redis.Cmd
 	var acked func() (int64, error)
-	_, err := node.Pipelined(ctx, func(p redis.Pipeliner) error {
+	// Each command's own error is read below, not the pipeline's first.
+	_, _ = node.Pipelined(ctx, func(p redis.Pipeliner) error {
 		if full {
 			run = script.Eval(ctx, p, keys, args...)
 		} else {
@@ -110,9 +111,9 @@ func (s *Store) evalAndWait(ctx context.Context, node redis.Cmdable, script *red
 	if rerr := run.Err(); rerr != nil {
 		return nil, rerr
 	}
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, err
-	}
+	// The script ran: an error left in the pipeline is the WAIT's own,
+	// such as UNBLOCKED when a failover demotes the master while the WAIT
+	// blocks. The write happened; whether a replica holds it is unknown.
 	n, werr := acked()
 	if werr != nil {
 		return run.Val(), fmt.Errorf("%w: %v", ErrNotDurable, werr)

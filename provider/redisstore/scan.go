@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/redis/go-redis/v9"
 
@@ -12,8 +13,11 @@ import (
 
 // EachOrder calls fn with every order the store holds, for the ledger
 // audit and operators. It scans the keyspace (every master of a
-// Cluster), so it is for audits, never for a request's path.
+// Cluster), so it is for audits, never for a request's path. fn is
+// called one order at a time, though a Cluster's masters are scanned at
+// once.
 func (s *Store) EachOrder(ctx context.Context, fn func(merchant, order string) error) error {
+	var mu sync.Mutex
 	scan := func(ctx context.Context, c *redis.Client) error {
 		it := c.Scan(ctx, 0, s.prefix+":{*}:o:*", 500).Iterator()
 		for it.Next(ctx) {
@@ -25,7 +29,10 @@ func (s *Store) EachOrder(ctx context.Context, fn func(merchant, order string) e
 			if !ok {
 				continue
 			}
-			if err := fn(merchant, order); err != nil {
+			mu.Lock()
+			err := fn(merchant, order)
+			mu.Unlock()
+			if err != nil {
 				return err
 			}
 		}
