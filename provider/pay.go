@@ -91,7 +91,7 @@ func (s *Service) Pay(ctx context.Context, m *Merchant, sess *Session, form Card
 	claim := s.paymentClaim(sess, StageCard, now)
 	claim.Amount, claim.Installment = amount, parsed.Installment
 	claim.CardBIN, claim.CardLast4 = parsed.Card.BIN(), parsed.Card.Last4()
-	claimed, err := s.store.ClaimPayment(ctx, claim)
+	claimed, err := s.claimPayment(ctx, claim)
 	if err != nil {
 		return s.afterClaimError(ctx, m, sess.ID, err)
 	}
@@ -152,7 +152,7 @@ func (s *Service) Authenticate(ctx context.Context, m *Merchant, sess *Session, 
 		return v, nil
 	}
 	claim := s.paymentClaim(sess, StageThreeDS, now)
-	claimed, err := s.store.ClaimPayment(ctx, claim)
+	claimed, err := s.claimPayment(ctx, claim)
 	if err != nil {
 		return s.afterClaimError(ctx, m, sess.ID, err)
 	}
@@ -243,9 +243,25 @@ func (s *Service) refuse(ctx context.Context, m *Merchant, sess *Session, errs F
 // afterClaimError turns a lost claim (a double submit, a session that
 // expired or was replaced meanwhile) into the page the session now calls
 // for; a store failure stays an error.
+// claimPayment claims the shopper's payment for this request. A claim
+// the store could not make durable may not survive a failover, so nothing
+// may rest on it: it is given up before the processor (if giving up is
+// lost too, the reconciler finds the processor never got it) and the
+// shopper is told to try again.
+func (s *Service) claimPayment(ctx context.Context, claim PaymentClaim) (*Session, error) {
+	claimed, err := s.store.ClaimPayment(ctx, claim)
+	if errors.Is(err, ErrNotDurable) {
+		if rerr := s.store.ReleasePayment(context.WithoutCancel(ctx), claim); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+		return nil, Wrap(CodeStoreUnavailable, "the payment store is unavailable; retry later", err)
+	}
+	return claimed, err
+}
+
 func (s *Service) afterClaimError(ctx context.Context, m *Merchant, id string, err error) (PageView, error) {
 	var refused *Error
-	if !errors.As(err, &refused) {
+	if !errors.As(err, &refused) || refused.Code == CodeStoreUnavailable {
 		return PageView{}, storeError(err)
 	}
 	sess, err := s.Session(ctx, id)

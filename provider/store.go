@@ -28,6 +28,10 @@ type Store interface {
 	// ClaimPayment moves a session into PAYING for one holder, so a second
 	// submit of the card form cannot reach the processor.
 	ClaimPayment(ctx context.Context, in PaymentClaim) (*Session, error)
+	// ReleasePayment gives up a payment claim its request could not make
+	// durable, before the processor saw anything: the session is back at
+	// the form the claim found it at, if the claim is still the holder's.
+	ReleasePayment(ctx context.Context, in PaymentClaim) error
 	// SettlePayment records the processor's answer to the holder's claim.
 	SettlePayment(ctx context.Context, in PaymentSettlement) (*Session, error)
 	// RefuseTry counts a refused card form; the last allowed one rejects

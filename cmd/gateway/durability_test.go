@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"strings"
@@ -16,7 +17,9 @@ import (
 // start-session answers 503 store_unavailable (it reaches no processor);
 // a refund whose claim no replica acknowledged is given up before the
 // bank (503 store_unavailable, the bank untouched), and the same guid runs
-// once the replica is back.
+// once the replica is back; so is a shopper's card whose claim no replica
+// acknowledged: the bank authorises nothing, the card form comes back,
+// and the shopper pays once the replica is back.
 func TestAnswersWaitForTheReplicas(t *testing.T) {
 	master := redistest.Start(t)
 	replica := redistest.Start(t, redistest.ReplicaOf(master))
@@ -28,6 +31,7 @@ func TestAnswersWaitForTheReplicas(t *testing.T) {
 
 	_, redirect := startSession(t, base, "o-durable")
 	shop(redirect, sandbox.CardApproved)
+	_, waiting := startSession(t, base, "o-card")
 	if code := akinon(t, base, "/purchase", map[string]any{"guid": "p-durable", "orderId": "o-durable"}, nil); code != http.StatusOK {
 		t.Fatalf("purchase with the replica in sync: %d", code)
 	}
@@ -44,6 +48,13 @@ func TestAnswersWaitForTheReplicas(t *testing.T) {
 	if n := bank.Effects("Refund"); n != 0 {
 		t.Fatalf("the bank refunded %d times for a claim that was given up", n)
 	}
+	authorised := bank.Effects("Authorise")
+	if p := shop(waiting, sandbox.CardApproved); p.Status != http.StatusServiceUnavailable {
+		t.Fatalf("a card whose claim no replica acknowledged: %d", p.Status)
+	}
+	if n := bank.Effects("Authorise"); n != authorised {
+		t.Fatalf("the bank authorised a payment whose claim was given up")
+	}
 
 	replica.Restart(t)
 	redistest.Eventually(t, 10*time.Second, "the replica to sync again", func() bool { return connected(t, master) == 1 })
@@ -52,6 +63,9 @@ func TestAnswersWaitForTheReplicas(t *testing.T) {
 	}
 	if n := bank.Effects("Refund"); n != 1 {
 		t.Fatalf("the bank refunded %d times, want 1", n)
+	}
+	if p := shop(waiting, sandbox.CardApproved); p.Err != nil || !bytes.Contains(p.Body, []byte(`value="RESOLVED"`)) {
+		t.Fatalf("the shopper pays once the replica is back: %d %v", p.Status, p.Err)
 	}
 }
 

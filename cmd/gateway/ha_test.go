@@ -8,6 +8,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -245,6 +246,14 @@ func runFailover(t *testing.T, gw *process, topo topology, shards int, booksURL 
 		len(log.calls), summary[1:], stored, lost, doubled, len(rep.Differences), rep.Orders, outage.Round(time.Millisecond), len(probes), dups, len(payments))
 	if lost > 0 || doubled > 0 {
 		t.Fatalf("lost %d, doubled %d", lost, doubled)
+	}
+	// A failover is an outage, not a fault of the gateway's: 503s say
+	// what happened (store_unavailable, outcome_unknown); a 500 says the
+	// gateway did not understand it.
+	for k, n := range codes {
+		if strings.HasPrefix(k, "500") {
+			t.Errorf("%d answers %s during the failover", n, k)
+		}
 	}
 }
 

@@ -147,21 +147,36 @@ func (s *Store) Session(ctx context.Context, id string) (*provider.Session, erro
 	return s.Order(ctx, merchant, order)
 }
 
-// ClaimPayment implements provider.Store.
+// ClaimPayment implements provider.Store. The claim is what keeps a second
+// card off the payment's one reference, so it waits for the replicas
+// REDIS_MIN_REPLICAS asks for (in the same round trip): a claim lost in a
+// failover would let the bank authorise a payment no record holds.
 func (s *Store) ClaimPayment(ctx context.Context, in provider.PaymentClaim) (*provider.Session, error) {
 	k := s.order(in.Merchant, in.OrderID)
-	v, err := claimPaymentScript.Run(ctx, s.rdb, []string{k.session, k.doubt()},
+	raw, err := s.durable(ctx, claimPaymentScript, []string{k.session, k.doubt()},
 		in.SessionID, in.Stage, in.Token, in.Lease.Milliseconds(), in.Now.UnixMilli(),
 		in.Deadline.UnixMilli(), doubtMember(provider.DoubtPayment, in.Merchant, in.OrderID, in.SessionID),
-		int64(in.Amount), in.Installment, in.CardBIN, in.CardLast4, s.retentionMS()).Slice()
+		int64(in.Amount), in.Installment, in.CardBIN, in.CardLast4, s.retentionMS())
 	if err != nil {
-		return nil, translate("claim payment", err)
+		return nil, notDurable("claim payment", err)
+	}
+	v, _ := raw.([]any)
+	if len(v) < 2 {
+		return nil, fmt.Errorf("redisstore: claim payment: unexpected reply %v", raw)
 	}
 	if v[0] == "err" {
 		code, _ := v[1].(string)
 		return nil, provider.Errorf(provider.Code(code), "", "the payment cannot be taken now")
 	}
 	return decodeSession(v[1])
+}
+
+// ReleasePayment implements provider.Store.
+func (s *Store) ReleasePayment(ctx context.Context, in provider.PaymentClaim) error {
+	k := s.order(in.Merchant, in.OrderID)
+	err := releasePaymentScript.Run(ctx, s.rdb, []string{k.session, k.doubt()},
+		in.SessionID, in.Token, doubtMember(provider.DoubtPayment, in.Merchant, in.OrderID, in.SessionID)).Err()
+	return translate("release payment", err)
 }
 
 // SettlePayment implements provider.Store. A holder that lost its claim

@@ -39,6 +39,8 @@ var (
 	abandonLua string
 	//go:embed claim_payment.lua
 	claimPaymentLua string
+	//go:embed release_payment.lua
+	releasePaymentLua string
 	//go:embed settle_payment.lua
 	settlePaymentLua string
 	//go:embed refuse_try.lua
@@ -58,16 +60,17 @@ var (
 // Scripts are the idempotency functions and the session helpers followed
 // by one script's body.
 var (
-	beginScript         = redis.NewScript(idempotency.Lua + sessionLua + beginLua)
-	finishScript        = redis.NewScript(idempotency.Lua + sessionLua + finishLua)
-	claimPaymentScript  = redis.NewScript(sessionLua + claimPaymentLua)
-	abandonScript       = redis.NewScript(abandonLua)
-	settlePaymentScript = redis.NewScript(sessionLua + outboxLua + settlePaymentLua)
-	refuseTryScript     = redis.NewScript(sessionLua + outboxLua + refuseTryLua)
-	transitionScript    = redis.NewScript(sessionLua + outboxLua + transitionLua)
-	claimDueScript      = redis.NewScript(claimDueLua)
-	recordAttemptScript = redis.NewScript(recordAttemptLua)
-	replayEventScript   = redis.NewScript(replayEventLua)
+	beginScript          = redis.NewScript(idempotency.Lua + sessionLua + beginLua)
+	finishScript         = redis.NewScript(idempotency.Lua + sessionLua + finishLua)
+	claimPaymentScript   = redis.NewScript(sessionLua + claimPaymentLua)
+	abandonScript        = redis.NewScript(abandonLua)
+	releasePaymentScript = redis.NewScript(releasePaymentLua)
+	settlePaymentScript  = redis.NewScript(sessionLua + outboxLua + settlePaymentLua)
+	refuseTryScript      = redis.NewScript(sessionLua + outboxLua + refuseTryLua)
+	transitionScript     = redis.NewScript(sessionLua + outboxLua + transitionLua)
+	claimDueScript       = redis.NewScript(claimDueLua)
+	recordAttemptScript  = redis.NewScript(recordAttemptLua)
+	replayEventScript    = redis.NewScript(replayEventLua)
 )
 
 // Store is the Redis implementation of provider.Store.
@@ -205,8 +208,12 @@ func unavailable(err error) bool {
 		return true
 	}
 	msg := err.Error()
+	// MOVED and ASK reach here when a Cluster moves a slot faster than the
+	// client's redirects follow it (a failover): the store is between
+	// masters, not broken.
 	for _, s := range []string{"connection refused", "EOF", "broken pipe", "connection reset", "i/o timeout",
-		"pool timeout", "LOADING", "OOM ", "MASTERDOWN", "CLUSTERDOWN", "READONLY", "TRYAGAIN", "NOREPLICAS", "no route to host"} {
+		"pool timeout", "LOADING", "OOM ", "MASTERDOWN", "CLUSTERDOWN", "READONLY", "TRYAGAIN", "NOREPLICAS", "no route to host",
+		"MOVED ", "ASK ", "UNBLOCKED"} {
 		if strings.Contains(msg, s) {
 			return true
 		}
