@@ -3,6 +3,8 @@ package main
 import (
 	"io"
 	"net/http"
+	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -128,7 +130,12 @@ func TestMetricsMoveWithAFlow(t *testing.T) {
 		return true
 	})
 	for _, c := range checks {
-		t.Logf("%s%v: %g → %g", c.name, c.labels, max(value(before, c.name, c.labels), 0), value(after, c.name, c.labels))
+		labels := make([]string, 0, len(c.labels))
+		for k, v := range c.labels {
+			labels = append(labels, k+"="+strconv.Quote(v))
+		}
+		sort.Strings(labels)
+		t.Logf("%s{%s}: %g → %g", c.name, strings.Join(labels, ","), max(value(before, c.name, c.labels), 0), value(after, c.name, c.labels))
 	}
 	for _, gauge := range []string{"gateway_in_doubt", "gateway_outbox_depth", "gateway_outbox_oldest_due_age_seconds", "gateway_webhook_dead_letters"} {
 		if value(after, gauge, nil) < 0 {
