@@ -172,6 +172,39 @@ func TestTheReconcilerKeepsAThreeDSPaymentClaimedMeanwhile(t *testing.T) {
 	}
 }
 
+// mustPaidOrder starts order o1 of m, a sale of 100.00, and pays it with
+// an approved card; it returns how the test makes a request on o1.
+func mustPaidOrder(t *testing.T, svc *provider.Service, m *provider.Merchant) func(guid string) provider.Request {
+	t.Helper()
+	ctx := context.Background()
+	req := func(guid string) provider.Request {
+		return provider.Request{Merchant: m, GUID: guid, OrderID: "o1", Fingerprint: "fp-" + guid}
+	}
+	r, err := svc.StartSession(ctx, provider.StartInput{Request: req("s1"), Type: provider.Sale, Amount: 10000,
+		Currency: "TRY", Locale: "en", ReturnURL: "https://shop.example/r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := svc.Session(ctx, decode(t, r)["session"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Pay(ctx, m, sess, provider.CardForm{CardHolder: "A B", CardNumber: sandbox.CardApproved, Expiry: "12/39", CVC: "123"}); err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
+
+// mustPurchasedOrder is mustPaidOrder, then the purchase of it all (p1).
+func mustPurchasedOrder(t *testing.T, svc *provider.Service, m *provider.Merchant) func(guid string) provider.Request {
+	t.Helper()
+	req := mustPaidOrder(t, svc, m)
+	if r, err := svc.Purchase(context.Background(), provider.OperationInput{Request: req("p1")}); err != nil || decode(t, r)["status"] != "RESOLVED" {
+		t.Fatalf("purchase: %s, %v", r.Body, err)
+	}
+	return req
+}
+
 // lateChallenge is a sale session whose card stage was claimed long ago
 // and is past its deadline: its request is late, and the bank has raised
 // a 3-D Secure challenge (res) the request has not stored yet.
@@ -287,38 +320,22 @@ func TestARefundWhoseBankReplyIsLostIsNotDeclined(t *testing.T) {
 	svc.SetRenderers(provider.Renderers{Start: echo, Operation: echo})
 	m := &provider.Merchant{ID: "m1", InstallmentRates: provider.DefaultInstallmentRates()}
 	ctx := context.Background()
-	req := func(guid string) provider.Request {
-		return provider.Request{Merchant: m, GUID: guid, OrderID: "o1", Fingerprint: "fp-" + guid}
-	}
-	r, err := svc.StartSession(ctx, provider.StartInput{Request: req("s1"), Type: provider.Sale, Amount: 10000,
-		Currency: "TRY", Locale: "en", ReturnURL: "https://shop.example/r"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess, err := svc.Session(ctx, decode(t, r)["session"].(string))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.Pay(ctx, m, sess, provider.CardForm{CardHolder: "A B", CardNumber: sandbox.CardApproved, Expiry: "12/39", CVC: "123"}); err != nil {
-		t.Fatal(err)
-	}
-	if r, err := svc.Purchase(ctx, provider.OperationInput{Request: req("p1")}); err != nil || decode(t, r)["status"] != "RESOLVED" {
-		t.Fatalf("purchase: %s, %v", r.Body, err)
-	}
+	req := mustPurchasedOrder(t, svc, m)
 
 	// The bank's replies are lost while the refund is sent.
 	proxy.drop.Store(true)
-	_, err = svc.Refund(ctx, provider.OperationInput{Request: req("r1"), Amount: 4000, Currency: "TRY"})
+	_, err := svc.Refund(ctx, provider.OperationInput{Request: req("r1"), Amount: 4000, Currency: "TRY"})
 	proxy.drop.Store(false)
 	if provider.ErrorCode(err) != provider.CodeOutcomeUnknown {
 		t.Fatalf("a refund whose bank reply was lost answered %v, want outcome_unknown", err)
 	}
+	sess, _ := st.Order(ctx, "m1", "o1")
 	acct, _ := bank.Account(ctx, provider.PaymentReference(sess.ID))
 	if acct.Refunded != 4000 {
 		t.Fatalf("the bank refunded %s, want 40.00", acct.Refunded)
 	}
 	// A new guid for the rest is refused: the 40.00 in doubt still counts.
-	r, err = svc.Refund(ctx, provider.OperationInput{Request: req("r2"), Amount: 6001, Currency: "TRY"})
+	r, err := svc.Refund(ctx, provider.OperationInput{Request: req("r2"), Amount: 6001, Currency: "TRY"})
 	if err != nil || decode(t, r)["code"] != string(provider.CodeAmountExceedsBalance) {
 		t.Fatalf("a new guid for more than is left beside the refund in doubt: %s, %v", r.Body, err)
 	}
@@ -399,25 +416,8 @@ func TestAnUndecidedRefundKeepsItsReservation(t *testing.T) {
 	svc.SetRenderers(provider.Renderers{Start: echo, Operation: echo})
 	m := &provider.Merchant{ID: "m1", InstallmentRates: provider.DefaultInstallmentRates()}
 	ctx := context.Background()
-	req := func(guid string) provider.Request {
-		return provider.Request{Merchant: m, GUID: guid, OrderID: "o1", Fingerprint: "fp-" + guid}
-	}
-	r, err := svc.StartSession(ctx, provider.StartInput{Request: req("s1"), Type: provider.Sale, Amount: 10000,
-		Currency: "TRY", Locale: "en", ReturnURL: "https://shop.example/r"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess, err := svc.Session(ctx, decode(t, r)["session"].(string))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.Pay(ctx, m, sess, provider.CardForm{CardHolder: "A B", CardNumber: sandbox.CardApproved, Expiry: "12/39", CVC: "123"}); err != nil {
-		t.Fatal(err)
-	}
-	if r, err := svc.Purchase(ctx, provider.OperationInput{Request: req("p1")}); err != nil || decode(t, r)["status"] != "RESOLVED" {
-		t.Fatalf("purchase: %s, %v", r.Body, err)
-	}
-	_, err = svc.Refund(ctx, provider.OperationInput{Request: req("r1"), Amount: 10000, Currency: "TRY"})
+	req := mustPurchasedOrder(t, svc, m)
+	_, err := svc.Refund(ctx, provider.OperationInput{Request: req("r1"), Amount: 10000, Currency: "TRY"})
 	if provider.ErrorCode(err) != provider.CodeOutcomeUnknown {
 		t.Fatalf("a refund the processor has not decided answered %v, want outcome_unknown", err)
 	}
@@ -426,7 +426,7 @@ func TestAnUndecidedRefundKeepsItsReservation(t *testing.T) {
 	if after.Reserved == 0 && len(ds) == 0 {
 		t.Errorf("a refund the processor accepted as PENDING left no reservation and nothing to follow it up")
 	}
-	r, err = svc.Refund(ctx, provider.OperationInput{Request: req("r2"), Amount: 10000, Currency: "TRY"})
+	r, err := svc.Refund(ctx, provider.OperationInput{Request: req("r2"), Amount: 10000, Currency: "TRY"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -450,7 +450,8 @@ func TestAnUndecidedRefundKeepsItsReservation(t *testing.T) {
 // and the rest of the money can still be refunded.
 func TestAGuidRetriedAfterItsRecordExpiredRunsNoMore(t *testing.T) {
 	srv := redistest.Shared(t)
-	st := redisstore.New(srv.Client(t), redistest.Prefix(t), 1)
+	prefix := redistest.Prefix(t)
+	st := redisstore.New(srv.Client(t), prefix, 1)
 	bank := sandbox.New(srv.Client(t), sandbox.Options{Prefix: redistest.Prefix(t), PendingDelay: time.Second})
 	cfg := provider.DefaultConfig()
 	cfg.IdempotencyTTL = 200 * time.Millisecond // 24h in production: the same, a day later
@@ -458,24 +459,7 @@ func TestAGuidRetriedAfterItsRecordExpiredRunsNoMore(t *testing.T) {
 	svc.SetRenderers(provider.Renderers{Start: echo, Operation: echo})
 	m := &provider.Merchant{ID: "m1", InstallmentRates: provider.DefaultInstallmentRates()}
 	ctx := context.Background()
-	req := func(guid string) provider.Request {
-		return provider.Request{Merchant: m, GUID: guid, OrderID: "o1", Fingerprint: "fp-" + guid}
-	}
-	r, err := svc.StartSession(ctx, provider.StartInput{Request: req("s1"), Type: provider.Sale, Amount: 10000,
-		Currency: "TRY", Locale: "en", ReturnURL: "https://shop.example/r"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess, err := svc.Session(ctx, decode(t, r)["session"].(string))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.Pay(ctx, m, sess, provider.CardForm{CardHolder: "A B", CardNumber: sandbox.CardApproved, Expiry: "12/39", CVC: "123"}); err != nil {
-		t.Fatal(err)
-	}
-	if r, err := svc.Purchase(ctx, provider.OperationInput{Request: req("p1")}); err != nil || decode(t, r)["status"] != "RESOLVED" {
-		t.Fatalf("purchase: %s, %v", r.Body, err)
-	}
+	req := mustPurchasedOrder(t, svc, m)
 	refund := func(guid string, amount provider.Money) map[string]any {
 		r, err := svc.Refund(ctx, provider.OperationInput{Request: req(guid), Amount: amount, Currency: "TRY"})
 		if err != nil {
@@ -484,13 +468,17 @@ func TestAGuidRetriedAfterItsRecordExpiredRunsNoMore(t *testing.T) {
 		return decode(t, r)
 	}
 	refund("r1", 4000)
-	time.Sleep(400 * time.Millisecond)
+	rdb := srv.Client(t)
+	redistest.Eventually(t, 5*time.Second, "the refund's guid record to expire", func() bool {
+		keys, _ := rdb.Keys(ctx, prefix+":*:i:m1:r1").Result()
+		return len(keys) == 0
+	})
 	if got := refund("r1", 4000); got["code"] != string(provider.CodeIdempotencyReused) { // retried after its record expired
 		t.Errorf("the same refund retried after its record expired: %v", got)
 	}
 
-	acct, _ := bank.Account(ctx, provider.PaymentReference(sess.ID))
 	after, _ := st.Order(ctx, "m1", "o1")
+	acct, _ := bank.Account(ctx, provider.PaymentReference(after.ID))
 	if after.Refunded != acct.Refunded {
 		t.Errorf("one refund of 40.00, retried: the gateway recorded %s refunded, the bank %s", after.Refunded, acct.Refunded)
 	}
@@ -566,24 +554,10 @@ func lossyService(t *testing.T) (*provider.Service, *redisstore.Store, *sandbox.
 func TestALostBeginReplyIsTheSameClaim(t *testing.T) {
 	svc, st, bank, proxy, m := lossyService(t)
 	ctx := context.Background()
-	req := func(guid string) provider.Request {
-		return provider.Request{Merchant: m, GUID: guid, OrderID: "o1", Fingerprint: "fp-" + guid}
-	}
-	r, err := svc.StartSession(ctx, provider.StartInput{Request: req("s1"), Type: provider.Sale, Amount: 10000,
-		Currency: "TRY", Locale: "en", ReturnURL: "https://shop.example/r"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess, err := svc.Session(ctx, decode(t, r)["session"].(string))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.Pay(ctx, m, sess, provider.CardForm{CardHolder: "A B", CardNumber: sandbox.CardApproved, Expiry: "12/39", CVC: "123"}); err != nil {
-		t.Fatal(err)
-	}
+	req := mustPaidOrder(t, svc, m)
 
 	proxy.dropOnce.Store(true) // Begin's reply is lost
-	_, err = svc.Purchase(ctx, provider.OperationInput{Request: req("p1")})
+	_, err := svc.Purchase(ctx, provider.OperationInput{Request: req("p1")})
 	t.Logf("the purchase answered: %v", err)
 	if pe := (*provider.Error)(nil); errors.As(err, &pe) && pe.Code == provider.CodeRequestInProgress {
 		t.Errorf("a purchase that reached nothing answers %s: nothing else holds its guid", pe.Code)
@@ -594,12 +568,12 @@ func TestALostBeginReplyIsTheSameClaim(t *testing.T) {
 	if _, err := svc.ReconcileOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
-	r, err = svc.Purchase(ctx, provider.OperationInput{Request: req("p1")})
+	r, err := svc.Purchase(ctx, provider.OperationInput{Request: req("p1")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	acct, _ := bank.Account(ctx, provider.PaymentReference(sess.ID))
 	after, _ := st.Order(ctx, "m1", "o1")
+	acct, _ := bank.Account(ctx, provider.PaymentReference(after.ID))
 	if decode(t, r)["status"] != "RESOLVED" || after.Phase != provider.PhasePurchased {
 		t.Errorf("the purchase, retried with its guid, answers %s; the session is %s, the bank captured %s", r.Body, after.Phase, acct.Captured)
 	}
