@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -38,20 +39,13 @@ func TestEmbeddedTTLs(t *testing.T) {
 	if n, _ := c.Exists(ctx, "short", "lease").Result(); n != 2 {
 		t.Fatalf("right after SET: %d of 2 keys exist", n)
 	}
-	deadline := time.Now().Add(300*time.Millisecond + 10*ttlTick)
-	for {
+	redistest.Eventually(t, 300*time.Millisecond+10*ttlTick, "the keys with a 300ms TTL to expire", func() bool {
 		n, err := c.Exists(ctx, "short", "lease").Result()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d keys with a 300ms TTL still exist after %s", n, 300*time.Millisecond+10*ttlTick)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return n == 0
+	})
 	if v, err := c.Get(ctx, "forever").Result(); err != nil || v != "1" {
 		t.Fatalf("a key without a TTL: %q %v", v, err)
 	}

@@ -118,20 +118,13 @@ func TestStateChangeAndEventAreOneStep(t *testing.T) {
 	}
 
 	bank.fill = false
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	redistest.Eventually(t, 5*time.Second, "the payment resolved once the lease ran out", func() bool {
 		rep, err := svc.RunJobsOnce(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rep.Resolved == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the payment was not resolved after the lease ran out")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return rep.Resolved == 1
+	})
 	after, err = st.Order(ctx, "m1", "o1")
 	if err != nil || after.Phase != provider.PhaseAuthorised || outbox() != 1 {
 		t.Fatalf("after resolution: phase %s, outbox %d (err %v); want AUTHORISED with one event", after.Phase, outbox(), err)

@@ -47,7 +47,9 @@ func TestAStalledRequestCannotFinishAnotherClaim(t *testing.T) {
 	}
 	// 2. The shopper pays; the refused request stalls past its lease.
 	r.rdb.HSet(ctx, r.sessionKey("m1", "o1"), "phase", string(provider.PhaseAuthorised), "authorised", 10000)
-	time.Sleep(120 * time.Millisecond)
+	redistest.Eventually(t, 5*time.Second, "the refused request's lease to run out", func() bool {
+		return r.rdb.Exists(ctx, r.guidKey("m1", "p1")).Val() == 0
+	})
 	// 3. Akinon retries the same guid: claimed, the order held, in doubt.
 	retry, err := r.store.Begin(ctx, ask("tok-retry", time.Minute))
 	if err != nil || retry.Kind != provider.Claimed {
