@@ -15,16 +15,15 @@ import (
 	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"github.com/akinon-gateway/gateway/cmd/checkout/chromium"
 )
 
-// chromium is the browser the console test drives: $CHROMIUM, or
+// chromiumPath is the browser the console test drives: $CHROMIUM, or
 // Debian's; the test is skipped without one (CI installs it).
-func chromium(tb testing.TB) string {
+func chromiumPath(tb testing.TB) string {
 	tb.Helper()
-	path := os.Getenv("CHROMIUM")
-	if path == "" {
-		path = "/usr/bin/chromium"
-	}
+	path := chromium.Path()
 	if _, err := os.Stat(path); err != nil {
 		tb.Skipf("no Chromium at %s (set CHROMIUM): %v", path, err)
 	}
@@ -32,7 +31,7 @@ func chromium(tb testing.TB) string {
 }
 
 // consoleTab is a headless Chromium tab signed in as the operator, with
-// the flags cmd/checkout runs it with.
+// the flags cmd/checkout runs it with (cmd/checkout/chromium).
 type consoleTab struct {
 	ctx   context.Context
 	base  string
@@ -43,18 +42,7 @@ func mustConsoleTab(tb testing.TB, base string) *consoleTab {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	tb.Cleanup(cancel)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromium(tb)),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(tb.TempDir()),
-		chromedp.WindowSize(1280, 800),
-	)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, chromium.Options(chromiumPath(tb), tb.TempDir(), 1280, 800)...)
 	tab, cancelTab := chromedp.NewContext(alloc)
 	tb.Cleanup(func() { cancelTab(); cancelAlloc() })
 	// Basic auth as a browser sends it once the operator has signed in.
@@ -150,7 +138,7 @@ func jsString(s string) string {
 // With CONSOLE_SCREENSHOTS=dir it saves each screen there (docs/ holds
 // them).
 func TestConsoleInChromium(t *testing.T) {
-	chromium(t)
+	chromiumPath(t)
 	w := mustConsoleWorld(t)
 
 	// A refund of 10.00 held inside the bank: reserved, and in doubt.

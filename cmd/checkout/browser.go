@@ -14,25 +14,9 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/akinon-gateway/gateway/cmd/checkout/chromium"
 	"github.com/akinon-gateway/gateway/cmd/checkout/commerce"
 )
-
-// chromiumFlags are the flags Chromium runs with: headless, no sandbox
-// (containers and CI), nothing that reaches the network on its own.
-func chromiumFlags(exec, profile string) []chromedp.ExecAllocatorOption {
-	return []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(exec),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(profile),
-		chromedp.WindowSize(760, 680),
-	}
-}
 
 // browserShopper drives headless Chromium through the checkout: the
 // shop's pages, the gateway's card form, the 3-D Secure step, the return
@@ -56,7 +40,7 @@ func newBrowserShopper(ctx context.Context, exec string) (*browserShopper, error
 	if err != nil {
 		return nil, err
 	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.WithoutCancel(ctx), chromiumFlags(exec, profile)...)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.WithoutCancel(ctx), chromium.Options(exec, profile, 760, 680)...)
 	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
 	b := &browserShopper{browser: browserCtx, profile: profile, step: 30 * time.Second,
 		cancel: func() { cancelBrowser(); cancelAlloc() }}

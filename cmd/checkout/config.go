@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/akinon-gateway/gateway/cmd/checkout/chromium"
 	"github.com/akinon-gateway/gateway/hashing"
 )
 
@@ -72,7 +73,7 @@ flags:
 	fs.StringVar(&c.PublicURL, "public-url", env("CHECKOUT_PUBLIC_URL"), "the shop's URL as the browser and gateway see it (default http://LISTEN)")
 	fs.StringVar(&scenarios, "scenarios", "all", "comma-separated scenarios to run, \"all\", or \"list\" to print them")
 	fs.BoolVar(&c.Browser, "browser", false, "drive headless Chromium instead of the HTTP client")
-	fs.StringVar(&c.Chromium, "chromium", or(env("CHROMIUM"), "/usr/bin/chromium"), "Chromium executable for -browser")
+	fs.StringVar(&c.Chromium, "chromium", or(env("CHROMIUM"), chromium.Default), "Chromium executable for -browser")
 	fs.StringVar(&c.OutDir, "out", "out/checkout", "directory for browser screenshots and final pages")
 	fs.StringVar(&c.Record, "record", "", "write every Commerce→gateway request and response to FILE as JSON lines")
 	fs.StringVar(&c.Report, "report", "", "write the scenario results to FILE as JSON")

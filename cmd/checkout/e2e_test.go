@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/net/html"
 
+	"github.com/akinon-gateway/gateway/cmd/checkout/chromium"
 	"github.com/akinon-gateway/gateway/cmd/checkout/commerce"
 	"github.com/akinon-gateway/gateway/extension/openapicheck"
 	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
@@ -124,7 +125,7 @@ func TestE2E(t *testing.T) {
 // testBrowser runs every scenario in Chromium and then reads the DOM each
 // checkout ended on, as saved by the driver.
 func testBrowser(t *testing.T, checkout string, base []string) {
-	if _, err := os.Stat(or(os.Getenv("CHROMIUM"), "/usr/bin/chromium")); err != nil {
+	if _, err := os.Stat(chromium.Path()); err != nil {
 		t.Fatalf("Chromium is needed for CHECKOUT_E2E=browser (.ci/run installs it): %v", err)
 	}
 	out := t.TempDir()
