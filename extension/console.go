@@ -244,38 +244,47 @@ func (k *console) search(c echo.Context) error {
 	}
 	status := http.StatusOK
 	var what string
+	// match records what a lookup found: an order, nothing (not found),
+	// or an error the search cannot go on from.
+	match := func(merchant, order string, err error) error {
+		switch {
+		case err == nil:
+			if order != "" {
+				v.Matches = append(v.Matches, orderRef{merchant, order})
+			}
+			return nil
+		case errors.Is(err, provider.ErrNotFound):
+			return nil
+		}
+		return consoleErr(err, provider.CodeInternal, "")
+	}
 	switch {
 	case len(q.OrderID) > maxSearch || len(q.SessionID) > maxSearch || len(q.GUID) > maxSearch || len(q.Merchant) > maxSearch:
 		v.Message, status = "Each field takes at most 256 characters.", http.StatusBadRequest
 	case q.SessionID != "":
 		what = "session " + q.SessionID
+		var merchant, order string
 		sess, err := k.store.Session(ctx, q.SessionID)
-		switch {
-		case err == nil:
-			v.Matches = append(v.Matches, orderRef{sess.Merchant, sess.OrderID})
-		case !errors.Is(err, provider.ErrNotFound):
-			return consoleErr(err, provider.CodeInternal, "")
+		if err == nil {
+			merchant, order = sess.Merchant, sess.OrderID
+		}
+		if err := match(merchant, order, err); err != nil {
+			return err
 		}
 	case q.GUID != "":
 		what = "guid " + q.GUID
 		for _, m := range merchants {
 			order, err := k.store.OrderOfGUID(ctx, m, q.GUID)
-			switch {
-			case err == nil:
-				v.Matches = append(v.Matches, orderRef{m, order})
-			case !errors.Is(err, provider.ErrNotFound):
-				return consoleErr(err, provider.CodeInternal, "")
+			if err := match(m, order, err); err != nil {
+				return err
 			}
 		}
 	case q.OrderID != "":
 		what = "order " + q.OrderID
 		for _, m := range merchants {
 			_, err := k.store.Order(ctx, m, q.OrderID)
-			switch {
-			case err == nil:
-				v.Matches = append(v.Matches, orderRef{m, q.OrderID})
-			case !errors.Is(err, provider.ErrNotFound):
-				return consoleErr(err, provider.CodeInternal, "")
+			if err := match(m, q.OrderID, err); err != nil {
+				return err
 			}
 		}
 	default:
