@@ -67,6 +67,9 @@ func TestAnswersWaitForTheReplicas(t *testing.T) {
 	if p := shop(waiting, sandbox.CardApproved); p.Err != nil || !bytes.Contains(p.Body, []byte(`value="RESOLVED"`)) {
 		t.Fatalf("the shopper pays once the replica is back: %d %v", p.Status, p.Err)
 	}
+	// Nothing given up left money behind: the bank's books and ours agree
+	// and nothing is in doubt.
+	mustAudit(t, master.URL(), bankSrv.URL(), time.Second)
 }
 
 // connected counts the replicas that acknowledge a write within 100 ms:
