@@ -114,12 +114,14 @@ type consoleView struct {
 	Title       string
 	Active      string // the navigation entry of the page
 	Flash       string
+	Warnings    []string // what runs that is not for production (Options.Warnings)
 	Body        any
 }
 
 func (k *console) render(c echo.Context, status int, page string, v consoleView) error {
 	v.Nonce = nonce()
 	v.CSRF, _ = c.Get("csrf").(string)
+	v.Warnings = k.s.warnings
 	var buf bytes.Buffer
 	if err := k.pages[page].ExecuteTemplate(&buf, "layout", v); err != nil {
 		return provider.Wrap(provider.CodeInternal, "console page", err)

@@ -25,6 +25,11 @@ func production(extra map[string]string) map[string]string {
 		"GATEWAY_USERNAME": "shop-user",
 		"GATEWAY_PASSWORD": "a-long-and-secret-password",
 		"HASH_KEY":         strings.Repeat("k", 32),
+		// The embedded store and the sandbox, asked for on purpose: the
+		// tests of those refusals take these out.
+		"PROCESSOR":            "sandbox",
+		"ALLOW_SANDBOX":        "1",
+		"ALLOW_EMBEDDED_STORE": "1",
 	}
 	for k, v := range extra {
 		env[k] = v
@@ -109,6 +114,9 @@ var variableCases = map[string]struct{ def, set, shown, bad string }{
 	"DEV_MODE":                    {`false`, "1", `true`, "yes"},
 	"LOG_LEVEL":                   {`"info"`, "debug", `"debug"`, "loud"},
 	"LOG_FORMAT":                  {`"json"`, "console", `"console"`, "xml"},
+	"PROCESSOR":                   {`""`, "sandbox", `"sandbox"`, ""},
+	"ALLOW_SANDBOX":               {`false`, "1", `true`, "yes"},
+	"ALLOW_EMBEDDED_STORE":        {`false`, "1", `true`, "on"},
 }
 
 // TestVariables reads each variable of the table alone: its default, a
@@ -390,7 +398,8 @@ func withMerchantsFile(t *testing.T, merchants ...map[string]any) map[string]str
 	if err := os.WriteFile(path, raw, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return map[string]string{"PUBLIC_URL": "https://pay.example.com", "MERCHANTS_FILE": path}
+	return map[string]string{"PUBLIC_URL": "https://pay.example.com", "MERCHANTS_FILE": path,
+		"PROCESSOR": "sandbox", "ALLOW_SANDBOX": "1", "ALLOW_EMBEDDED_STORE": "1"}
 }
 
 // TestOneMerchantValidator makes each mistake twice, in the
