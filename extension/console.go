@@ -331,6 +331,9 @@ type orderView struct {
 
 func (k *console) order(c echo.Context) error {
 	ref := orderRef{Merchant: c.QueryParam("merchant"), OrderID: c.QueryParam("orderId")}
+	if all := k.s.merchants.All(); ref.Merchant == "" && len(all) == 1 {
+		ref.Merchant = all[0].ID // one merchant: merchant= says nothing
+	}
 	ctx := c.Request().Context()
 	sess, err := k.store.Order(ctx, ref.Merchant, ref.OrderID)
 	if err != nil {

@@ -64,12 +64,8 @@ func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, l
 		gw.close()
 		return nil, err
 	}
-	if !gw.embedded {
-		if err := checkPolicies(ctx, rdb, books); err != nil {
-			gw.close()
-			return nil, err
-		}
-	}
+	// Tracing is set up before the first command: on a Cluster, go-redis
+	// instruments only the node clients made after it.
 	var tp trace.TracerProvider
 	if cfg.OtelEndpoint != "" {
 		sdk, err := observe.Tracing(ctx, cfg.OtelEndpoint, version)
@@ -83,6 +79,12 @@ func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, l
 			return nil, err
 		}
 		tp = sdk
+	}
+	if !gw.embedded {
+		if err := checkPolicies(ctx, rdb, books); err != nil {
+			gw.close()
+			return nil, err
+		}
 	}
 	gw.store = redisstore.New(rdb, "gw", cfg.RedisShards)
 	gw.metrics = observe.NewMetrics(gw.store)
