@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -223,5 +224,28 @@ func TestCheckConfigSummary(t *testing.T) {
 	}
 	if n := strings.Count(out.String(), "\n"); n > 24 {
 		t.Errorf("-check-config printed %d lines: more than a screen", n)
+	}
+}
+
+// TestCheckConfigLogsRedisAsJSON: go-redis's own messages under
+// -check-config (a Redis that does not answer) are JSON lines like every
+// other, and the refusal is the one plain line on stderr.
+func TestCheckConfigLogsRedisAsJSON(t *testing.T) {
+	cmd := exec.Command(mustBuild(t), "-check-config")
+	cmd.Env = []string{"DEV_MODE=1", "REDIS_URL=redis://" + freeAddr(t) + "/0"}
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err == nil {
+		t.Fatal("-check-config passed on a Redis that does not answer")
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	for _, l := range lines {
+		var entry struct{ Logger, Msg string }
+		if err := json.Unmarshal([]byte(l), &entry); err != nil || entry.Logger != "redis" {
+			t.Errorf("not a JSON line of the redis logger: %q", l)
+		}
+	}
+	if !strings.HasPrefix(stderr.String(), "gateway: ") || strings.Count(stderr.String(), "\n") != 1 {
+		t.Errorf("stderr %q: want the one refusal line", stderr.String())
 	}
 }
