@@ -537,19 +537,20 @@ func TestRequestLease(t *testing.T) {
 	}
 }
 
-// TestREADMEListsEveryVariable: README.md's Configuration table has a row
-// for every variable of the table, showing its default, and no row for a
-// variable the gateway does not read.
-func TestREADMEListsEveryVariable(t *testing.T) {
-	raw, err := os.ReadFile("../../README.md")
+// TestConfigurationDoc: docs/configuration.md's table has a row for every
+// variable of the configuration table, showing its default, and no row
+// for a variable the gateway does not read. After adding a variable to
+// config.go, add its row there and run
+// go test -run TestConfigurationDoc ./cmd/gateway.
+func TestConfigurationDoc(t *testing.T) {
+	raw, err := os.ReadFile("../../docs/configuration.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, section, ok := strings.Cut(string(raw), "\n## Configuration\n")
-	if !ok {
-		t.Fatal("README.md has no Configuration section")
+	section, _, ok := strings.Cut(string(raw), "\n## ")
+	if !ok || !strings.Contains(section, "| variable | meaning | default |") {
+		t.Fatal("docs/configuration.md does not open with the table of variables")
 	}
-	section, _, _ = strings.Cut(section, "\n## ")
 	variableName := regexp.MustCompile("`([A-Z][A-Z0-9_]*)`")
 	defaults := map[string]string{} // variable: the last cell of its row
 	for _, line := range strings.Split(section, "\n") {
@@ -568,14 +569,14 @@ func TestREADMEListsEveryVariable(t *testing.T) {
 		cell, listed := defaults[v.name]
 		switch {
 		case !listed:
-			t.Errorf("README.md's Configuration table has no row for %s", v.name)
+			t.Errorf("docs/configuration.md has no row for %s", v.name)
 		case v.def != "" && !strings.Contains(cell, "`"+v.def+"`"):
-			t.Errorf("README.md gives %s the default %q, the table `%s`", v.name, cell, v.def)
+			t.Errorf("docs/configuration.md gives %s the default %q, the table `%s`", v.name, cell, v.def)
 		}
 	}
 	for name := range defaults {
 		if !read[name] {
-			t.Errorf("README.md lists %s, which the gateway does not read", name)
+			t.Errorf("docs/configuration.md lists %s, which the gateway does not read", name)
 		}
 	}
 }
