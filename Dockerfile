@@ -3,14 +3,15 @@
 #   docker build --build-arg VERSION="$(git describe --tags --always --dirty)" -t akinon-gateway .
 #   docker run --rm akinon-gateway -version
 #   docker run --rm -p 8080:8080 -e REDIS_URL=redis://redis:6379/0 -e PUBLIC_URL=https://pay.example.com \
-#     -e GATEWAY_USERNAME=… -e GATEWAY_PASSWORD=… -e HASH_KEY=… akinon-gateway
+#     -e GATEWAY_USERNAME=… -e GATEWAY_PASSWORD=… -e HASH_KEY=… -e PROCESSOR=sandbox -e ALLOW_SANDBOX=1 akinon-gateway
 #
 # or `docker compose up --build` with compose.yaml (gateway and Redis). Configuration is the
-# environment described in README.md.
+# environment described in docs/configuration.md; cmd/gateway/deploy_test.go reads this file's
+# runtime stage (ENV, EXPOSE, USER, ENTRYPOINT) to start the binary as the image would.
 #
 # There is no HEALTHCHECK: the distroless image has no shell or curl to run one. Orchestrators
 # probe over HTTP on port 8080 instead: GET /healthz for liveness (200 while the process serves)
-# and GET /readyz for readiness (503 while Redis does not answer).
+# and GET /readyz for readiness (503, with its reason, while Redis does not answer or may evict).
 #
 # The .git directory is not sent (.dockerignore), so the VCS fields of `gateway -version` read
 # "unknown" in the image; VERSION carries the revision instead.

@@ -114,12 +114,14 @@ type consoleView struct {
 	Title       string
 	Active      string // the navigation entry of the page
 	Flash       string
+	Warnings    []string // what runs that is not for production (Options.Warnings)
 	Body        any
 }
 
 func (k *console) render(c echo.Context, status int, page string, v consoleView) error {
 	v.Nonce = nonce()
 	v.CSRF, _ = c.Get("csrf").(string)
+	v.Warnings = k.s.warnings
 	var buf bytes.Buffer
 	if err := k.pages[page].ExecuteTemplate(&buf, "layout", v); err != nil {
 		return provider.Wrap(provider.CodeInternal, "console page", err)
@@ -329,6 +331,9 @@ type orderView struct {
 
 func (k *console) order(c echo.Context) error {
 	ref := orderRef{Merchant: c.QueryParam("merchant"), OrderID: c.QueryParam("orderId")}
+	if all := k.s.merchants.All(); ref.Merchant == "" && len(all) == 1 {
+		ref.Merchant = all[0].ID // one merchant: merchant= says nothing
+	}
 	ctx := c.Request().Context()
 	sess, err := k.store.Order(ctx, ref.Merchant, ref.OrderID)
 	if err != nil {

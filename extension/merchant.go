@@ -20,6 +20,7 @@ type Merchant struct {
 	HashScheme     hashing.Scheme
 	WebhookURL     string
 	WebhookHashKey string
+	Processor      string // the name of the bank it pays through
 }
 
 // Merchants finds a merchant by credentials or by id.

@@ -45,6 +45,9 @@ type Options struct {
 	// client; without them the client is the connection's peer, and the
 	// header, which anyone can write, is ignored.
 	TrustedProxies []*net.IPNet
+	// Warnings name what runs that is not for production (the sandbox
+	// bank, the embedded store); /readyz and the console header show them.
+	Warnings []string
 }
 
 // Server is the gateway's HTTP handler.
@@ -62,6 +65,7 @@ type Server struct {
 	throttle  *Throttle
 	noisy     *zap.Logger // sampled: lines an attacker can repeat at will
 	console   *console    // nil until MountConsole
+	warnings  []string
 }
 
 // New builds the routes.
@@ -78,6 +82,7 @@ func New(o Options) *Server {
 		validate:  newValidator(),
 		pages:     mustPages(),
 		throttle:  o.Throttle,
+		warnings:  o.Warnings,
 	}
 	if s.log == nil {
 		s.log = zap.NewNop()
@@ -161,6 +166,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.Serv
 // routes.
 func (s *Server) Echo() *echo.Echo { return s.echo }
 
+// readiness is /readyz's body.
+type readiness struct {
+	Status   string   `json:"status"`
+	Reason   string   `json:"reason,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// readyz answers 200 or 503 with the reason, in Ready's error: its text
+// is public, so Ready keeps hosts and secrets for the log.
 func (s *Server) readyz(c echo.Context) error {
 	if s.ready != nil {
 		ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
@@ -168,10 +182,10 @@ func (s *Server) readyz(c echo.Context) error {
 		// Not logged here: probes come every few seconds, and the check
 		// behind Ready logs when readiness changes.
 		if err := s.ready(ctx); err != nil {
-			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+			return c.JSON(http.StatusServiceUnavailable, readiness{Status: "unavailable", Reason: err.Error(), Warnings: s.warnings})
 		}
 	}
-	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	return c.JSON(http.StatusOK, readiness{Status: "ok", Warnings: s.warnings})
 }
 
 // requestContext takes or makes the request id, echoes it, gives the

@@ -41,3 +41,25 @@ func TestGUIDOf(t *testing.T) {
 		t.Errorf("guidOf = %q", got)
 	}
 }
+
+// TestReplayAfterFlags: replay is found first or after the flags, never
+// as a flag's value.
+func TestReplayAfterFlags(t *testing.T) {
+	tests := []struct {
+		args []string
+		want int
+	}{
+		{[]string{"replay", "rec.jsonl"}, 0},
+		{[]string{"-gateway", "http://127.0.0.1:9", "replay", "rec.jsonl"}, 2},
+		{[]string{"-gateway=http://127.0.0.1:9", "replay", "rec.jsonl"}, 1},
+		{[]string{"-v", "replay", "rec.jsonl"}, 1},
+		{[]string{"-scenarios", "replay"}, -1},
+		{[]string{"-scenarios", "sale"}, -1},
+		{[]string{"rec.jsonl", "replay"}, -1},
+	}
+	for _, tt := range tests {
+		if got := replayAt(tt.args); got != tt.want {
+			t.Errorf("replayAt(%q) = %d, want %d", tt.args, got, tt.want)
+		}
+	}
+}

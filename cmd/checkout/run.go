@@ -21,14 +21,35 @@ import (
 // printed.
 var errFailed = errors.New("failures reported")
 
+// replayAt is where the replay command stands in args, or -1: first,
+// or after flags (`checkout -gateway URL replay FILE`), but never as the
+// value of the flag before it.
+func replayAt(args []string) int {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "replay":
+			return i
+		case a == "--" || !strings.HasPrefix(a, "-"):
+			return -1
+		case !strings.Contains(a, "=") && !boolFlags[strings.TrimLeft(a, "-")]:
+			i++ // the next word is this flag's value
+		}
+	}
+	return -1
+}
+
+// boolFlags are the flags that take no value.
+var boolFlags = map[string]bool{"browser": true, "v": true, "h": true, "help": true}
+
 // run is the whole program, so a test can boot it.
 func run(ctx context.Context, args []string, env func(string) string) error {
 	return runTo(ctx, args, env, os.Stdout, os.Stderr)
 }
 
 func runTo(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && args[0] == "replay" {
-		return runReplay(ctx, args[1:], env, stdout, stderr)
+	if i := replayAt(args); i >= 0 {
+		return runReplay(ctx, append(append([]string{}, args[:i]...), args[i+1:]...), env, stdout, stderr)
 	}
 	cfg, err := parseConfig(args, env, stderr)
 	if errors.Is(err, flag.ErrHelp) {

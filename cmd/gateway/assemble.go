@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -63,12 +64,8 @@ func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, l
 		gw.close()
 		return nil, err
 	}
-	if !gw.embedded {
-		if err := checkPolicies(ctx, rdb, books); err != nil {
-			gw.close()
-			return nil, err
-		}
-	}
+	// Tracing is set up before the first command: on a Cluster, go-redis
+	// instruments only the node clients made after it.
 	var tp trace.TracerProvider
 	if cfg.OtelEndpoint != "" {
 		sdk, err := observe.Tracing(ctx, cfg.OtelEndpoint, version)
@@ -83,8 +80,19 @@ func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, l
 		}
 		tp = sdk
 	}
+	if !gw.embedded {
+		if err := checkPolicies(ctx, rdb, books); err != nil {
+			gw.close()
+			return nil, err
+		}
+	}
 	gw.store = redisstore.New(rdb, "gw", cfg.RedisShards)
 	gw.metrics = observe.NewMetrics(gw.store)
+	parts := testParts(cfg, merchants)
+	for _, p := range parts {
+		gw.metrics.NotForProduction(p.name)
+		log.Warn("NOT FOR PRODUCTION: " + p.warning)
+	}
 	gw.store.SetRetention(cfg.OrderRetention)
 	gw.store.SetDurability(redisstore.Durability{MinReplicas: cfg.RedisMinReplicas, Timeout: cfg.RedisReplicaTimeout, AOF: cfg.RedisWaitAOF})
 
@@ -100,6 +108,9 @@ func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, l
 
 	gw.ready = &readiness{check: func(ctx context.Context) error { return gw.store.Check(ctx, cfg.Replica, gw.embedded) }}
 	gw.ready.refresh(ctx)
+	if err := gw.ready.detail(); err != nil {
+		log.Warn("not ready", zap.Error(err))
+	}
 	throttle := extension.NewThrottle(rdb, "gw:rl", cfg.Throttle)
 	throttle.Refused = gw.metrics.Throttled
 	gw.srv = extension.New(extension.Options{
@@ -111,6 +122,7 @@ func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, l
 		Ready:          gw.ready.err,
 		Throttle:       throttle,
 		TrustedProxies: cfg.TrustedProxies,
+		Warnings:       partWarnings(parts),
 	})
 	gw.admin = gw.srv.OperatorEcho(cfg.AdminAddr != "")
 	routers := []*echo.Echo{gw.srv.Echo()}
@@ -216,25 +228,6 @@ func checkPolicies(ctx context.Context, clients ...redis.UniversalClient) error 
 	return errors.Join(errs...)
 }
 
-// checkStores is -check-config's look at the stores: reachable, and
-// configured not to evict. Without REDIS_URL there is nothing to check.
-func checkStores(ctx context.Context, cfg Config) error {
-	var clients []redis.UniversalClient
-	for _, raw := range []string{cfg.RedisURL, cfg.SandboxRedisURL} {
-		if raw == "" {
-			continue
-		}
-		o, err := redisOptions(raw)
-		if err != nil {
-			return err
-		}
-		c := redis.NewUniversalClient(o)
-		defer c.Close()
-		clients = append(clients, c)
-	}
-	return checkPolicies(ctx, clients...)
-}
-
 // readiness is /readyz's answer, computed in the background every
 // interval rather than per request: a flood of probes costs nothing, and
 // a probe answers at once.
@@ -243,6 +236,13 @@ type readiness struct {
 
 	mu   sync.Mutex
 	last error
+}
+
+// detail is the last check's own error, for the log.
+func (r *readiness) detail() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.last
 }
 
 func (r *readiness) refresh(ctx context.Context) {
@@ -254,16 +254,39 @@ func (r *readiness) refresh(ctx context.Context) {
 	r.mu.Unlock()
 }
 
+// err is /readyz's reason, in words safe to show anyone who can reach
+// the listener: no host, address or secret (the log has those).
 func (r *readiness) err(context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.last
+	if r.last == nil {
+		return nil
+	}
+	return errors.New(publicReason(r.last))
+}
+
+// publicReason says in a sentence what readiness found.
+func publicReason(err error) string {
+	msg := err.Error()
+	switch {
+	case errors.Is(err, redisstore.ErrEvicting):
+		return "the store may evict keys: Redis must run with maxmemory-policy noeviction"
+	case strings.Contains(msg, "OOM "):
+		return "the store refuses writes: Redis is at maxmemory"
+	case strings.Contains(msg, "READONLY"):
+		return "the store refuses writes: the Redis reached is a read-only replica"
+	case strings.Contains(msg, "maxmemory_policy"):
+		return "the store does not say its maxmemory-policy: cannot prove keys are never evicted"
+	case errors.Is(err, provider.ErrUnavailable):
+		return "the store does not answer"
+	}
+	return "the store check failed (the log says why)"
 }
 
 func (r *readiness) run(ctx context.Context, every time.Duration, log *zap.Logger) {
 	t := time.NewTicker(every)
 	defer t.Stop()
-	was := r.err(ctx)
+	was := r.detail()
 	for {
 		select {
 		case <-ctx.Done():
@@ -271,7 +294,7 @@ func (r *readiness) run(ctx context.Context, every time.Duration, log *zap.Logge
 		case <-t.C:
 		}
 		r.refresh(ctx)
-		now := r.err(ctx)
+		now := r.detail()
 		switch {
 		case now != nil && was == nil:
 			log.Warn("not ready", zap.Error(now))

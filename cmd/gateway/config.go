@@ -22,6 +22,7 @@ import (
 	"github.com/akinon-gateway/gateway/extension/webhook"
 	"github.com/akinon-gateway/gateway/hashing"
 	"github.com/akinon-gateway/gateway/provider"
+	"github.com/akinon-gateway/gateway/provider/sandbox"
 	"github.com/go-redis/redis_rate/v10"
 )
 
@@ -91,6 +92,12 @@ type Config struct {
 	IdleTimeout         time.Duration    // IDLE_TIMEOUT: a keep-alive connection doing nothing
 	TrustedProxies      []*net.IPNet     // TRUSTED_PROXIES: whose X-Forwarded-For names the client
 	OtelEndpoint        string           // OTEL_EXPORTER_OTLP_ENDPOINT: where traces go; "" = tracing off
+
+	// What stands in for production parts, refused outside DEV_MODE unless
+	// asked for: a merchant's bank and the store.
+	Processor          string // PROCESSOR: the single merchant's processor (knownProcessors)
+	AllowSandbox       bool   // ALLOW_SANDBOX: the sandbox bank may take payments outside DEV_MODE
+	AllowEmbeddedStore bool   // ALLOW_EMBEDDED_STORE: the embedded store may run outside DEV_MODE
 }
 
 // minPassword is the shortest merchant password accepted outside DEV_MODE.
@@ -128,7 +135,7 @@ func (c *Config) variables() []variable {
 		text("HASH_SCHEME", string(hashing.DefaultScheme), &c.HashScheme),
 		bind("RETURN_URL_HOSTS", "", &c.ReturnHost, parseList, same[[]string]),
 		bind("INSTALLMENT_RATES", formatRates(provider.DefaultInstallmentRates()), &c.Rates, parseRates, formatRates),
-		text("WEBHOOK_URL", "", &c.WebhookURL),
+		bind("WEBHOOK_URL", "", &c.WebhookURL, asIs, maskURL),
 		secret("WEBHOOK_HASH_KEY", &c.WebhookHashKey),
 		redisURL("REDIS_URL", &c.RedisURL),
 		bind("REDIS_SHARDS", "1", &c.RedisShards, parseShards, same[int]),
@@ -173,7 +180,10 @@ func (c *Config) variables() []variable {
 		bind("MAX_CONNS_PER_IP", "256", &c.MaxConnsPerIP, parseConns, same[int]),
 		duration("IDLE_TIMEOUT", "30s", &c.IdleTimeout),
 		bind("TRUSTED_PROXIES", "", &c.TrustedProxies, parseCIDRs, formatCIDRs),
-		text("OTEL_EXPORTER_OTLP_ENDPOINT", "", &c.OtelEndpoint),
+		bind("OTEL_EXPORTER_OTLP_ENDPOINT", "", &c.OtelEndpoint, asIs, maskURL),
+		inDev(text("PROCESSOR", "", &c.Processor), sandbox.Name),
+		bind("ALLOW_SANDBOX", "0", &c.AllowSandbox, parseFlag, same[bool]),
+		bind("ALLOW_EMBEDDED_STORE", "0", &c.AllowEmbeddedStore, parseFlag, same[bool]),
 	}
 }
 
@@ -254,16 +264,27 @@ func LoadConfig(env func(string) string) (Config, error) {
 			}
 		}
 	}
-	c.fillComputed()
+	c.fillComputed(env("PUBLIC_URL") != "")
 	return c, errors.Join(errs...)
 }
 
 // fillComputed sets the defaults that are not constants: the replica's
-// name and, in DEV_MODE only, the development credentials.
-func (c *Config) fillComputed() {
+// name and, in DEV_MODE only, the development credentials and a
+// PUBLIC_URL that follows ADDR.
+func (c *Config) fillComputed(publicURLSet bool) {
 	if c.Replica == "" {
 		host, _ := os.Hostname()
 		c.Replica = fmt.Sprintf("%s-%d", host, os.Getpid())
+	}
+	if c.DevMode && !publicURLSet {
+		// A developer who moves the gateway to another port must not be
+		// sent by redirectUrl to the old one.
+		if host, port, err := net.SplitHostPort(c.Addr); err == nil {
+			if host == "" || net.ParseIP(host) != nil && net.ParseIP(host).IsUnspecified() {
+				host = "localhost"
+			}
+			c.PublicURL = "http://" + net.JoinHostPort(host, port)
+		}
 	}
 	if c.DevMode && c.MerchantsFile == "" {
 		// Development may run with no credentials at all; never production.
@@ -281,7 +302,47 @@ func (c *Config) fillComputed() {
 // checked by Merchants.
 func (c Config) Validate() error {
 	_, merchants := c.Merchants()
-	return errors.Join(c.checkPublicURL(), c.checkAdmin(), c.checkLease(), c.checkDurability(), c.checkWebhookTargets(), merchants)
+	return errors.Join(c.checkPublicURL(), c.checkAdmin(), c.checkLease(), c.checkDurability(), c.checkEmbedded(),
+		c.checkWebhookTargets(), merchants, c.checkSandbox())
+}
+
+// checkEmbedded refuses the embedded in-memory store outside DEV_MODE
+// unless ALLOW_EMBEDDED_STORE=1: a REDIS_URL left out (or misspelt) must
+// not start a gateway that forgets every payment at its next restart.
+func (c Config) checkEmbedded() error {
+	if c.RedisURL != "" || c.DevMode || c.AllowEmbeddedStore {
+		return nil
+	}
+	return errors.New("REDIS_URL: is not set, and outside DEV_MODE the embedded in-memory store is refused " +
+		"(it loses every guid, order and queued webhook at a restart, and replicas cannot share it): " +
+		"set REDIS_URL, or ALLOW_EMBEDDED_STORE=1 to run on it on purpose")
+}
+
+// checkSandbox refuses the sandbox bank outside DEV_MODE unless
+// ALLOW_SANDBOX=1: it approves test cards and moves no money, so a shop
+// on it would ship goods nobody paid for.
+func (c Config) checkSandbox() error {
+	if c.DevMode || c.AllowSandbox {
+		return nil
+	}
+	ms, err := c.Merchants()
+	if err != nil {
+		return nil // reported by Validate
+	}
+	var errs []error
+	for _, m := range ms.All() {
+		if m.Processor != sandbox.Name {
+			continue
+		}
+		name := "PROCESSOR"
+		if c.MerchantsFile != "" {
+			name = fmt.Sprintf("MERCHANTS_FILE: merchant %q: processor", m.ID)
+		}
+		errs = append(errs, fmt.Errorf("%s: %q is the test bank (it approves test cards and moves no money), "+
+			"refused outside DEV_MODE: name the merchant's bank, or set ALLOW_SANDBOX=1 to run the sandbox on purpose "+
+			"(a public test environment)", name, sandbox.Name))
+	}
+	return errors.Join(errs...)
 }
 
 // checkWebhookTargets refuses webhook URLs on internal addresses outside
@@ -376,6 +437,9 @@ func (c Config) Merchants() (*extension.Merchants, error) {
 	list := make([]*extension.Merchant, 0, len(specs))
 	var errs []error
 	for i, spec := range specs {
+		if spec.Processor == nil {
+			spec.Processor = &processorSpec{Name: c.Processor}
+		}
 		where := fmt.Sprintf("MERCHANTS_FILE: merchant %d (%q)", i, spec.ID)
 		m, err := spec.build(c.DevMode, func(key string) string { return where + ": " + key })
 		errs = append(errs, err)
@@ -409,22 +473,43 @@ func mask(secret string) string {
 	return "***"
 }
 
-// maskURL hides the password of a Redis URL, or the whole URL if it
-// does not parse.
+// maskURL hides what a URL may carry of a secret: the password (or a
+// lone user, which may be a token), and every query value. A value that
+// does not parse is masked whole.
 func maskURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return mask(raw)
 	}
-	if _, has := u.User.Password(); !has {
-		return raw
+	var user string
+	if u.User != nil {
+		user = u.User.Username() + ":***@"
+		if _, has := u.User.Password(); !has {
+			user = "***@"
+		}
+		u.User = nil
 	}
-	// url.UserPassword would escape the mask to %2A%2A%2A.
-	name := u.User.Username()
-	u.User = nil
-	s := u.String()
+	if u.RawQuery != "" {
+		q := u.Query()
+		keys := slices.Sorted(maps.Keys(q))
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = url.QueryEscape(k) + "=***"
+		}
+		u.RawQuery = ""
+		return insertUser(u.String(), user) + "?" + strings.Join(parts, "&")
+	}
+	return insertUser(u.String(), user)
+}
+
+// insertUser puts masked user info after a URL's "//"; url.UserPassword
+// would escape the mask to %2A%2A%2A.
+func insertUser(s, user string) string {
+	if user == "" {
+		return s
+	}
 	i := strings.Index(s, "//") + len("//")
-	return s[:i] + url.User(name).String() + ":***@" + s[i:]
+	return s[:i] + user + s[i:]
 }
 
 func isLocal(host string) bool {
@@ -619,6 +704,14 @@ type merchantSpec struct {
 	WebhookHashKey   string         `json:"webhookHashKey"`
 	ReturnHosts      []string       `json:"returnHosts"`
 	InstallmentRates map[string]int `json:"installmentRates"`
+	Processor        *processorSpec `json:"processor"`
+}
+
+// processorSpec is a merchant's processor section: which bank it pays
+// through (and, as banks are added, that bank's settings). Without one
+// the merchant uses PROCESSOR.
+type processorSpec struct {
+	Name string `json:"name"`
 }
 
 // envMerchantVars names the single merchant's settings, by their JSON
@@ -633,6 +726,7 @@ var envMerchantVars = map[string]string{
 	"webhookHashKey":   "WEBHOOK_HASH_KEY",
 	"returnHosts":      "RETURN_URL_HOSTS",
 	"installmentRates": "INSTALLMENT_RATES",
+	"processor":        "PROCESSOR",
 }
 
 // envMerchant is the merchant of the single-merchant variables.
@@ -654,6 +748,7 @@ func (c Config) envMerchant() merchantSpec {
 		WebhookHashKey:   c.WebhookHashKey,
 		ReturnHosts:      c.ReturnHost,
 		InstallmentRates: rates,
+		Processor:        &processorSpec{Name: c.Processor},
 	}
 }
 
@@ -697,6 +792,7 @@ func (m merchantSpec) build(dev bool, name func(key string) string) (*extension.
 		bad("hashScheme", "%v", err)
 	}
 	m.checkWebhook(dev, bad)
+	processor := m.processor(bad)
 	rates := m.rates(bad)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -709,7 +805,23 @@ func (m merchantSpec) build(dev bool, name func(key string) string) (*extension.
 		HashScheme:     scheme,
 		WebhookURL:     m.WebhookURL,
 		WebhookHashKey: m.WebhookHashKey,
+		Processor:      processor,
 	}, nil
+}
+
+// processor is the name of the merchant's bank, one the gateway knows.
+func (m merchantSpec) processor(bad complaint) string {
+	var name string
+	if m.Processor != nil {
+		name = m.Processor.Name
+	}
+	switch {
+	case name == "":
+		bad("processor", "is required outside DEV_MODE: PROCESSOR or the merchant's processor section names its bank (known: %s)", strings.Join(knownProcessors, ", "))
+	case !slices.Contains(knownProcessors, name):
+		bad("processor", "%q is not a processor this gateway has (known: %s)", name, strings.Join(knownProcessors, ", "))
+	}
+	return name
 }
 
 // checkCredentials: the Basic credentials Akinon uses and the key that

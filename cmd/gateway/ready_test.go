@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -50,12 +52,21 @@ func TestReadyzProvesTheStoreIsSafe(t *testing.T) {
 	rdb := srv.Client(t)
 	const interval = 100 * time.Millisecond
 	base, _ := mustRun(t, gatewayEnv(freeAddr(t), srv.URL(), "", map[string]string{"READY_INTERVAL": interval.String()}))
+	var body readyBody
 	ready := func() int {
 		resp, err := http.Get(base + "/readyz")
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		if strings.Contains(string(raw), srv.Addr) {
+			t.Fatalf("/readyz shows the store's address: %s", raw)
+		}
+		body = readyBody{}
+		if err := json.Unmarshal(raw, &body); err != nil {
+			t.Fatalf("/readyz: %v: %s", err, raw)
+		}
 		return resp.StatusCode
 	}
 	within := func(what string, want int, change func()) time.Duration {
@@ -65,25 +76,38 @@ func TestReadyzProvesTheStoreIsSafe(t *testing.T) {
 		redistest.Eventually(t, 10*interval, what, func() bool { return ready() == want })
 		return time.Since(start)
 	}
-	if ready() != http.StatusOK {
-		t.Fatal("/readyz on a sound Redis")
+	if ready() != http.StatusOK || body.Reason != "" {
+		t.Fatalf("/readyz on a sound Redis: %+v", body)
 	}
 	ctx := context.Background()
 	tests := []struct {
 		name          string
 		break_, mend_ func()
+		reason        string
 	}{
 		{"maxmemory-policy set to allkeys-lru",
 			func() { rdb.ConfigSet(ctx, "maxmemory-policy", "allkeys-lru") },
-			func() { rdb.ConfigSet(ctx, "maxmemory-policy", "noeviction") }},
+			func() { rdb.ConfigSet(ctx, "maxmemory-policy", "noeviction") },
+			"the store may evict keys: Redis must run with maxmemory-policy noeviction"},
 		{"every write refused (out of memory)",
 			func() { rdb.ConfigSet(ctx, "maxmemory", "1") },
-			func() { rdb.ConfigSet(ctx, "maxmemory", "0") }},
+			func() { rdb.ConfigSet(ctx, "maxmemory", "0") },
+			"the store refuses writes: Redis is at maxmemory"},
 	}
 	for _, tt := range tests {
 		took := within(tt.name+": /readyz 503", http.StatusServiceUnavailable, tt.break_)
-		t.Logf("%s: /readyz 503 after %s", tt.name, took.Round(time.Millisecond))
+		if body.Status != "unavailable" || body.Reason != tt.reason {
+			t.Errorf("%s: /readyz body %+v, want the reason %q", tt.name, body, tt.reason)
+		}
+		t.Logf("%s: /readyz 503 after %s: %+v", tt.name, took.Round(time.Millisecond), body)
 		took = within(tt.name+" undone: /readyz 200", http.StatusOK, tt.mend_)
 		t.Logf("%s undone: /readyz 200 after %s", tt.name, took.Round(time.Millisecond))
 	}
+}
+
+// readyBody is /readyz's answer.
+type readyBody struct {
+	Status   string
+	Reason   string
+	Warnings []string
 }

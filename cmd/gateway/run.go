@@ -45,10 +45,11 @@ func run(ctx context.Context, args []string, env func(string) string) error {
 		return err
 	}
 	defer func() { _ = log.Sync() }()
+	logRedisThrough(log)
 	if *checkOnly {
-		return checkStores(ctx, cfg)
+		return checkConfig(ctx, cfg, merchants, stdout)
 	}
-	log.Info("configuration", cfg.LogFields()...)
+	log.Info("configuration", append(cfg.LogFields(), zap.Strings("not_for_production", partNames(testParts(cfg, merchants))))...)
 
 	gw, err := assemble(ctx, cfg, merchants, log)
 	if err != nil {

@@ -35,6 +35,7 @@ type Metrics struct {
 	attemptTime  prometheus.Histogram
 	throttled    *prometheus.CounterVec
 	reconcileRun prometheus.Counter
+	testParts    *prometheus.GaugeVec
 }
 
 // State is what the metrics read at scrape time from the store: what is
@@ -74,8 +75,11 @@ func NewMetrics(state State) *Metrics {
 		Help: "Webhook attempt latency.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)})
 	m.throttled = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gateway_throttled_total",
 		Help: "Requests refused by a throttle: auth_ip, auth_user, card_ip, card_merchant, card_bin."}, []string{"throttle"})
+	m.testParts = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "gateway_not_for_production",
+		Help: "1 for each part running that is not for production: sandbox (the test bank takes payments), embedded_store (the in-memory store)."},
+		[]string{"part"})
 	for _, c := range []prometheus.Collector{m.requests, m.latency, m.calls, m.callLatency, m.idempotency, m.storeErrors,
-		m.reconciled, m.reconcileRun, m.attempts, m.attemptTime, m.throttled} {
+		m.reconciled, m.reconcileRun, m.attempts, m.attemptTime, m.throttled, m.testParts} {
 		f(c)
 	}
 	if state != nil {
@@ -113,6 +117,9 @@ func (m *Metrics) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		return nil
 	}
 }
+
+// NotForProduction records that a part not for production runs.
+func (m *Metrics) NotForProduction(part string) { m.testParts.WithLabelValues(part).Set(1) }
 
 // Throttled counts a throttle's refusal (extension.Throttle.Refused).
 func (m *Metrics) Throttled(name string) { m.throttled.WithLabelValues(name).Inc() }

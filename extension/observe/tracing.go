@@ -3,6 +3,7 @@ package observe
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 	"github.com/redis/go-redis/extra/redisotel/v9"
@@ -24,11 +25,15 @@ const ServiceName = "akinon-gateway"
 // the exporter reads OpenTelemetry's other OTEL_* variables itself). It
 // returns the provider and its shutdown, which flushes what is batched.
 func Tracing(ctx context.Context, endpoint, version string) (*sdktrace.TracerProvider, error) {
-	exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(endpoint))
+	// OTEL_EXPORTER_OTLP_ENDPOINT is the collector's base URL; traces go
+	// to its /v1/traces, as OpenTelemetry's specification says.
+	exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(strings.TrimRight(endpoint, "/")+"/v1/traces"))
 	if err != nil {
 		return nil, fmt.Errorf("tracing: %w", err)
 	}
-	res, err := resource.Merge(resource.Default(), resource.NewWithAttributes(semconv.SchemaURL,
+	// Schemaless: resource.Default carries the SDK's own semconv schema,
+	// and merging two resources of different schemas is an error.
+	res, err := resource.Merge(resource.Default(), resource.NewSchemaless(
 		semconv.ServiceName(ServiceName), semconv.ServiceVersion(version)))
 	if err != nil {
 		return nil, fmt.Errorf("tracing: %w", err)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/akinon-gateway/gateway/extension"
 	"github.com/akinon-gateway/gateway/extension/observe"
+	"github.com/akinon-gateway/gateway/extension/observe/otlptest"
 	"github.com/akinon-gateway/gateway/hashing"
 	"github.com/akinon-gateway/gateway/provider"
 	"github.com/akinon-gateway/gateway/provider/redisstore"
@@ -101,4 +102,24 @@ func TestAPurchaseIsOneTrace(t *testing.T) {
 		t.Fatalf("the purchase's children: %s; want its two scripts and its capture", got)
 	}
 	t.Logf("trace of one purchase: %s → %s (%s in all)", root.Name, got, root.EndTime.Sub(root.StartTime).Round(time.Microsecond))
+}
+
+// TestTracingExportsToACollector builds tracing as the gateway does
+// (Tracing, with its real resource and OTLP/HTTP exporter) and sends a
+// span to a local receiver, which must get it under the gateway's name.
+func TestTracingExportsToACollector(t *testing.T) {
+	recv := otlptest.Start(t)
+	tp, err := observe.Tracing(context.Background(), recv.URL, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, span := tp.Tracer("test").Start(context.Background(), "a span")
+	span.End()
+	if err := tp.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := recv.Spans()
+	if len(got) != 1 || got[0] != (otlptest.Span{Name: "a span", Service: observe.ServiceName}) {
+		t.Fatalf("the receiver got %+v (refused %v), want the one span of %s", got, recv.Refused(), observe.ServiceName)
+	}
 }

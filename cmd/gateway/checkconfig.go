@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/akinon-gateway/gateway/extension"
+	"github.com/akinon-gateway/gateway/provider/redisstore"
+	"github.com/akinon-gateway/gateway/provider/sandbox"
+)
+
+// checkConfig is -check-config: with the configuration valid, it proves
+// the stores answer and will not evict, then writes to out a screen of
+// what it proved.
+func checkConfig(ctx context.Context, cfg Config, merchants *extension.Merchants, out io.Writer) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	store, err := describeStore(ctx, cfg.RedisURL, cfg)
+	if err != nil {
+		return err
+	}
+	books := "the store above"
+	if cfg.SandboxRedisURL != "" {
+		if books, err = describeStore(ctx, cfg.SandboxRedisURL, cfg); err != nil {
+			return err
+		}
+	} else if cfg.RedisURL == "" {
+		books = "an embedded in-memory store of its own"
+	}
+
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	line := func(k, format string, args ...any) { fmt.Fprintf(w, "%s\t%s\n", k, fmt.Sprintf(format, args...)) }
+	fmt.Fprintln(w, "configuration: valid")
+	line("store", "%s", store)
+	aof := "no"
+	if cfg.RedisWaitAOF {
+		aof = "yes"
+	}
+	line("durability", "each answer waits for %d replica(s) (REDIS_MIN_REPLICAS), at most %v; waits for the AOF fsync: %s (REDIS_WAIT_AOF)",
+		cfg.RedisMinReplicas, cfg.RedisReplicaTimeout, aof)
+	for _, m := range merchants.All() {
+		hook := "webhooks off"
+		if m.WebhookURL != "" {
+			hook = "webhooks to " + maskURL(m.WebhookURL)
+		}
+		line("merchant "+m.ID, "processor %s; %s", m.Processor, hook)
+	}
+	if cfg.RedisURL != "" || cfg.SandboxRedisURL != "" || hasSandbox(merchants) {
+		line("sandbox books", "%s", books)
+	}
+	line("listener", "%s (ADDR), redirectUrl on %s (PUBLIC_URL)", cfg.Addr, cfg.PublicURL)
+	switch {
+	case cfg.AdminUsername == "":
+		line("operator", "off (ADMIN_USERNAME/ADMIN_PASSWORD not set)")
+	case cfg.AdminAddr != "":
+		line("operator", "%s (ADMIN_ADDR): /admin, /metrics, /readyz, behind ADMIN_USERNAME", cfg.AdminAddr)
+	default:
+		line("operator", "on the main listener: /admin and /metrics behind ADMIN_USERNAME")
+	}
+	tracing := "off"
+	if cfg.OtelEndpoint != "" {
+		tracing = "OTLP/HTTP to " + maskURL(cfg.OtelEndpoint)
+	}
+	line("tracing", "%s", tracing)
+	parts := testParts(cfg, merchants)
+	for _, p := range parts {
+		line("NOT FOR PRODUCTION", "%s", p.warning)
+	}
+	if cfg.DevMode {
+		line("DEV_MODE", "on: development credentials and http URLs are accepted; never in production")
+	}
+	return w.Flush()
+}
+
+func hasSandbox(ms *extension.Merchants) bool {
+	for _, m := range ms.All() {
+		if m.Processor == sandbox.Name {
+			return true
+		}
+	}
+	return false
+}
+
+// describeStore connects to a REDIS_URL and says what it found: the
+// topology, each master's policy and memory limit, its replicas. A Redis
+// that does not answer or may evict is an error.
+func describeStore(ctx context.Context, raw string, cfg Config) (string, error) {
+	if raw == "" {
+		return "embedded in-memory (miniredis), ALLOW_EMBEDDED_STORE=1 or DEV_MODE: nothing survives a restart", nil
+	}
+	o, err := redisOptions(raw)
+	if err != nil {
+		return "", err
+	}
+	c := redis.NewUniversalClient(o)
+	defer c.Close()
+	if err := redisstore.CheckPolicy(ctx, c); err != nil {
+		return "", err
+	}
+	kind := "one node"
+	switch {
+	case o.MasterName != "":
+		kind = fmt.Sprintf("Sentinel, master %q", o.MasterName)
+	case o.IsClusterMode || len(o.Addrs) > 1:
+		kind = "Cluster"
+	}
+	var masters []string
+	look := func(ctx context.Context, n *redis.Client) error {
+		mem, err := n.Info(ctx, "memory", "replication").Result()
+		if err != nil {
+			return err
+		}
+		limit := infoValue(mem, "maxmemory_human")
+		if infoValue(mem, "maxmemory") == "0" {
+			limit = "none"
+		}
+		masters = append(masters, fmt.Sprintf("%s: maxmemory-policy %s, maxmemory %s, %s replica(s) connected",
+			n.Options().Addr, infoValue(mem, "maxmemory_policy"), limit, infoValue(mem, "connected_slaves")))
+		return nil
+	}
+	switch c := c.(type) {
+	case *redis.ClusterClient:
+		err = c.ForEachMaster(ctx, look)
+	case *redis.Client:
+		err = look(ctx, c)
+	default:
+		err = errors.New("cannot read this client's nodes")
+	}
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", maskURL(raw), err)
+	}
+	return fmt.Sprintf("Redis %s at %s; %s", kind, maskURL(raw), strings.Join(masters, "; ")), nil
+}
+
+func infoValue(info, name string) string {
+	for _, l := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(l), name+":"); ok {
+			return v
+		}
+	}
+	return "?"
+}
