@@ -1,7 +1,8 @@
 -- Begin: replay a finished guid, or claim it and, in the same atomic
 -- step, apply the state machine to the order's session and reserve what
--- the action needs. Mirrors provider.Decide; the rule table itself comes
--- from Go (provider.RuleTable) in ARGV[9].
+-- the action needs. The rule table comes from Go (provider.RuleTable) in
+-- ARGV[9]; the lock and the guards on amounts are decided here alone
+-- (their cases: scripts_test.go).
 --
 -- A purchase, void or refund may reach the processor: its claim lives
 -- until it is settled and is entered in the doubt set, due at its
