@@ -25,7 +25,7 @@ local retention, order = tonumber(ARGV[12]), ARGV[13]
 -- A script sent again by the client after its reply was lost finds the
 -- guid claimed by its own token: it answers what the first run did,
 -- without claiming or reserving twice.
-local rec = redis.call('HMGET', idem, 's', 't')
+local rec = redis.call('HMGET', idem, REC.state, REC.token)
 local mine = rec[1] == 'run' and rec[2] == token
 if not mine then
   local seen = idem_check(idem, fp)
@@ -122,7 +122,7 @@ if not mutates then
 end
 
 idem_claim(idem, fp, token, 0, order)
-redis.call('HSET', idem, 'a', action, 'm', amount)
+redis.call('HSET', idem, REC.action, action, REC.amount, amount)
 redis.call('ZADD', doubt, ARGV[10], ARGV[11])
 if action == 'REFUND' then
   redis.call('HSET', sess, 'r:' .. guid, amount)
