@@ -134,8 +134,8 @@ func TestTheReconcilerKeepsAThreeDSPaymentClaimedMeanwhile(t *testing.T) {
 	// Right after the reconciler claimed the entry, the late card request
 	// settles its challenge...
 	hs.afterClaimDoubts = func() {
-		_, err := st.SettlePayment(ctx, provider.PaymentSettlement{PaymentClaim: card, Phase: provider.PhaseThreeDS,
-			Authorised: 10000, ChallengeID: res.ChallengeID, Detail: res.Detail, StartStep: "{}"})
+		_, err := st.SettlePayment(ctx, provider.PaymentSettlement{PaymentClaim: card, StartStep: "{}",
+			Paid: &provider.Session{Phase: provider.PhaseThreeDS, Authorised: 10000, ChallengeID: res.ChallengeID, Detail: res.Detail}})
 		if err != nil {
 			t.Error(err)
 		}
@@ -362,8 +362,8 @@ func TestTheReconcilerNeverSettlesANewerClaim(t *testing.T) {
 	w := mustLateChallenge(t)
 	st, hs, bank, svc, sid, card, res, ctx := w.st, w.hs, w.bank, w.svc, w.sid, w.card, w.res, context.Background()
 	hs.afterClaimDoubts = func() {
-		if _, err := st.SettlePayment(ctx, provider.PaymentSettlement{PaymentClaim: card, Phase: provider.PhaseThreeDS,
-			Authorised: 10000, ChallengeID: res.ChallengeID, Detail: res.Detail, StartStep: "{}"}); err != nil {
+		if _, err := st.SettlePayment(ctx, provider.PaymentSettlement{PaymentClaim: card, StartStep: "{}",
+			Paid: &provider.Session{Phase: provider.PhaseThreeDS, Authorised: 10000, ChallengeID: res.ChallengeID, Detail: res.Detail}}); err != nil {
 			t.Error(err)
 		}
 		n := time.Now()

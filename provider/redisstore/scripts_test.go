@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/akinon-gateway/gateway/idempotency"
 	"github.com/akinon-gateway/gateway/provider"
 )
 
@@ -309,6 +310,7 @@ func (r *raw) checkStarted(t *testing.T, merchant, order string, after map[strin
 func (r *raw) checkBeginRecord(t *testing.T, merchant, order string, a ask, verdict string) {
 	t.Helper()
 	ctx := context.Background()
+	f := idempotency.Record
 	key := r.guidKey(merchant, "g1")
 	rec, err := r.rdb.HGetAll(ctx, key).Result()
 	if err != nil {
@@ -323,16 +325,17 @@ func (r *raw) checkBeginRecord(t *testing.T, merchant, order string, a ask, verd
 			t.Errorf("a busy answer claimed the guid: %v, in doubt %v", rec, inDoubt)
 		}
 	case verdict == "claimed" && a.action == provider.ActionStart:
-		if rec["s"] != "done" || rec["b"] != `{"started":true}` || rec["c"] != "200" {
+		if rec[f.State] != "done" || rec[f.Body] != `{"started":true}` || rec[f.Status] != "200" {
 			t.Errorf("guid record %v: want start-session's reply stored", rec)
 		}
 	case verdict == "claimed" && mutates:
-		want := map[string]string{"s": "run", "t": "tok", "f": "fp", "o": order, "a": string(a.action), "m": strconv.FormatInt(int64(a.amount), 10)}
+		want := map[string]string{f.State: "run", f.Token: "tok", f.Fingerprint: "fp", f.Order: order,
+			f.Action: string(a.action), f.Amount: strconv.FormatInt(int64(a.amount), 10)}
 		if !maps.Equal(rec, want) || ttl != -1 || !inDoubt {
 			t.Errorf("guid record %v (ttl %v, in doubt %v): want %v, kept until settled, in doubt", rec, ttl, inDoubt, want)
 		}
 	default:
-		want := map[string]string{"s": "run", "t": "tok", "f": "fp", "o": order}
+		want := map[string]string{f.State: "run", f.Token: "tok", f.Fingerprint: "fp", f.Order: order}
 		if !maps.Equal(rec, want) || ttl <= 0 || inDoubt {
 			t.Errorf("guid record %v (ttl %v, in doubt %v): want %v for the lease, not in doubt", rec, ttl, inDoubt, want)
 		}
@@ -438,9 +441,9 @@ func TestSettlePaymentCases(t *testing.T) {
 			member := "pay\n" + merchant + "\n" + order + "\n" + sid
 			r.rdb.ZAdd(ctx, r.doubtKey(), zAt(caseNow, member))
 			_, err := r.store.SettlePayment(ctx, provider.PaymentSettlement{
-				PaymentClaim: provider.PaymentClaim{SessionID: sid, Merchant: merchant, OrderID: order, Token: "tok", Now: caseNow,
-					Installment: 3, CardBIN: "454360", CardLast4: "0010"},
-				Phase: provider.PhaseAuthorised, Detail: "approved", Authorised: 10000, ProcessorID: "bank-1", StartStep: "{}"})
+				PaymentClaim: provider.PaymentClaim{SessionID: sid, Merchant: merchant, OrderID: order, Token: "tok", Now: caseNow},
+				Paid: &provider.Session{Phase: provider.PhaseAuthorised, Detail: "approved", Authorised: 10000, Installment: 3,
+					CardBIN: "454360", CardLast4: "0010", ProcessorID: "bank-1"}, StartStep: "{}"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -579,9 +582,15 @@ var finishCases = []struct {
 	{"an empty guid", in(provider.PhasePurchased), nil, "", ""},
 }
 
-func running(token string) []any { return []any{"s", "run", "f", "fp", "t", token} }
+func running(token string) []any {
+	f := idempotency.Record
+	return []any{f.State, "run", f.Fingerprint, "fp", f.Token, token}
+}
 
-var done = []any{"s", "done", "f", "fp", "c", 200, "b", "{}", "x", 0}
+var done = func() []any {
+	f := idempotency.Record
+	return []any{f.State, "done", f.Fingerprint, "fp", f.Status, 200, f.Body, "{}", f.Expires, 0}
+}()
 
 func TestFinishCases(t *testing.T) {
 	r := mustRaw(t)
