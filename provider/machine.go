@@ -45,9 +45,6 @@ type Verdict struct {
 	Guard Guard
 }
 
-// Allowed reports whether the pair is allowed (guards aside).
-func (v Verdict) Allowed() bool { return v.Code == "" }
-
 func allow(g Guard) Verdict { return Verdict{Guard: g} }
 func refuse(c Code) Verdict { return Verdict{Code: c} }
 

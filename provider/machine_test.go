@@ -89,7 +89,7 @@ var actions = []provider.Action{provider.ActionStart, provider.ActionPurchase, p
 	provider.ActionRefund, provider.ActionHistory}
 
 func verdictText(v provider.Verdict) string {
-	if !v.Allowed() {
+	if v.Code != "" {
 		return string(v.Code)
 	}
 	if v.Guard != provider.GuardNone {

@@ -38,11 +38,6 @@ type Config struct {
 	AllowPrivate bool
 }
 
-// DefaultConfig is a production setting.
-func DefaultConfig() Config {
-	return Config{Timeout: 10 * time.Second, Workers: 16, Poll: 500 * time.Millisecond, Retention: 7 * 24 * time.Hour}
-}
-
 // lease is how long a claim lasts: longer than an attempt can take, so a
 // live replica never loses its claim mid-attempt.
 func (c Config) lease() time.Duration { return 2*c.Timeout + 5*time.Second }
