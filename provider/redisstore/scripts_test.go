@@ -284,6 +284,13 @@ func (r *raw) begin(t *testing.T, merchant, order string, s *spec, a ask, want, 
 		t.Errorf("wrote %q, want %q", w, wantWrites)
 	}
 	r.checkBeginRecord(t, merchant, order, a, got)
+	// What Begin hands the service is the session as it now stands.
+	if got == "claimed" && a.action == provider.ActionHistory && len(b.Steps) != 1 {
+		t.Errorf("history read %d steps, want the one written", len(b.Steps))
+	}
+	if got == "claimed" && a.action == provider.ActionRefund && (b.Session == nil || strconv.FormatInt(int64(b.Session.Reserved), 10) != after["reserved"]) {
+		t.Errorf("Begin's session does not show the reservation: %+v", b.Session)
+	}
 }
 
 // checkStarted: the order's session is the new one, indexed by its id,
