@@ -1,6 +1,7 @@
 package provider_test
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -175,6 +176,60 @@ func TestRefusalsAreWorded(t *testing.T) {
 		}
 		if e.Field != fields[c] {
 			t.Errorf("Refusal(%s).Field = %q, want %q", c, e.Field, fields[c])
+		}
+	}
+}
+
+// TestREADMEStateMachine holds the README's state-machine table to the
+// rule table: a cell naming a code (or 404) is that refusal, any other
+// cell an allowed call.
+func TestREADMEStateMachine(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "### The state machine\n")
+	if !ok {
+		t.Fatal("the README has no state machine section")
+	}
+	columns := []provider.Action{provider.ActionStart, provider.ActionPurchase, provider.ActionVoid, provider.ActionRefund}
+	seen := map[provider.Phase]bool{}
+	for _, line := range strings.Split(section, "\n") {
+		cells := strings.Split(strings.Trim(line, "|"), "|")
+		if !strings.HasPrefix(line, "|") || len(cells) != 1+len(columns) || strings.HasPrefix(cells[0], "---") || strings.HasPrefix(cells[0], " phase") {
+			if seen[provider.PhaseWaiting] && !strings.HasPrefix(line, "|") {
+				break // the table has ended
+			}
+			continue
+		}
+		var phases []provider.Phase
+		name, _, _ := strings.Cut(strings.TrimSpace(cells[0]), " (")
+		for _, p := range strings.Split(name, ", ") {
+			if p == "none" {
+				p = ""
+			}
+			phases = append(phases, provider.Phase(p))
+		}
+		for i, a := range columns {
+			cell := strings.TrimSpace(cells[i+1])
+			want := ""
+			switch {
+			case cell == "404":
+				want = string(provider.CodeOrderNotFound)
+			case strings.HasPrefix(cell, "`") && strings.Count(cell, "`") == 2 && strings.HasSuffix(cell, "`"):
+				want = strings.Trim(cell, "`")
+			}
+			for _, p := range phases {
+				seen[p] = true
+				if got := string(provider.Rule(a, p).Code); got != want {
+					t.Errorf("README: %s on %q reads %q; the rule table says %q", a, p, cell, got)
+				}
+			}
+		}
+	}
+	for _, p := range provider.Phases {
+		if !seen[p] {
+			t.Errorf("the README's state machine has no row for phase %q", p)
 		}
 	}
 }
