@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -74,7 +75,11 @@ type pkg struct {
 // aside: a test may wire adapters together, as a command does).
 func listed(t *testing.T) []pkg {
 	t.Helper()
-	cmd := exec.Command("go", "list", "-json=ImportPath,Imports", module+"...")
+	goTool := "go"
+	if g := os.Getenv("GO"); g != "" { // the Makefile's GO, as the e2e test reads it
+		goTool = g
+	}
+	cmd := exec.Command(goTool, "list", "-json=ImportPath,Imports", module+"...")
 	out, err := cmd.Output()
 	if err != nil {
 		var ee *exec.ExitError
