@@ -48,6 +48,16 @@ func NewMerchants(list []*Merchant) (*Merchants, error) {
 // ByID returns a merchant or nil.
 func (ms *Merchants) ByID(id string) *Merchant { return ms.byID[id] }
 
+// Webhook returns where a merchant's webhooks go and the key they are
+// signed with; ok is false for an unknown merchant or one without a URL.
+func (ms *Merchants) Webhook(id string) (url, key string, ok bool) {
+	m := ms.byID[id]
+	if m == nil || m.WebhookURL == "" {
+		return "", "", false
+	}
+	return m.WebhookURL, m.WebhookHashKey, true
+}
+
 // All returns every merchant.
 func (ms *Merchants) All() []*Merchant { return ms.list }
 

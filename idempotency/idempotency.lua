@@ -1,15 +1,8 @@
 -- Guid records, as Lua functions that other scripts include, so a guid is
--- claimed in the same atomic step as the work it guards.
+-- claimed in the same atomic step as the work it guards. A record is a
+-- hash at the guid's key whose fields are named in REC (Record in
+-- lua.go, the one definition of the layout).
 --
--- A record is a hash at the guid's key:
---   s  "run" while the request runs, "done" once its reply is stored
---   f  the request's fingerprint (endpoint + canonical body)
---   t  the lease holder's token, while running
---   a, m  for a running purchase, void or refund: its action and amount,
---         which the reconciler needs to settle it if the request dies
---   c  the stored HTTP status, b the stored body, x when it expires (unix ms)
---   o  the order the guid was used on, so an operator finds the order by
---      its guid
 -- A running record of a call that reaches no processor expires with its
 -- lease, so a crashed request's guid can be retried. One that may reach
 -- the processor lives until it is settled, by its request or by the
@@ -18,7 +11,7 @@
 -- idem_check returns nil for an unknown guid, or what the caller answers:
 -- {'reused'}, {'inflight'} or {'replay', status, body, expires_ms}.
 local function idem_check(key, fp)
-  local r = redis.call('HMGET', key, 's', 'f', 'c', 'b', 'x')
+  local r = redis.call('HMGET', key, REC.state, REC.fingerprint, REC.status, REC.body, REC.expires)
   if not r[1] then
     return nil
   end
@@ -34,7 +27,7 @@ end
 -- idem_claim marks the guid as running for token on order: for lease_ms,
 -- or until it is completed when lease_ms is 0.
 local function idem_claim(key, fp, token, lease_ms, order)
-  redis.call('HSET', key, 's', 'run', 'f', fp, 't', token, 'o', order)
+  redis.call('HSET', key, REC.state, 'run', REC.fingerprint, fp, REC.token, token, REC.order, order)
   if lease_ms > 0 then
     redis.call('PEXPIRE', key, lease_ms)
   else
@@ -47,12 +40,13 @@ end
 -- the request's lease), its reply stands and is returned as
 -- {0, status, body, expires_ms}.
 local function idem_complete(key, fp, status, body, expires_ms, ttl_ms, order)
-  local r = redis.call('HMGET', key, 's', 'c', 'b', 'x')
+  local r = redis.call('HMGET', key, REC.state, REC.status, REC.body, REC.expires)
   if r[1] == 'done' then
     return {0, r[2], r[3], r[4]}
   end
   redis.call('DEL', key)
-  redis.call('HSET', key, 's', 'done', 'f', fp, 'c', status, 'b', body, 'x', expires_ms, 'o', order)
+  redis.call('HSET', key, REC.state, 'done', REC.fingerprint, fp, REC.status, status, REC.body, body,
+    REC.expires, expires_ms, REC.order, order)
   redis.call('PEXPIRE', key, ttl_ms)
   return {1}
 end

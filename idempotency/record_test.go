@@ -2,6 +2,7 @@ package idempotency_test
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,5 +28,18 @@ func TestParse(t *testing.T) {
 			!bytes.Equal(got.Body, tt.want.Body) || !got.Expires.Equal(tt.want.Expires) {
 			t.Errorf("Parse(%v) = %+v, %v; want %+v, %v", tt.reply, got, ok, tt.want, tt.ok)
 		}
+	}
+}
+
+// TestRecordReachesLua: the scripts read the record through REC, made
+// from Record, so a field renamed in Go is renamed in every script.
+func TestRecordReachesLua(t *testing.T) {
+	want := "local REC = {state = 's', fingerprint = 'f', token = 't', action = 'a', amount = 'm', " +
+		"status = 'c', body = 'b', expires = 'x', order = 'o'}\n"
+	if !strings.HasPrefix(idempotency.Lua, want) {
+		t.Errorf("Lua starts %q, want %q", idempotency.Lua[:min(len(idempotency.Lua), len(want))], want)
+	}
+	if strings.Contains(strings.TrimPrefix(idempotency.Lua, want), "'s',") {
+		t.Error("idempotency.lua names a record field by its letter, not through REC")
 	}
 }

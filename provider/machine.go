@@ -45,9 +45,6 @@ type Verdict struct {
 	Guard Guard
 }
 
-// Allowed reports whether the pair is allowed (guards aside).
-func (v Verdict) Allowed() bool { return v.Code == "" }
-
 func allow(g Guard) Verdict { return Verdict{Guard: g} }
 func refuse(c Code) Verdict { return Verdict{Code: c} }
 
@@ -154,36 +151,6 @@ func encodeRules(a Action) string {
 	return strings.Join(parts, ";")
 }
 
-// CheckGuard applies a guard to a session, the same check the storage
-// adapter makes atomically. It exists so the rules can be tested and read
-// in Go; the adapter's script is tested against it.
-func CheckGuard(g Guard, s *Session, amount Money, currency string) Code {
-	switch g {
-	case GuardWithinAuthorised:
-		// orderAmount is Akinon's final amount for an AUTH, in the terms
-		// the return POST reported (interest included); a SALE is
-		// confirmed as paid and the field is ignored.
-		if s.Type == Auth && amount > s.Authorised {
-			return CodeAmountExceedsAuth
-		}
-	case GuardWithinBalance:
-		if currency != s.Currency {
-			return CodeCurrencyMismatch
-		}
-		if amount > s.Captured-s.Refunded-s.Reserved {
-			return CodeAmountExceedsBalance
-		}
-	case GuardNoRefunds:
-		if s.Refunded > 0 {
-			return CodeRefundsExist
-		}
-		if s.Reserved > 0 {
-			return CodeOperationInProgress
-		}
-	}
-	return ""
-}
-
 // Ask is a request to act on an order's session.
 type Ask struct {
 	Action   Action
@@ -191,30 +158,4 @@ type Ask struct {
 	Amount   Money // refund amount, or an AUTH's final amount (0: all)
 	Currency string
 	Now      time.Time
-}
-
-// Decide is the whole rule for an ask on a session (nil: the order has
-// none), in the order the storage adapter's script applies it: a purchase
-// or void under way blocks the others; then the table; then the guard.
-// (Before it, the script refuses a guid already settled on the order
-// whose record has expired: that is idempotency, not the rule.)
-// The empty Code allows. (A retry of a guid still running never gets
-// here: its claim answers request_in_progress until it is settled.)
-func Decide(s *Session, ask Ask) Code {
-	phase := PhaseNone
-	if s != nil {
-		phase = s.EffectivePhase(ask.Now)
-	}
-	mutates := ask.Action == ActionPurchase || ask.Action == ActionVoid || ask.Action == ActionRefund
-	if s != nil && mutates && s.Op != "" {
-		return CodeOperationInProgress
-	}
-	v := Rule(ask.Action, phase)
-	if !v.Allowed() {
-		return v.Code
-	}
-	if s == nil {
-		return ""
-	}
-	return CheckGuard(v.Guard, s, ask.Amount, ask.Currency)
 }

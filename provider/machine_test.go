@@ -1,6 +1,7 @@
 package provider_test
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -89,7 +90,7 @@ var actions = []provider.Action{provider.ActionStart, provider.ActionPurchase, p
 	provider.ActionRefund, provider.ActionHistory}
 
 func verdictText(v provider.Verdict) string {
-	if !v.Allowed() {
+	if v.Code != "" {
 		return string(v.Code)
 	}
 	if v.Guard != provider.GuardNone {
@@ -150,158 +151,6 @@ func TestRuleTableEncoding(t *testing.T) {
 
 var now = time.Date(2026, 11, 22, 11, 5, 9, 123e6, time.UTC)
 
-// session builds a session in a phase with round amounts: 100.00 paid,
-// and for PURCHASED all of it captured.
-func session(p provider.Phase, opts ...func(*provider.Session)) *provider.Session {
-	s := &provider.Session{ID: "s1", TransactionID: "t1", Type: provider.Sale, Currency: "TRY",
-		Amount: 10000, Phase: p, CreatedAt: now.Add(-time.Minute), ExpiresAt: now.Add(time.Hour)}
-	switch p {
-	case provider.PhaseAuthorised, provider.PhaseVoided:
-		s.Authorised = 10000
-	case provider.PhasePurchased:
-		s.Authorised, s.Captured = 10000, 10000
-	}
-	for _, o := range opts {
-		o(s)
-	}
-	return s
-}
-
-func withAuth(s *provider.Session)               { s.Type = provider.Auth }
-func withOp(guid string) func(*provider.Session) { return func(s *provider.Session) { s.Op = guid } }
-func withRefunded(m provider.Money) func(*provider.Session) {
-	return func(s *provider.Session) { s.Refunded = m }
-}
-func withReservation(guid string, m provider.Money) func(*provider.Session) {
-	return func(s *provider.Session) {
-		if s.Reservations == nil {
-			s.Reservations = map[string]provider.Money{}
-		}
-		s.Reservations[guid] = m
-		s.Reserved += m
-	}
-}
-func expired(s *provider.Session) { s.ExpiresAt = now.Add(-time.Millisecond) }
-
-func TestDecide(t *testing.T) {
-	ask := func(a provider.Action, amount provider.Money, currency string) provider.Ask {
-		return provider.Ask{Action: a, GUID: "g1", Amount: amount, Currency: currency, Now: now}
-	}
-	tests := []struct {
-		name string
-		sess *provider.Session
-		ask  provider.Ask
-		want provider.Code
-	}{
-		{"start without a session", nil, ask(provider.ActionStart, 0, ""), ""},
-		{"purchase without a session", nil, ask(provider.ActionPurchase, 0, ""), provider.CodeOrderNotFound},
-		{"history without a session", nil, ask(provider.ActionHistory, 0, ""), provider.CodeOrderNotFound},
-
-		// Expiry is read at the moment of the ask, before any job records it.
-		{"purchase of an unpaid session past its expiry", session(provider.PhaseWaiting, expired), ask(provider.ActionPurchase, 0, ""), provider.CodeSessionExpired},
-		{"start over an unpaid session past its expiry", session(provider.PhaseWaiting, expired), ask(provider.ActionStart, 0, ""), ""},
-		{"expiry at the exact millisecond", session(provider.PhaseWaiting, func(s *provider.Session) { s.ExpiresAt = now }), ask(provider.ActionRefund, 100, "TRY"), provider.CodeSessionExpired},
-		{"an authorised session does not expire", session(provider.PhaseAuthorised, expired), ask(provider.ActionPurchase, 0, ""), ""},
-		{"a 3-D Secure challenge nobody answered expires", session(provider.PhaseThreeDS, expired), ask(provider.ActionPurchase, 0, ""), provider.CodeSessionExpired},
-		{"start over an unanswered challenge past its expiry", session(provider.PhaseThreeDS, expired), ask(provider.ActionStart, 0, ""), ""},
-		{"a payment at the processor does not expire", session(provider.PhasePaying, expired), ask(provider.ActionStart, 0, ""), provider.CodePaymentInProgress},
-		{"a pending payment does not expire", session(provider.PhasePending, expired), ask(provider.ActionStart, 0, ""), provider.CodePaymentInProgress},
-
-		// Another operation under way blocks every mutating call, whatever the phase says.
-		{"purchase while another purchase runs", session(provider.PhaseAuthorised, withOp("other")), ask(provider.ActionPurchase, 0, ""), provider.CodeOperationInProgress},
-		{"void while a purchase runs", session(provider.PhaseAuthorised, withOp("other")), ask(provider.ActionVoid, 0, ""), provider.CodeOperationInProgress},
-		{"refund while a void runs", session(provider.PhasePurchased, withOp("other")), ask(provider.ActionRefund, 100, "TRY"), provider.CodeOperationInProgress},
-		{"a lock beats the phase's refusal", session(provider.PhaseVoided, withOp("other")), ask(provider.ActionRefund, 100, "TRY"), provider.CodeOperationInProgress},
-		{"history reads through a lock", session(provider.PhasePurchased, withOp("other")), ask(provider.ActionHistory, 0, ""), ""},
-		{"start is not blocked by a lock", session(provider.PhaseRejected, withOp("other")), ask(provider.ActionStart, 0, ""), ""},
-
-		// A hold is a hold, whoever asks: a retry of the holder's own guid
-		// never gets here (its claim answers request_in_progress until it
-		// is settled), so the rule need not know who holds it.
-		{"the lock, asked by its own guid", session(provider.PhaseAuthorised, withOp("g1")), ask(provider.ActionPurchase, 0, ""), provider.CodeOperationInProgress},
-		{"a reservation is counted, whoever asks", session(provider.PhasePurchased, withReservation("g1", 10000)), ask(provider.ActionRefund, 1, "TRY"), provider.CodeAmountExceedsBalance},
-		{"someone else's reservation counts", session(provider.PhasePurchased, withReservation("other", 9000)), ask(provider.ActionRefund, 1001, "TRY"), provider.CodeAmountExceedsBalance},
-		{"up to the balance left beside a reservation", session(provider.PhasePurchased, withReservation("other", 9000)), ask(provider.ActionRefund, 1000, "TRY"), ""},
-
-		// Guards.
-		{"refund of the whole balance", session(provider.PhasePurchased), ask(provider.ActionRefund, 10000, "TRY"), ""},
-		{"refund one cent above the balance", session(provider.PhasePurchased), ask(provider.ActionRefund, 10001, "TRY"), provider.CodeAmountExceedsBalance},
-		{"refund above what is left after refunds", session(provider.PhasePurchased, withRefunded(8000)), ask(provider.ActionRefund, 2001, "TRY"), provider.CodeAmountExceedsBalance},
-		{"refund of what is left after refunds", session(provider.PhasePurchased, withRefunded(8000)), ask(provider.ActionRefund, 2000, "TRY"), ""},
-		{"refund in another currency", session(provider.PhasePurchased), ask(provider.ActionRefund, 100, "EUR"), provider.CodeCurrencyMismatch},
-		{"currency is checked before the amount", session(provider.PhasePurchased), ask(provider.ActionRefund, 99999, "EUR"), provider.CodeCurrencyMismatch},
-		{"AUTH capture of part", session(provider.PhaseAuthorised, withAuth), ask(provider.ActionPurchase, 5000, ""), ""},
-		{"AUTH capture of all", session(provider.PhaseAuthorised, withAuth), ask(provider.ActionPurchase, 10000, ""), ""},
-		{"AUTH capture above the authorisation", session(provider.PhaseAuthorised, withAuth), ask(provider.ActionPurchase, 10001, ""), provider.CodeAmountExceedsAuth},
-		{"AUTH capture with no amount takes all", session(provider.PhaseAuthorised, withAuth), ask(provider.ActionPurchase, 0, ""), ""},
-		{"SALE ignores orderAmount", session(provider.PhaseAuthorised), ask(provider.ActionPurchase, 99999, ""), ""},
-		{"void of a purchase without refunds", session(provider.PhasePurchased), ask(provider.ActionVoid, 0, ""), ""},
-		{"void of a purchase with refunds", session(provider.PhasePurchased, withRefunded(1)), ask(provider.ActionVoid, 0, ""), provider.CodeRefundsExist},
-		{"void while a refund is under way", session(provider.PhasePurchased, withReservation("other", 100)), ask(provider.ActionVoid, 0, ""), provider.CodeOperationInProgress},
-		{"void of an authorisation", session(provider.PhaseAuthorised), ask(provider.ActionVoid, 0, ""), ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := provider.Decide(tt.sess, tt.ask); got != tt.want {
-				t.Fatalf("Decide = %q, want %q", got, tt.want)
-			}
-		})
-	}
-}
-
-// TestDecideFollowsRule checks Decide against the table for every pair on
-// a plain session (no locks, amounts within every guard).
-func TestDecideFollowsRule(t *testing.T) {
-	for _, p := range provider.Phases {
-		for _, a := range actions {
-			var s *provider.Session
-			if p != provider.PhaseNone {
-				s = session(p)
-				if p == provider.PhaseExpired {
-					s.Phase = provider.PhaseWaiting
-					expired(s)
-				}
-			}
-			got := provider.Decide(s, provider.Ask{Action: a, GUID: "g", Amount: 100, Currency: "TRY", Now: now})
-			want := contractRules[p][a]
-			if strings.HasPrefix(want, "ok") {
-				want = ""
-			}
-			if string(got) != want {
-				t.Errorf("Decide(%s on %q) = %q, want %q", a, p, got, want)
-			}
-		}
-	}
-}
-
-func TestCheckGuard(t *testing.T) {
-	tests := []struct {
-		name     string
-		guard    provider.Guard
-		sess     *provider.Session
-		amount   provider.Money
-		currency string
-		want     provider.Code
-	}{
-		{"none", provider.GuardNone, session(provider.PhaseAuthorised), 1 << 40, "XXX", ""},
-		{"within authorised, AUTH, equal", provider.GuardWithinAuthorised, session(provider.PhaseAuthorised, withAuth), 10000, "", ""},
-		{"within authorised, AUTH, above", provider.GuardWithinAuthorised, session(provider.PhaseAuthorised, withAuth), 10001, "", provider.CodeAmountExceedsAuth},
-		{"within authorised, SALE, above", provider.GuardWithinAuthorised, session(provider.PhaseAuthorised), 10001, "", ""},
-		{"within balance, equal", provider.GuardWithinBalance, session(provider.PhasePurchased), 10000, "TRY", ""},
-		{"within balance, above", provider.GuardWithinBalance, session(provider.PhasePurchased), 10001, "TRY", provider.CodeAmountExceedsBalance},
-		{"within balance, reserved", provider.GuardWithinBalance, session(provider.PhasePurchased, withReservation("x", 5000)), 5001, "TRY", provider.CodeAmountExceedsBalance},
-		{"within balance, currency", provider.GuardWithinBalance, session(provider.PhasePurchased), 1, "try", provider.CodeCurrencyMismatch},
-		{"no refunds, clean", provider.GuardNoRefunds, session(provider.PhasePurchased), 0, "", ""},
-		{"no refunds, refunded", provider.GuardNoRefunds, session(provider.PhasePurchased, withRefunded(1)), 0, "", provider.CodeRefundsExist},
-		{"no refunds, reserved", provider.GuardNoRefunds, session(provider.PhasePurchased, withReservation("x", 1)), 0, "", provider.CodeOperationInProgress},
-	}
-	for _, tt := range tests {
-		if got := provider.CheckGuard(tt.guard, tt.sess, tt.amount, tt.currency); got != tt.want {
-			t.Errorf("%s: CheckGuard = %q, want %q", tt.name, got, tt.want)
-		}
-	}
-}
-
 // TestRefusalsAreWorded checks that every code the table can refuse with
 // has a client-facing message, and names its field where the contract
 // expects one.
@@ -327,6 +176,60 @@ func TestRefusalsAreWorded(t *testing.T) {
 		}
 		if e.Field != fields[c] {
 			t.Errorf("Refusal(%s).Field = %q, want %q", c, e.Field, fields[c])
+		}
+	}
+}
+
+// TestREADMEStateMachine holds the README's state-machine table to the
+// rule table: a cell naming a code (or 404) is that refusal, any other
+// cell an allowed call.
+func TestREADMEStateMachine(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "### The state machine\n")
+	if !ok {
+		t.Fatal("the README has no state machine section")
+	}
+	columns := []provider.Action{provider.ActionStart, provider.ActionPurchase, provider.ActionVoid, provider.ActionRefund}
+	seen := map[provider.Phase]bool{}
+	for _, line := range strings.Split(section, "\n") {
+		cells := strings.Split(strings.Trim(line, "|"), "|")
+		if !strings.HasPrefix(line, "|") || len(cells) != 1+len(columns) || strings.HasPrefix(cells[0], "---") || strings.HasPrefix(cells[0], " phase") {
+			if seen[provider.PhaseWaiting] && !strings.HasPrefix(line, "|") {
+				break // the table has ended
+			}
+			continue
+		}
+		var phases []provider.Phase
+		name, _, _ := strings.Cut(strings.TrimSpace(cells[0]), " (")
+		for _, p := range strings.Split(name, ", ") {
+			if p == "none" {
+				p = ""
+			}
+			phases = append(phases, provider.Phase(p))
+		}
+		for i, a := range columns {
+			cell := strings.TrimSpace(cells[i+1])
+			want := ""
+			switch {
+			case cell == "404":
+				want = string(provider.CodeOrderNotFound)
+			case strings.HasPrefix(cell, "`") && strings.Count(cell, "`") == 2 && strings.HasSuffix(cell, "`"):
+				want = strings.Trim(cell, "`")
+			}
+			for _, p := range phases {
+				seen[p] = true
+				if got := string(provider.Rule(a, p).Code); got != want {
+					t.Errorf("README: %s on %q reads %q; the rule table says %q", a, p, cell, got)
+				}
+			}
+		}
+	}
+	for _, p := range provider.Phases {
+		if !seen[p] {
+			t.Errorf("the README's state machine has no row for phase %q", p)
 		}
 	}
 }

@@ -1,6 +1,17 @@
 package provider
 
-import "time"
+import (
+	"context"
+	"time"
+)
+
+// Outbox is the store's webhook outbox as its sender works it: claim the
+// due events, record each attempt, give back what was not attempted.
+type Outbox interface {
+	ClaimEvents(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]OutboxEvent, error)
+	RecordAttempt(ctx context.Context, ev OutboxEvent, a Attempt, next, now time.Time, retention time.Duration) (bool, error)
+	Release(ctx context.Context, evs []OutboxEvent, now time.Time) error
+}
 
 // OutboxEvent is a webhook waiting in the store's outbox, or one an
 // operator looks at.

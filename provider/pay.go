@@ -106,7 +106,7 @@ func (s *Service) Pay(ctx context.Context, m *Merchant, sess *Session, form Card
 	if err != nil {
 		return s.inDoubt(m, claimed, err)
 	}
-	after, err := s.settle(ctx, claimed, paymentOf(claimed, claim), res, subs)
+	after, err := s.settle(ctx, claimed, claim, res, subs)
 	if err != nil {
 		return s.inDoubt(m, claimed, err)
 	}
@@ -130,18 +130,31 @@ func (s *Service) paymentClaim(sess *Session, stage string, now time.Time) Payme
 		Stage: stage, Token: newToken(), Lease: s.cfg.Lease, Deadline: now.Add(s.cfg.Lease + s.cfg.Margin), Now: now}
 }
 
-// paymentOf is the settlement of a claimed payment before the
-// processor's answer is known: what the payment asked. The card stage
-// asked what its claim says; the 3-D Secure stage completes what the
-// card stage asked.
-func paymentOf(claimed *Session, claim PaymentClaim) PaymentSettlement {
-	st := PaymentSettlement{PaymentClaim: claim}
-	if claim.Stage == StageThreeDS {
-		st.Amount, st.Installment = claimed.Authorised, claimed.Installment
-		st.CardBIN, st.CardLast4 = claimed.CardBIN, claimed.CardLast4
+// paid is the session as the processor's answer leaves it. The card
+// stage took what its claim asked; the 3-D Secure stage completes what the
+// card stage asked, already on the session.
+func paid(claimed *Session, claim PaymentClaim, res Result, subs []SubStep) *Session {
+	p := *claimed
+	if claim.Stage != StageThreeDS {
+		p.Authorised, p.Installment = claim.Amount, claim.Installment
+		p.CardBIN, p.CardLast4 = claim.CardBIN, claim.CardLast4
 	}
-	st.Authorised = st.Amount
-	return st
+	switch res.Outcome {
+	case Approved:
+		p.Phase, p.Rejection = PhaseAuthorised, ""
+	case Challenge:
+		p.Phase, p.Rejection = PhaseThreeDS, ""
+	case Pending:
+		p.Phase, p.Rejection = PhasePending, ""
+	case Fraud:
+		p.Phase, p.Rejection = PhaseRejected, SubRisky
+	default:
+		p.Phase, p.Rejection = PhaseRejected, SubProcessingError
+	}
+	p.Detail, p.PaySubSteps = res.Detail, subs
+	p.ProcessorID, p.ChallengeID, p.ResolveAt = res.ProcessorID, res.ChallengeID, res.ResolveAt
+	p.PayStage, p.PayUntil, p.PayToken, p.PayAmount = "", time.Time{}, "", 0
+	return &p
 }
 
 // Authenticate takes the shopper's 3-D Secure code.
@@ -167,7 +180,7 @@ func (s *Service) Authenticate(ctx context.Context, m *Merchant, sess *Session, 
 	if err != nil {
 		return s.inDoubt(m, claimed, err)
 	}
-	after, err := s.settle(ctx, claimed, paymentOf(claimed, claim), res, append(claimed.PaySubSteps, subs...))
+	after, err := s.settle(ctx, claimed, claim, res, append(claimed.PaySubSteps, subs...))
 	if err != nil {
 		return s.inDoubt(m, claimed, err)
 	}
@@ -179,26 +192,11 @@ func (s *Service) Authenticate(ctx context.Context, m *Merchant, sess *Session, 
 // it. The store applies it only while the claim is held, so a payment
 // settled twice counts once; either way the session as it now stands is
 // returned.
-func (s *Service) settle(ctx context.Context, claimed *Session, st PaymentSettlement, res Result, subs []SubStep) (*Session, error) {
-	st.Detail, st.SubSteps = res.Detail, subs
-	st.ProcessorID, st.ChallengeID, st.ResolveAt = res.ProcessorID, res.ChallengeID, res.ResolveAt
-	switch res.Outcome {
-	case Approved:
-		st.Phase = PhaseAuthorised
-	case Challenge:
-		st.Phase = PhaseThreeDS
-	case Pending:
-		st.Phase = PhasePending
-	case Fraud:
-		st.Phase, st.Rejection = PhaseRejected, SubRisky
-	default:
-		st.Phase, st.Rejection = PhaseRejected, SubProcessingError
-	}
-	after := *claimed
-	after.applyPayment(st)
-	st.StartStep = MarshalStep(after.StartStep())
-	if st.Phase == PhaseAuthorised || st.Phase == PhaseRejected {
-		ev, err := s.event(&after, CausePayment, s.now())
+func (s *Service) settle(ctx context.Context, claimed *Session, claim PaymentClaim, res Result, subs []SubStep) (*Session, error) {
+	after := paid(claimed, claim, res, subs)
+	st := PaymentSettlement{PaymentClaim: claim, Paid: after, StartStep: MarshalStep(after.StartStep())}
+	if after.Phase == PhaseAuthorised || after.Phase == PhaseRejected {
+		ev, err := s.event(after, CausePayment, s.now())
 		if err != nil {
 			return nil, Wrap(CodeInternal, "event", err)
 		}
@@ -276,16 +274,6 @@ func (s *Service) processor(sess *Session) Processor {
 		return p
 	}
 	return s.processors[s.fallback]
-}
-
-// applyPayment mirrors a payment settlement on a copy of the session.
-func (sess *Session) applyPayment(st PaymentSettlement) {
-	sess.Phase, sess.Rejection, sess.Detail = st.Phase, st.Rejection, st.Detail
-	sess.PayStage, sess.PayUntil, sess.PayToken = "", time.Time{}, ""
-	sess.Authorised, sess.Installment = st.Authorised, st.Installment
-	sess.CardBIN, sess.CardLast4 = st.CardBIN, st.CardLast4
-	sess.ProcessorID, sess.ChallengeID, sess.ResolveAt = st.ProcessorID, st.ChallengeID, st.ResolveAt
-	sess.PaySubSteps = st.SubSteps
 }
 
 // payReference is the processor reference of the shopper's payment: one

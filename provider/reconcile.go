@@ -138,7 +138,7 @@ func (s *Service) settlePayment(ctx context.Context, d Doubt, rep *ReconcileRepo
 	claim := PaymentClaim{SessionID: sess.ID, Merchant: sess.Merchant, OrderID: sess.OrderID, Stage: sess.PayStage,
 		Token: sess.PayToken, Now: s.now(), Amount: sess.PayAmount, Installment: sess.Installment,
 		CardBIN: sess.CardBIN, CardLast4: sess.CardLast4}
-	if _, err := s.settle(ctx, sess, paymentOf(sess, claim), res, append(sess.PaySubSteps, sub)); err != nil {
+	if _, err := s.settle(ctx, sess, claim, res, append(sess.PaySubSteps, sub)); err != nil {
 		return err
 	}
 	count(rep, inq)

@@ -80,11 +80,11 @@ func (s *Service) HasProcessor(name string) bool { _, ok := s.processors[name]; 
 
 // Answer is what a call produced, for the HTTP adapter to render.
 type Answer struct {
-	Session       *Session
-	TransactionID string // of this call's operation
-	State         State  // of this call's operation
-	Steps         []Step // HISTORY
-	Err           *Error // a refusal, stored like a success
+	Session       *Session // the session as Begin read it; nil for an operation carried out
+	TransactionID string   // of this call's operation
+	State         State    // of this call's operation
+	Steps         []Step   // HISTORY
+	Err           *Error   // a refusal, stored like a success
 }
 
 // Render turns an outcome into the bytes the client receives, so the
@@ -302,9 +302,9 @@ func (s *Service) outcome(action Action, in OperationInput, sess *Session, amoun
 		StatusCode: st.Status, SubStatusCode: st.SubStatus, StatusDetail: res.Detail,
 		SubSteps: subs, SessionID: sess.ID, TransactionID: operationID(in.Request),
 	}
-	after := *sess
-	after.apply(settle)
-	return settle, step, Answer{Session: &after, TransactionID: step.TransactionID, State: st}
+	// The answer names the operation, not the session: the session as the
+	// settlement leaves it is what finish.lua writes, read from the store.
+	return settle, step, Answer{TransactionID: step.TransactionID, State: st}
 }
 
 func (s *Service) beginInput(r Request, ask Ask) BeginInput {
@@ -523,21 +523,6 @@ func stateOf(r Result) State {
 	default:
 		return ProcessingError
 	}
-}
-
-// apply mirrors a settlement on a copy of the session, to answer with the
-// state the store now holds.
-func (sess *Session) apply(st *Settlement) {
-	if st == nil {
-		return
-	}
-	if st.Phase != "" {
-		sess.Phase = st.Phase
-	}
-	sess.Captured += st.Captured
-	sess.Refunded += st.Refunded
-	sess.Reserved -= st.Release
-	sess.Op = ""
 }
 
 func storeError(err error) error {

@@ -1,14 +1,11 @@
 package provider
 
-import (
-	"fmt"
-	"time"
-)
+import "time"
 
 // Status is the contract's payment status.
 type Status string
 
-// SubStatus refines a Status; only the pairs in validPairs exist.
+// SubStatus refines a Status; only the four pairs below exist.
 type SubStatus string
 
 const (
@@ -22,14 +19,8 @@ const (
 	SubPaymentWaiting  SubStatus = "PAYMENT_WAITING"
 )
 
-var validPairs = map[Status][]SubStatus{
-	StatusResolved: {SubResolved},
-	StatusRejected: {SubProcessingError, SubRisky},
-	StatusPending:  {SubPaymentWaiting},
-}
-
-// State is a (status, subStatus) pair. It can only be built from a valid
-// pair, so a response can never carry RESOLVED/RISKY.
+// State is a (status, subStatus) pair. The service answers only with the
+// four below, so a response can never carry RESOLVED/RISKY.
 type State struct {
 	Status    Status
 	SubStatus SubStatus
@@ -42,31 +33,6 @@ var (
 	ProcessingError = State{StatusRejected, SubProcessingError}
 	Risky           = State{StatusRejected, SubRisky}
 )
-
-// NewState validates a pair.
-func NewState(s Status, ss SubStatus) (State, error) {
-	for _, ok := range validPairs[s] {
-		if ok == ss {
-			return State{s, ss}, nil
-		}
-	}
-	return State{}, fmt.Errorf("provider: %q/%q is not a valid status pair", s, ss)
-}
-
-// ValidStatus reports whether s is one of the contract's statuses.
-func ValidStatus(s Status) bool { _, ok := validPairs[s]; return ok }
-
-// ValidSubStatus reports whether ss belongs to any status.
-func ValidSubStatus(ss SubStatus) bool {
-	for _, list := range validPairs {
-		for _, v := range list {
-			if v == ss {
-				return true
-			}
-		}
-	}
-	return false
-}
 
 // Turkey has used a fixed UTC+3 since 2016; a fixed zone avoids depending
 // on the host's tzdata for a format the contract fixes.

@@ -7,25 +7,6 @@ import (
 	"github.com/akinon-gateway/gateway/provider"
 )
 
-func TestNewStateOnlyContractPairs(t *testing.T) {
-	statuses := []provider.Status{provider.StatusResolved, provider.StatusRejected, provider.StatusPending, "", "DONE"}
-	subs := []provider.SubStatus{provider.SubResolved, provider.SubProcessingError, provider.SubRisky, provider.SubPaymentWaiting, "", "OTHER"}
-	valid := map[[2]string]bool{
-		{"RESOLVED", "RESOLVED"}:         true,
-		{"REJECTED", "PROCESSING_ERROR"}: true,
-		{"REJECTED", "RISKY"}:            true,
-		{"PENDING", "PAYMENT_WAITING"}:   true,
-	}
-	for _, s := range statuses {
-		for _, ss := range subs {
-			_, err := provider.NewState(s, ss)
-			if want := valid[[2]string{string(s), string(ss)}]; (err == nil) != want {
-				t.Errorf("NewState(%q, %q) error = %v, want valid=%v", s, ss, err, want)
-			}
-		}
-	}
-}
-
 func TestSessionStateAndBalance(t *testing.T) {
 	tests := []struct {
 		phase   provider.Phase

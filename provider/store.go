@@ -244,18 +244,13 @@ const (
 )
 
 // PaymentSettlement is the processor's answer to the shopper's payment.
+// Paid is the session as the answer leaves it; the store writes its
+// payment fields only while the claim still holds.
 type PaymentSettlement struct {
 	PaymentClaim
-	Phase       Phase
-	Rejection   SubStatus
-	Detail      string
-	Authorised  Money
-	ProcessorID string
-	ChallengeID string
-	ResolveAt   time.Time
-	SubSteps    []SubStep
-	StartStep   string    // the START step as it reads after this
-	Event       *Outgoing // the webhook of a final outcome, or nil
+	Paid      *Session
+	StartStep string    // Paid's START step
+	Event     *Outgoing // the webhook of a final outcome, or nil
 }
 
 // Try is a refused card form.

@@ -5,19 +5,18 @@ import (
 	"errors"
 	"time"
 
-	"github.com/akinon-gateway/gateway/extension/webhook"
 	"github.com/akinon-gateway/gateway/provider"
 )
 
 // outbox is the webhook sender's outbox, counting every attempt it
 // records by outcome and latency.
 type outbox struct {
-	webhook.Outbox
+	provider.Outbox
 	m *Metrics
 }
 
 // Outbox wraps o for the metrics.
-func Outbox(o webhook.Outbox, m *Metrics) webhook.Outbox { return &outbox{Outbox: o, m: m} }
+func Outbox(o provider.Outbox, m *Metrics) provider.Outbox { return &outbox{Outbox: o, m: m} }
 
 func (o *outbox) RecordAttempt(ctx context.Context, ev provider.OutboxEvent, a provider.Attempt, next, now time.Time, retention time.Duration) (bool, error) {
 	o.m.attempts.WithLabelValues(a.Outcome).Inc()

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/akinon-gateway/gateway/extension"
 	"github.com/akinon-gateway/gateway/hashing"
 	"github.com/akinon-gateway/gateway/provider"
 )
@@ -39,7 +38,7 @@ func (b Body) Fields() hashing.WebhookFields {
 // Encoder signs events for their merchant's webhook; it is the service's
 // provider.EventEncoder.
 type Encoder struct {
-	merchants *extension.Merchants
+	merchants Merchants
 	first     time.Duration
 }
 
@@ -47,7 +46,7 @@ var _ provider.EventEncoder = (*Encoder)(nil)
 
 // NewEncoder returns an encoder for the merchants' webhooks whose first
 // attempt waits the schedule's first delay.
-func NewEncoder(ms *extension.Merchants, schedule []time.Duration) *Encoder {
+func NewEncoder(ms Merchants, schedule []time.Duration) *Encoder {
 	e := &Encoder{merchants: ms}
 	if len(schedule) > 0 {
 		e.first = schedule[0]
@@ -58,8 +57,8 @@ func NewEncoder(ms *extension.Merchants, schedule []time.Duration) *Encoder {
 // Encode implements provider.EventEncoder. The body is fixed here, once:
 // every retry sends these bytes.
 func (e *Encoder) Encode(ev provider.Event) (provider.Outgoing, bool, error) {
-	m := e.merchants.ByID(ev.Merchant)
-	if m == nil || m.WebhookURL == "" {
+	_, key, ok := e.merchants.Webhook(ev.Merchant)
+	if !ok {
 		return provider.Outgoing{}, false, nil
 	}
 	salt, err := hashing.NewSalt()
@@ -80,7 +79,7 @@ func (e *Encoder) Encode(ev provider.Event) (provider.Outgoing, bool, error) {
 		Installment:    ev.Installment,
 		Salt:           salt,
 	}
-	b.Hash = hashing.SignWebhook(m.WebhookHashKey, b.Fields())
+	b.Hash = hashing.SignWebhook(key, b.Fields())
 	body, err := json.Marshal(b)
 	if err != nil {
 		return provider.Outgoing{}, false, err

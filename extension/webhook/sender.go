@@ -14,16 +14,15 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/akinon-gateway/gateway/extension"
 	"github.com/akinon-gateway/gateway/hashing"
 	"github.com/akinon-gateway/gateway/provider"
 )
 
-// Outbox is what the sender needs of the store.
-type Outbox interface {
-	ClaimEvents(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]provider.OutboxEvent, error)
-	RecordAttempt(ctx context.Context, ev provider.OutboxEvent, a provider.Attempt, next, now time.Time, retention time.Duration) (bool, error)
-	Release(ctx context.Context, evs []provider.OutboxEvent, now time.Time) error
+// Merchants finds where a merchant's webhooks go: the receiver's URL and
+// the key they are signed with; ok is false for a merchant without one.
+// The HTTP adapter's merchant list offers it.
+type Merchants interface {
+	Webhook(merchantID string) (url, key string, ok bool)
 }
 
 // Config tunes the sender.
@@ -39,19 +38,14 @@ type Config struct {
 	AllowPrivate bool
 }
 
-// DefaultConfig is a production setting.
-func DefaultConfig() Config {
-	return Config{Timeout: 10 * time.Second, Workers: 16, Poll: 500 * time.Millisecond, Retention: 7 * 24 * time.Hour}
-}
-
 // lease is how long a claim lasts: longer than an attempt can take, so a
 // live replica never loses its claim mid-attempt.
 func (c Config) lease() time.Duration { return 2*c.Timeout + 5*time.Second }
 
 // Sender delivers due webhooks.
 type Sender struct {
-	outbox    Outbox
-	merchants *extension.Merchants
+	outbox    provider.Outbox
+	merchants Merchants
 	client    *http.Client
 	cfg       Config
 	log       *zap.Logger
@@ -63,7 +57,7 @@ type Sender struct {
 // that follows a 302 re-sends as a GET without the body and may record a
 // 200 from the new address as delivered, losing the event. A 3xx is a
 // failed attempt, retried, with its Location recorded for operators.
-func NewSender(outbox Outbox, ms *extension.Merchants, client *http.Client, cfg Config, log *zap.Logger) *Sender {
+func NewSender(outbox provider.Outbox, ms Merchants, client *http.Client, cfg Config, log *zap.Logger) *Sender {
 	if client == nil {
 		client = &http.Client{}
 	}
@@ -191,13 +185,13 @@ func (s *Sender) deliver(ev provider.OutboxEvent) {
 // headers: the signature covers this attempt's timestamp, so a receiver
 // can refuse replays of an old attempt.
 func (s *Sender) post(ev provider.OutboxEvent, at time.Time) (status int, location string, err error) {
-	m := s.merchants.ByID(ev.Merchant)
-	if m == nil || m.WebhookURL == "" {
+	target, key, ok := s.merchants.Webhook(ev.Merchant)
+	if !ok {
 		return 0, "", errors.New("the merchant has no webhook URL")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.WebhookURL, bytes.NewReader(ev.Body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(ev.Body))
 	if err != nil {
 		return 0, "", fmt.Errorf("request: %w", err)
 	}
@@ -206,7 +200,7 @@ func (s *Sender) post(ev provider.OutboxEvent, at time.Time) (status int, locati
 	h.Set("User-Agent", "akinon-gateway-webhook/1 ("+s.cfg.Replica+")")
 	h.Set(hashing.HeaderWebhookID, ev.ID)
 	h.Set(hashing.HeaderWebhookTimestamp, strconv.FormatInt(at.Unix(), 10))
-	h.Set(hashing.HeaderWebhookSignature, hashing.StandardSignature([]byte(m.WebhookHashKey), ev.ID, at, ev.Body))
+	h.Set(hashing.HeaderWebhookSignature, hashing.StandardSignature([]byte(key), ev.ID, at, ev.Body))
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return 0, "", errors.New(transportError(err))

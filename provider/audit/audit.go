@@ -1,8 +1,8 @@
 // Package audit is the ledger audit: it compares every order the gateway
 // holds with the bank's books, reference by reference, and finds anything
-// held past its deadline. Every fault test ends with it, and an operator
-// can run it against the sandbox (or adapt it to a bank's settlement
-// file).
+// held past its deadline. Every fault test ends with it. It reads the
+// store through Orders and the bank through provider.Books, which the
+// sandbox offers and a bank's connector can (from its settlement file).
 //
 // For each order it checks:
 //   - the session's payment against the bank's account of it: authorised
@@ -24,9 +24,16 @@ import (
 	"time"
 
 	"github.com/akinon-gateway/gateway/provider"
-	"github.com/akinon-gateway/gateway/provider/redisstore"
-	"github.com/akinon-gateway/gateway/provider/sandbox"
 )
+
+// Orders is what the audit reads of the gateway's store; the Redis store
+// offers it.
+type Orders interface {
+	Doubts(ctx context.Context) ([]provider.Doubt, error)
+	EachOrder(ctx context.Context, fn func(merchant, order string) error) error
+	Order(ctx context.Context, merchant, orderID string) (*provider.Session, error)
+	Steps(ctx context.Context, merchant, order string) ([]provider.Step, error)
+}
 
 // Difference is one disagreement between the gateway and the bank, or one
 // thing held too long.
@@ -50,7 +57,7 @@ type Report struct {
 // Run audits the whole store against the bank at now. slack is how long
 // past its deadline an entry may still be in doubt: the reconciler's
 // interval.
-func Run(ctx context.Context, store *redisstore.Store, bank *sandbox.Processor, now time.Time, slack time.Duration) (Report, error) {
+func Run(ctx context.Context, store Orders, bank provider.Books, now time.Time, slack time.Duration) (Report, error) {
 	var rep Report
 	doubts, err := store.Doubts(ctx)
 	if err != nil {
@@ -86,7 +93,7 @@ type orderAudit struct {
 	diffs                []Difference
 }
 
-func check(ctx context.Context, store *redisstore.Store, bank *sandbox.Processor, merchant, order string, held map[string]bool) (orderAudit, error) {
+func check(ctx context.Context, store Orders, bank provider.Books, merchant, order string, held map[string]bool) (orderAudit, error) {
 	var a orderAudit
 	bad := func(format string, args ...any) {
 		a.diffs = append(a.diffs, Difference{merchant, order, fmt.Sprintf(format, args...)})
@@ -150,7 +157,7 @@ func check(ctx context.Context, store *redisstore.Store, bank *sandbox.Processor
 	}
 
 	// Every operation step against the bank's record of its reference.
-	approved := map[string]sandbox.Entry{}
+	approved := map[string]provider.BookEntry{}
 	for _, e := range acct.Entries {
 		if e.Outcome == string(provider.Approved) && e.Op != provider.OpAuthorise && e.Op != provider.OpAuthenticate {
 			approved[e.Reference] = e

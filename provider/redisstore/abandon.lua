@@ -7,7 +7,7 @@
 -- ARGV: 1 guid, 2 token, 3 doubt member
 local idem, sess, doubt = KEYS[1], KEYS[2], KEYS[3]
 local guid = ARGV[1]
-local r = redis.call('HMGET', idem, 's', 't')
+local r = redis.call('HMGET', idem, REC.state, REC.token)
 if r[1] ~= 'run' or r[2] ~= ARGV[2] then
   return 0
 end

@@ -1,7 +1,8 @@
 -- Begin: replay a finished guid, or claim it and, in the same atomic
 -- step, apply the state machine to the order's session and reserve what
--- the action needs. Mirrors provider.Decide; the rule table itself comes
--- from Go (provider.RuleTable) in ARGV[9].
+-- the action needs. The rule table comes from Go (provider.RuleTable) in
+-- ARGV[9]; the lock and the guards on amounts are decided here alone
+-- (their cases: scripts_test.go).
 --
 -- A purchase, void or refund may reach the processor: its claim lives
 -- until it is settled and is entered in the doubt set, due at its
@@ -24,7 +25,7 @@ local retention, order = tonumber(ARGV[12]), ARGV[13]
 -- A script sent again by the client after its reply was lost finds the
 -- guid claimed by its own token: it answers what the first run did,
 -- without claiming or reserving twice.
-local rec = redis.call('HMGET', idem, 's', 't')
+local rec = redis.call('HMGET', idem, REC.state, REC.token)
 local mine = rec[1] == 'run' and rec[2] == token
 if not mine then
   local seen = idem_check(idem, fp)
@@ -121,7 +122,7 @@ if not mutates then
 end
 
 idem_claim(idem, fp, token, 0, order)
-redis.call('HSET', idem, 'a', action, 'm', amount)
+redis.call('HSET', idem, REC.action, action, REC.amount, amount)
 redis.call('ZADD', doubt, ARGV[10], ARGV[11])
 if action == 'REFUND' then
   redis.call('HSET', sess, 'r:' .. guid, amount)

@@ -2,7 +2,6 @@ package redisstore
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -185,24 +184,12 @@ func (s *Store) SettlePayment(ctx context.Context, in provider.PaymentSettlement
 	k := s.order(in.Merchant, in.OrderID)
 	evID, evBody := outgoing(in.Event)
 	pending := ""
-	if in.Phase == provider.PhasePending {
+	if in.Paid.Phase == provider.PhasePending {
 		pending = member(provider.Due{Merchant: in.Merchant, OrderID: in.OrderID, SessionID: in.SessionID})
 	}
-	subs, _ := json.Marshal(in.SubSteps)
-	args := []any{in.Token, in.StartStep, evID, evBody, in.Now.UnixMilli(), pending, msOrZero(in.ResolveAt), eventDue(in.Event, in.Now),
-		doubtMember(provider.DoubtPayment, in.Merchant, in.OrderID, in.SessionID), s.retentionMS(),
-		"phase", string(in.Phase),
-		"rejection", string(in.Rejection),
-		"detail", in.Detail,
-		"authorised", int64(in.Authorised),
-		"installment", in.Installment,
-		"bin", in.CardBIN,
-		"last4", in.CardLast4,
-		"processorId", in.ProcessorID,
-		"challengeId", in.ChallengeID,
-		"resolveAt", msOrZero(in.ResolveAt),
-		"paySubSteps", string(subs),
-	}
+	args := []any{in.Token, in.StartStep, evID, evBody, in.Now.UnixMilli(), pending, msOrZero(in.Paid.ResolveAt), eventDue(in.Event, in.Now),
+		doubtMember(provider.DoubtPayment, in.Merchant, in.OrderID, in.SessionID), s.retentionMS()}
+	args = append(args, paymentFields(in.Paid)...)
 	keys := []string{k.session, k.history, schedule(k.tag, provider.SchedulePending), outboxDue(k.tag), eventKey(k.tag, evID), k.doubt(), k.events}
 	raw, err := s.durable(ctx, settlePaymentScript, keys, args...)
 	if err != nil {

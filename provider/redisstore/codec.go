@@ -36,6 +36,25 @@ func sessionFields(s *provider.Session) []any {
 	}
 }
 
+// paymentFields are the hash fields a payment's outcome writes (the
+// claim's pay* fields are removed by settle_payment.lua).
+func paymentFields(s *provider.Session) []any {
+	subs, _ := json.Marshal(s.PaySubSteps)
+	return []any{
+		"phase", string(s.Phase),
+		"rejection", string(s.Rejection),
+		"detail", s.Detail,
+		"authorised", int64(s.Authorised),
+		"installment", s.Installment,
+		"bin", s.CardBIN,
+		"last4", s.CardLast4,
+		"processorId", s.ProcessorID,
+		"challengeId", s.ChallengeID,
+		"resolveAt", msOrZero(s.ResolveAt),
+		"paySubSteps", string(subs),
+	}
+}
+
 // decodeSession reads a flat HGETALL reply; nil for an empty hash.
 func decodeSession(v any) (*provider.Session, error) {
 	flat, _ := v.([]any)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/akinon-gateway/gateway/idempotency"
 	"github.com/akinon-gateway/gateway/provider"
 )
 
@@ -50,12 +51,13 @@ return 1
 func (s *Store) DoubtfulOperation(ctx context.Context, d provider.Doubt) (provider.Running, *provider.Session, error) {
 	k := s.order(d.Merchant, d.OrderID)
 	pipe := s.rdb.Pipeline()
-	rec := pipe.HMGet(ctx, k.guid(d.Merchant, d.ID), "s", "f", "a", "m", "t")
+	rec := idempotency.Record
+	fields := pipe.HMGet(ctx, k.guid(d.Merchant, d.ID), rec.State, rec.Fingerprint, rec.Action, rec.Amount, rec.Token)
 	sess := pipe.HGetAll(ctx, k.session)
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return provider.Running{}, nil, translate("doubtful operation", err)
 	}
-	v := rec.Val()
+	v := fields.Val()
 	if len(v) < 5 || v[0] != "run" {
 		return provider.Running{}, nil, fmt.Errorf("redisstore: guid %s: %w", d.ID, provider.ErrNotFound)
 	}
@@ -106,7 +108,7 @@ func (s *Store) Doubts(ctx context.Context) ([]provider.Doubt, error) {
 			shard = append(shard, d)
 			var c *redis.StringCmd
 			if d.Kind == provider.DoubtOperation {
-				c = pipe.HGet(ctx, s.order(d.Merchant, d.OrderID).guid(d.Merchant, d.ID), "a")
+				c = pipe.HGet(ctx, s.order(d.Merchant, d.OrderID).guid(d.Merchant, d.ID), idempotency.Record.Action)
 			}
 			actions = append(actions, c)
 		}

@@ -27,7 +27,7 @@
 local idem, sess, steps, doubt, settled = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local guid = ARGV[1]
 
-local rec = redis.call('HMGET', idem, 's', 't')
+local rec = redis.call('HMGET', idem, REC.state, REC.token)
 if rec[1] == 'run' and rec[2] ~= ARGV[15] then
   return {2}
 end

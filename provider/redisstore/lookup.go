@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/akinon-gateway/gateway/idempotency"
 	"github.com/akinon-gateway/gateway/provider"
 )
 
@@ -24,7 +25,7 @@ func (s *Store) OrderOfGUID(ctx context.Context, merchant, guid string) (string,
 	pipe := s.rdb.Pipeline()
 	cmds := make([]*redis.StringCmd, s.shards)
 	for n := range cmds {
-		cmds[n] = pipe.HGet(ctx, s.tag(n)+":i:"+merchant+":"+guid, "o")
+		cmds[n] = pipe.HGet(ctx, s.tag(n)+":i:"+merchant+":"+guid, idempotency.Record.Order)
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return "", translate("guid record", err)

@@ -134,8 +134,8 @@ func TestTheReconcilerKeepsAThreeDSPaymentClaimedMeanwhile(t *testing.T) {
 	// Right after the reconciler claimed the entry, the late card request
 	// settles its challenge...
 	hs.afterClaimDoubts = func() {
-		_, err := st.SettlePayment(ctx, provider.PaymentSettlement{PaymentClaim: card, Phase: provider.PhaseThreeDS,
-			Authorised: 10000, ChallengeID: res.ChallengeID, Detail: res.Detail, StartStep: "{}"})
+		_, err := st.SettlePayment(ctx, provider.PaymentSettlement{PaymentClaim: card, StartStep: "{}",
+			Paid: &provider.Session{Phase: provider.PhaseThreeDS, Authorised: 10000, ChallengeID: res.ChallengeID, Detail: res.Detail}})
 		if err != nil {
 			t.Error(err)
 		}
@@ -362,8 +362,8 @@ func TestTheReconcilerNeverSettlesANewerClaim(t *testing.T) {
 	w := mustLateChallenge(t)
 	st, hs, bank, svc, sid, card, res, ctx := w.st, w.hs, w.bank, w.svc, w.sid, w.card, w.res, context.Background()
 	hs.afterClaimDoubts = func() {
-		if _, err := st.SettlePayment(ctx, provider.PaymentSettlement{PaymentClaim: card, Phase: provider.PhaseThreeDS,
-			Authorised: 10000, ChallengeID: res.ChallengeID, Detail: res.Detail, StartStep: "{}"}); err != nil {
+		if _, err := st.SettlePayment(ctx, provider.PaymentSettlement{PaymentClaim: card, StartStep: "{}",
+			Paid: &provider.Session{Phase: provider.PhaseThreeDS, Authorised: 10000, ChallengeID: res.ChallengeID, Detail: res.Detail}}); err != nil {
 			t.Error(err)
 		}
 		n := time.Now()
@@ -486,49 +486,6 @@ func TestAGuidRetriedAfterItsRecordExpiredRunsNoMore(t *testing.T) {
 	}
 	if got := refund("r2", 6000); got["status"] != "RESOLVED" {
 		t.Errorf("refunding the 60.00 the bank still holds: %v", got)
-	}
-}
-
-// TestVerdictMirrorsAgreeOnEdgeInputs: inputs the gateway never writes
-// but the Go rules and the scripts must still read alike: a session
-// without expiresAt (not expired), and Settles with an empty guid (no).
-func TestVerdictMirrorsAgreeOnEdgeInputs(t *testing.T) {
-	r := mustRaw(t)
-	ctx := context.Background()
-	now := time.Now().Truncate(time.Millisecond)
-	r.mustWrite(t, "m1", "o1", spec{phase: provider.PhaseWaiting, typ: provider.Sale, expiresAt: now.Add(time.Hour)})
-	r.rdb.HDel(ctx, r.sessionKey("m1", "o1"), "expiresAt")
-	sess, err := r.store.Order(ctx, "m1", "o1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ask := provider.Ask{Action: provider.ActionPurchase, GUID: "p1", Now: now}
-	want := provider.Decide(sess, ask)
-	b, err := r.store.Begin(ctx, provider.BeginInput{
-		Claim: provider.Claim{Merchant: "m1", OrderID: "o1", GUID: "p1", Token: "t", Fingerprint: "fp"},
-		Lease: time.Minute, Deadline: now.Add(time.Minute), Ask: ask,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if b.Refusal != want {
-		t.Errorf("a session without expiresAt: begin.lua says %q, Decide says %q", b.Refusal, want)
-	}
-
-	r.mustWrite(t, "m1", "o2", spec{phase: provider.PhasePurchased, typ: provider.Sale, expiresAt: now.Add(time.Hour),
-		authorised: 10000, captured: 10000})
-	sess2, _ := r.store.Order(ctx, "m1", "o2")
-	goSettles := provider.Settles(sess2, "", false)
-	if _, err := r.store.Finish(ctx, provider.FinishInput{
-		Claim:  provider.Claim{Merchant: "m1", OrderID: "o2", GUID: "", Fingerprint: "fp"},
-		Settle: &provider.Settlement{Refunded: 1000}, Reply: provider.Reply{Status: 200, Body: []byte("{}")},
-		TTL: time.Minute, Now: now,
-	}); err != nil {
-		t.Fatal(err)
-	}
-	luaSettled := r.hash(t, "m1", "o2")["refunded"] != "0"
-	if goSettles != luaSettled {
-		t.Errorf("Settles with an empty guid: Go says %v, finish.lua settled %v", goSettles, luaSettled)
 	}
 }
 

@@ -14,8 +14,10 @@ local function num(v)
   return tonumber(v or '0') or 0
 end
 
--- effective_phase mirrors provider.Session.EffectivePhase: an unpaid
--- session past its expiry counts as expired before the expiry job runs.
+-- effective_phase: an unpaid session past its expiry counts as expired
+-- before the expiry job runs (provider.Session.EffectivePhase reads a
+-- session the same way for pages and replies; TestBeginCases and
+-- TestClaimPaymentCases hold the script to it).
 local function effective_phase(h, now)
   if not h.phase then
     return 'NONE'
@@ -44,7 +46,7 @@ local function argv_from(first)
   return out
 end
 
--- claim_verdict mirrors provider.ClaimVerdict: '' when the shopper's
+-- claim_verdict is '' when the shopper's
 -- payment may be taken to the processor now by the holder of token, else
 -- the refusal's code. The holder's own claim sent again (its reply was
 -- lost and the client re-sent the script) is its claim still.
@@ -69,19 +71,19 @@ local function claim_verdict(h, sid, stage, token, now)
   return ''
 end
 
--- holds_payment mirrors provider.HoldsPayment: the caller still holds
+-- holds_payment: the caller still holds
 -- the payment it claimed, so its outcome may be recorded.
 local function holds_payment(h, token)
   return h.phase == 'PAYING' and h.payToken == token
 end
 
--- try_counts mirrors provider.TryCounts: a refused form counts only
+-- try_counts: a refused form counts only
 -- against the session it was shown for, while it waits for a card.
 local function try_counts(h, sid, now)
   return h.id == sid and effective_phase(h, now) == 'WAITING'
 end
 
--- settles mirrors provider.Settles: a finished request settles its
+-- settles: a finished request settles its
 -- reservation only while its guid is running and holds one.
 local function settles(h, guid, record_state)
   if record_state == 'done' or guid == '' then
@@ -90,7 +92,9 @@ local function settles(h, guid, record_state)
   return h.op == guid or h['r:' .. guid] ~= nil
 end
 
--- transition_applies mirrors provider.TransitionApplies.
+-- transition_applies: a change the gateway makes by itself applies to
+-- session sid only while it is in a phase the change starts from and,
+-- for an expiry, past its expiry.
 local function transition_applies(h, sid, allowed, must_expire, now)
   if h.id ~= sid then
     return false

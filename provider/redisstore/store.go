@@ -63,7 +63,7 @@ var (
 	beginScript          = redis.NewScript(idempotency.Lua + sessionLua + beginLua)
 	finishScript         = redis.NewScript(idempotency.Lua + sessionLua + finishLua)
 	claimPaymentScript   = redis.NewScript(sessionLua + claimPaymentLua)
-	abandonScript        = redis.NewScript(abandonLua)
+	abandonScript        = redis.NewScript(idempotency.Lua + abandonLua)
 	releasePaymentScript = redis.NewScript(releasePaymentLua)
 	settlePaymentScript  = redis.NewScript(sessionLua + outboxLua + settlePaymentLua)
 	refuseTryScript      = redis.NewScript(sessionLua + outboxLua + refuseTryLua)

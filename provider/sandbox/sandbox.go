@@ -349,26 +349,13 @@ func (r record) result() provider.Result {
 	return out
 }
 
-// Account is a payment as the bank's books hold it, for the ledger audit.
-type Account struct {
-	State      string // authorised, pending, challenge, declined, rejected, voided; "" when unknown
-	Type       string
-	Currency   string
-	Authorised provider.Money
-	Captured   provider.Money
-	Refunded   provider.Money
-	Voided     provider.Money
-	Entries    []Entry
-}
+// Account and Entry are the bank's books as the domain reads them.
+type (
+	Account = provider.Account
+	Entry   = provider.BookEntry
+)
 
-// Entry is one reference the bank acted on, or closed by an inquiry.
-type Entry struct {
-	Op        provider.Operation
-	Reference string
-	Outcome   string
-	Amount    provider.Money
-	At        time.Time
-}
+var _ provider.Books = (*Processor)(nil)
 
 // Account reads a payment's books by its payment reference (the one its
 // authorisation carried).

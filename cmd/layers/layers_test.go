@@ -1,0 +1,154 @@
+package layers_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/akinon-gateway/gateway/"
+
+// The layers of docs/architecture.md. A package not listed here fails the
+// test until it is given its place.
+const (
+	library = "library" // shared by every layer; imports nothing of the module
+	domain  = "domain"  // the payment's rules and the ports it needs
+	adapter = "adapter" // one outside thing (HTTP, Redis, a bank, webhooks…) for the domain
+	tool    = "tool"    // a checker of the adapter it lives in
+	testkit = "testkit" // what tests start (a redis-server); imports nothing of the module
+	command = "command" // composes the rest into a program
+)
+
+var layerOf = map[string]string{
+	"hashing":                       library,
+	"idempotency":                   library,
+	"provider":                      domain,
+	"provider/redisstore":           adapter,
+	"provider/sandbox":              adapter,
+	"provider/audit":                adapter,
+	"extension":                     adapter,
+	"extension/webhook":             adapter,
+	"extension/observe":             adapter,
+	"extension/openapicheck":        tool,
+	"provider/redisstore/redistest": testkit,
+	"cmd/gateway":                   command,
+	"cmd/checkout":                  command,
+	"cmd/checkout/chromium":         command,
+	"cmd/checkout/commerce":         command,
+	"cmd/layers":                    command,
+}
+
+// notInTheDomain are what the domain must not know: HTTP, Redis, logging.
+var notInTheDomain = []string{"net/http", "github.com/labstack/echo", "github.com/redis/go-redis",
+	"github.com/alicebob/miniredis", "go.uber.org/zap"}
+
+// allowed says whether package from (in layer) may import the module's
+// package to (in layer toLayer), and why not when it may not.
+func allowed(from, layer, to, toLayer string) (bool, string) {
+	switch layer {
+	case library, testkit:
+		return false, "a " + layer + " imports nothing of the module"
+	case domain:
+		return toLayer == library, "the domain imports only the shared libraries"
+	case adapter:
+		return toLayer == library || toLayer == domain, "an adapter never imports another adapter: take what it needs from the domain, or declare the small interface it needs"
+	case tool:
+		return toLayer != command && (toLayer != adapter || strings.HasPrefix(from, to+"/")), "a tool imports only the adapter it checks"
+	case command:
+		return !strings.HasPrefix(to, "cmd/") || strings.HasPrefix(to, from+"/"), "a command never imports another command"
+	}
+	return false, "unknown layer " + layer
+}
+
+type pkg struct {
+	ImportPath string
+	Imports    []string
+}
+
+// listed is every package of the module with its imports (tests' imports
+// aside: a test may wire adapters together, as a command does).
+func listed(t *testing.T) []pkg {
+	t.Helper()
+	goTool := "go"
+	if g := os.Getenv("GO"); g != "" { // the Makefile's GO, as the e2e test reads it
+		goTool = g
+	}
+	cmd := exec.Command(goTool, "list", "-json=ImportPath,Imports", module+"...")
+	out, err := cmd.Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			t.Fatalf("go list: %v\n%s", err, ee.Stderr)
+		}
+		t.Fatalf("go list: %v", err)
+	}
+	var pkgs []pkg
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for {
+		var p pkg
+		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	return pkgs
+}
+
+func TestImportsFollowTheLayers(t *testing.T) {
+	pkgs := listed(t)
+	if len(pkgs) < len(layerOf)/2 {
+		t.Fatalf("go list found %d packages: the test would prove little", len(pkgs))
+	}
+	for _, p := range pkgs {
+		from := strings.TrimPrefix(p.ImportPath, module)
+		layer, ok := layerOf[from]
+		if !ok {
+			t.Errorf("%s has no layer: give it one in layerOf and in docs/architecture.md", from)
+			continue
+		}
+		for _, imp := range p.Imports {
+			if layer == domain && slices.ContainsFunc(notInTheDomain, func(x string) bool { return imp == x || strings.HasPrefix(imp, x+"/") }) {
+				t.Errorf("%s imports %s: the domain knows no HTTP, Redis or logger", from, imp)
+			}
+			to, ours := strings.CutPrefix(imp, module)
+			if !ours {
+				continue
+			}
+			toLayer, known := layerOf[to]
+			if !known {
+				continue // reported as the package itself
+			}
+			if ok, why := allowed(from, layer, to, toLayer); !ok {
+				t.Errorf("%s (%s) imports %s (%s): %s", from, layer, to, toLayer, why)
+			}
+		}
+	}
+}
+
+// TestTheRuleRefuses: each arrow the rule forbids is refused, so the test
+// above can fail.
+func TestTheRuleRefuses(t *testing.T) {
+	for _, c := range []struct{ from, to string }{
+		{"extension/webhook", "extension"},
+		{"extension/observe", "extension/webhook"},
+		{"provider/audit", "provider/redisstore"},
+		{"provider/audit", "provider/sandbox"},
+		{"provider", "provider/redisstore"},
+		{"provider", "extension"},
+		{"idempotency", "provider"},
+		{"extension/openapicheck", "provider/redisstore"},
+		{"cmd/gateway", "cmd/checkout"},
+	} {
+		if ok, _ := allowed(c.from, layerOf[c.from], c.to, layerOf[c.to]); ok {
+			t.Errorf("%s may import %s, want refused", c.from, c.to)
+		}
+	}
+}
