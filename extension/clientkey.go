@@ -6,14 +6,10 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// DefaultIPv6Prefix is the default of IPV6_PREFIX: one /64 is what an
-// ISP hands one subscriber, and its 2^64 addresses cost nothing to rotate.
-const DefaultIPv6Prefix = 64
-
 // ClientKey is the client an address stands for in per-address budgets
 // and connection caps: an IPv4 address (or an IPv4-mapped IPv6 one) as
-// itself, an IPv6 address by its first prefix bits, written as the
-// prefix. What does not parse is its own key.
+// itself, an IPv6 address by its first ipv6Prefix bits, written as the
+// prefix (0 or 128: the whole address). What does not parse is its own key.
 func ClientKey(addr string, ipv6Prefix int) string {
 	a, err := netip.ParseAddr(addr)
 	if err != nil {

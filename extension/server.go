@@ -46,7 +46,7 @@ type Options struct {
 	// header, which anyone can write, is ignored.
 	TrustedProxies []*net.IPNet
 	// IPv6Prefix is how many leading bits of an IPv6 client address name
-	// one client in the per-address throttles; 0: DefaultIPv6Prefix.
+	// one client in the per-address throttles; 0: the whole address.
 	IPv6Prefix int
 }
 
@@ -83,9 +83,6 @@ func New(o Options) *Server {
 		pages:      mustPages(),
 		throttle:   o.Throttle,
 		ipv6Prefix: o.IPv6Prefix,
-	}
-	if s.ipv6Prefix == 0 {
-		s.ipv6Prefix = DefaultIPv6Prefix
 	}
 	if s.log == nil {
 		s.log = zap.NewNop()

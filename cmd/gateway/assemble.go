@@ -111,6 +111,7 @@ func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, l
 		Ready:          gw.ready.err,
 		Throttle:       throttle,
 		TrustedProxies: cfg.TrustedProxies,
+		IPv6Prefix:     cfg.IPv6Prefix,
 	})
 	gw.admin = gw.srv.OperatorEcho(cfg.AdminAddr != "")
 	routers := []*echo.Echo{gw.srv.Echo()}

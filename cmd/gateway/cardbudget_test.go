@@ -132,7 +132,7 @@ func declinedCard(bin string, i int) string {
 	if bin == "400000" && i < 2 {
 		return []string{sandbox.CardDeclined, sandbox.CardInsufficient}[i]
 	}
-	good := luhn(bin + strconv.Itoa(100000000+i)[:9])
+	good := luhn(bin + strconv.Itoa(100000000 + i)[:9])
 	last := (int(good[15]-'0') + 1) % 10
 	return good[:15] + strconv.Itoa(last)
 }
