@@ -75,10 +75,10 @@ func wrongPassword(t *testing.T, c *http.Client, base, xff string, i int) int {
 	return resp.StatusCode
 }
 
-// TestIPv6ClientsAreThrottledByPrefix: 30 addresses of one /64 share one
-// client's budget of failed Basic auth (THROTTLE_AUTH_IP, 20), whether
-// they connect themselves or are named by a trusted proxy's
-// X-Forwarded-For; an address of another /64 is another client.
+// TestIPv6ClientsAreThrottledByPrefix: the addresses of one /64 share one
+// client's budget of failed Basic auth (THROTTLE_AUTH_IP, 20), whether 30
+// of them connect themselves or a trusted proxy's X-Forwarded-For names a
+// new one each time; an address of another /64 is another client.
 func TestIPv6ClientsAreThrottledByPrefix(t *testing.T) {
 	const budget = 20
 	tests := []struct {
@@ -105,20 +105,21 @@ func TestIPv6ClientsAreThrottledByPrefix(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			base, from, other := tt.setup(t)
-			refused := 0
-			for i := 0; i < 30*(budget+1) && refused == 0; i++ {
+			failed, throttled := 0, false
+			for i := 0; i < 30*(budget+1) && !throttled; i++ {
 				c, xff := from(i)
 				switch code := wrongPassword(t, c, base, xff, i); code {
 				case http.StatusUnauthorized:
+					failed++
 				case http.StatusTooManyRequests:
-					refused = i
+					throttled = true
 				default:
 					t.Fatalf("failure %d: %d", i+1, code)
 				}
 			}
-			t.Logf("30 addresses of one /64: %d × 401 before the first 429", refused)
-			if refused != budget {
-				t.Fatalf("30 addresses of one /64 got %d failures before a 429, want THROTTLE_AUTH_IP's %d for the one client", refused, budget)
+			t.Logf("addresses of one /64: %d × 401, then a 429: %v", failed, throttled)
+			if failed != budget || !throttled {
+				t.Fatalf("addresses of one /64 got %d failures (429 after them: %v), want THROTTLE_AUTH_IP's %d for the one client, then 429", failed, throttled, budget)
 			}
 			c, xff := other()
 			if code := wrongPassword(t, c, base, xff, 9999); code != http.StatusUnauthorized {
