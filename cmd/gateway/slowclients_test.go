@@ -81,15 +81,15 @@ func TestSlowUploadsDoNotStallTheListener(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a 20 s attack with 4,200 connections")
 	}
+	if raceDetector {
+		// A latency bound measured beside other packages' tests, with the
+		// attacker slowed by the race detector, measures the machine: make
+		// test-abuse runs it alone, without it.
+		t.Skip("a load measurement: run alone without -race (make test-abuse)")
+	}
 	srv := redistest.Start(t)
 	addr := freeAddr(t)
-	extra := map[string]string{"LOG_LEVEL": "error"}
-	for _, kv := range strings.Split(os.Getenv("SLOW_EXTRA"), ",") {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			extra[k] = v
-		}
-	}
-	p := startGateway(t, gatewayEnv(addr, srv.URL(), "", extra))
+	p := startGateway(t, gatewayEnv(addr, srv.URL(), "", map[string]string{"LOG_LEVEL": "error"}))
 	startSession(t, p.Base, "o-slow")
 	history := func() error {
 		c := &http.Client{Timeout: time.Second}
