@@ -145,6 +145,7 @@ func TestCardAttemptsAreThrottledAcrossReplicas(t *testing.T) {
 		allowed int
 	}{
 		{"per client IP", func(int) string { return "203.0.113.9" }, func(i int) string { return luhn("4" + strconv.Itoa(10000+i) + "000000000") }, 4},
+		{"per client: three addresses of one IPv6 /64", func(i int) string { return "2001:db8:15:5::" + strconv.Itoa(i%3+1) }, func(i int) string { return luhn("4" + strconv.Itoa(10000+i) + "000000000") }, 4},
 		{"declined cards per BIN", func(i int) string { return "198.51.100." + strconv.Itoa(i+1) }, func(i int) string { return declinedCard("400000", i) }, 3},
 		{"declined cards per merchant", func(i int) string { return "192.0.2." + strconv.Itoa(i+1) }, func(i int) string { return declinedCard(strconv.Itoa(520000+i), i) }, 5},
 	}
