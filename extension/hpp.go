@@ -2,6 +2,7 @@ package extension
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"embed"
 	"encoding/base64"
@@ -112,7 +113,9 @@ func (s *Server) payCard(c echo.Context) error {
 		return err
 	}
 	if len(v.Errors) > 0 || v.Session.Phase == provider.PhaseRejected {
-		s.throttle.cardRefused(ctx, m.ID, bin)
+		// Charged even when the client has hung up: hanging up must not
+		// make a decline free.
+		s.throttle.cardRefused(context.WithoutCancel(ctx), m.ID, bin)
 	}
 	s.logger(c).Info("card payment", zap.String("session_id", sess.ID), zap.String("page", pageName(v.State)),
 		zap.String("bin", v.Session.CardBIN), zap.String("last4", v.Session.CardLast4), zap.Int("refused_fields", len(v.Errors)))
