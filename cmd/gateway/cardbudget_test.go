@@ -98,7 +98,7 @@ func TestJunkFormsDoNotBlockShoppers(t *testing.T) {
 	}
 }
 
-// TestJunkFormsChargeNothingShared: a form without a valid anti-forgery
+// TestFormsWithoutTokenChargeNothing: a form without a valid anti-forgery
 // token is refused before any budget, even the sender's own.
 func TestFormsWithoutTokenChargeNothing(t *testing.T) {
 	replicas := twoReplicas(t, map[string]string{"THROTTLE_CARD_IP": "2/10m", "THROTTLE_CARD_BIN": "2/10m", "THROTTLE_CARD_MERCHANT": "2/10m"})
