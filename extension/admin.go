@@ -2,11 +2,14 @@ package extension
 
 import (
 	"crypto/subtle"
+	"mime"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/akinon-gateway/gateway/provider"
 )
@@ -30,7 +33,7 @@ func (s *Server) AdminGroup(e *echo.Echo, user, pass string) *echo.Group {
 	}
 	auth := s.AdminAuth(user, pass)
 	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
-		checked := auth(next)
+		checked := auth(sameSiteOnly(next))
 		return func(c echo.Context) error {
 			if !isAdminRoute(e, c) {
 				return next(c)
@@ -48,6 +51,88 @@ func (s *Server) AdminAuth(user, pass string) echo.MiddlewareFunc {
 	return s.authenticate("gateway-operator", func(u, p string, _ echo.Context) bool {
 		return subtle.ConstantTimeCompare([]byte(u), []byte(user))&subtle.ConstantTimeCompare([]byte(p), []byte(pass)) == 1
 	})
+}
+
+// HeaderOperator is the header a script or tool sends with an operator
+// action that is not the console's own form: a cross-site form cannot
+// send a header of its choosing, and a cross-site fetch that tries is
+// stopped by the browser's preflight, which the gateway never allows.
+const HeaderOperator = "X-Gateway-Operator"
+
+// sameSiteOnly lets an operator action (any method but GET, HEAD and
+// OPTIONS) through only when it comes from the operator's own pages or
+// tools: a request a browser says is cross-site (crossSite) is refused,
+// and any other must carry the console's anti-forgery token
+// (consoleToken), or HeaderOperator with a content type no form can send. A browser sends the operator's cached
+// Basic credentials with any site's form, so the credentials alone prove
+// nothing about who asked.
+func sameSiteOnly(next echo.HandlerFunc) echo.HandlerFunc {
+	forbidden := provider.Errorf(codeForbidden, "", "operator actions are taken from the console's own pages, or with the "+HeaderOperator+" header and a non-form content type")
+	return func(c echo.Context) error {
+		req := c.Request()
+		switch req.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			return next(c)
+		}
+		if crossSite(req) {
+			return forbidden
+		}
+		if req.Header.Get(HeaderOperator) != "" && !formType(req.Header.Get(echo.HeaderContentType)) {
+			return next(c)
+		}
+		if consoleToken(c) {
+			return next(c)
+		}
+		return forbidden
+	}
+}
+
+// crossSite reports whether the browser says a request comes from
+// another site: Sec-Fetch-Site, which no page can set, other than
+// same-origin or none (typed, bookmarked); without it (older browsers),
+// an Origin of another host. An Origin of "null" says nothing: the
+// console's own forms send it, under its no-referrer policy.
+func crossSite(req *http.Request) bool {
+	if site := req.Header.Get(echo.HeaderSecFetchSite); site != "" {
+		return site != "same-origin" && site != "none"
+	}
+	origin := req.Header.Get(echo.HeaderOrigin)
+	if origin == "" || origin == "null" {
+		return false
+	}
+	u, err := url.Parse(origin)
+	return err != nil || !strings.EqualFold(u.Host, req.Host)
+}
+
+// formType reports whether a content type is one an HTML form can send.
+func formType(ct string) bool {
+	mt, _, _ := mime.ParseMediaType(ct)
+	switch mt {
+	case echo.MIMEApplicationForm, echo.MIMEMultipartForm, echo.MIMETextPlain:
+		return true
+	}
+	return false
+}
+
+// consoleToken reports whether a form carries the console's anti-forgery
+// token as the console issues it (Echo's CSRF middleware): to a browser
+// that sends Sec-Fetch-Site, a fixed token that holds only with
+// Sec-Fetch-Site same-origin or none; to one that does not, the _csrf
+// field equal to the console's cookie (SameSite=Strict, HttpOnly: another
+// site's form neither carries nor reads it). The form is read within the
+// console's body limit.
+func consoleToken(c echo.Context) bool {
+	req := c.Request()
+	if mt, _, _ := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType)); mt != echo.MIMEApplicationForm {
+		return false
+	}
+	req.Body = http.MaxBytesReader(c.Response(), req.Body, consoleBodyLimit)
+	token := req.PostFormValue(csrfField)
+	if site := req.Header.Get(echo.HeaderSecFetchSite); site != "" {
+		return token == middleware.CSRFUsingSecFetchSite && (site == "same-origin" || site == "none")
+	}
+	ck, err := c.Cookie(consoleCSRFCookie)
+	return err == nil && token != "" && subtle.ConstantTimeCompare([]byte(token), []byte(ck.Value)) == 1
 }
 
 // underAdmin reports whether a path is the operator's.

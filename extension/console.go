@@ -67,6 +67,12 @@ const maxSearch = 256
 
 // MountConsole adds the console's pages to the operator group
 // (AdminGroup); a nil group mounts nothing.
+// The console's anti-forgery cookie, and the largest form it reads.
+const (
+	consoleCSRFCookie = "gw_admin_csrf"
+	consoleBodyLimit  = 16 << 10
+)
+
 func (s *Server) MountConsole(admin *echo.Group, st ConsoleStore) {
 	if admin == nil {
 		return
@@ -77,7 +83,7 @@ func (s *Server) MountConsole(admin *echo.Group, st ConsoleStore) {
 	}
 	csrf := middleware.CSRFWithConfig(middleware.CSRFConfig{
 		TokenLookup:    "form:" + csrfField,
-		CookieName:     "gw_admin_csrf",
+		CookieName:     consoleCSRFCookie,
 		CookiePath:     "/admin",
 		CookieHTTPOnly: true,
 		CookieSecure:   s.secure,
@@ -93,7 +99,7 @@ func (s *Server) MountConsole(admin *echo.Group, st ConsoleStore) {
 		k.paths["/admin"+path] = true
 	}
 	post := func(path string, h echo.HandlerFunc) {
-		admin.POST(path, h, bodyLimit(16<<10), csrf)
+		admin.POST(path, h, bodyLimit(consoleBodyLimit), csrf)
 		k.paths["/admin"+path] = true
 	}
 	admin.GET("", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/admin/") })

@@ -2,6 +2,7 @@ package extension
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"embed"
 	"encoding/base64"
@@ -91,8 +92,10 @@ func (s *Server) payCard(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if sess.ID != c.Param(paramSession) {
-		return s.show(c, m, s.svc.Page(&m.Merchant, c.Param(paramSession), sess))
+	// A session that cannot take a card is shown as it is: the form
+	// charges no budget, so a finished session's address is no lever.
+	if page := s.svc.Page(&m.Merchant, c.Param(paramSession), sess); page.State != provider.PageForm {
+		return s.show(c, m, page)
 	}
 	form := provider.CardForm{
 		CardHolder:  c.FormValue("cardHolder"),
@@ -101,12 +104,18 @@ func (s *Server) payCard(c echo.Context) error {
 		CVC:         c.FormValue("cvc"),
 		Installment: c.FormValue("installment"),
 	}
-	if err := s.throttle.cardAttempt(c.Request().Context(), c.RealIP(), m.ID, form.CardNumber); err != nil {
+	ctx, bin := c.Request().Context(), cardBIN(form.CardNumber)
+	if err := s.throttle.cardAttempt(ctx, s.clientKey(c), m.ID, bin); err != nil {
 		return s.throttledPage(c, sess, err)
 	}
-	v, err := s.svc.Pay(c.Request().Context(), &m.Merchant, sess, form)
+	v, err := s.svc.Pay(ctx, &m.Merchant, sess, form)
 	if err != nil {
 		return err
+	}
+	if len(v.Errors) > 0 || v.Session.Phase == provider.PhaseRejected {
+		// Charged even when the client has hung up: hanging up must not
+		// make a decline free.
+		s.throttle.cardRefused(context.WithoutCancel(ctx), m.ID, bin)
 	}
 	s.logger(c).Info("card payment", zap.String("session_id", sess.ID), zap.String("page", pageName(v.State)),
 		zap.String("bin", v.Session.CardBIN), zap.String("last4", v.Session.CardLast4), zap.Int("refused_fields", len(v.Errors)))

@@ -77,6 +77,7 @@ func TestRoutingAnswers(t *testing.T) {
 			req.SetBasicAuth(testUser, testPassword)
 		case operator:
 			req.SetBasicAuth(adminUser, adminPassword)
+			req.Header.Set("X-Gateway-Operator", "1")
 		case wrong:
 			req.SetBasicAuth(adminUser, "not-the-password")
 		}

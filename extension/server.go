@@ -48,41 +48,46 @@ type Options struct {
 	// Warnings name what runs that is not for production (the sandbox
 	// bank, the embedded store); /readyz and the console header show them.
 	Warnings []string
+	// IPv6Prefix is how many leading bits of an IPv6 client address name
+	// one client in the per-address throttles; 0: the whole address.
+	IPv6Prefix int
 }
 
 // Server is the gateway's HTTP handler.
 type Server struct {
-	echo      *echo.Echo
-	svc       *provider.Service
-	merchants *Merchants
-	publicURL string
-	secure    bool // PUBLIC_URL is https
-	devMode   bool
-	log       *zap.Logger
-	ready     func(context.Context) error
-	validate  *validator.Validate
-	pages     *pages
-	throttle  *Throttle
-	noisy     *zap.Logger // sampled: lines an attacker can repeat at will
-	console   *console    // nil until MountConsole
-	warnings  []string
+	echo       *echo.Echo
+	svc        *provider.Service
+	merchants  *Merchants
+	publicURL  string
+	secure     bool // PUBLIC_URL is https
+	devMode    bool
+	log        *zap.Logger
+	ready      func(context.Context) error
+	validate   *validator.Validate
+	pages      *pages
+	throttle   *Throttle
+	noisy      *zap.Logger // sampled: lines an attacker can repeat at will
+	console    *console    // nil until MountConsole
+	ipv6Prefix int
+	warnings   []string
 }
 
 // New builds the routes.
 func New(o Options) *Server {
 	s := &Server{
-		echo:      echo.New(),
-		svc:       o.Service,
-		merchants: o.Merchants,
-		publicURL: strings.TrimRight(o.PublicURL, "/"),
-		secure:    strings.HasPrefix(o.PublicURL, "https://"),
-		devMode:   o.DevMode,
-		log:       o.Logger,
-		ready:     o.Ready,
-		validate:  newValidator(),
-		pages:     mustPages(),
-		throttle:  o.Throttle,
-		warnings:  o.Warnings,
+		echo:       echo.New(),
+		svc:        o.Service,
+		merchants:  o.Merchants,
+		publicURL:  strings.TrimRight(o.PublicURL, "/"),
+		secure:     strings.HasPrefix(o.PublicURL, "https://"),
+		devMode:    o.DevMode,
+		log:        o.Logger,
+		ready:      o.Ready,
+		validate:   newValidator(),
+		pages:      mustPages(),
+		throttle:   o.Throttle,
+		ipv6Prefix: o.IPv6Prefix,
+		warnings:   o.Warnings,
 	}
 	if s.log == nil {
 		s.log = zap.NewNop()

@@ -21,9 +21,9 @@ import (
 type Limits struct {
 	AuthIP       redis_rate.Limit // failed Basic auth from one client IP
 	AuthUser     redis_rate.Limit // failed Basic auth for one username
-	CardIP       redis_rate.Limit // card forms sent from one client IP
-	CardMerchant redis_rate.Limit // card forms sent to one merchant's sessions
-	CardBIN      redis_rate.Limit // card forms sent with one BIN
+	CardIP       redis_rate.Limit // card forms one client IP sends to payable sessions
+	CardMerchant redis_rate.Limit // cards declined or refused on one merchant's sessions
+	CardBIN      redis_rate.Limit // cards declined or refused with one BIN
 }
 
 // DefaultLimits are the defaults of THROTTLE_*.
@@ -145,7 +145,7 @@ func (s *Server) authenticate(realm string, check func(user, pass string, c echo
 			}
 			ctx := c.Request().Context()
 			l := s.throttle.limitsOrZero()
-			wait := max(s.throttle.spend(ctx, "auth_ip", c.RealIP(), l.AuthIP), s.throttle.spend(ctx, "auth_user", user, l.AuthUser))
+			wait := max(s.throttle.spend(ctx, "auth_ip", s.clientKey(c), l.AuthIP), s.throttle.spend(ctx, "auth_user", user, l.AuthUser))
 			if wait > 0 {
 				return throttled(wait)
 			}
@@ -162,31 +162,76 @@ func (t *Throttle) limitsOrZero() Limits {
 	return t.limits
 }
 
-// cardAttempt spends one card attempt from the client IP's, the
-// merchant's and the card BIN's budgets; card testers run stolen numbers
-// through payment pages, one attempt per session, so the session's own
-// three tries do not stop them.
-func (t *Throttle) cardAttempt(ctx context.Context, ip, merchant, number string) error {
+// cardAttempt is the gate before a card form reaches the bank; the
+// caller has already found the session payable and the anti-forgery token
+// valid. The client IP's own budget is spent first, and a form it refuses
+// touches nothing shared. The merchant's and the BIN's budgets are only
+// looked at here: they are spent by cardRefused, so what empties them is
+// what card testing looks like (cards the bank declines or the form
+// refuses, each costing the tester a try of a payable session), never a
+// shopper's good card or a flood of forms at a session that cannot pay.
+func (t *Throttle) cardAttempt(ctx context.Context, ip, merchant, bin string) error {
 	if t == nil {
 		return nil
 	}
-	bin := ""
+	if wait := t.spend(ctx, "card_ip", ip, t.limits.CardIP); wait > 0 {
+		return throttled(wait)
+	}
+	wait := max(t.left(ctx, "card_merchant", merchant, t.limits.CardMerchant), t.left(ctx, "card_bin", bin, t.limits.CardBIN))
+	if wait > 0 {
+		return throttled(wait)
+	}
+	return nil
+}
+
+// cardRefused charges a declined or refused card to the merchant's and
+// the BIN's budgets.
+func (t *Throttle) cardRefused(ctx context.Context, merchant, bin string) {
+	if t == nil {
+		return
+	}
+	for _, b := range []struct {
+		name, key string
+		l         redis_rate.Limit
+	}{{"card_merchant", merchant, t.limits.CardMerchant}, {"card_bin", bin, t.limits.CardBIN}} {
+		if !b.l.IsZero() && b.key != "" {
+			_, _ = t.limiter.Allow(ctx, t.prefix+":"+b.name+":"+b.key, b.l)
+		}
+	}
+}
+
+// left reports how long until a key's budget has one left, spending
+// nothing; 0 when it has one now (or cannot be asked).
+func (t *Throttle) left(ctx context.Context, name, key string, l redis_rate.Limit) time.Duration {
+	if l.IsZero() || key == "" {
+		return 0
+	}
+	res, err := t.limiter.AllowN(ctx, t.prefix+":"+name+":"+key, l, 0)
+	if err != nil || res.Remaining >= 1 {
+		return 0
+	}
+	if t.Refused != nil {
+		t.Refused(name)
+	}
+	// The budget refills one every Period/Rate; ResetAfter is when it is
+	// whole again, Burst-1 emissions after the first is back.
+	every := l.Period / time.Duration(l.Rate)
+	return max(res.ResetAfter-time.Duration(l.Burst-1)*every, time.Second)
+}
+
+// cardBIN is the first six digits of the number as typed, "" when there
+// are fewer.
+func cardBIN(number string) string {
 	digits := strings.Map(func(r rune) rune {
 		if r >= '0' && r <= '9' {
 			return r
 		}
 		return -1
 	}, number)
-	if len(digits) >= 6 {
-		bin = digits[:6]
+	if len(digits) < 6 {
+		return ""
 	}
-	wait := max(t.spend(ctx, "card_ip", ip, t.limits.CardIP),
-		t.spend(ctx, "card_merchant", merchant, t.limits.CardMerchant),
-		t.spend(ctx, "card_bin", bin, t.limits.CardBIN))
-	if wait > 0 {
-		return throttled(wait)
-	}
-	return nil
+	return digits[:6]
 }
 
 func base64Std(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }

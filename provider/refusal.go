@@ -16,6 +16,9 @@ var refusals = map[Code]string{
 	CodeAmountExceedsBalance: "amount exceeds the refundable balance",
 	CodeCurrencyMismatch:     "currency differs from the payment's currency",
 	CodeOperationInProgress:  "another operation on this order is in progress; retry later",
+	// A settled guid whose stored reply has expired (IDEMPOTENCY_TTL): its
+	// operation is done and is not run again.
+	CodeIdempotencyReused: "this guid was already used on this order and its reply has expired; the operation is not run again (use a new guid for a new operation)",
 }
 
 // refusalFields names the request field a refusal is about, when one is.
@@ -24,6 +27,7 @@ var refusalFields = map[Code]string{
 	CodeAmountExceedsAuth:    "orderAmount",
 	CodeAmountExceedsBalance: "amount",
 	CodeCurrencyMismatch:     "currency",
+	CodeIdempotencyReused:    "guid",
 }
 
 // Refusal builds the error for a broken rule.

@@ -123,6 +123,7 @@ func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, l
 		Throttle:       throttle,
 		TrustedProxies: cfg.TrustedProxies,
 		Warnings:       partWarnings(parts),
+		IPv6Prefix:     cfg.IPv6Prefix,
 	})
 	gw.admin = gw.srv.OperatorEcho(cfg.AdminAddr != "")
 	routers := []*echo.Echo{gw.srv.Echo()}

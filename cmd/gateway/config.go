@@ -88,8 +88,13 @@ type Config struct {
 	AdminAddr           string           // ADMIN_ADDR: the operator endpoints' own listener
 	Throttle            extension.Limits // THROTTLE_*
 	MaxConns            int              // MAX_CONNS: open connections on the main listener
-	MaxConnsPerIP       int              // MAX_CONNS_PER_IP: from one client address
+	MaxConnsPerIP       int              // MAX_CONNS_PER_IP: from one client address (IPv6: one IPV6_PREFIX)
+	IPv6Prefix          int              // IPV6_PREFIX: the leading bits of an IPv6 address that name one client
 	IdleTimeout         time.Duration    // IDLE_TIMEOUT: a keep-alive connection doing nothing
+	HeaderTimeout       time.Duration    // HEADER_TIMEOUT: the longest a request's header block may take
+	ReadTimeout         time.Duration    // READ_TIMEOUT: the longest a whole request (headers and body) may take
+	BodyMinRate         int              // BODY_MIN_RATE: bytes a second a body must average once BODY_GRACE has passed
+	BodyGrace           time.Duration    // BODY_GRACE: how long a body may take before its rate is checked
 	TrustedProxies      []*net.IPNet     // TRUSTED_PROXIES: whose X-Forwarded-For names the client
 	OtelEndpoint        string           // OTEL_EXPORTER_OTLP_ENDPOINT: where traces go; "" = tracing off
 
@@ -176,9 +181,14 @@ func (c *Config) variables() []variable {
 		inDev(limit("THROTTLE_CARD_IP", "20/10m", &c.Throttle.CardIP), "0"),
 		inDev(limit("THROTTLE_CARD_MERCHANT", "3000/1m", &c.Throttle.CardMerchant), "0"),
 		inDev(limit("THROTTLE_CARD_BIN", "30/10m", &c.Throttle.CardBIN), "0"),
-		bind("MAX_CONNS", "4096", &c.MaxConns, parseConns, same[int]),
+		bind("MAX_CONNS", "2048", &c.MaxConns, parseConns, same[int]),
 		bind("MAX_CONNS_PER_IP", "256", &c.MaxConnsPerIP, parseConns, same[int]),
+		bind("IPV6_PREFIX", "64", &c.IPv6Prefix, parsePrefix, same[int]),
 		duration("IDLE_TIMEOUT", "30s", &c.IdleTimeout),
+		duration("HEADER_TIMEOUT", "5s", &c.HeaderTimeout),
+		duration("READ_TIMEOUT", "20s", &c.ReadTimeout),
+		bind("BODY_MIN_RATE", "1024", &c.BodyMinRate, parseRate, same[int]),
+		duration("BODY_GRACE", "3s", &c.BodyGrace),
 		bind("TRUSTED_PROXIES", "", &c.TrustedProxies, parseCIDRs, formatCIDRs),
 		bind("OTEL_EXPORTER_OTLP_ENDPOINT", "", &c.OtelEndpoint, asIs, maskURL),
 		inDev(text("PROCESSOR", "", &c.Processor), sandbox.Name),
@@ -561,6 +571,22 @@ func parseConns(v string) (int, error) {
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 0 {
 		return 0, fmt.Errorf("%q is not a number of connections (0: no limit)", v)
+	}
+	return n, nil
+}
+
+func parsePrefix(v string) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 128 {
+		return 0, fmt.Errorf("%q is not an IPv6 prefix length from 1 to 128 (64: one subscriber's network)", v)
+	}
+	return n, nil
+}
+
+func parseRate(v string) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%q is not a number of bytes a second (0: no minimum)", v)
 	}
 	return n, nil
 }

@@ -125,6 +125,13 @@ func (p *process) Kill() {
 	}
 }
 
+// Pid is the process's id.
+func (p *process) Pid() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cmd.Process.Pid
+}
+
 // Restart starts the process again with the same environment.
 func (p *process) Restart() {
 	p.tb.Helper()

@@ -12,6 +12,8 @@ import (
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+
+	"github.com/akinon-gateway/gateway/extension"
 )
 
 // drainTimeout is how long SIGTERM waits for requests in flight.
@@ -61,8 +63,10 @@ func run(ctx context.Context, args []string, env func(string) string) error {
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.Addr, err)
 	}
-	ln = limitListener(ln, cfg.MaxConns, cfg.MaxConnsPerIP)
-	servers := []*http.Server{newHTTPServer(gw.srv, cfg, log)}
+	capped := limitListener(ln, connLimits{total: cfg.MaxConns, perClient: cfg.MaxConnsPerIP, proxies: cfg.TrustedProxies,
+		key: func(ip string) string { return extension.ClientKey(ip, cfg.IPv6Prefix) }})
+	ln = capped
+	servers := []*http.Server{newHTTPServer(gw.srv, cfg, log, capped.penalise)}
 	listeners := []net.Listener{ln}
 	if cfg.AdminAddr != "" {
 		aln, err := net.Listen("tcp", cfg.AdminAddr)
@@ -70,7 +74,7 @@ func run(ctx context.Context, args []string, env func(string) string) error {
 			ln.Close()
 			return fmt.Errorf("listen %s (ADMIN_ADDR): %w", cfg.AdminAddr, err)
 		}
-		servers = append(servers, newHTTPServer(gw.admin, cfg, log))
+		servers = append(servers, newHTTPServer(gw.admin, cfg, log, nil))
 		listeners = append(listeners, aln)
 	}
 
@@ -114,13 +118,15 @@ func run(ctx context.Context, args []string, env func(string) string) error {
 }
 
 // newHTTPServer serves a handler with the gateway's timeouts and limits:
-// a header block of at most 16 KiB (Go adds 4 KiB of slack), idle
-// keep-alive connections closed after IDLE_TIMEOUT.
-func newHTTPServer(h http.Handler, cfg Config, log *zap.Logger) *http.Server {
+// a header block of at most 16 KiB (Go adds 4 KiB of slack) within
+// HEADER_TIMEOUT, the whole request within READ_TIMEOUT, a body at
+// BODY_MIN_RATE at least, idle keep-alive connections closed after
+// IDLE_TIMEOUT.
+func newHTTPServer(h http.Handler, cfg Config, log *zap.Logger, slow func(remoteAddr string)) *http.Server {
 	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
+		Handler:           minBodyRate(h, bodyRate{rate: cfg.BodyMinRate, grace: cfg.BodyGrace, timeout: cfg.ReadTimeout, cut: slow}),
+		ReadHeaderTimeout: cfg.HeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       cfg.IdleTimeout,
 		MaxHeaderBytes:    16 << 10,

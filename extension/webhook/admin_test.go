@@ -22,6 +22,7 @@ func operatorCall(tb testing.TB, base, method, path, user, pass string, out any)
 	tb.Helper()
 	req, _ := http.NewRequest(method, base+path, nil)
 	req.SetBasicAuth(user, pass)
+	req.Header.Set("X-Gateway-Operator", "1")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		tb.Fatal(err)

@@ -37,7 +37,7 @@ func echo(a provider.Answer) provider.Reply {
 	body := map[string]any{"txn": a.TransactionID, "status": a.State.Status, "sub": a.State.SubStatus}
 	status := 200
 	if a.Err != nil {
-		body["code"] = a.Err.Code
+		body["code"], body["field"], body["message"] = a.Err.Code, a.Err.Field, a.Err.Message
 		status = 422
 	}
 	if a.Session != nil {

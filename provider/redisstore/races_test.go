@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -475,8 +476,10 @@ func TestAGuidRetriedAfterItsRecordExpiredRunsNoMore(t *testing.T) {
 		keys, _ := rdb.Keys(ctx, prefix+":*:i:m1:r1").Result()
 		return len(keys) == 0
 	})
-	if got := refund("r1", 4000); got["code"] != string(provider.CodeIdempotencyReused) { // retried after its record expired
-		t.Errorf("the same refund retried after its record expired: %v", got)
+	got := refund("r1", 4000) // retried after its record expired
+	if got["code"] != string(provider.CodeIdempotencyReused) || got["field"] != "guid" ||
+		!strings.Contains(got["message"].(string), "already used on this order and its reply has expired") {
+		t.Errorf("the same refund retried after its record expired: %v; want idempotency_key_reused on guid, saying the reply has expired", got)
 	}
 
 	after, _ := st.Order(ctx, "m1", "o1")
