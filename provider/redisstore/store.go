@@ -79,6 +79,7 @@ type Store struct {
 	prefix     string
 	shards     int
 	durability Durability
+	census     *censusCache
 	retention  time.Duration
 }
 

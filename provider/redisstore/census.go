@@ -1,0 +1,186 @@
+package redisstore
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// A census counts the replicas a master has that are up, as the
+// topology's own authority sees them: the sentinels, or the Cluster's
+// node table. A write waits for all of them (never fewer than
+// Durability.MinReplicas), so whichever replica a failover promotes holds
+// every acknowledged write. Counting only the replicas connected to the
+// master at the moment is not enough: once Sentinel has promoted replica
+// A, the old master still takes writes that replica B acknowledges, and
+// B then resynchronises from A and drops them.
+type census interface {
+	// up is the number of replicas of the master at addr ("" for the
+	// one master a Sentinel group has) that are up, or failoverRunning
+	// while the topology is changing its master.
+	up(ctx context.Context, addr string) (int, error)
+}
+
+// failoverRunning is what a census counts while a failover is under way:
+// more replicas than any master has, so nothing is acknowledged until the
+// new master is known.
+const failoverRunning = 1 << 20
+
+// censusEvery is how old a count may be before it is taken again.
+const censusEvery = 200 * time.Millisecond
+
+// censusCache keeps each master's latest count, and takes it again in the
+// background once it is older than censusEvery; a master seen for the
+// first time is counted before its write is acknowledged.
+type censusCache struct {
+	src census
+
+	mu      sync.Mutex
+	counts  map[string]censusCount
+	pending map[string]bool
+}
+
+type censusCount struct {
+	n  int
+	at time.Time
+}
+
+func newCensusCache(src census) *censusCache {
+	return &censusCache{src: src, counts: map[string]censusCount{}, pending: map[string]bool{}}
+}
+
+// required is how many replicas must acknowledge a write on the master
+// at addr: every replica that is up, and at least min.
+func (c *censusCache) required(ctx context.Context, addr string, min int) int {
+	c.mu.Lock()
+	got, ok := c.counts[addr]
+	refresh := ok && time.Since(got.at) > censusEvery && !c.pending[addr]
+	if refresh {
+		c.pending[addr] = true
+	}
+	c.mu.Unlock()
+	switch {
+	case !ok:
+		// The first write on a master waits for its count.
+		got = c.take(ctx, addr)
+	case refresh:
+		go c.take(context.WithoutCancel(ctx), addr)
+	}
+	return max(min, got.n)
+}
+
+// take counts again. A census that cannot be taken keeps the previous
+// count; with none, nothing is acknowledged until one is.
+func (c *censusCache) take(ctx context.Context, addr string) censusCount {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	n, err := c.src.up(ctx, addr)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.pending, addr)
+	if err != nil {
+		if prev, ok := c.counts[addr]; ok {
+			return prev
+		}
+		return censusCount{n: failoverRunning}
+	}
+	got := censusCount{n: n, at: time.Now()}
+	c.counts[addr] = got
+	return got
+}
+
+// SentinelCensus asks the sentinels: the replicas of master name that
+// no sentinel flags as down or disconnected and whose link to the master
+// is up; the replica a failover is promoting counts too, since the old
+// master can no longer reach it. While the sentinels report a failover
+// in progress nothing is acknowledged.
+type SentinelCensus struct {
+	Name      string
+	Sentinels []*redis.SentinelClient
+}
+
+func (g SentinelCensus) up(ctx context.Context, _ string) (int, error) {
+	var firstErr error
+	for _, sc := range g.Sentinels {
+		n, err := g.ask(ctx, sc)
+		if err == nil {
+			return n, nil
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	return 0, firstErr
+}
+
+func (g SentinelCensus) ask(ctx context.Context, sc *redis.SentinelClient) (int, error) {
+	m, err := sc.Master(ctx, g.Name).Result()
+	if err != nil {
+		return 0, err
+	}
+	if strings.Contains(m["flags"], "failover_in_progress") {
+		return failoverRunning, nil
+	}
+	replicas, err := sc.Replicas(ctx, g.Name).Result()
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, r := range replicas {
+		flags := r["flags"]
+		switch {
+		case strings.Contains(flags, "promoted"):
+			n++
+		case strings.Contains(flags, "s_down"), strings.Contains(flags, "o_down"), strings.Contains(flags, "disconnected"):
+		case r["master-link-status"] != "ok":
+		default:
+			n++
+		}
+	}
+	return n, nil
+}
+
+// clusterCensus reads the node table of a Cluster master: its replicas
+// that no node flags as failing.
+type clusterCensus struct {
+	cc *redis.ClusterClient
+}
+
+func (c clusterCensus) up(ctx context.Context, addr string) (int, error) {
+	node := redis.NewClient(&redis.Options{Addr: addr, Username: c.cc.Options().Username, Password: c.cc.Options().Password,
+		TLSConfig: c.cc.Options().TLSConfig, DialTimeout: time.Second, ReadTimeout: time.Second, MaxRetries: -1})
+	defer node.Close()
+	table, err := node.ClusterNodes(ctx).Result()
+	if err != nil {
+		return 0, err
+	}
+	return clusterReplicasUp(table), nil
+}
+
+// clusterReplicasUp counts, in a node's CLUSTER NODES, the replicas of
+// that node (myself) that are not flagged fail, fail? or noaddr.
+func clusterReplicasUp(table string) int {
+	var self string
+	lines := strings.Split(table, "\n")
+	for _, line := range lines {
+		f := strings.Fields(line)
+		if len(f) > 2 && strings.Contains(f[2], "myself") {
+			self = f[0]
+		}
+	}
+	n := 0
+	for _, line := range lines {
+		f := strings.Fields(line)
+		if len(f) < 8 || f[3] != self || !strings.Contains(f[2], "slave") {
+			continue
+		}
+		if strings.Contains(f[2], "fail") || strings.Contains(f[2], "noaddr") || strings.Contains(f[2], "handshake") {
+			continue
+		}
+		n++
+	}
+	return n
+}
