@@ -68,6 +68,11 @@ func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, l
 			gw.close()
 			return nil, err
 		}
+		// -check-config refuses it; a running deployment is warned, not
+		// stopped.
+		if err := redisstore.CheckReplicas(ctx, rdb, cfg.RedisMinReplicas); errors.Is(err, redisstore.ErrUnwaitedReplicas) {
+			log.Warn("answers are not waited for by the replicas: a failover can lose them", zap.Error(err))
+		}
 	}
 	var tp trace.TracerProvider
 	if cfg.OtelEndpoint != "" {
@@ -237,8 +242,8 @@ func checkPolicies(ctx context.Context, clients ...redis.UniversalClient) error 
 	return errors.Join(errs...)
 }
 
-// checkStores is -check-config's look at the stores: reachable, and
-// configured not to evict. Without REDIS_URL there is nothing to check.
+// checkStores is -check-config's look at the stores: reachable,
+// configured not to evict, and replicas waited for where there are any. Without REDIS_URL there is nothing to check.
 func checkStores(ctx context.Context, cfg Config) error {
 	var clients []redis.UniversalClient
 	for _, raw := range []string{cfg.RedisURL, cfg.SandboxRedisURL} {
@@ -253,7 +258,15 @@ func checkStores(ctx context.Context, cfg Config) error {
 		defer c.Close()
 		clients = append(clients, c)
 	}
-	return checkPolicies(ctx, clients...)
+	if err := checkPolicies(ctx, clients...); err != nil {
+		return err
+	}
+	if len(clients) > 0 && cfg.RedisURL != "" {
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		return redisstore.CheckReplicas(ctx, clients[0], cfg.RedisMinReplicas)
+	}
+	return nil
 }
 
 // readiness is /readyz's answer, computed in the background every

@@ -18,11 +18,15 @@ import (
 // A, the old master still takes writes that replica B acknowledges, and
 // B then resynchronises from A and drops them.
 type census interface {
-	// up is the number of replicas of the master at addr ("" for the
-	// one master a Sentinel group has) that are up, or failoverRunning
-	// while the topology is changing its master.
-	up(ctx context.Context, addr string) (int, error)
+	// up counts the replicas of the master at addr ("" for the one
+	// master a Sentinel group has): those in sync (failoverRunning while
+	// the topology is changing its master), and those known, in sync or
+	// not, that nothing flags as down.
+	up(ctx context.Context, addr string) (count, error)
 }
+
+// count is one census of a master's replicas.
+type count struct{ synced, known int }
 
 // failoverRunning is what a census counts while a failover is under way:
 // more replicas than any master has, so nothing is acknowledged until the
@@ -44,7 +48,7 @@ type censusCache struct {
 }
 
 type censusCount struct {
-	n  int
+	count
 	at time.Time
 }
 
@@ -52,9 +56,8 @@ func newCensusCache(src census) *censusCache {
 	return &censusCache{src: src, counts: map[string]censusCount{}, pending: map[string]bool{}}
 }
 
-// required is how many replicas must acknowledge a write on the master
-// at addr: every replica that is up, and at least min.
-func (c *censusCache) required(ctx context.Context, addr string, min int) int {
+// up is the latest census of the master at addr.
+func (c *censusCache) up(ctx context.Context, addr string) count {
 	c.mu.Lock()
 	got, ok := c.counts[addr]
 	refresh := ok && time.Since(got.at) > censusEvery && !c.pending[addr]
@@ -69,7 +72,7 @@ func (c *censusCache) required(ctx context.Context, addr string, min int) int {
 	case refresh:
 		go c.take(context.WithoutCancel(ctx), addr)
 	}
-	return max(min, got.n)
+	return got.count
 }
 
 // take counts again. A census that cannot be taken keeps the previous
@@ -85,9 +88,9 @@ func (c *censusCache) take(ctx context.Context, addr string) censusCount {
 		if prev, ok := c.counts[addr]; ok {
 			return prev
 		}
-		return censusCount{n: failoverRunning}
+		return censusCount{count: count{synced: failoverRunning, known: failoverRunning}}
 	}
-	got := censusCount{n: n, at: time.Now()}
+	got := censusCount{count: n, at: time.Now()}
 	c.counts[addr] = got
 	return got
 }
@@ -102,7 +105,7 @@ type SentinelCensus struct {
 	Sentinels []*redis.SentinelClient
 }
 
-func (g SentinelCensus) up(ctx context.Context, _ string) (int, error) {
+func (g SentinelCensus) up(ctx context.Context, _ string) (count, error) {
 	var firstErr error
 	for _, sc := range g.Sentinels {
 		n, err := g.ask(ctx, sc)
@@ -113,31 +116,34 @@ func (g SentinelCensus) up(ctx context.Context, _ string) (int, error) {
 			firstErr = err
 		}
 	}
-	return 0, firstErr
+	return count{}, firstErr
 }
 
-func (g SentinelCensus) ask(ctx context.Context, sc *redis.SentinelClient) (int, error) {
+func (g SentinelCensus) ask(ctx context.Context, sc *redis.SentinelClient) (count, error) {
 	m, err := sc.Master(ctx, g.Name).Result()
 	if err != nil {
-		return 0, err
+		return count{}, err
 	}
 	if strings.Contains(m["flags"], "failover_in_progress") {
-		return failoverRunning, nil
+		return count{synced: failoverRunning, known: failoverRunning}, nil
 	}
 	replicas, err := sc.Replicas(ctx, g.Name).Result()
 	if err != nil {
-		return 0, err
+		return count{}, err
 	}
-	n := 0
+	var n count
 	for _, r := range replicas {
 		flags := r["flags"]
 		switch {
 		case strings.Contains(flags, "promoted"):
-			n++
+			n.synced++
+			n.known++
 		case strings.Contains(flags, "s_down"), strings.Contains(flags, "o_down"), strings.Contains(flags, "disconnected"):
 		case r["master-link-status"] != "ok":
+			n.known++
 		default:
-			n++
+			n.synced++
+			n.known++
 		}
 	}
 	return n, nil
@@ -149,15 +155,16 @@ type clusterCensus struct {
 	cc *redis.ClusterClient
 }
 
-func (c clusterCensus) up(ctx context.Context, addr string) (int, error) {
+func (c clusterCensus) up(ctx context.Context, addr string) (count, error) {
 	node := redis.NewClient(&redis.Options{Addr: addr, Username: c.cc.Options().Username, Password: c.cc.Options().Password,
 		TLSConfig: c.cc.Options().TLSConfig, DialTimeout: time.Second, ReadTimeout: time.Second, MaxRetries: -1})
 	defer node.Close()
 	table, err := node.ClusterNodes(ctx).Result()
 	if err != nil {
-		return 0, err
+		return count{}, err
 	}
-	return clusterReplicasUp(table), nil
+	n := clusterReplicasUp(table)
+	return count{synced: n, known: n}, nil
 }
 
 // clusterReplicasUp counts, in a node's CLUSTER NODES, the replicas of

@@ -56,12 +56,22 @@ func (s *Store) SetDurability(d Durability) {
 }
 
 // required is how many replicas must acknowledge a write on the master
-// at addr.
-func (s *Store) required(ctx context.Context, addr string) int {
+// at addr — every replica that is up, and at least MinReplicas — and how
+// long to wait for them: not at all when fewer than MinReplicas are
+// known (up, in sync or not) or a failover is under way, so a master that lost its replicas refuses
+// at once (and replays what it answered before without waiting).
+func (s *Store) required(ctx context.Context, addr string) (int, time.Duration) {
 	if s.census == nil {
-		return s.durability.MinReplicas
+		return s.durability.MinReplicas, s.durability.Timeout
 	}
-	return s.census.required(ctx, addr, s.durability.MinReplicas)
+	up := s.census.up(ctx, addr)
+	switch {
+	case up.known < s.durability.MinReplicas:
+		return s.durability.MinReplicas, time.Millisecond
+	case up.synced >= failoverRunning:
+		return up.synced, time.Millisecond
+	}
+	return max(s.durability.MinReplicas, up.synced), s.durability.Timeout
 }
 
 // durable runs a script and, when replicas are required, WAIT (or
@@ -83,10 +93,10 @@ func (s *Store) durable(ctx context.Context, script *redis.Script, keys []string
 		node, addr, err := s.nodeFor(ctx, keys[0])
 		var v any
 		if err == nil {
-			need := s.required(ctx, addr)
-			v, err = s.evalAndWait(ctx, node, need, script, keys, args, false)
+			need, wait := s.required(ctx, addr)
+			v, err = s.evalAndWait(ctx, node, need, wait, script, keys, args, false)
 			if err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
-				v, err = s.evalAndWait(ctx, node, need, script, keys, args, true)
+				v, err = s.evalAndWait(ctx, node, need, wait, script, keys, args, true)
 			}
 		}
 		if err == nil || errors.Is(err, ErrNotDurable) || !masterGone(err) || time.Now().After(deadline) {
@@ -130,7 +140,7 @@ func (s *Store) follow(ctx context.Context, key, failed string, deadline time.Ti
 	return false
 }
 
-func (s *Store) evalAndWait(ctx context.Context, node redis.Cmdable, need int, script *redis.Script, keys []string, args []any, full bool) (any, error) {
+func (s *Store) evalAndWait(ctx context.Context, node redis.Cmdable, need int, wait time.Duration, script *redis.Script, keys []string, args []any, full bool) (any, error) {
 	var run *redis.Cmd
 	var acked func() (int64, error)
 	// Each command's own error is read below, not the pipeline's first.
@@ -140,7 +150,7 @@ func (s *Store) evalAndWait(ctx context.Context, node redis.Cmdable, need int, s
 		} else {
 			run = script.EvalSha(ctx, p, keys, args...)
 		}
-		ms := s.durability.Timeout.Milliseconds()
+		ms := wait.Milliseconds()
 		if s.durability.AOF {
 			// WAITAOF numlocal numreplicas timeout → [local fsynced, replicas fsynced]
 			w := p.Do(ctx, "WAITAOF", 1, need, ms)
@@ -171,7 +181,7 @@ func (s *Store) evalAndWait(ctx context.Context, node redis.Cmdable, need int, s
 		return run.Val(), fmt.Errorf("%w: %v", ErrNotDurable, werr)
 	}
 	if n < int64(need) {
-		return run.Val(), fmt.Errorf("%w: %d of %d replicas in %s", ErrNotDurable, n, need, s.durability.Timeout)
+		return run.Val(), fmt.Errorf("%w: %d of %d replicas in %s", ErrNotDurable, n, need, wait)
 	}
 	return run.Val(), nil
 }

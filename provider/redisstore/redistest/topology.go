@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -497,4 +498,36 @@ func clusterOK(n *Server) bool {
 	defer cl.Close()
 	s, err := cl.ClusterInfo(context.Background()).Result()
 	return err == nil && field(s, "cluster_state") == "ok"
+}
+
+// Watch records what one sentinel announces (every event channel) until
+// the returned function is called, which returns each event with the
+// time it came since Watch: a failover's timeline.
+func (g *Sentinel) Watch(tb testing.TB) func() []string {
+	tb.Helper()
+	c := redis.NewSentinelClient(&redis.Options{Addr: g.sentinels[0].Addr})
+	ps := c.PSubscribe(context.Background(), "*")
+	if _, err := ps.Receive(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	began := time.Now()
+	var mu sync.Mutex
+	var events []string
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for m := range ps.Channel() {
+			mu.Lock()
+			events = append(events, fmt.Sprintf("+%s %s %s", time.Since(began).Round(time.Millisecond), m.Channel, m.Payload))
+			mu.Unlock()
+		}
+	}()
+	return func() []string {
+		ps.Close()
+		c.Close()
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		return events
+	}
 }
