@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/akinon-gateway/gateway/provider"
 	"github.com/akinon-gateway/gateway/provider/audit"
+	"github.com/akinon-gateway/gateway/provider/redisstore"
 	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
 )
 
@@ -55,8 +57,12 @@ var (
 	haRows   []haRow
 )
 
-// haSettings are the settings every case runs with.
-var haSettings = map[string]string{"REDIS_MIN_REPLICAS": "1", "REDIS_REPLICA_TIMEOUT": "500ms"}
+// haSettings are the gateway's settings in every case; haSetting is
+// what the table says of them and of Redis's.
+var (
+	haSettings = map[string]string{"REDIS_MIN_REPLICAS": "1", "REDIS_REPLICA_TIMEOUT": "500ms"}
+	haSetting  string
+)
 
 // TestFailover runs the gateway (REDIS_MIN_REPLICAS=1) on Sentinel
 // groups and Clusters with one and with two replicas per master while
@@ -100,11 +106,19 @@ func TestFailover(t *testing.T) {
 		{"killed, restarted", false, clusterFault((*redistest.Cluster).KillMaster)},
 		{"killed for good", true, clusterFault((*redistest.Cluster).KillMasterForGood)},
 	}
+	// docs/failover.md's recommended repl-diskless-sync-delay is 0;
+	// GATEWAY_HA_SYNC_DELAY=5 measures Redis's default.
+	delay, err := strconv.Atoi(cmp.Or(os.Getenv("GATEWAY_HA_SYNC_DELAY"), "0"))
+	if err != nil {
+		t.Fatalf("GATEWAY_HA_SYNC_DELAY: %v", err)
+	}
+	haSetting = fmt.Sprintf("REDIS_MIN_REPLICAS=1, repl-diskless-sync-delay %d", delay)
+	redisOpts := []redistest.Option{redistest.Safe(), redistest.SyncDelay(delay)}
 	setups := []haSetup{
-		{"sentinel, 1 replica", 1, 1, func(t *testing.T) topology { return redistest.StartSentinelReplicas(t, 1, redistest.Safe()) }},
-		{"sentinel, 2 replicas", 2, 1, func(t *testing.T) topology { return redistest.StartSentinelReplicas(t, 2, redistest.Safe()) }},
-		{"cluster, 1 replica", 1, 16, func(t *testing.T) topology { return redistest.StartClusterReplicas(t, 1, redistest.Safe()) }},
-		{"cluster, 2 replicas", 2, 16, func(t *testing.T) topology { return redistest.StartClusterReplicas(t, 2, redistest.Safe()) }},
+		{"sentinel, 1 replica", 1, 1, func(t *testing.T) topology { return redistest.StartSentinelReplicas(t, 1, redisOpts...) }},
+		{"sentinel, 2 replicas", 2, 1, func(t *testing.T) topology { return redistest.StartSentinelReplicas(t, 2, redisOpts...) }},
+		{"cluster, 1 replica", 1, 16, func(t *testing.T) topology { return redistest.StartClusterReplicas(t, 1, redisOpts...) }},
+		{"cluster, 2 replicas", 2, 16, func(t *testing.T) topology { return redistest.StartClusterReplicas(t, 2, redisOpts...) }},
 	}
 	t.Cleanup(printHARows(t))
 	for _, setup := range setups {
@@ -237,6 +251,10 @@ func runFailover(t *testing.T, gw *process, topo topology, setup haSetup, booksU
 		}
 	}
 	gap = max(gap, ended.Sub(lastOK))
+	slowest := time.Duration(0)
+	for _, p := range probes {
+		slowest = max(slowest, p.done.Sub(p.at))
+	}
 	outage := time.Duration(0)
 	if !first.IsZero() {
 		outage = last.Sub(first) + 20*time.Millisecond
@@ -338,12 +356,7 @@ func runFailover(t *testing.T, gw *process, topo topology, setup haSetup, booksU
 		t.Fatal(err)
 	}
 
-	setting := make([]string, 0, len(haSettings))
-	for k, v := range haSettings {
-		setting = append(setting, k+"="+v)
-	}
-	sort.Strings(setting)
-	row := haRow{topology: setup.name, failover: fault.name, setting: strings.Join(setting, " "),
+	row := haRow{topology: setup.name, failover: fault.name, setting: haSetting,
 		answered: answered, lost: lost, doubled: doubled, differences: len(differences), refused: refused,
 		gap: gap, toFirst200: first200.Sub(promoted), never: first200.IsZero()}
 	haRowsMu.Lock()
@@ -386,14 +399,20 @@ func runFailover(t *testing.T, gw *process, topo topology, setup haSetup, booksU
 	if !first200.IsZero() {
 		toFirst = fmt.Sprintf("%s (+%s since the fault)", first200.Sub(promoted).Round(time.Millisecond), first200.Sub(began).Round(time.Millisecond))
 	}
-	t.Logf("answers recorded %d (%s), stored and replayed %d, lost %d, doubled %d, audit differences %d (%d in doubt on a refusing shard) over %d orders, outage %s (%d probes), longest gap on the shard %s, promotion to first 200 %s, duplicate webhooks %d of %d payments",
+	t.Logf("answers recorded %d (%s), stored and replayed %d, lost %d, doubled %d, audit differences %d (%d in doubt on a refusing shard) over %d orders, outage %s (%d probes), longest gap on the shard %s, promotion to first 200 %s, slowest start-session %s, duplicate webhooks %d of %d payments",
 		len(log.calls), summary[1:], stored, lost, doubled, len(differences), refused, rep.Orders, outage.Round(time.Millisecond), len(probes),
-		gap.Round(time.Millisecond), toFirst, dups, len(payments))
+		gap.Round(time.Millisecond), toFirst, slowest.Round(time.Millisecond), dups, len(payments))
 	if len(differences) > 0 {
 		t.Errorf("the ledger audit found %d differences:\n%v", len(differences), differences)
 	}
 	if lost > 0 || doubled > 0 {
 		t.Fatalf("lost %d, doubled %d", lost, doubled)
+	}
+	// A start-session's budget: the replica census (1 s), following a
+	// master that is gone (redisstore.FollowMaster) and one last attempt
+	// (a dial of 2 s or a read of REDIS_REPLICA_TIMEOUT + 1 s).
+	if budget := time.Second + redisstore.FollowMaster + 3*time.Second; slowest > budget {
+		t.Errorf("a start-session took %s, over its budget of %s", slowest.Round(time.Millisecond), budget)
 	}
 	if first200.IsZero() && !refusing {
 		t.Errorf("no 200 on the failed-over shard in the %s after the promotion", ended.Sub(promoted).Round(time.Millisecond))

@@ -34,6 +34,14 @@ func Safe() Option {
 		"--min-replicas-to-write", "1", "--min-replicas-max-lag", "10")
 }
 
+// SyncDelay is how long a master waits for more replicas before it
+// starts a full resynchronisation (repl-diskless-sync-delay, 5 s by
+// default): after a failover a replica that took writes the new master
+// never had must resynchronise in full, and waits that long first.
+func SyncDelay(seconds int) Option {
+	return Args("--repl-diskless-sync-delay", strconv.Itoa(seconds))
+}
+
 // startIn runs a server in its own directory under root.
 func startIn(tb testing.TB, root, name string, opts ...Option) *Server {
 	tb.Helper()
