@@ -139,7 +139,10 @@ func (g SentinelCensus) ask(ctx context.Context, sc *redis.SentinelClient) (coun
 			n.synced++
 			n.known++
 		case strings.Contains(flags, "s_down"), strings.Contains(flags, "o_down"), strings.Contains(flags, "disconnected"):
-		case r["master-link-status"] != "ok":
+		case r["role-reported"] != "slave" || r["master-link-status"] != "ok":
+			// Up, but not replicating from this master yet (an old
+			// master restarted and not yet re-pointed, a replica
+			// resynchronising): waiting for it would only time out.
 			n.known++
 		default:
 			n.synced++

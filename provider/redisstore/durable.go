@@ -180,6 +180,9 @@ func (s *Store) evalAndWait(ctx context.Context, node redis.Cmdable, need int, w
 	if werr != nil {
 		return run.Val(), fmt.Errorf("%w: %v", ErrNotDurable, werr)
 	}
+	if need >= failoverRunning {
+		return run.Val(), fmt.Errorf("%w: a failover is under way", ErrNotDurable)
+	}
 	if n < int64(need) {
 		return run.Val(), fmt.Errorf("%w: %d of %d replicas in %s", ErrNotDurable, n, need, wait)
 	}
