@@ -152,8 +152,9 @@ func (g SentinelCensus) ask(ctx context.Context, sc *redis.SentinelClient) (coun
 	return n, nil
 }
 
-// clusterCensus reads the node table of a Cluster master: its replicas
-// that no node flags as failing.
+// clusterCensus reads a Cluster master: the replicas its node table does
+// not flag as failing are known, those its INFO replication says are
+// online are in sync.
 type clusterCensus struct {
 	cc *redis.ClusterClient
 }
@@ -166,8 +167,24 @@ func (c clusterCensus) up(ctx context.Context, addr string) (count, error) {
 	if err != nil {
 		return count{}, err
 	}
-	n := clusterReplicasUp(table)
-	return count{synced: n, known: n}, nil
+	info, err := node.Info(ctx, "replication").Result()
+	if err != nil {
+		return count{}, err
+	}
+	known, online := clusterReplicasUp(table), replicasOnline(info)
+	return count{synced: online, known: max(known, online)}, nil
+}
+
+// replicasOnline counts, in a master's INFO replication, the replicas
+// whose state is online (past their initial synchronisation).
+func replicasOnline(info string) int {
+	n := 0
+	for _, line := range strings.Split(info, "\n") {
+		if strings.HasPrefix(line, "slave") && strings.Contains(line, "state=online") {
+			n++
+		}
+	}
+	return n
 }
 
 // clusterReplicasUp counts, in a node's CLUSTER NODES, the replicas of

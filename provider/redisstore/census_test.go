@@ -33,3 +33,12 @@ func TestClusterReplicasUp(t *testing.T) {
 		})
 	}
 }
+
+func TestReplicasOnline(t *testing.T) {
+	info := "# Replication\r\nrole:master\r\nconnected_slaves:2\r\n" +
+		"slave0:ip=127.0.0.1,port=7003,state=online,offset=100,lag=0\r\n" +
+		"slave1:ip=127.0.0.1,port=7004,state=wait_bgsave,offset=0,lag=0\r\nmaster_repl_offset:100\r\n"
+	if got := replicasOnline(info); got != 1 {
+		t.Errorf("replicasOnline = %d, want 1 (one online, one still synchronising)", got)
+	}
+}
