@@ -447,22 +447,31 @@ func (c *Cluster) KillMasterForGood(tb testing.TB, master *Server) time.Time {
 	return promoted
 }
 
-// Slots are the hash slots a master serves now, as CLUSTER SLOTS says.
+// Slots are the hash slots a master serves now, as CLUSTER SHARDS says.
 func (c *Cluster) Slots(tb testing.TB, master *Server) map[int]bool {
 	tb.Helper()
 	cl := redis.NewClient(&redis.Options{Addr: master.Addr})
 	defer cl.Close()
-	ranges, err := cl.ClusterSlots(context.Background()).Result()
+	shards, err := cl.ClusterShards(context.Background()).Result()
 	if err != nil {
 		tb.Fatal(err)
 	}
+	_, port, _ := strings.Cut(master.Addr, ":")
 	out := map[int]bool{}
-	for _, r := range ranges {
-		if len(r.Nodes) > 0 && r.Nodes[0].Addr == master.Addr {
-			for s := r.Start; s <= r.End; s++ {
-				out[s] = true
+	for _, sh := range shards {
+		for _, n := range sh.Nodes {
+			if n.Role != "master" || strconv.FormatInt(n.Port, 10) != port {
+				continue
+			}
+			for _, r := range sh.Slots {
+				for s := r.Start; s <= r.End; s++ {
+					out[int(s)] = true
+				}
 			}
 		}
+	}
+	if len(out) == 0 {
+		tb.Fatalf("CLUSTER SHARDS names no slot of %s", master.Addr)
 	}
 	return out
 }
