@@ -207,7 +207,11 @@ func (gw *gateway) sentinelCensus(raw string) *redisstore.SentinelCensus {
 	if err != nil || o.MasterName == "" {
 		return nil
 	}
-	g := &redisstore.SentinelCensus{Name: o.MasterName}
+	g := &redisstore.SentinelCensus{Name: o.MasterName, Node: func(addr string) *redis.Client {
+		return redis.NewClient(&redis.Options{Addr: addr, Username: o.Username, Password: o.Password,
+			TLSConfig: o.TLSConfig, DialTimeout: time.Second, ReadTimeout: time.Second, MaxRetries: -1})
+	}}
+	gw.closers = append(gw.closers, g.Close)
 	for _, addr := range o.Addrs {
 		sc := redis.NewSentinelClient(&redis.Options{Addr: addr, Username: o.SentinelUsername, Password: o.SentinelPassword,
 			TLSConfig: o.TLSConfig, DialTimeout: time.Second, ReadTimeout: time.Second, MaxRetries: -1})

@@ -1,7 +1,9 @@
 package redisstore
 
 import (
+	"cmp"
 	"context"
+	"net"
 	"strings"
 	"sync"
 	"time"
@@ -88,68 +90,128 @@ func (c *censusCache) take(ctx context.Context, addr string) censusCount {
 		if prev, ok := c.counts[addr]; ok {
 			return prev
 		}
-		return censusCount{count: count{synced: failoverRunning, known: failoverRunning}}
+		return censusCount{count: runningCount}
 	}
 	got := censusCount{count: n, at: time.Now()}
 	c.counts[addr] = got
 	return got
 }
 
-// SentinelCensus asks the sentinels: the replicas of master name that
-// no sentinel flags as down or disconnected and whose link to the master
-// is up; the replica a failover is promoting counts too, since the old
-// master can no longer reach it. While the sentinels report a failover
-// in progress nothing is acknowledged.
+// SentinelCensus asks every sentinel and the replicas themselves. While
+// any sentinel reports a failover in progress (only the leader does), or
+// the sentinels name different masters (a switch still spreading),
+// nothing is acknowledged. Otherwise the replicas of the master that no
+// sentinel flags as down or disconnected are known and waited for,
+// except those that say themselves (INFO replication) that they are not
+// replicas with their link up: a sentinel learns a node's role only on
+// its next INFO, up to 10 s later, so it cannot tell a killed master
+// restarted and not yet re-pointed from a replica.
 type SentinelCensus struct {
 	Name      string
 	Sentinels []*redis.SentinelClient
+	// Node opens a client on a data node the sentinels list.
+	Node func(addr string) *redis.Client
+
+	mu    sync.Mutex
+	nodes map[string]*redis.Client
 }
 
-func (g SentinelCensus) up(ctx context.Context, _ string) (count, error) {
+var runningCount = count{synced: failoverRunning, known: failoverRunning}
+
+func (g *SentinelCensus) up(ctx context.Context, _ string) (count, error) {
+	// Every sentinel at once: one that is down costs its timeout once,
+	// not once per sentinel after it.
+	type answer struct {
+		master   map[string]string
+		replicas []map[string]string
+		err      error
+	}
+	answers := make([]answer, len(g.Sentinels))
+	var wg sync.WaitGroup
+	for i, sc := range g.Sentinels {
+		wg.Go(func() {
+			a := &answers[i]
+			if a.master, a.err = sc.Master(ctx, g.Name).Result(); a.err == nil {
+				a.replicas, a.err = sc.Replicas(ctx, g.Name).Result()
+			}
+		})
+	}
+	wg.Wait()
+	var first *answer
 	var firstErr error
-	for _, sc := range g.Sentinels {
-		n, err := g.ask(ctx, sc)
-		if err == nil {
-			return n, nil
+	named := map[string]bool{}
+	for i := range answers {
+		a := &answers[i]
+		if a.err != nil {
+			firstErr = cmp.Or(firstErr, a.err)
+			continue
 		}
-		if firstErr == nil {
-			firstErr = err
+		if strings.Contains(a.master["flags"], "failover_in_progress") {
+			return runningCount, nil
+		}
+		named[net.JoinHostPort(a.master["ip"], a.master["port"])] = true
+		if first == nil {
+			first = a
 		}
 	}
-	return count{}, firstErr
-}
-
-func (g SentinelCensus) ask(ctx context.Context, sc *redis.SentinelClient) (count, error) {
-	m, err := sc.Master(ctx, g.Name).Result()
-	if err != nil {
-		return count{}, err
+	if first == nil {
+		return count{}, firstErr
 	}
-	if strings.Contains(m["flags"], "failover_in_progress") {
-		return count{synced: failoverRunning, known: failoverRunning}, nil
+	if len(named) > 1 {
+		return runningCount, nil
 	}
-	replicas, err := sc.Replicas(ctx, g.Name).Result()
-	if err != nil {
-		return count{}, err
-	}
-	var n count
-	for _, r := range replicas {
+	var up []string
+	for _, r := range first.replicas {
 		flags := r["flags"]
-		switch {
-		case strings.Contains(flags, "promoted"):
+		if strings.Contains(flags, "s_down") || strings.Contains(flags, "o_down") || strings.Contains(flags, "disconnected") {
+			continue
+		}
+		up = append(up, net.JoinHostPort(r["ip"], r["port"]))
+	}
+	lagging := make([]bool, len(up))
+	for i, addr := range up {
+		wg.Go(func() { lagging[i] = g.lagging(ctx, addr) })
+	}
+	wg.Wait()
+	n := count{known: len(up)}
+	for _, l := range lagging {
+		if !l {
 			n.synced++
-			n.known++
-		case strings.Contains(flags, "s_down"), strings.Contains(flags, "o_down"), strings.Contains(flags, "disconnected"):
-		case r["role-reported"] != "slave" || r["master-link-status"] != "ok":
-			// Up, but not replicating from this master yet (an old
-			// master restarted and not yet re-pointed, a replica
-			// resynchronising): waiting for it would only time out.
-			n.known++
-		default:
-			n.synced++
-			n.known++
 		}
 	}
 	return n, nil
+}
+
+// lagging reports whether the node at addr says it is not a replica
+// with its link up. A node that does not answer is waited for until the
+// sentinels flag it down: only what a node says of itself lowers the
+// count.
+func (g *SentinelCensus) lagging(ctx context.Context, addr string) bool {
+	if g.Node == nil {
+		return false
+	}
+	g.mu.Lock()
+	c, ok := g.nodes[addr]
+	if !ok {
+		if g.nodes == nil {
+			g.nodes = map[string]*redis.Client{}
+		}
+		c = g.Node(addr)
+		g.nodes[addr] = c
+	}
+	g.mu.Unlock()
+	info, err := c.Info(ctx, "replication").Result()
+	return err == nil && (infoField(info, "role") != "slave" || infoField(info, "master_link_status") != "up")
+}
+
+// Close closes the clients on the data nodes.
+func (g *SentinelCensus) Close() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, c := range g.nodes {
+		_ = c.Close()
+	}
+	g.nodes = nil
 }
 
 // clusterCensus reads a Cluster master: the replicas its node table does
@@ -172,7 +234,7 @@ func (c clusterCensus) up(ctx context.Context, addr string) (count, error) {
 		return count{}, err
 	}
 	known, online := clusterReplicasUp(table), replicasOnline(info)
-	return count{synced: online, known: max(known, online)}, nil
+	return count{synced: min(online, known), known: known}, nil
 }
 
 // replicasOnline counts, in a master's INFO replication, the replicas

@@ -50,7 +50,7 @@ func (s *Store) SetDurability(d Durability) {
 		s.census = newCensusCache(clusterCensus{c})
 	default:
 		if d.Sentinel != nil {
-			s.census = newCensusCache(*d.Sentinel)
+			s.census = newCensusCache(d.Sentinel)
 		}
 	}
 }
