@@ -168,9 +168,10 @@ func (g *SentinelCensus) up(ctx context.Context, _ string) (count, error) {
 		}
 		up = append(up, net.JoinHostPort(r["ip"], r["port"]))
 	}
+	master := net.JoinHostPort(first.master["ip"], first.master["port"])
 	lagging := make([]bool, len(up))
 	for i, addr := range up {
-		wg.Go(func() { lagging[i] = g.lagging(ctx, addr) })
+		wg.Go(func() { lagging[i] = g.lagging(ctx, addr, master) })
 	}
 	wg.Wait()
 	n := count{known: len(up)}
@@ -182,11 +183,12 @@ func (g *SentinelCensus) up(ctx context.Context, _ string) (count, error) {
 	return n, nil
 }
 
-// lagging reports whether the node at addr says it is not a replica
-// with its link up. A node that does not answer is waited for until the
-// sentinels flag it down: only what a node says of itself lowers the
-// count.
-func (g *SentinelCensus) lagging(ctx context.Context, addr string) bool {
+// lagging reports whether the node at addr says it is not a replica of
+// master with its link up (a restarted node may come back replicating
+// from another replica, which WAIT on the master does not count). A node
+// that does not answer is waited for until the sentinels flag it down:
+// only what a node says of itself lowers the count.
+func (g *SentinelCensus) lagging(ctx context.Context, addr, master string) bool {
 	if g.Node == nil {
 		return false
 	}
@@ -201,7 +203,11 @@ func (g *SentinelCensus) lagging(ctx context.Context, addr string) bool {
 	}
 	g.mu.Unlock()
 	info, err := c.Info(ctx, "replication").Result()
-	return err == nil && (infoField(info, "role") != "slave" || infoField(info, "master_link_status") != "up")
+	if err != nil {
+		return false
+	}
+	return infoField(info, "role") != "slave" || infoField(info, "master_link_status") != "up" ||
+		net.JoinHostPort(infoField(info, "master_host"), infoField(info, "master_port")) != master
 }
 
 // Close closes the clients on the data nodes.
