@@ -56,10 +56,11 @@ func (s *Store) SetDurability(d Durability) {
 }
 
 // required is how many replicas must acknowledge a write on the master
-// at addr — every replica that is up, and at least MinReplicas — and how
+// at addr — every replica in sync, and at least MinReplicas — and how
 // long to wait for them: not at all when fewer than MinReplicas are
-// known (up, in sync or not) or a failover is under way, so a master that lost its replicas refuses
-// at once (and replays what it answered before without waiting).
+// known (up, in sync or not) or a failover is under way, so a master
+// that lost its replicas refuses at once (and replays what it answered
+// before without waiting).
 func (s *Store) required(ctx context.Context, addr string) (int, time.Duration) {
 	if s.census == nil {
 		return s.durability.MinReplicas, s.durability.Timeout
