@@ -530,7 +530,9 @@ func storeError(err error) error {
 	if errors.As(err, &e) {
 		return e
 	}
-	if errors.Is(err, ErrUnavailable) {
+	// A write too few replicas acknowledged (a failover under way) is an
+	// unavailable store too, not a fault of the gateway's.
+	if errors.Is(err, ErrUnavailable) || errors.Is(err, ErrNotDurable) {
 		return Wrap(CodeStoreUnavailable, "the payment store is unavailable; retry later", err)
 	}
 	return Wrap(CodeInternal, "internal error", err)

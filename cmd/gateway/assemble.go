@@ -85,6 +85,11 @@ func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, l
 			gw.close()
 			return nil, err
 		}
+		// -check-config refuses it; a running deployment is warned, not
+		// stopped.
+		if err := redisstore.CheckReplicas(ctx, rdb, cfg.RedisMinReplicas); errors.Is(err, redisstore.ErrUnwaitedReplicas) {
+			log.Warn("answers are not waited for by the replicas: a failover can lose them", zap.Error(err))
+		}
 	}
 	gw.store = redisstore.New(rdb, "gw", cfg.RedisShards)
 	gw.metrics = observe.NewMetrics(gw.store)
@@ -94,7 +99,8 @@ func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, l
 		log.Warn("NOT FOR PRODUCTION: " + p.warning)
 	}
 	gw.store.SetRetention(cfg.OrderRetention)
-	gw.store.SetDurability(redisstore.Durability{MinReplicas: cfg.RedisMinReplicas, Timeout: cfg.RedisReplicaTimeout, AOF: cfg.RedisWaitAOF})
+	gw.store.SetDurability(redisstore.Durability{MinReplicas: cfg.RedisMinReplicas, Timeout: cfg.RedisReplicaTimeout, AOF: cfg.RedisWaitAOF,
+		Follow: redisstore.FollowMaster, Sentinel: gw.sentinelCensus(cfg.RedisURL)})
 
 	bank := sandbox.New(books, sandbox.Options{PendingDelay: cfg.SandboxPendingDelay, Retention: cfg.SandboxRetention,
 		Latency: cfg.SandboxLatency})
@@ -202,6 +208,30 @@ func (gw *gateway) connect(raw string, log *zap.Logger, wait time.Duration) (red
 	rdb := redis.NewUniversalClient(opts)
 	gw.closers = append(gw.closers, func() { _ = rdb.Close() })
 	return rdb, nil
+}
+
+// sentinelCensus is how the store counts a Sentinel group's replicas:
+// by asking its sentinels. Nil for any other REDIS_URL.
+func (gw *gateway) sentinelCensus(raw string) *redisstore.SentinelCensus {
+	if raw == "" {
+		return nil
+	}
+	o, err := redisOptions(raw)
+	if err != nil || o.MasterName == "" {
+		return nil
+	}
+	g := &redisstore.SentinelCensus{Name: o.MasterName, Node: func(addr string) *redis.Client {
+		return redis.NewClient(&redis.Options{Addr: addr, Username: o.Username, Password: o.Password,
+			TLSConfig: o.TLSConfig, DialTimeout: time.Second, ReadTimeout: time.Second, MaxRetries: -1})
+	}}
+	gw.closers = append(gw.closers, g.Close)
+	for _, addr := range o.Addrs {
+		sc := redis.NewSentinelClient(&redis.Options{Addr: addr, Username: o.SentinelUsername, Password: o.SentinelPassword,
+			TLSConfig: o.TLSConfig, DialTimeout: time.Second, ReadTimeout: time.Second, MaxRetries: -1})
+		gw.closers = append(gw.closers, func() { _ = sc.Close() })
+		g.Sentinels = append(g.Sentinels, sc)
+	}
+	return g
 }
 
 // connectEmbedded starts an embedded store and opens a client on it; it

@@ -104,6 +104,11 @@ func describeStore(ctx context.Context, raw string, cfg Config) (string, error) 
 	if err := redisstore.CheckPolicy(ctx, c); err != nil {
 		return "", err
 	}
+	if raw == cfg.RedisURL {
+		if err := redisstore.CheckReplicas(ctx, c, cfg.RedisMinReplicas); err != nil {
+			return "", err
+		}
+	}
 	kind := "one node"
 	switch {
 	case o.MasterName != "":

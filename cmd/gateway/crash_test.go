@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -199,3 +200,85 @@ func TestKilledDuringAnOperation(t *testing.T) {
 		})
 	}
 }
+
+// TestKilledBeforeTheBankReceives: the gateway is SIGKILLed while the
+// shopper's payment is claimed but before the bank has received the
+// authorisation (card 4000 0000 0000 0119 fails transiently twice, so
+// the claim waits 300 ms between tries). After a restart, past the
+// payment's deadline, the reconciler asks the bank, which never received
+// it and closes the reference; the session ends REJECTED /
+// PROCESSING_ERROR and Akinon hears of it by webhook, though the shopper
+// never went back to Akinon. The order may be paid with a new session.
+func TestKilledBeforeTheBankReceives(t *testing.T) {
+	store, bankSrv := redistest.Start(t, redistest.Durable()), redistest.Start(t, redistest.Durable())
+	h := mustHook(t, true)
+	gw := startGateway(t, faultEnv(t, store.URL(), bankSrv.URL(), h.URL, nil))
+	bank, _ := books(t, bankSrv.URL())
+	st := storeAt(t, store.URL(), 1)
+	ctx := context.Background()
+
+	// The kill lands before the bank has the authorisation, or the order
+	// is the other test's case; three orders are plenty.
+	var sid, redirect, order string
+	for try := range 3 {
+		order = "o-kill-before-bank-" + strconv.Itoa(try)
+		sid, redirect = startSession(t, gw.Base, order)
+		paid := make(chan answer, 1)
+		go func() { paid <- shop(redirect, sandbox.CardTransient) }()
+		redistest.Eventually(t, 10*time.Second, "the payment to be claimed", func() bool {
+			s, err := st.Order(ctx, "default", order)
+			return err == nil && s.Phase == provider.PhasePaying
+		})
+		gw.Kill()
+		<-paid
+		acct, err := bank.Account(ctx, provider.PaymentReference(sid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if acct.State != "authorised" {
+			t.Logf("killed with the payment claimed and the bank's account %q (try %d)", acct.State, try+1)
+			break
+		}
+		gw.Restart()
+		sid = ""
+	}
+	if sid == "" {
+		t.Fatal("in three tries the kill never landed before the bank had the authorisation")
+	}
+	killed := time.Now()
+	gw.Restart()
+
+	waitSettled(t, store.URL(), settleWithin)
+	s, err := st.Order(ctx, "default", order)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Phase != provider.PhaseRejected {
+		t.Fatalf("the session after the reconciler: %s, want REJECTED", s.Phase)
+	}
+	var got webhookBody
+	redistest.Eventually(t, 10*time.Second, "the session's webhook", func() bool {
+		byEvent, _, _ := h.accepted()
+		for id := range byEvent {
+			if b, _ := h.body(id); b.SessionID == sid {
+				got = webhookBody{b.Status, b.SubStatus}
+				return true
+			}
+		}
+		return false
+	})
+	t.Logf("webhook %s %s for session %s, %s after the kill", got.status, got.subStatus, sid, time.Since(killed).Round(time.Millisecond))
+	if got.status != "REJECTED" || got.subStatus != "PROCESSING_ERROR" {
+		t.Fatalf("the webhook says %s / %s, want REJECTED / PROCESSING_ERROR", got.status, got.subStatus)
+	}
+	if p := page(redirect); !bytes.Contains(p.Body, []byte(`name="status" value="REJECTED"`)) {
+		t.Fatalf("the shopper's page after the reconciler: %d\n%s", p.Status, p.Body)
+	}
+	again := startBody("start-again-before-bank", order)
+	if a := post(gw.Base, "/start-session", again); a.Status != http.StatusOK {
+		t.Fatalf("a new session for the order: %s", a)
+	}
+	mustAudit(t, store.URL(), bankSrv.URL(), time.Second)
+}
+
+type webhookBody struct{ status, subStatus string }

@@ -42,6 +42,26 @@ func TestAnEvictingRedisIsRefused(t *testing.T) {
 	}
 }
 
+// TestUnwaitedReplicasAreRefused: a master with a replica under
+// REDIS_MIN_REPLICAS=0 answers before any replica holds the write, so a
+// failover can lose answers; -check-config refuses it, naming the
+// setting, and passes with REDIS_MIN_REPLICAS=1.
+func TestUnwaitedReplicasAreRefused(t *testing.T) {
+	redistest.RequireServer(t, "a replica")
+	master := redistest.Start(t)
+	redistest.Start(t, redistest.ReplicaOf(master))
+	redistest.Eventually(t, 20*time.Second, "the replica to connect", func() bool { return connected(t, master) == 1 })
+	env := gatewayEnv(freeAddr(t), master.URL(), "", nil)
+	err := run(context.Background(), []string{"-check-config"}, envOf(env))
+	if err == nil || !strings.Contains(err.Error(), "REDIS_MIN_REPLICAS=1") {
+		t.Fatalf("-check-config with a replica and REDIS_MIN_REPLICAS=0 = %v; want a refusal naming the setting", err)
+	}
+	env["REDIS_MIN_REPLICAS"] = "1"
+	if err := run(context.Background(), []string{"-check-config"}, envOf(env)); err != nil {
+		t.Fatalf("-check-config with REDIS_MIN_REPLICAS=1: %v", err)
+	}
+}
+
 // TestReadyzProvesTheStoreIsSafe: /readyz answers from a check made every
 // READY_INTERVAL that writes to every shard and reads the eviction
 // policy. It turns 503 within the interval when the policy is changed

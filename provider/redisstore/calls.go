@@ -45,10 +45,10 @@ func (s *Store) Begin(ctx context.Context, in provider.BeginInput) (provider.Beg
 	}
 	keys := []string{k.guid(in.Merchant, in.GUID), k.session, k.history, sidx, schedule(k.tag, provider.ScheduleExpiry), k.doubt(), k.settled}
 	raw, err := s.durable(ctx, beginScript, keys, args...)
-	if err != nil {
+	v, _ := raw.([]any)
+	if err != nil && !s.acknowledgedReplay(v, in, err) {
 		return provider.Begun{}, notDurable("begin", err)
 	}
-	v, _ := raw.([]any)
 	if f, ok := idempotency.Parse(v); ok {
 		switch f.Kind {
 		case idempotency.Reused:
@@ -84,6 +84,24 @@ func (s *Store) Begin(ctx context.Context, in provider.BeginInput) (provider.Beg
 		}
 	}
 	return b, nil
+}
+
+// acknowledgedReplay reports whether a Begin whose write was not
+// acknowledged only read a stored reply old enough that its own request
+// has finished waiting for the replicas: that answer was acknowledged
+// when it was given (or refused then), so replaying it needs no new
+// acknowledgement, and a shard whose master lost its last replica still
+// replays every answer it gave.
+func (s *Store) acknowledgedReplay(v []any, in provider.BeginInput, err error) bool {
+	if !errors.Is(err, ErrNotDurable) {
+		return false
+	}
+	f, ok := idempotency.Parse(v)
+	if !ok || f.Kind != idempotency.Replay {
+		return false
+	}
+	stored := f.Expires.Add(-in.TTL)
+	return time.Since(stored) > s.durability.Timeout+s.durability.Follow
 }
 
 // Abandon implements provider.Store.

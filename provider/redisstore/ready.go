@@ -70,3 +70,33 @@ func (s *Store) Check(ctx context.Context, replica string, skipPolicy bool) erro
 	}
 	return CheckPolicy(ctx, s.rdb)
 }
+
+// ErrUnwaitedReplicas is a master with replicas under REDIS_MIN_REPLICAS=0:
+// nothing waits for them, so a failover can lose answers already given.
+var ErrUnwaitedReplicas = errors.New("the master has replicas but REDIS_MIN_REPLICAS is 0")
+
+// CheckReplicas refuses a master that has replicas when min is 0. With
+// min of 1 or more every write waits for all the replicas that are up
+// (SetDurability), so min is only the floor below which writes stop.
+func CheckReplicas(ctx context.Context, rdb redis.UniversalClient, min int) error {
+	if min > 0 {
+		return nil
+	}
+	check := func(ctx context.Context, c *redis.Client) error {
+		info, err := c.Info(ctx, "replication").Result()
+		if err != nil {
+			return translate("INFO replication", err)
+		}
+		if n := infoField(info, "connected_slaves"); n != "" && n != "0" {
+			return fmt.Errorf("redisstore: %s has %s replicas: %w (set REDIS_MIN_REPLICAS=1)", c.Options().Addr, n, ErrUnwaitedReplicas)
+		}
+		return nil
+	}
+	if cc, ok := rdb.(*redis.ClusterClient); ok {
+		return cc.ForEachMaster(ctx, check)
+	}
+	if c, ok := rdb.(*redis.Client); ok {
+		return check(ctx, c)
+	}
+	return nil
+}

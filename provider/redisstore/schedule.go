@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -49,22 +50,32 @@ func (s *Store) ClaimDue(ctx context.Context, sched provider.Schedule, now time.
 // are due at now, each to this caller for lease (claim_due.lua: the new
 // score is the claim's proof), shard by shard; take says whether a
 // member counts against the limit.
+//
+// A shard that refuses (its master lost its last replica and takes no
+// writes) does not hold up the others: their work is handed out, and the
+// error is returned only when no shard answered.
 func (s *Store) claimEach(ctx context.Context, op string, set func(tag string) string, now time.Time, lease time.Duration, limit int,
 	take func(tag, member string) bool) error {
-	taken := 0
+	taken, answered := 0, 0
+	var errs []error
 	for _, tag := range s.tags() {
 		if taken >= limit {
 			break
 		}
 		ids, err := claimDueScript.Run(ctx, s.rdb, []string{set(tag)}, now.UnixMilli(), lease.Milliseconds(), limit-taken).StringSlice()
 		if err != nil {
-			return translate(op, err)
+			errs = append(errs, translate(op, err))
+			continue
 		}
+		answered++
 		for _, id := range ids {
 			if take(tag, id) {
 				taken++
 			}
 		}
+	}
+	if answered == 0 {
+		return errors.Join(errs...)
 	}
 	return nil
 }

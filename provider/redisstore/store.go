@@ -79,6 +79,7 @@ type Store struct {
 	prefix     string
 	shards     int
 	durability Durability
+	census     *censusCache
 	retention  time.Duration
 }
 
@@ -127,6 +128,10 @@ func (s *Store) shardOf(merchant, order string) int {
 	h.Write([]byte(order))
 	return int(h.Sum32() % uint32(s.shards))
 }
+
+// Tag is the hash tag of an order's keys: its shard, and on a Cluster
+// the slot that holds it.
+func (s *Store) Tag(merchant, order string) string { return s.order(merchant, order).tag }
 
 func (s *Store) tag(shard int) string { return s.prefix + ":{" + strconv.Itoa(shard) + "}" }
 

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,6 +34,14 @@ func Safe() Option {
 		"--min-replicas-to-write", "1", "--min-replicas-max-lag", "10")
 }
 
+// SyncDelay is how long a master waits for more replicas before it
+// starts a full resynchronisation (repl-diskless-sync-delay, 5 s by
+// default): after a failover a replica that took writes the new master
+// never had must resynchronise in full, and waits that long first.
+func SyncDelay(seconds int) Option {
+	return Args("--repl-diskless-sync-delay", strconv.Itoa(seconds))
+}
+
 // startIn runs a server in its own directory under root.
 func startIn(tb testing.TB, root, name string, opts ...Option) *Server {
 	tb.Helper()
@@ -48,12 +57,13 @@ func startIn(tb testing.TB, root, name string, opts ...Option) *Server {
 	return s
 }
 
-// Sentinel is a Sentinel group: a master, its replica and three
+// Sentinel is a Sentinel group: a master, its replicas and three
 // sentinels, each a process on a free port with its own directory.
 type Sentinel struct {
 	Name      string    // the master's name in the sentinels
-	Nodes     []*Server // the two data nodes; which is master changes with failovers
+	Nodes     []*Server // the data nodes; which is master changes with failovers
 	sentinels []*sentinelProc
+	dead      map[*Server]bool // killed and never restarted
 }
 
 type sentinelProc struct {
@@ -61,19 +71,33 @@ type sentinelProc struct {
 	cmd  *exec.Cmd
 }
 
-// StartSentinel starts a Sentinel group and waits until the sentinels
-// know the master and its replica. Stopped at cleanup.
+// StartSentinel starts a Sentinel group with one replica.
 func StartSentinel(tb testing.TB, opts ...Option) *Sentinel {
+	tb.Helper()
+	return StartSentinelReplicas(tb, 1, opts...)
+}
+
+// StartSentinelReplicas starts a Sentinel group whose master has the
+// given number of replicas and waits until the sentinels know them all.
+// Stopped at cleanup.
+func StartSentinelReplicas(tb testing.TB, replicas int, opts ...Option) *Sentinel {
 	tb.Helper()
 	if _, err := exec.LookPath("redis-sentinel"); err != nil {
 		tb.Fatal("redistest: redis-sentinel not found on PATH (apt-get install -y redis-sentinel)")
 	}
 	root := tb.TempDir()
-	master := startIn(tb, root, "node-a", opts...)
-	replica := startIn(tb, root, "node-b", append([]Option{ReplicaOf(master)}, opts...)...)
-	g := &Sentinel{Name: "gw", Nodes: []*Server{master, replica}}
-	Eventually(tb, 20*time.Second, "the replica to sync", func() bool {
-		return role(replica) == "slave" && linkUp(replica)
+	master := startIn(tb, root, "node-0", opts...)
+	g := &Sentinel{Name: "gw", Nodes: []*Server{master}, dead: map[*Server]bool{}}
+	for i := 1; i <= replicas; i++ {
+		g.Nodes = append(g.Nodes, startIn(tb, root, "node-"+strconv.Itoa(i), append([]Option{ReplicaOf(master)}, opts...)...))
+	}
+	Eventually(tb, 20*time.Second, "the replicas to sync", func() bool {
+		for _, r := range g.Nodes[1:] {
+			if role(r) != "slave" || !linkUp(r) {
+				return false
+			}
+		}
+		return true
 	})
 	host, port, _ := strings.Cut(master.Addr, ":")
 	for i := range 3 {
@@ -101,12 +125,12 @@ func StartSentinel(tb testing.TB, opts ...Option) *Sentinel {
 		tb.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
 		g.sentinels = append(g.sentinels, sp)
 	}
-	Eventually(tb, 30*time.Second, "every sentinel to know the master, its replica and the other sentinels", func() bool {
+	Eventually(tb, 30*time.Second, "every sentinel to know the master, its replicas and the other sentinels", func() bool {
 		for _, sp := range g.sentinels {
 			c := redis.NewSentinelClient(&redis.Options{Addr: sp.Addr})
 			m, err := c.Master(context.Background(), g.Name).Result()
 			c.Close()
-			if err != nil || m["num-slaves"] != "1" || m["num-other-sentinels"] != "2" {
+			if err != nil || m["num-slaves"] != strconv.Itoa(replicas) || m["num-other-sentinels"] != "2" {
 				return false
 			}
 		}
@@ -142,10 +166,11 @@ func (g *Sentinel) Master(tb testing.TB) *Server {
 	return nil
 }
 
-// Failover is a planned failover (SENTINEL FAILOVER): the replica is
-// promoted and the old master follows it. It returns once the new master
-// takes writes and has its replica back.
-func (g *Sentinel) Failover(tb testing.TB) {
+// Failover is a planned failover (SENTINEL FAILOVER): a replica is
+// promoted and the old master follows it. It returns when a replica
+// became master (as the nodes report it), once the new master takes
+// writes and has every replica back.
+func (g *Sentinel) Failover(tb testing.TB) time.Time {
 	tb.Helper()
 	old := g.Master(tb)
 	c := redis.NewSentinelClient(&redis.Options{Addr: g.sentinels[0].Addr})
@@ -153,24 +178,52 @@ func (g *Sentinel) Failover(tb testing.TB) {
 	if err := c.Failover(context.Background(), g.Name).Err(); err != nil {
 		tb.Fatal(err)
 	}
+	promoted := g.waitPromoted(tb, old)
 	g.waitNewMaster(tb, old)
+	return promoted
 }
 
-// KillMaster SIGKILLs the master. The sentinels promote the replica after
+// KillMaster SIGKILLs the master. The sentinels promote a replica after
 // down-after-milliseconds; the killed node is started again (as an
-// orchestrator would) and rejoins as a replica of the new master.
-func (g *Sentinel) KillMaster(tb testing.TB) {
+// orchestrator would) and rejoins as a replica of the new master. It
+// returns when a replica became master.
+func (g *Sentinel) KillMaster(tb testing.TB) time.Time {
 	tb.Helper()
 	old := g.Master(tb)
 	old.Kill()
-	Eventually(tb, 30*time.Second, "the sentinels to promote the replica", func() bool {
-		c := redis.NewSentinelClient(&redis.Options{Addr: g.sentinels[0].Addr})
-		defer c.Close()
-		addr, err := c.GetMasterAddrByName(context.Background(), g.Name).Result()
-		return err == nil && addr[0]+":"+addr[1] != old.Addr
-	})
+	promoted := g.waitPromoted(tb, old)
 	old.Restart(tb)
 	g.waitNewMaster(tb, old)
+	return promoted
+}
+
+// KillMasterForGood SIGKILLs the master and leaves it dead, as a host
+// that does not come back: the sentinels promote a replica and the
+// others follow it. It returns when a replica became master.
+func (g *Sentinel) KillMasterForGood(tb testing.TB) time.Time {
+	tb.Helper()
+	old := g.Master(tb)
+	old.Kill()
+	g.dead[old] = true
+	promoted := g.waitPromoted(tb, old)
+	g.waitNewMaster(tb, old)
+	return promoted
+}
+
+// waitPromoted waits until a node other than old says it is master.
+func (g *Sentinel) waitPromoted(tb testing.TB, old *Server) time.Time {
+	tb.Helper()
+	var at time.Time
+	Eventually(tb, 30*time.Second, "a replica to be promoted", func() bool {
+		for _, n := range g.Nodes {
+			if n != old && !g.dead[n] && role(n) == "master" {
+				at = time.Now()
+				return true
+			}
+		}
+		return false
+	})
+	return at
 }
 
 func (g *Sentinel) waitNewMaster(tb testing.TB, old *Server) {
@@ -182,38 +235,59 @@ func (g *Sentinel) waitNewMaster(tb testing.TB, old *Server) {
 			}
 		}
 	}()
-	Eventually(tb, 60*time.Second, "a new master with its replica in sync", func() bool {
+	Eventually(tb, 60*time.Second, "a new master with its replicas in sync", func() bool {
 		var master *Server
+		alive := 0
 		for _, n := range g.Nodes {
+			if g.dead[n] {
+				continue
+			}
+			alive++
 			if n != old && role(n) == "master" {
 				master = n
 			}
 		}
-		return master != nil && role(old) == "slave" && linkUp(old) && connectedReplicas(master) == 1
+		if master == nil || connectedReplicas(master) != alive-1 {
+			return false
+		}
+		for _, n := range g.Nodes {
+			if n != master && !g.dead[n] && (role(n) != "slave" || !linkUp(n)) {
+				return false
+			}
+		}
+		return true
 	})
 }
 
-// Cluster is a Redis Cluster of three masters, each with a replica.
+// Cluster is a Redis Cluster of three masters, each with its replicas.
 type Cluster struct {
-	Nodes []*Server
+	Nodes    []*Server
+	replicas int
+	dead     map[*Server]bool // killed and never restarted
 }
 
-// StartCluster starts six cluster-enabled nodes, joins them with
-// redis-cli --cluster create (3 masters, 1 replica each) and waits until
-// the cluster is ok on every node.
+// StartCluster starts a cluster of three masters with a replica each.
 func StartCluster(tb testing.TB, opts ...Option) *Cluster {
 	tb.Helper()
+	return StartClusterReplicas(tb, 1, opts...)
+}
+
+// StartClusterReplicas starts three masters with the given number of
+// replicas each, joins them with redis-cli --cluster create and waits
+// until the cluster is ok on every node.
+func StartClusterReplicas(tb testing.TB, replicas int, opts ...Option) *Cluster {
+	tb.Helper()
 	root := tb.TempDir()
-	c := &Cluster{}
+	c := &Cluster{replicas: replicas, dead: map[*Server]bool{}}
 	var addrs []string
-	for i := range 6 {
+	for i := range 3 * (1 + replicas) {
 		n := startIn(tb, root, "node-"+strconv.Itoa(i), append([]Option{Args("--cluster-enabled", "yes",
 			"--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000")}, opts...)...)
 		c.Nodes = append(c.Nodes, n)
 		addrs = append(addrs, n.Addr)
 	}
 	out, err := exec.Command("redis-cli", append(append([]string{"--cluster", "create"}, addrs...),
-		"--cluster-replicas", "1", "--cluster-yes")...).CombinedOutput()
+		"--cluster-replicas", strconv.Itoa(replicas), "--cluster-yes")...).CombinedOutput()
 	if err != nil {
 		tb.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
 	}
@@ -221,11 +295,17 @@ func StartCluster(tb testing.TB, opts ...Option) *Cluster {
 	return c
 }
 
+// waitOK waits until every live node says the cluster is ok, with three
+// masters and every live replica in sync.
 func (c *Cluster) waitOK(tb testing.TB) {
 	tb.Helper()
-	Eventually(tb, 60*time.Second, "the cluster to be ok with three masters each with a replica in sync", func() bool {
+	want := 3*c.replicas - len(c.dead)
+	Eventually(tb, 60*time.Second, "the cluster to be ok with three masters and their replicas in sync", func() bool {
 		masters, synced := 0, 0
 		for _, n := range c.Nodes {
+			if c.dead[n] {
+				continue
+			}
 			if !clusterOK(n) {
 				return false
 			}
@@ -238,7 +318,7 @@ func (c *Cluster) waitOK(tb testing.TB) {
 				}
 			}
 		}
-		return masters == 3 && synced == 3
+		return masters == 3 && synced == want
 	})
 }
 
@@ -255,20 +335,21 @@ func (c *Cluster) URL() string {
 func (c *Cluster) Masters() []*Server {
 	var out []*Server
 	for _, n := range c.Nodes {
-		if role(n) == "master" {
+		if !c.dead[n] && role(n) == "master" {
 			out = append(out, n)
 		}
 	}
 	return out
 }
 
-// replicaOf is the replica of a master: the node whose own line in
-// CLUSTER NODES says it is a replica of the master's id.
-func (c *Cluster) replicaOf(tb testing.TB, master *Server) *Server {
+// replicasOf are the replicas of a master: the nodes whose own line in
+// CLUSTER NODES says they replicate the master's id.
+func (c *Cluster) replicasOf(tb testing.TB, master *Server) []*Server {
 	tb.Helper()
 	id := nodeID(tb, master)
+	var out []*Server
 	for _, n := range c.Nodes {
-		if n == master {
+		if n == master || c.dead[n] {
 			continue
 		}
 		cl := redis.NewClient(&redis.Options{Addr: n.Addr})
@@ -280,38 +361,137 @@ func (c *Cluster) replicaOf(tb testing.TB, master *Server) *Server {
 		for _, line := range strings.Split(nodes, "\n") {
 			f := strings.Fields(line)
 			if len(f) > 3 && strings.Contains(f[2], "myself") && strings.Contains(f[2], "slave") && f[3] == id {
-				return n
+				out = append(out, n)
 			}
 		}
 	}
-	tb.Fatalf("no replica of %s", master.Addr)
-	return nil
+	if len(out) == 0 {
+		tb.Fatalf("no replica of %s", master.Addr)
+	}
+	return out
 }
 
-// Failover is a planned failover of a master: CLUSTER FAILOVER on its
-// replica, which takes its place; it returns once the cluster is ok
-// again.
-func (c *Cluster) Failover(tb testing.TB, master *Server) {
+// waitPromoted waits until one of the replicas says it is master.
+func waitPromoted(tb testing.TB, replicas []*Server) time.Time {
 	tb.Helper()
-	replica := c.replicaOf(tb, master)
+	var at time.Time
+	Eventually(tb, 30*time.Second, "a replica to take over", func() bool {
+		for _, r := range replicas {
+			if role(r) == "master" {
+				at = time.Now()
+				return true
+			}
+		}
+		return false
+	})
+	return at
+}
+
+// Failover is a planned failover of a master: CLUSTER FAILOVER on a
+// replica, which takes its place. It returns when the replica became
+// master, once the cluster is ok again.
+func (c *Cluster) Failover(tb testing.TB, master *Server) time.Time {
+	tb.Helper()
+	replica := c.replicasOf(tb, master)[0]
 	cl := redis.NewClient(&redis.Options{Addr: replica.Addr})
 	defer cl.Close()
-	if err := cl.Do(context.Background(), "CLUSTER", "FAILOVER").Err(); err != nil {
-		tb.Fatal(err)
-	}
-	Eventually(tb, 30*time.Second, "the replica to take over", func() bool { return role(replica) == "master" })
+	// A manual failover the master does not confirm within Redis's 5 s
+	// is abandoned without a word (a loaded machine); it is asked again,
+	// as an operator would.
+	var promoted time.Time
+	Eventually(tb, 30*time.Second, "the replica to take over", func() bool {
+		if role(replica) == "master" {
+			promoted = time.Now()
+			return true
+		}
+		if err := cl.Do(context.Background(), "CLUSTER", "FAILOVER").Err(); err != nil {
+			tb.Fatal(err)
+		}
+		deadline := time.Now().Add(6 * time.Second)
+		for time.Now().Before(deadline) {
+			if role(replica) == "master" {
+				promoted = time.Now()
+				return true
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		return false
+	})
 	c.waitOK(tb)
+	return promoted
 }
 
-// KillMaster SIGKILLs a master; its replica is promoted after the node
+// KillMaster SIGKILLs a master; a replica is promoted after the node
 // timeout; the killed node is started again and rejoins as a replica.
-func (c *Cluster) KillMaster(tb testing.TB, master *Server) {
+// It returns when the replica became master.
+func (c *Cluster) KillMaster(tb testing.TB, master *Server) time.Time {
 	tb.Helper()
-	replica := c.replicaOf(tb, master)
+	replicas := c.replicasOf(tb, master)
 	master.Kill()
-	Eventually(tb, 30*time.Second, "the replica to take over", func() bool { return role(replica) == "master" })
+	promoted := waitPromoted(tb, replicas)
 	master.Restart(tb)
 	c.waitOK(tb)
+	return promoted
+}
+
+// KillMasterForGood SIGKILLs a master and leaves it dead, as a host that
+// does not come back. It returns when a replica became master, once the
+// cluster is ok again.
+func (c *Cluster) KillMasterForGood(tb testing.TB, master *Server) time.Time {
+	tb.Helper()
+	replicas := c.replicasOf(tb, master)
+	master.Kill()
+	c.dead[master] = true
+	promoted := waitPromoted(tb, replicas)
+	c.waitOK(tb)
+	return promoted
+}
+
+// Slots are the hash slots a master serves now, as CLUSTER SHARDS says.
+func (c *Cluster) Slots(tb testing.TB, master *Server) map[int]bool {
+	tb.Helper()
+	cl := redis.NewClient(&redis.Options{Addr: master.Addr})
+	defer cl.Close()
+	shards, err := cl.ClusterShards(context.Background()).Result()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	_, port, _ := strings.Cut(master.Addr, ":")
+	out := map[int]bool{}
+	for _, sh := range shards {
+		for _, n := range sh.Nodes {
+			if n.Role != "master" || strconv.FormatInt(n.Port, 10) != port {
+				continue
+			}
+			for _, r := range sh.Slots {
+				for s := r.Start; s <= r.End; s++ {
+					out[int(s)] = true
+				}
+			}
+		}
+	}
+	if len(out) == 0 {
+		tb.Fatalf("CLUSTER SHARDS names no slot of %s", master.Addr)
+	}
+	return out
+}
+
+// KeySlot is the hash slot of a key (CLUSTER KEYSLOT on a live node).
+func (c *Cluster) KeySlot(tb testing.TB, key string) int {
+	tb.Helper()
+	for _, n := range c.Nodes {
+		if c.dead[n] {
+			continue
+		}
+		cl := redis.NewClient(&redis.Options{Addr: n.Addr})
+		slot, err := cl.ClusterKeySlot(context.Background(), key).Result()
+		cl.Close()
+		if err == nil {
+			return int(slot)
+		}
+	}
+	tb.Fatal("no live node to ask for a key's slot")
+	return 0
 }
 
 func nodeID(tb testing.TB, n *Server) string {
@@ -353,4 +533,36 @@ func clusterOK(n *Server) bool {
 	defer cl.Close()
 	s, err := cl.ClusterInfo(context.Background()).Result()
 	return err == nil && field(s, "cluster_state") == "ok"
+}
+
+// Watch records what one sentinel announces (every event channel) until
+// the returned function is called, which returns each event with the
+// time it came since Watch: a failover's timeline.
+func (g *Sentinel) Watch(tb testing.TB) func() []string {
+	tb.Helper()
+	c := redis.NewSentinelClient(&redis.Options{Addr: g.sentinels[0].Addr})
+	ps := c.PSubscribe(context.Background(), "*")
+	if _, err := ps.Receive(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	began := time.Now()
+	var mu sync.Mutex
+	var events []string
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for m := range ps.Channel() {
+			mu.Lock()
+			events = append(events, fmt.Sprintf("+%s %s %s", time.Since(began).Round(time.Millisecond), m.Channel, m.Payload))
+			mu.Unlock()
+		}
+	}()
+	return func() []string {
+		ps.Close()
+		c.Close()
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		return events
+	}
 }
