@@ -63,7 +63,7 @@ const (
 	InquireNotReceived  = "inquire a reference never received closes it"
 	SameReferenceTwice  = "same reference twice is one effect"
 	CancelledInDoubt    = "cancelled context is in doubt"
-	TimeoutInDoubt      = "timeout after acting is in doubt, settled by inquiry"
+	TimeoutInDoubt      = "timeout or lost answer is in doubt, settled by inquiry"
 	TamperedReturn      = "tampered return never approved"
 	ReplayedReturn      = "replayed return acts once"
 	MismatchedReturn    = "mismatched return never approved"
