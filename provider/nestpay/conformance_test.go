@@ -2,6 +2,7 @@ package nestpay_test
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
@@ -13,7 +14,12 @@ import (
 	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
 )
 
-func TestMain(m *testing.M) { redistest.Main(m) }
+func TestMain(m *testing.M) {
+	code := m.Run()
+	nestpaybanktest.Remove()
+	redistest.Stop()
+	os.Exit(code)
+}
 
 // startBank runs the fake bank as its own process on a free port, its
 // books in the shared test Redis under a prefix of its own.

@@ -37,9 +37,17 @@ type Bank struct {
 
 var (
 	buildOnce sync.Once
+	binDir    string
 	binary    string
 	buildErr  error
 )
+
+// Remove deletes the built binary; call it from TestMain after m.Run.
+func Remove() {
+	if binDir != "" {
+		_ = os.RemoveAll(binDir)
+	}
+}
 
 func build() (string, error) {
 	buildOnce.Do(func() {
@@ -48,7 +56,7 @@ func build() (string, error) {
 			buildErr = err
 			return
 		}
-		binary = filepath.Join(dir, "nestpaybank")
+		binDir, binary = dir, filepath.Join(dir, "nestpaybank")
 		out, err := exec.Command("go", "build", "-o", binary, command).CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build %s: %v\n%s", command, err, out)
