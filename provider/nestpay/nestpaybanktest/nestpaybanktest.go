@@ -57,7 +57,11 @@ func build() (string, error) {
 			return
 		}
 		binDir, binary = dir, filepath.Join(dir, "nestpaybank")
-		out, err := exec.Command("go", "build", "-o", binary, command).CombinedOutput()
+		gobin := "go"
+		if g := os.Getenv("GO"); g != "" { // the Makefile's toolchain
+			gobin = g
+		}
+		out, err := exec.Command(gobin, "build", "-o", binary, command).CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build %s: %v\n%s", command, err, out)
 		}
