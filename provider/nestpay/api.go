@@ -63,9 +63,13 @@ type ResponseExtra struct {
 	OpCode    string `xml:"OP_RETURN_CODE"`
 }
 
-// ProcReturnCode "99" with Response "Error" and this text is the bank's
-// answer for an order it never received.
-const codeNoRecord = "99"
+// The bank answers an order (or reference) it never received with
+// ProcReturnCode 99 and an ErrMsg that starts "No record found"; 99 alone
+// is any error, so both are required before "not received" is believed.
+const (
+	codeNoRecord = "99"
+	msgNoRecord  = "No record found"
+)
 
 var errBadAnswer = errors.New("nestpay: unreadable answer from the bank")
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/akinon-gateway/gateway/provider"
 )
@@ -33,7 +34,8 @@ func (p *Processor) Inquire(ctx context.Context, req provider.InquiryRequest) (p
 	if err != nil {
 		return provider.Inquiry{}, err
 	}
-	if answer.ProcReturnCode == codeNoRecord || answer.Extra.TransStat == transStatClosed {
+	notReceived := answer.ProcReturnCode == codeNoRecord && strings.HasPrefix(answer.ErrMsg, msgNoRecord)
+	if notReceived || answer.Extra.TransStat == transStatClosed {
 		return p.close(ctx, order, req)
 	}
 	outcome, ok := inquiryStates[answer.Extra.TransStat]
