@@ -44,6 +44,13 @@ func TestFakeBankRefusesBadInput(t *testing.T) {
 	if err != nil || res.Outcome != provider.Declined || !strings.Contains(res.Detail, "authentication") {
 		t.Fatalf("capture with a wrong API password = %+v, %v; want declined for authentication", res, err)
 	}
+	// An error answer is no proof the bank never received a payment.
+	if in, err := wrong.Inquire(ctx, provider.InquiryRequest{Operation: provider.OpAuthorise, Reference: "forged-2"}); err == nil {
+		t.Fatalf("inquiry with a wrong API password = %+v, want an error, never \"not received\"", in)
+	}
+	if a, err := books.Account(ctx, "forged-2"); err != nil || a.State != "" || len(a.Entries) != 0 {
+		t.Fatalf("a refused inquiry closed the payment: %+v, %v", a, err)
+	}
 }
 
 // TestFakeBankBooksSurviveAKill: the bank is killed after it approved a
