@@ -17,6 +17,12 @@ import (
 // where v1…vn are the values of every field but hash and encoding, in the
 // order of their names compared case-insensitively, each with "\" written
 // as "\\" and "|" as "\|" so that no value can shift another's place.
+//
+// The order is PHP's natcasesort, which the protocol's reference code and
+// mewebstudio/pos use: letters folded to upper case (so "_" sorts after
+// them, as it does after "Z") and runs of digits compared by value ("f9"
+// before "f10"). Its leading-space and leading-zero subtleties are left
+// out: field names have neither.
 
 // nestPayUnsigned are the fields the protocol leaves out of the hash, by
 // lower-cased name: the hash itself and the page encoding the bank adds.
@@ -31,9 +37,8 @@ func NestPayV3(storeKey string, fields map[string]string) string {
 		}
 	}
 	sort.Slice(names, func(i, j int) bool {
-		a, b := strings.ToLower(names[i]), strings.ToLower(names[j])
-		if a != b {
-			return a < b
+		if c := natCaseCompare(names[i], names[j]); c != 0 {
+			return c < 0
 		}
 		return names[i] < names[j] // same name in two cases: any fixed order
 	})
@@ -69,4 +74,55 @@ func NestPayHashField(fields map[string]string) string {
 
 func nestPayEscape(v string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(v, `\`, `\\`), `|`, `\|`)
+}
+
+// natCaseCompare orders two field names as PHP's strnatcasecmp does.
+func natCaseCompare(a, b string) int {
+	for len(a) > 0 && len(b) > 0 {
+		if isDigit(a[0]) && isDigit(b[0]) {
+			da, db := digitRun(a), digitRun(b)
+			na, nb := strings.TrimLeft(da, "0"), strings.TrimLeft(db, "0")
+			if len(na) != len(nb) {
+				return cmpInt(len(na), len(nb))
+			}
+			if c := strings.Compare(na, nb); c != 0 {
+				return c
+			}
+			a, b = a[len(da):], b[len(db):]
+			continue
+		}
+		ca, cb := upper(a[0]), upper(b[0])
+		if ca != cb {
+			return cmpInt(int(ca), int(cb))
+		}
+		a, b = a[1:], b[1:]
+	}
+	return cmpInt(len(a), len(b))
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func digitRun(s string) string {
+	i := 0
+	for i < len(s) && isDigit(s[i]) {
+		i++
+	}
+	return s[:i]
+}
+
+func upper(c byte) byte {
+	if c >= 'a' && c <= 'z' {
+		return c - 'a' + 'A'
+	}
+	return c
+}
+
+func cmpInt(a, b int) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }

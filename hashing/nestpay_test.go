@@ -47,6 +47,42 @@ var nestPayPublished = []struct {
 		fields: map[string]string{"gamma": `e\|f`, "Beta": `c\d`, "alpha": "a|b", "HASH": "x", "Encoding": "utf-8"},
 		hash:   "4mR4vpXayOUt6AZVe1ywU4jZtgs5eyVh8vKQWir1BjIOgwYYuhpo69GCWvyoFIMRMHMZZOQO7tFtiaJ2EfLWtA==",
 	},
+	{
+		// Not from the library: PHP natcasesort's order, which folds to upper
+		// case ("aZb" before "a_b") and compares digit runs by value ("f9"
+		// before "f10"), written out by hand and hashed with
+		// printf '2|1|5|4|3|key' | openssl dgst -sha512 -binary | base64
+		// (a lower-case, byte-wise order would hash 1|2|5|3|4|key instead).
+		name:   "natural, upper-folded order of names (openssl)",
+		key:    "key",
+		fields: map[string]string{"a_b": "1", "aZb": "2", "f10": "3", "f9": "4", "Beta": "5"},
+		hash:   "HUSR0QRjPDWM26xwvEE6B/m40Jjqe4NhfsMwqWbMbeTy1t2YLx11h8cCEK3Lg7TVN0ugn/5RI5Nwrt4zOlIgxA==",
+	},
+}
+
+func TestNatCaseCompare(t *testing.T) {
+	cases := []struct {
+		a, b string
+		want int
+	}{
+		{"amount", "AMOUNT", 0},
+		{"amount", "clientid", -1},
+		{"aZb", "a_b", -1}, // "_" sorts after the letters, as after "Z"
+		{"EXTRA_CARDBRAND", "EXTRA_CARDISSUER", -1},
+		{"f9", "f10", -1},
+		{"f20", "f9a", 1}, // digit runs by value
+		{"md", "mdStatus", -1},
+		{"okUrl", "oid", 1},
+		{"", "a", -1},
+	}
+	for _, c := range cases {
+		if got := natCaseCompare(c.a, c.b); got != c.want {
+			t.Errorf("natCaseCompare(%q, %q) = %d, want %d", c.a, c.b, got, c.want)
+		}
+		if got := natCaseCompare(c.b, c.a); got != -c.want {
+			t.Errorf("natCaseCompare(%q, %q) = %d, want %d", c.b, c.a, got, -c.want)
+		}
+	}
 }
 
 func nestPayPublishedReturn() map[string]string {
