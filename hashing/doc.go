@@ -32,6 +32,10 @@
 // identifiers, amounts and status words, and the salt makes every message
 // unique anyway.
 //
+// One more hash is not ours but a bank's: [NestPayV3], the ver3 hash of the
+// NestPay virtual POS, over the 3D gate form the gateway sends and the fields
+// the bank returns through the shopper's browser, keyed by the store key.
+//
 // A fresh [NewSalt] goes into every signed message so that two messages with
 // the same fields never share a hash.
 //

@@ -59,8 +59,11 @@ type Result struct {
 	Code        string
 	Detail      string
 	ProcessorID string    // the processor's payment id, used for later operations
-	ChallengeID string    // for Challenge
+	ChallengeID string    // for Challenge answered with the gateway's own code form
 	ResolveAt   time.Time // for Pending: when Status is worth asking
+	// Redirect, for Challenge, takes the shopper's browser to the bank;
+	// the payment is finished by Completer.Complete. Never stored.
+	Redirect *Redirect
 }
 
 // Card is the shopper's card. It lives only in memory for the length of
@@ -107,6 +110,10 @@ type AuthoriseRequest struct {
 	Currency    string
 	Installment int
 	Card        Card
+	// ReturnURL is where a bank that redirects the shopper sends the
+	// browser back: the gateway's return URL for this attempt.
+	ReturnURL string
+	Locale    string // the page language the shopper reads, e.g. "tr"
 }
 
 // AuthenticateRequest answers a 3-D Secure challenge.

@@ -26,23 +26,28 @@ const (
 )
 
 var layerOf = map[string]string{
-	"hashing":                       library,
-	"idempotency":                   library,
-	"provider":                      domain,
-	"provider/redisstore":           adapter,
-	"provider/sandbox":              adapter,
-	"provider/audit":                adapter,
-	"extension":                     adapter,
-	"extension/webhook":             adapter,
-	"extension/observe":             adapter,
-	"extension/openapicheck":        tool,
-	"provider/redisstore/redistest": testkit,
-	"extension/observe/otlptest":    testkit,
-	"cmd/gateway":                   command,
-	"cmd/checkout":                  command,
-	"cmd/checkout/chromium":         command,
-	"cmd/checkout/commerce":         command,
-	"cmd/layers":                    command,
+	"hashing":                          library,
+	"idempotency":                      library,
+	"provider":                         domain,
+	"provider/redisstore":              adapter,
+	"provider/sandbox":                 adapter,
+	"provider/nestpay":                 adapter,
+	"provider/nestpay/nestpaybank":     tool, // the fake bank, built on the adapter's own XML types
+	"provider/nestpay/nestpaybanktest": testkit,
+	"provider/processortest":           tool, // the conformance kit: domain only
+	"cmd/nestpaybank":                  command,
+	"provider/audit":                   adapter,
+	"extension":                        adapter,
+	"extension/webhook":                adapter,
+	"extension/observe":                adapter,
+	"extension/openapicheck":           tool,
+	"provider/redisstore/redistest":    testkit,
+	"extension/observe/otlptest":       testkit,
+	"cmd/gateway":                      command,
+	"cmd/checkout":                     command,
+	"cmd/checkout/chromium":            command,
+	"cmd/checkout/commerce":            command,
+	"cmd/layers":                       command,
 }
 
 // notInTheDomain are what the domain must not know: HTTP, Redis, logging.

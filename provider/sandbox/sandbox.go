@@ -445,3 +445,12 @@ func msOrZero(t time.Time) int64 {
 	}
 	return t.UnixMilli()
 }
+
+var _ provider.Completer = (*Processor)(nil)
+
+// Complete implements provider.Completer. The sandbox never redirects
+// (its 3-D Secure is a code on the gateway's page, answered by
+// Authenticate), so a return from a bank for it is refused.
+func (p *Processor) Complete(context.Context, provider.CompleteRequest) (provider.Result, error) {
+	return declined("3DS", "the sandbox sent no shopper to a bank"), nil
+}
