@@ -111,7 +111,7 @@ func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, l
 	if err := gw.ready.detail(); err != nil {
 		log.Warn("not ready", zap.Error(err))
 	}
-	throttle := extension.NewThrottle(rdb, "gw:rl", cfg.Throttle)
+	throttle := extension.NewThrottle(redisstore.NewBudgets(rdb, "gw:rl"), cfg.Throttle)
 	throttle.Refused = gw.metrics.Throttled
 	gw.srv = extension.New(extension.Options{
 		Service:        gw.svc,
