@@ -296,9 +296,9 @@ func mustGateway(tb testing.TB, opts ...option) *gateway {
 	})
 	if cfg.admin {
 		admin := srv.AdminGroup(srv.Echo(), adminUser, adminPassword)
-		webhook.Mount(admin, store)
+		webhook.Mount(admin, g.svc)
 		extension.MountDoubts(admin, g.svc)
-		srv.MountConsole(admin, store)
+		srv.MountConsole(admin)
 	}
 	ts.Config.Handler = srv
 	ts.Start()

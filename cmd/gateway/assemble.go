@@ -138,9 +138,9 @@ func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, l
 	}
 	gw.srv.MountMetrics(gw.admin, gw.metrics.Handler(), cfg.AdminAddr != "", cfg.AdminUsername, cfg.AdminPassword)
 	admin := gw.srv.AdminGroup(gw.admin, cfg.AdminUsername, cfg.AdminPassword)
-	webhook.Mount(admin, gw.store)
+	webhook.Mount(admin, gw.svc)
 	extension.MountDoubts(admin, gw.svc)
-	gw.srv.MountConsole(admin, gw.store)
+	gw.srv.MountConsole(admin)
 
 	gw.sender = webhook.NewSender(observe.Outbox(gw.store, gw.metrics), merchants, nil, webhook.Config{
 		Schedule:     cfg.WebhookRetrySchedule,
