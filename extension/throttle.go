@@ -93,6 +93,12 @@ func (t *Throttle) spend(ctx context.Context, name, key string, l provider.Limit
 		return 0
 	}
 	wait, err := t.budgets.Spend(ctx, name+":"+key, l)
+	return t.refusal(name, wait, err)
+}
+
+// refusal is what a budget's answer means: no wait when it had one left
+// or could not be asked, else a refusal of a second at least, counted.
+func (t *Throttle) refusal(name string, wait time.Duration, err error) time.Duration {
 	if err != nil || wait == 0 {
 		return 0
 	}
@@ -184,13 +190,7 @@ func (t *Throttle) left(ctx context.Context, name, key string, l provider.Limit)
 		return 0
 	}
 	wait, err := t.budgets.Left(ctx, name+":"+key, l)
-	if err != nil || wait == 0 {
-		return 0
-	}
-	if t.Refused != nil {
-		t.Refused(name)
-	}
-	return max(wait, time.Second)
+	return t.refusal(name, wait, err)
 }
 
 // cardBIN is the first six digits of the number as typed, "" when there
