@@ -43,11 +43,7 @@ func TestOneGuidFiftyTimes(t *testing.T) {
 				})
 			}
 			close(start)
-			select {
-			case <-entered:
-			case <-time.After(10 * time.Second):
-				t.Fatal("no request reached the processor")
-			}
+			mustReachBank(t, entered, "the first request")
 			// While the first is held, every other one is answered.
 			for i := range n - 1 {
 				var r *response
@@ -98,11 +94,7 @@ func TestOperationInProgress(t *testing.T) {
 	entered, release := g.bank.hold(t, "Capture")
 	held := make(chan *response, 1)
 	go func() { held <- g.call(t, "/purchase", body(opBody("o-busy", "g-first"))) }()
-	select {
-	case <-entered:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the purchase never reached the processor")
-	}
+	mustReachBank(t, entered, "the purchase")
 	others := []struct{ path, body string }{
 		{"/purchase", body(opBody("o-busy", "g-second"))},
 		{"/void", body(opBody("o-busy", "g-void"))},

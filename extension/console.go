@@ -34,27 +34,13 @@ import (
 //	POST /admin/events/:id/replay    replay one parked webhook
 //	GET  /admin/in-doubt             what is not settled yet
 
-// ConsoleStore is what the console reads and does (redisstore.Store).
-type ConsoleStore interface {
-	Order(ctx context.Context, merchant, orderID string) (*provider.Session, error)
-	Session(ctx context.Context, sessionID string) (*provider.Session, error)
-	Steps(ctx context.Context, merchant, orderID string) ([]provider.Step, error)
-	OrderOfGUID(ctx context.Context, merchant, guid string) (string, error)
-	OrderEvents(ctx context.Context, merchant, orderID string) ([]provider.EventLog, error)
-	DeadLetters(ctx context.Context, limit int) ([]provider.OutboxEvent, error)
-	Event(ctx context.Context, id string) (provider.OutboxEvent, []provider.Attempt, error)
-	ReplayEvent(ctx context.Context, id string, now time.Time) (bool, error)
-	ReplayDead(ctx context.Context, now time.Time) (int, error)
-	OutboxStats(ctx context.Context, now time.Time) (provider.OutboxStats, error)
-}
-
 //go:embed templates/console/*.html
 var consoleFS embed.FS
 
 // console is the mounted console.
 type console struct {
 	s     *Server
-	store ConsoleStore
+	svc   *provider.Service // every read and action goes through it
 	pages map[string]*template.Template
 	paths map[string]bool // its routes, whose errors are pages too
 }
@@ -73,11 +59,11 @@ const (
 	consoleBodyLimit  = 16 << 10
 )
 
-func (s *Server) MountConsole(admin *echo.Group, st ConsoleStore) {
+func (s *Server) MountConsole(admin *echo.Group) {
 	if admin == nil {
 		return
 	}
-	k := &console{s: s, store: st, pages: map[string]*template.Template{}, paths: map[string]bool{}}
+	k := &console{s: s, svc: s.svc, pages: map[string]*template.Template{}, paths: map[string]bool{}}
 	for _, name := range []string{"home", "order", "dead", "event", "doubts", "error"} {
 		k.pages[name] = template.Must(template.ParseFS(consoleFS, "templates/console/layout.html", "templates/console/"+name+".html"))
 	}
@@ -200,11 +186,11 @@ type homeView struct {
 
 func (k *console) homeView(c echo.Context) (homeView, error) {
 	ctx, now := c.Request().Context(), time.Now()
-	st, err := k.store.OutboxStats(ctx, now)
+	st, err := k.svc.OutboxStats(ctx, now)
 	if err != nil {
 		return homeView{}, consoleErr(err, provider.CodeInternal, "")
 	}
-	ds, err := k.s.svc.InDoubt(ctx)
+	ds, err := k.svc.InDoubt(ctx)
 	if err != nil {
 		return homeView{}, err
 	}
@@ -213,7 +199,7 @@ func (k *console) homeView(c echo.Context) (homeView, error) {
 		v.Stats.OldestDueAge = age(now.Sub(st.OldestDue))
 	}
 	for _, d := range ds {
-		if k.s.svc.Now().After(d.Deadline) {
+		if k.svc.Now().After(d.Deadline) {
 			v.Stats.Overdue++
 		}
 	}
@@ -245,58 +231,9 @@ func (k *console) search(c echo.Context) error {
 		return err
 	}
 	v.Query = q
-	ctx := c.Request().Context()
-	merchants := v.Merchants
-	if q.Merchant != "" {
-		merchants = []string{q.Merchant}
-	}
-	status := http.StatusOK
-	var what string
-	// match records what a lookup found: an order, nothing (not found),
-	// or an error the search cannot go on from.
-	match := func(merchant, order string, err error) error {
-		switch {
-		case err == nil:
-			if order != "" {
-				v.Matches = append(v.Matches, orderRef{merchant, order})
-			}
-			return nil
-		case errors.Is(err, provider.ErrNotFound):
-			return nil
-		}
-		return consoleErr(err, provider.CodeInternal, "")
-	}
-	switch {
-	case len(q.OrderID) > maxSearch || len(q.SessionID) > maxSearch || len(q.GUID) > maxSearch || len(q.Merchant) > maxSearch:
-		v.Message, status = "Each field takes at most 256 characters.", http.StatusBadRequest
-	case q.SessionID != "":
-		what = "session " + q.SessionID
-		var merchant, order string
-		sess, err := k.store.Session(ctx, q.SessionID)
-		if err == nil {
-			merchant, order = sess.Merchant, sess.OrderID
-		}
-		if err := match(merchant, order, err); err != nil {
-			return err
-		}
-	case q.GUID != "":
-		what = "guid " + q.GUID
-		for _, m := range merchants {
-			order, err := k.store.OrderOfGUID(ctx, m, q.GUID)
-			if err := match(m, order, err); err != nil {
-				return err
-			}
-		}
-	case q.OrderID != "":
-		what = "order " + q.OrderID
-		for _, m := range merchants {
-			_, err := k.store.Order(ctx, m, q.OrderID)
-			if err := match(m, q.OrderID, err); err != nil {
-				return err
-			}
-		}
-	default:
-		v.Message, status = "Give an order id, a session id or a guid.", http.StatusBadRequest
+	status, what, err := k.find(c.Request().Context(), &v)
+	if err != nil {
+		return err
 	}
 	switch {
 	case len(v.Matches) == 1:
@@ -307,6 +244,39 @@ func (k *console) search(c echo.Context) error {
 		v.Message, status = "Nothing found for "+what+".", http.StatusNotFound
 	}
 	return k.render(c, status, "home", consoleView{Title: "Search", Active: "home", Body: v})
+}
+
+// find fills v.Matches with the orders v.Query names. what names the
+// query for the page's message; a query refused (too long, empty) has
+// none, and the message is set.
+func (k *console) find(ctx context.Context, v *homeView) (status int, what string, err error) {
+	q := v.Query
+	switch {
+	case len(q.OrderID) > maxSearch || len(q.SessionID) > maxSearch || len(q.GUID) > maxSearch || len(q.Merchant) > maxSearch:
+		v.Message = "Each field takes at most 256 characters."
+		return http.StatusBadRequest, "", nil
+	case q.SessionID != "":
+		what = "session " + q.SessionID
+	case q.GUID != "":
+		what = "guid " + q.GUID
+	case q.OrderID != "":
+		what = "order " + q.OrderID
+	default:
+		v.Message = "Give an order id, a session id or a guid."
+		return http.StatusBadRequest, "", nil
+	}
+	merchants := v.Merchants
+	if q.Merchant != "" {
+		merchants = []string{q.Merchant}
+	}
+	found, err := k.svc.FindOrders(ctx, provider.OrderQuery{Merchants: merchants, OrderID: q.OrderID, SessionID: q.SessionID, GUID: q.GUID})
+	if err != nil {
+		return 0, "", consoleErr(err, provider.CodeInternal, "")
+	}
+	for _, r := range found {
+		v.Matches = append(v.Matches, orderRef(r))
+	}
+	return http.StatusOK, what, nil
 }
 
 // sessionView is an order's session as the operator reads it: amounts in
@@ -341,26 +311,26 @@ func (k *console) order(c echo.Context) error {
 		ref.Merchant = all[0].ID // one merchant: merchant= says nothing
 	}
 	ctx := c.Request().Context()
-	sess, err := k.store.Order(ctx, ref.Merchant, ref.OrderID)
+	sess, err := k.svc.Order(ctx, ref.Merchant, ref.OrderID)
 	if err != nil {
 		return consoleErr(err, provider.CodeOrderNotFound, "no such order")
 	}
-	steps, err := k.store.Steps(ctx, ref.Merchant, ref.OrderID)
+	steps, err := k.svc.Steps(ctx, ref.Merchant, ref.OrderID)
 	if err != nil {
 		return consoleErr(err, provider.CodeInternal, "")
 	}
-	logs, err := k.store.OrderEvents(ctx, ref.Merchant, ref.OrderID)
+	logs, err := k.svc.OrderEvents(ctx, ref.Merchant, ref.OrderID)
 	if err != nil {
 		return consoleErr(err, provider.CodeInternal, "")
 	}
-	ds, err := k.s.svc.InDoubt(ctx)
+	ds, err := k.svc.InDoubt(ctx)
 	if err != nil {
 		return err
 	}
 	st := sess.State()
 	v := orderView{orderRef: ref, Steps: provider.HistorySteps(sess, steps), Session: sessionView{
 		ID: sess.ID, TransactionID: sess.TransactionID, Type: string(sess.Type), Currency: sess.Currency,
-		Phase: string(sess.EffectivePhase(k.s.svc.Now())), Status: string(st.Status), SubStatus: string(st.SubStatus), Detail: sess.Detail,
+		Phase: string(sess.EffectivePhase(k.svc.Now())), Status: string(st.Status), SubStatus: string(st.SubStatus), Detail: sess.Detail,
 		Amount: sess.Amount.String(), Authorised: sess.Authorised.String(), Captured: sess.Captured.String(),
 		Refunded: sess.Refunded.String(), Reserved: sess.Reserved.String(), Balance: sess.Balance().String(),
 		Installment: max(sess.Installment, 1), CardBIN: sess.CardBIN, CardLast4: sess.CardLast4,
@@ -377,7 +347,7 @@ func (k *console) order(c echo.Context) error {
 		}
 		v.Events = append(v.Events, lv)
 	}
-	for _, d := range doubtViews(k.s.svc, ds, k.s.svc.Now()) {
+	for _, d := range doubtViews(k.s.svc, ds, k.svc.Now()) {
 		if d.Merchant == ref.Merchant && d.OrderID == ref.OrderID {
 			v.Doubts = append(v.Doubts, d)
 		}
@@ -394,7 +364,7 @@ type deadRow struct {
 
 func (k *console) deadLetters(c echo.Context) error {
 	ctx := c.Request().Context()
-	evs, err := k.store.DeadLetters(ctx, consoleDeadLimit)
+	evs, err := k.svc.DeadLetters(ctx, consoleDeadLimit)
 	if err != nil {
 		return consoleErr(err, provider.CodeInternal, "")
 	}
@@ -411,7 +381,7 @@ func (k *console) deadLetters(c echo.Context) error {
 }
 
 func (k *console) replayDead(c echo.Context) error {
-	n, err := k.store.ReplayDead(c.Request().Context(), time.Now())
+	n, err := k.svc.ReplayDead(c.Request().Context(), time.Now())
 	if err != nil {
 		return consoleErr(err, provider.CodeInternal, "")
 	}
@@ -429,7 +399,7 @@ type eventView struct {
 }
 
 func (k *console) event(c echo.Context) error {
-	ev, attempts, err := k.store.Event(c.Request().Context(), c.Param("id"))
+	ev, attempts, err := k.svc.Event(c.Request().Context(), c.Param("id"))
 	if err != nil {
 		return consoleErr(err, provider.CodeEventNotFound, "no such event")
 	}
@@ -453,7 +423,7 @@ func (k *console) event(c echo.Context) error {
 
 func (k *console) replayEvent(c echo.Context) error {
 	id := c.Param("id")
-	ok, err := k.store.ReplayEvent(c.Request().Context(), id, time.Now())
+	ok, err := k.svc.ReplayEvent(c.Request().Context(), id, time.Now())
 	if err != nil {
 		return consoleErr(err, provider.CodeEventNotFound, "no such event")
 	}
@@ -469,11 +439,11 @@ type doubtsView struct {
 }
 
 func (k *console) doubts(c echo.Context) error {
-	ds, err := k.s.svc.InDoubt(c.Request().Context())
+	ds, err := k.svc.InDoubt(c.Request().Context())
 	if err != nil {
 		return err
 	}
-	v := doubtsView{Doubts: doubtViews(k.s.svc, ds, k.s.svc.Now())}
+	v := doubtsView{Doubts: doubtViews(k.s.svc, ds, k.svc.Now())}
 	for _, d := range v.Doubts {
 		if d.Overdue {
 			v.Overdue++

@@ -296,9 +296,9 @@ func mustGateway(tb testing.TB, opts ...option) *gateway {
 	})
 	if cfg.admin {
 		admin := srv.AdminGroup(srv.Echo(), adminUser, adminPassword)
-		webhook.Mount(admin, store)
+		webhook.Mount(admin, g.svc)
 		extension.MountDoubts(admin, g.svc)
-		srv.MountConsole(admin, store)
+		srv.MountConsole(admin)
 	}
 	ts.Config.Handler = srv
 	ts.Start()
@@ -607,9 +607,9 @@ func (c card) form(csrf string) url.Values {
 		"expiry": {c.Expiry}, "cvc": {c.CVC}, "installment": {c.Installment}}
 }
 
-// pay opens the hosted page and sends the card form with its token,
-// returning the page the shopper ends on.
-func (b *browser) pay(tb testing.TB, redirect string, c card) *response {
+// cardForm opens the hosted page and fills its card form with c and the
+// page's anti-forgery token.
+func (b *browser) cardForm(tb testing.TB, redirect string, c card) url.Values {
 	tb.Helper()
 	page := b.get(tb, redirect)
 	if page.Status != http.StatusOK {
@@ -619,7 +619,44 @@ func (b *browser) pay(tb testing.TB, redirect string, c card) *response {
 	if csrf == "" {
 		tb.Fatalf("the card form has no anti-forgery token:\n%s", page.Body)
 	}
-	return b.post(tb, redirect, c.form(csrf))
+	return c.form(csrf)
+}
+
+// pay opens the hosted page and sends the card form with its token,
+// returning the page the shopper ends on.
+func (b *browser) pay(tb testing.TB, redirect string, c card) *response {
+	tb.Helper()
+	return b.post(tb, redirect, b.cardForm(tb, redirect, c))
+}
+
+// mustReachBank waits until a held call (bank.hold) has reached the
+// bank; what names the call for the failure.
+func mustReachBank(tb testing.TB, entered <-chan struct{}, what string) {
+	tb.Helper()
+	select {
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		tb.Fatal(what + " never reached the processor")
+	}
+}
+
+// mustCallBankOnce holds the bank to one call of method.
+func (g *gateway) mustCallBankOnce(tb testing.TB, method string) {
+	tb.Helper()
+	if n := g.bank.Calls(method); n != 1 {
+		tb.Fatalf("the processor was called %d times for %s, want once", n, method)
+	}
+}
+
+// mustFail holds an answer to its status and its first error's code.
+func mustFail(tb testing.TB, r *response, status int, code string) {
+	tb.Helper()
+	if r.Status != status {
+		tb.Fatalf("status %d, want %d: %s", r.Status, status, r.Body)
+	}
+	if e := checkErrorBody(tb, r); e.Errors[0].Code != code {
+		tb.Fatalf("errors %+v, want %s", e.Errors, code)
+	}
 }
 
 // returned reads the auto-submitting return form: its action and fields.

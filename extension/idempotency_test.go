@@ -219,12 +219,7 @@ func TestBodyLimitWithoutLength(t *testing.T) {
 	req.Header.Set("Content-Type", "application/json")
 	req.SetBasicAuth(testUser, testPassword)
 	r := do(t, http.DefaultClient, req)
-	if r.Status != http.StatusRequestEntityTooLarge {
-		t.Fatalf("status %d: %s", r.Status, r.Body)
-	}
-	if e := checkErrorBody(t, r); e.Errors[0].Code != "body_too_large" {
-		t.Fatalf("error %+v", e.Errors)
-	}
+	mustFail(t, r, http.StatusRequestEntityTooLarge, "body_too_large")
 }
 
 // TestInFlightGuidEveryEndpoint: for each of the five calls, a guid whose

@@ -78,12 +78,7 @@ func TestOverLimitBodiesAreAnswered(t *testing.T) {
 				code, _ := strconv.Atoi(status)
 				r = &response{Status: code, Body: []byte(body)}
 			}
-			if r.Status != http.StatusRequestEntityTooLarge {
-				t.Fatalf("status %d, want 413: %s", r.Status, r.Body)
-			}
-			if e := checkErrorBody(t, r); e.Errors[0].Code != "body_too_large" {
-				t.Fatalf("errors %+v", e.Errors)
-			}
+			mustFail(t, r, http.StatusRequestEntityTooLarge, "body_too_large")
 		})
 	}
 }

@@ -40,9 +40,9 @@ func TestOpenAPIRoutes(t *testing.T) {
 	g := mustGateway(t)
 	srv := extension.New(extension.Options{Service: g.svc, Merchants: mustMerchants(t), PublicURL: "http://gateway.test"})
 	admin := srv.AdminGroup(srv.Echo(), "operator", "operator-password")
-	webhook.Mount(admin, g.store)
+	webhook.Mount(admin, g.svc)
 	extension.MountDoubts(admin, g.svc)
-	srv.MountConsole(admin, g.store)
+	srv.MountConsole(admin)
 	srv.MountMetrics(srv.Echo(), http.NotFoundHandler(), false, "operator", "operator-password")
 
 	var served []string

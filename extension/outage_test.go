@@ -127,11 +127,7 @@ func TestCrashAfterTheProcessor(t *testing.T) {
 	entered, release := g.bank.hold(t, "Refund")
 	answer := make(chan *response, 1)
 	go func() { answer <- g.call(t, "/refund", refund) }()
-	select {
-	case <-entered:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the refund never reached the processor")
-	}
+	mustReachBank(t, entered, "the refund")
 	srv.Kill()
 	release()
 	r := <-answer

@@ -9,9 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-redis/redis_rate/v10"
 	"github.com/labstack/echo/v4"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/akinon-gateway/gateway/provider"
 )
@@ -19,54 +17,34 @@ import (
 // Limits are what one client may repeat before it is throttled; a zero
 // Limit is no throttle.
 type Limits struct {
-	AuthIP       redis_rate.Limit // failed Basic auth from one client IP
-	AuthUser     redis_rate.Limit // failed Basic auth for one username
-	CardIP       redis_rate.Limit // card forms one client IP sends to payable sessions
-	CardMerchant redis_rate.Limit // cards declined or refused on one merchant's sessions
-	CardBIN      redis_rate.Limit // cards declined or refused with one BIN
-}
-
-// DefaultLimits are the defaults of THROTTLE_*.
-func DefaultLimits() Limits {
-	return Limits{
-		AuthIP:       MustLimit("20/1m"),
-		AuthUser:     MustLimit("100/1m"),
-		CardIP:       MustLimit("20/10m"),
-		CardMerchant: MustLimit("3000/1m"),
-		CardBIN:      MustLimit("30/10m"),
-	}
+	AuthIP       provider.Limit // failed Basic auth from one client IP
+	AuthUser     provider.Limit // failed Basic auth for one username
+	CardIP       provider.Limit // card forms one client IP sends to payable sessions
+	CardMerchant provider.Limit // cards declined or refused on one merchant's sessions
+	CardBIN      provider.Limit // cards declined or refused with one BIN
 }
 
 // ParseLimit reads "N/duration" (20/10m: twenty per ten minutes, the
 // budget refilling evenly); "0" is no limit.
-func ParseLimit(v string) (redis_rate.Limit, error) {
+func ParseLimit(v string) (provider.Limit, error) {
 	if v == "0" {
-		return redis_rate.Limit{}, nil
+		return provider.Limit{}, nil
 	}
 	n, per, ok := strings.Cut(v, "/")
 	count, err1 := strconv.Atoi(n)
 	d, err2 := time.ParseDuration(per)
 	if !ok || err1 != nil || err2 != nil || count < 1 || d < time.Second {
-		return redis_rate.Limit{}, fmt.Errorf("%q is not a limit such as 20/10m (count/period of at least 1s), or 0 for none", v)
+		return provider.Limit{}, fmt.Errorf("%q is not a limit such as 20/10m (count/period of at least 1s), or 0 for none", v)
 	}
-	return redis_rate.Limit{Rate: count, Burst: count, Period: d}, nil
-}
-
-// MustLimit is ParseLimit for constants.
-func MustLimit(v string) redis_rate.Limit {
-	l, err := ParseLimit(v)
-	if err != nil {
-		panic(err)
-	}
-	return l
+	return provider.Limit{Count: count, Per: d}, nil
 }
 
 // FormatLimit writes a limit as ParseLimit reads it.
-func FormatLimit(l redis_rate.Limit) string {
+func FormatLimit(l provider.Limit) string {
 	if l.IsZero() {
 		return "0"
 	}
-	d := l.Period
+	d := l.Per
 	per := d.String()
 	switch {
 	case d%time.Hour == 0:
@@ -76,26 +54,25 @@ func FormatLimit(l redis_rate.Limit) string {
 	case d%time.Second == 0:
 		per = strconv.Itoa(int(d/time.Second)) + "s"
 	}
-	return strconv.Itoa(l.Rate) + "/" + per
+	return strconv.Itoa(l.Count) + "/" + per
 }
 
 // Throttle counts what attackers repeat — wrong passwords, card numbers
-// tried on the hosted page — in Redis (GCRA, go-redis/redis_rate), so
-// every replica sees the same budget. A Redis that cannot be asked lets
-// the request through: the throttle protects the gateway, it must not
-// take it down, and the store refuses the work anyway when Redis is gone.
+// tried on the hosted page — in budgets every replica shares (the store's
+// provider.Budgets). A Redis that cannot be asked lets the request
+// through: the throttle protects the gateway, it must not take it down,
+// and the store refuses the work anyway when Redis is gone.
 type Throttle struct {
-	limiter *redis_rate.Limiter
+	budgets provider.Budgets
 	limits  Limits
-	prefix  string
 	// Refused is called with the throttle's name each time it refuses:
 	// auth_ip, auth_user, card_ip, card_merchant, card_bin.
 	Refused func(name string)
 }
 
-// NewThrottle counts in rdb under prefix.
-func NewThrottle(rdb redis.UniversalClient, prefix string, limits Limits) *Throttle {
-	return &Throttle{limiter: redis_rate.NewLimiter(rdb), limits: limits, prefix: prefix}
+// NewThrottle spends from budgets.
+func NewThrottle(budgets provider.Budgets, limits Limits) *Throttle {
+	return &Throttle{budgets: budgets, limits: limits}
 }
 
 // throttled is a refusal for wait.
@@ -111,18 +88,24 @@ func retrySeconds(wait time.Duration) int {
 
 // spend takes one from a key's budget and reports how long it must wait
 // when there was none left.
-func (t *Throttle) spend(ctx context.Context, name, key string, l redis_rate.Limit) time.Duration {
+func (t *Throttle) spend(ctx context.Context, name, key string, l provider.Limit) time.Duration {
 	if t == nil || l.IsZero() || key == "" {
 		return 0
 	}
-	res, err := t.limiter.Allow(ctx, t.prefix+":"+name+":"+key, l)
-	if err != nil || res.Allowed > 0 {
+	wait, err := t.budgets.Spend(ctx, name+":"+key, l)
+	return t.refusal(name, wait, err)
+}
+
+// refusal is what a budget's answer means: no wait when it had one left
+// or could not be asked, else a refusal of a second at least, counted.
+func (t *Throttle) refusal(name string, wait time.Duration, err error) time.Duration {
+	if err != nil || wait == 0 {
 		return 0
 	}
 	if t.Refused != nil {
 		t.Refused(name)
 	}
-	return max(res.RetryAfter, time.Second)
+	return max(wait, time.Second)
 }
 
 // authenticate is Basic auth with a throttle on failures. Only failures
@@ -192,31 +175,22 @@ func (t *Throttle) cardRefused(ctx context.Context, merchant, bin string) {
 	}
 	for _, b := range []struct {
 		name, key string
-		l         redis_rate.Limit
+		l         provider.Limit
 	}{{"card_merchant", merchant, t.limits.CardMerchant}, {"card_bin", bin, t.limits.CardBIN}} {
 		if !b.l.IsZero() && b.key != "" {
-			_, _ = t.limiter.Allow(ctx, t.prefix+":"+b.name+":"+b.key, b.l)
+			_, _ = t.budgets.Spend(ctx, b.name+":"+b.key, b.l)
 		}
 	}
 }
 
 // left reports how long until a key's budget has one left, spending
 // nothing; 0 when it has one now (or cannot be asked).
-func (t *Throttle) left(ctx context.Context, name, key string, l redis_rate.Limit) time.Duration {
+func (t *Throttle) left(ctx context.Context, name, key string, l provider.Limit) time.Duration {
 	if l.IsZero() || key == "" {
 		return 0
 	}
-	res, err := t.limiter.AllowN(ctx, t.prefix+":"+name+":"+key, l, 0)
-	if err != nil || res.Remaining >= 1 {
-		return 0
-	}
-	if t.Refused != nil {
-		t.Refused(name)
-	}
-	// The budget refills one every Period/Rate; ResetAfter is when it is
-	// whole again, Burst-1 emissions after the first is back.
-	every := l.Period / time.Duration(l.Rate)
-	return max(res.ResetAfter-time.Duration(l.Burst-1)*every, time.Second)
+	wait, err := t.budgets.Left(ctx, name+":"+key, l)
+	return t.refusal(name, wait, err)
 }
 
 // cardBIN is the first six digits of the number as typed, "" when there

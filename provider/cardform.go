@@ -37,36 +37,20 @@ func (f CardForm) Parse(now time.Time, installments []int) (ParsedCard, FieldErr
 	if holder == "" || utf8.RuneCountInString(holder) > 64 || !utf8.ValidString(holder) {
 		bad("cardHolder", "enter the name on the card")
 	}
-
-	number := strings.Map(func(r rune) rune {
-		if r == ' ' || r == '-' {
-			return -1
-		}
-		return r
-	}, f.CardNumber)
-	if len(number) < 12 || len(number) > 19 || !allDigits(number) || !Luhn(number) {
+	number, ok := cardNumber(f.CardNumber)
+	if !ok {
 		bad("cardNumber", "the card number is not valid")
 	}
-
-	month, year, ok := parseExpiry(f.Expiry)
-	if !ok {
-		bad("expiry", "enter the expiry as MM/YY")
-	} else if !time.Date(year, time.Month(month)+1, 1, 0, 0, 0, 0, contractZone).After(now) {
-		bad("expiry", "the card has expired")
+	month, year, msg := expiry(f.Expiry, now)
+	if msg != "" {
+		bad("expiry", msg)
 	}
-
 	if n := len(f.CVC); n < 3 || n > 4 || !allDigits(f.CVC) {
 		bad("cvc", "the security code has 3 or 4 digits")
 	}
-
-	inst := 1
-	if f.Installment != "" {
-		n, err := strconv.Atoi(f.Installment)
-		if err != nil || !containsInt(installments, n) {
-			bad("installment", "choose one of the installment options")
-		} else {
-			inst = n
-		}
+	inst, ok := installment(f.Installment, installments)
+	if !ok {
+		bad("installment", "choose one of the installment options")
 	}
 	if len(errs) > 0 {
 		return ParsedCard{}, errs
@@ -75,6 +59,40 @@ func (f CardForm) Parse(now time.Time, installments []int) (ParsedCard, FieldErr
 		Card:        Card{Holder: holder, Number: number, ExpMonth: month, ExpYear: year, CVC: f.CVC},
 		Installment: inst,
 	}, nil
+}
+
+// cardNumber is the number as typed without its spaces and dashes, and
+// whether it is a valid card number.
+func cardNumber(raw string) (string, bool) {
+	number := strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' {
+			return -1
+		}
+		return r
+	}, raw)
+	return number, len(number) >= 12 && len(number) <= 19 && allDigits(number) && Luhn(number)
+}
+
+// expiry reads MM/YY and says what is wrong with it at now, "" if nothing.
+func expiry(raw string, now time.Time) (month, year int, msg string) {
+	month, year, ok := parseExpiry(raw)
+	switch {
+	case !ok:
+		return month, year, "enter the expiry as MM/YY"
+	case !time.Date(year, time.Month(month)+1, 1, 0, 0, 0, 0, contractZone).After(now):
+		return month, year, "the card has expired"
+	}
+	return month, year, ""
+}
+
+// installment reads the chosen count, 1 when none was chosen; false when
+// it is not one the page offered.
+func installment(raw string, offered []int) (int, bool) {
+	if raw == "" {
+		return 1, true
+	}
+	n, err := strconv.Atoi(raw)
+	return n, err == nil && containsInt(offered, n)
 }
 
 // Luhn reports whether a digit string passes the Luhn check.

@@ -39,18 +39,9 @@ func ParseMoney(s string) (Money, error) {
 		neg = true
 		s = s[1:]
 	}
-	intPart, frac, hasDot := cutByte(s, '.')
-	if intPart == "" || !allDigits(intPart) || (len(intPart) > 1 && intPart[0] == '0') {
-		return 0, ErrMoneyMalformed
-	}
-	if hasDot && (frac == "" || !allDigits(frac)) {
-		return 0, ErrMoneyMalformed
-	}
-	if len(frac) > 2 {
-		return 0, ErrMoneyDecimals
-	}
-	if len(intPart) > 12 {
-		return 0, ErrMoneyTooLarge
+	intPart, frac, err := moneyParts(s)
+	if err != nil {
+		return 0, err
 	}
 	units, err := strconv.ParseInt(intPart, 10, 64)
 	if err != nil {
@@ -68,6 +59,23 @@ func ParseMoney(s string) (Money, error) {
 		return 0, ErrMoneyTooLarge
 	}
 	return m, nil
+}
+
+// moneyParts splits an unsigned amount at its dot, refusing any other
+// way to write it than the one.
+func moneyParts(s string) (intPart, frac string, err error) {
+	intPart, frac, hasDot := cutByte(s, '.')
+	switch {
+	case intPart == "" || !allDigits(intPart) || (len(intPart) > 1 && intPart[0] == '0'):
+		return "", "", ErrMoneyMalformed
+	case hasDot && (frac == "" || !allDigits(frac)):
+		return "", "", ErrMoneyMalformed
+	case len(frac) > 2:
+		return "", "", ErrMoneyDecimals
+	case len(intPart) > 12:
+		return "", "", ErrMoneyTooLarge
+	}
+	return intPart, frac, nil
 }
 
 // ParseJSONMoney reads a raw JSON value; anything but a number is

@@ -9,6 +9,9 @@ import (
 // one atomic step on the store, and the service never needs more than two
 // for an Akinon call: Begin before the processor, Finish after it.
 type Store interface {
+	// Records are the operator's reads and actions.
+	Records
+
 	// Begin replays a finished guid, or claims it with a lease and, in the
 	// same atomic step, reads the order's session, applies the state
 	// machine and reserves what the action needs.

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -143,31 +144,8 @@ func (w *walker) hostedSteps(p Payment) (string, []string, error) {
 		return "", screens, err
 	}
 	screens = append(screens, string(kindCard))
-	if err := chromedp.Do(w.tab,
-		chromedp.SendKeys(chromedp.ID("cardHolder"), p.holder()),
-		chromedp.SendKeys(chromedp.ID("cardNumber"), p.CardNumber),
-		chromedp.SendKeys(chromedp.ID("expiry"), p.expiry()),
-		chromedp.SendKeys(chromedp.ID("cvc"), p.cvc()),
-	); err != nil {
-		return "", screens, fmt.Errorf("type the card: %w", err)
-	}
-	if p.Installment > 1 {
-		offered, err := chromedp.Run(w.tab, chromedp.Evaluate[[]string](
-			`Array.from(document.querySelectorAll('select#installment option')).map(o => o.value)`))
-		if err != nil {
-			return "", screens, err
-		}
-		want := strconv.Itoa(p.Installment)
-		found := false
-		for _, o := range offered {
-			found = found || o == want
-		}
-		if !found {
-			return "", screens, fmt.Errorf("installment %s is not offered (choices: %v)", want, offered)
-		}
-		if err := chromedp.Do(w.tab, chromedp.SetValue(chromedp.ID("installment"), want)); err != nil {
-			return "", screens, err
-		}
+	if err := w.typeCard(p); err != nil {
+		return "", screens, err
 	}
 	if err := w.screenshot("card-form"); err != nil {
 		return "", screens, err
@@ -187,17 +165,8 @@ func (w *walker) hostedSteps(p Payment) (string, []string, error) {
 			return state, screens, nil
 		case state == "3ds" && !codeSent:
 			screens = append(screens, string(kindThreeDS))
-			if p.ThreeDSCode == "" {
-				return "", screens, errors.New("the bank asks for a 3-D Secure code and the payment has none")
-			}
 			codeSent = true
-			if err := chromedp.Do(w.tab, chromedp.SendKeys(chromedp.ID("code"), p.ThreeDSCode)); err != nil {
-				return "", screens, err
-			}
-			if err := w.screenshot("3-d-secure"); err != nil {
-				return "", screens, err
-			}
-			if err := w.navigate(chromedp.Click(chromedp.ID("verify"))); err != nil {
+			if err := w.typeCode(p); err != nil {
 				return "", screens, err
 			}
 		default:
@@ -205,6 +174,45 @@ func (w *walker) hostedSteps(p Payment) (string, []string, error) {
 			return "", screens, fmt.Errorf("the gateway showed %q", state)
 		}
 	}
+}
+
+// typeCard fills the card form, the installment chosen when there is one.
+func (w *walker) typeCard(p Payment) error {
+	if err := chromedp.Do(w.tab,
+		chromedp.SendKeys(chromedp.ID("cardHolder"), p.holder()),
+		chromedp.SendKeys(chromedp.ID("cardNumber"), p.CardNumber),
+		chromedp.SendKeys(chromedp.ID("expiry"), p.expiry()),
+		chromedp.SendKeys(chromedp.ID("cvc"), p.cvc()),
+	); err != nil {
+		return fmt.Errorf("type the card: %w", err)
+	}
+	if p.Installment <= 1 {
+		return nil
+	}
+	offered, err := chromedp.Run(w.tab, chromedp.Evaluate[[]string](
+		`Array.from(document.querySelectorAll('select#installment option')).map(o => o.value)`))
+	if err != nil {
+		return err
+	}
+	want := strconv.Itoa(p.Installment)
+	if !slices.Contains(offered, want) {
+		return fmt.Errorf("installment %s is not offered (choices: %v)", want, offered)
+	}
+	return chromedp.Do(w.tab, chromedp.SetValue(chromedp.ID("installment"), want))
+}
+
+// typeCode answers the 3-D Secure page with the payment's code.
+func (w *walker) typeCode(p Payment) error {
+	if p.ThreeDSCode == "" {
+		return errors.New("the bank asks for a 3-D Secure code and the payment has none")
+	}
+	if err := chromedp.Do(w.tab, chromedp.SendKeys(chromedp.ID("code"), p.ThreeDSCode)); err != nil {
+		return err
+	}
+	if err := w.screenshot("3-d-secure"); err != nil {
+		return err
+	}
+	return w.navigate(chromedp.Click(chromedp.ID("verify")))
 }
 
 // finalPage reads where the return led: the page's JSON and, on the

@@ -99,33 +99,30 @@ flags:
 // Validate refuses combinations that cannot run.
 func (c config) Validate() error {
 	var errs []error
-	if u, err := url.Parse(c.GatewayURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("-gateway %q is not an absolute http(s) URL", c.GatewayURL))
-	}
-	if c.PublicURL != "" {
-		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			errs = append(errs, fmt.Errorf("-public-url %q is not an absolute http(s) URL", c.PublicURL))
+	for _, r := range []struct {
+		bad bool
+		msg string
+	}{
+		{!absoluteHTTP(c.GatewayURL), fmt.Sprintf("-gateway %q is not an absolute http(s) URL", c.GatewayURL)},
+		{c.PublicURL != "" && !absoluteHTTP(c.PublicURL), fmt.Sprintf("-public-url %q is not an absolute http(s) URL", c.PublicURL)},
+		{c.Username == "" || c.Password == "", "-username and -password are required"},
+		{c.HashKey == "", "-hash-key is required (the gateway's HASH_KEY)"},
+		{c.N < 0 || c.C < 1, "-n must be ≥ 0 and -c ≥ 1"},
+		{c.N > 0 && c.Browser, "load (-n) runs with the HTTP shopper; drop -browser"},
+		{c.WebhookWait <= 0 || c.Timeout <= 0, "-webhook-wait and -timeout must be positive"},
+		{len(c.Scenarios) == 0, "-scenarios is empty"},
+	} {
+		if r.bad {
+			errs = append(errs, errors.New(r.msg))
 		}
 	}
-	if c.Username == "" || c.Password == "" {
-		errs = append(errs, errors.New("-username and -password are required"))
-	}
-	if c.HashKey == "" {
-		errs = append(errs, errors.New("-hash-key is required (the gateway's HASH_KEY)"))
-	}
-	if c.N < 0 || c.C < 1 {
-		errs = append(errs, errors.New("-n must be ≥ 0 and -c ≥ 1"))
-	}
-	if c.N > 0 && c.Browser {
-		errs = append(errs, errors.New("load (-n) runs with the HTTP shopper; drop -browser"))
-	}
-	if c.WebhookWait <= 0 || c.Timeout <= 0 {
-		errs = append(errs, errors.New("-webhook-wait and -timeout must be positive"))
-	}
-	if len(c.Scenarios) == 0 {
-		errs = append(errs, errors.New("-scenarios is empty"))
-	}
 	return errors.Join(errs...)
+}
+
+// absoluteHTTP says whether raw is an absolute http or https URL.
+func absoluteHTTP(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 func or(v, def string) string {

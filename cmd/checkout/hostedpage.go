@@ -41,53 +41,70 @@ func parseHostedPage(r io.Reader) (*hostedPage, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &hostedPage{Errors: map[string]string{}}
-	var form *htmlForm
-	var walk func(n *html.Node)
-	walk = func(n *html.Node) {
-		if n.Type == html.ElementNode {
-			switch n.Data {
-			case "form":
-				p.Forms = append(p.Forms, htmlForm{ID: attr(n, "id"), Method: strings.ToUpper(or(attr(n, "method"), "GET")),
-					Action: attr(n, "action"), Fields: url.Values{}, Selects: map[string][]string{}})
-				form = &p.Forms[len(p.Forms)-1]
-				for c := n.FirstChild; c != nil; c = c.NextSibling {
-					walk(c)
-				}
-				form = nil
-				return
-			case "input":
-				if form != nil && attr(n, "name") != "" {
-					form.Fields.Add(attr(n, "name"), attr(n, "value"))
-				}
-			case "select":
-				if form != nil && attr(n, "name") != "" {
-					name := attr(n, "name")
-					var opts []string
-					for _, o := range elements(n, "option") {
-						opts = append(opts, attr(o, "value"))
-					}
-					form.Selects[name] = opts
-					if len(opts) > 0 {
-						form.Fields.Set(name, opts[0])
-					}
-					return
-				}
-			case "h1":
-				if p.Title == "" {
-					p.Title = strings.TrimSpace(text(n))
-				}
-			}
-			if id := attr(n, "id"); strings.HasPrefix(id, "err-") {
-				p.Errors[strings.TrimPrefix(id, "err-")] = strings.TrimSpace(text(n))
-			}
-		}
+	pp := &pageParser{p: &hostedPage{Errors: map[string]string{}}}
+	pp.walk(doc)
+	return pp.p, nil
+}
+
+// pageParser is a page being read; form is the form it is inside.
+type pageParser struct {
+	p    *hostedPage
+	form *htmlForm
+}
+
+func (pp *pageParser) walk(n *html.Node) {
+	if n.Type == html.ElementNode && !pp.element(n) {
+		return
+	}
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		pp.walk(c)
+	}
+}
+
+// element reads one element; false when its children are read already.
+func (pp *pageParser) element(n *html.Node) bool {
+	p := pp.p
+	switch n.Data {
+	case "form":
+		p.Forms = append(p.Forms, htmlForm{ID: attr(n, "id"), Method: strings.ToUpper(or(attr(n, "method"), "GET")),
+			Action: attr(n, "action"), Fields: url.Values{}, Selects: map[string][]string{}})
+		pp.form = &p.Forms[len(p.Forms)-1]
 		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			walk(c)
+			pp.walk(c)
+		}
+		pp.form = nil
+		return false
+	case "input":
+		if pp.form != nil && attr(n, "name") != "" {
+			pp.form.Fields.Add(attr(n, "name"), attr(n, "value"))
+		}
+	case "select":
+		if pp.form != nil && attr(n, "name") != "" {
+			pp.selectField(n)
+			return false
+		}
+	case "h1":
+		if p.Title == "" {
+			p.Title = strings.TrimSpace(text(n))
 		}
 	}
-	walk(doc)
-	return p, nil
+	if id := attr(n, "id"); strings.HasPrefix(id, "err-") {
+		p.Errors[strings.TrimPrefix(id, "err-")] = strings.TrimSpace(text(n))
+	}
+	return true
+}
+
+// selectField reads a select's options, the first one chosen.
+func (pp *pageParser) selectField(n *html.Node) {
+	name := attr(n, "name")
+	var opts []string
+	for _, o := range elements(n, "option") {
+		opts = append(opts, attr(o, "value"))
+	}
+	pp.form.Selects[name] = opts
+	if len(opts) > 0 {
+		pp.form.Fields.Set(name, opts[0])
+	}
 }
 
 // kind says which screen the page is; refresh is the Refresh header.

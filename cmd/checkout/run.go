@@ -51,26 +51,10 @@ func runTo(ctx context.Context, args []string, env func(string) string, stdout, 
 	if i := replayAt(args); i >= 0 {
 		return runReplay(ctx, append(append([]string{}, args[:i]...), args[i+1:]...), env, stdout, stderr)
 	}
-	cfg, err := parseConfig(args, env, stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return nil
-	}
-	if err != nil {
+	cfg, picked, done, err := plan(args, env, stdout, stderr)
+	if done || err != nil {
 		return err
 	}
-	if len(cfg.Scenarios) == 1 && cfg.Scenarios[0] == "list" {
-		for _, s := range allScenarios() {
-			fmt.Fprintf(stdout, "%-24s %s\n", s.name, s.about)
-		}
-		return nil
-	}
-	var picked []scenario
-	if cfg.N == 0 {
-		if picked, err = pickScenarios(cfg.Scenarios); err != nil {
-			return err
-		}
-	}
-
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("shop listener: %w", err)
@@ -78,20 +62,74 @@ func runTo(ctx context.Context, args []string, env func(string) string, stdout, 
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = "http://" + ln.Addr().String()
 	}
+	rec, closeRecord, err := openRecord(cfg.Record)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer closeRecord()
+	stats := newStepStats()
+	shop := newShop(cfg, rec, stats, stderr)
+	defer serveShop(ctx, shop, ln)()
 
-	var observers []func(*commerce.Exchange)
-	var rec *commerce.Recorder
-	if cfg.Record != "" {
-		f, err := os.Create(cfg.Record)
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("-record: %w", err)
+	if err := waitReady(ctx, cfg.GatewayURL, 15*time.Second); err != nil {
+		return err
+	}
+	var runErr error
+	if cfg.N > 0 {
+		runErr = runLoad(ctx, cfg, shop, stats, stdout, stderr)
+	} else {
+		runErr = runScenarios(ctx, cfg, shop, picked, stdout)
+	}
+	if rec != nil {
+		if err := rec.Flush(); err != nil && runErr == nil {
+			runErr = err
 		}
-		defer f.Close()
-		rec = commerce.NewRecorder(f)
+	}
+	return runErr
+}
+
+// plan reads the flags and picks the scenarios; done when there is
+// nothing to run (-h, -scenarios list).
+func plan(args []string, env func(string) string, stdout, stderr io.Writer) (cfg config, picked []scenario, done bool, err error) {
+	cfg, err = parseConfig(args, env, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return cfg, nil, true, nil
+	}
+	if err != nil {
+		return cfg, nil, true, err
+	}
+	if len(cfg.Scenarios) == 1 && cfg.Scenarios[0] == "list" {
+		for _, s := range allScenarios() {
+			fmt.Fprintf(stdout, "%-24s %s\n", s.name, s.about)
+		}
+		return cfg, nil, true, nil
+	}
+	if cfg.N == 0 {
+		picked, err = pickScenarios(cfg.Scenarios)
+	}
+	return cfg, picked, err != nil, err
+}
+
+// openRecord opens -record's file; no path is no recorder.
+func openRecord(path string) (*commerce.Recorder, func(), error) {
+	if path == "" {
+		return nil, func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("-record: %w", err)
+	}
+	return commerce.NewRecorder(f), func() { f.Close() }, nil
+}
+
+// newShop is the shop, its exchanges with the gateway recorded (rec) and,
+// under load, counted (stats).
+func newShop(cfg config, rec *commerce.Recorder, stats *stepStats, stderr io.Writer) *commerce.Shop {
+	var observers []func(*commerce.Exchange)
+	if rec != nil {
 		observers = append(observers, rec.Observe)
 	}
-	stats := newStepStats()
 	if cfg.N > 0 {
 		observers = append(observers, stats.observe)
 	}
@@ -106,37 +144,24 @@ func runTo(ctx context.Context, args []string, env func(string) string, stdout, 
 			fmt.Fprintf(stderr, "%s shop: %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
 		}
 	}
-	shop := commerce.NewShop(commerce.Config{
+	return commerce.NewShop(commerce.Config{
 		Gateway: gw, PublicURL: cfg.PublicURL,
 		HashKey: cfg.HashKey, HashScheme: cfg.HashScheme, WebhookHashKey: cfg.WebhookHashKey,
 		OrderPrefix: "ON-" + runID() + "-", Logf: logf,
 	})
+}
+
+// serveShop serves the shop on ln; the function it returns stops it.
+func serveShop(ctx context.Context, shop *commerce.Shop, ln net.Listener) func() {
 	srv := &http.Server{Handler: shop, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	defer func() {
+	return func() {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 		<-served
-	}()
-
-	if err := waitReady(ctx, cfg.GatewayURL, 15*time.Second); err != nil {
-		return err
 	}
-
-	var runErr error
-	if cfg.N > 0 {
-		runErr = runLoad(ctx, cfg, shop, stats, stdout, stderr)
-	} else {
-		runErr = runScenarios(ctx, cfg, shop, picked, stdout)
-	}
-	if rec != nil {
-		if err := rec.Flush(); err != nil && runErr == nil {
-			runErr = err
-		}
-	}
-	return runErr
 }
 
 // newGateway is the Commerce-side client, with a pool sized for load.

@@ -187,27 +187,17 @@ func payOnHostedPage(ctx context.Context, c *http.Client, start string, p Paymen
 		if err != nil {
 			return nil, screens, err
 		}
-		raw, rerr := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		resp.Body.Close()
-		if rerr != nil {
-			return nil, screens, rerr
-		}
-		page, perr := parseHostedPage(bytes.NewReader(raw))
+		page, perr := readHostedPage(resp)
 		if perr != nil {
 			return nil, screens, perr
 		}
-		here := resp.Request.URL
-		refresh := resp.Header.Get("Refresh")
+		here, refresh := resp.Request.URL, resp.Header.Get("Refresh")
 		kind, form := page.kind(refresh)
 		screens = append(screens, string(kind))
 		switch kind {
 		case kindReturn:
-			action, err := here.Parse(form.Action)
-			if err != nil {
-				return nil, screens, fmt.Errorf("return form action %q: %w", form.Action, err)
-			}
-			form.Action = action.String()
-			return form, screens, nil
+			f, err := returnForm(here, form)
+			return f, screens, err
 		case kindCard:
 			if cardSent {
 				return nil, screens, fmt.Errorf("the card form came back (HTTP %d): %v", resp.StatusCode, page.Errors)
@@ -216,30 +206,68 @@ func payOnHostedPage(ctx context.Context, c *http.Client, start string, p Paymen
 			if err := fillCard(form, p); err != nil {
 				return nil, screens, err
 			}
-			resp, err = post(ctx, c, here, form)
 		case kindThreeDS:
-			if codeSent {
-				return nil, screens, fmt.Errorf("the 3-D Secure form came back (HTTP %d)", resp.StatusCode)
-			}
-			if p.ThreeDSCode == "" {
-				return nil, screens, fmt.Errorf("the bank asks for a 3-D Secure code and the payment has none")
+			if err := codeOnce(codeSent, resp.StatusCode, p); err != nil {
+				return nil, screens, err
 			}
 			codeSent = true
 			form.Fields.Set("code", p.ThreeDSCode)
-			resp, err = post(ctx, c, here, form)
 		case kindProcessing:
-			secs, _ := strconv.Atoi(strings.TrimSpace(strings.SplitN(refresh, ";", 2)[0]))
-			t := time.NewTimer(time.Duration(max(secs, 1)) * time.Second)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return nil, screens, fmt.Errorf("still processing when the deadline came: %w", ctx.Err())
-			case <-t.C:
+			if err := waitRefresh(ctx, refresh); err != nil {
+				return nil, screens, err
 			}
 			resp, err = get(ctx, c, here.String())
+			continue
 		default:
 			return nil, screens, fmt.Errorf("HTTP %d at %s: %q", resp.StatusCode, here.Path, page.Title)
 		}
+		resp, err = post(ctx, c, here, form)
+	}
+}
+
+// readHostedPage reads and parses a screen of the gateway's.
+func readHostedPage(resp *http.Response) (*hostedPage, error) {
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	return parseHostedPage(bytes.NewReader(raw))
+}
+
+// returnForm is the return form, its action made absolute against here.
+func returnForm(here *url.URL, form *htmlForm) (*htmlForm, error) {
+	action, err := here.Parse(form.Action)
+	if err != nil {
+		return nil, fmt.Errorf("return form action %q: %w", form.Action, err)
+	}
+	form.Action = action.String()
+	return form, nil
+}
+
+// codeOnce says whether the 3-D Secure form may be answered: once, and
+// with the payment's code.
+func codeOnce(sent bool, status int, p Payment) error {
+	if sent {
+		return fmt.Errorf("the 3-D Secure form came back (HTTP %d)", status)
+	}
+	if p.ThreeDSCode == "" {
+		return fmt.Errorf("the bank asks for a 3-D Secure code and the payment has none")
+	}
+	return nil
+}
+
+// waitRefresh waits the delay a Refresh header names (a second at
+// least), or until ctx ends.
+func waitRefresh(ctx context.Context, refresh string) error {
+	secs, _ := strconv.Atoi(strings.TrimSpace(strings.SplitN(refresh, ";", 2)[0]))
+	t := time.NewTimer(time.Duration(max(secs, 1)) * time.Second)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return fmt.Errorf("still processing when the deadline came: %w", ctx.Err())
+	case <-t.C:
+		return nil
 	}
 }
 

@@ -117,7 +117,7 @@ func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, l
 	if err := gw.ready.detail(); err != nil {
 		log.Warn("not ready", zap.Error(err))
 	}
-	throttle := extension.NewThrottle(rdb, "gw:rl", cfg.Throttle)
+	throttle := extension.NewThrottle(redisstore.NewBudgets(rdb, "gw:rl"), cfg.Throttle)
 	throttle.Refused = gw.metrics.Throttled
 	gw.srv = extension.New(extension.Options{
 		Service:        gw.svc,
@@ -144,9 +144,9 @@ func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, l
 	}
 	gw.srv.MountMetrics(gw.admin, gw.metrics.Handler(), cfg.AdminAddr != "", cfg.AdminUsername, cfg.AdminPassword)
 	admin := gw.srv.AdminGroup(gw.admin, cfg.AdminUsername, cfg.AdminPassword)
-	webhook.Mount(admin, gw.store)
+	webhook.Mount(admin, gw.svc)
 	extension.MountDoubts(admin, gw.svc)
-	gw.srv.MountConsole(admin, gw.store)
+	gw.srv.MountConsole(admin)
 
 	gw.sender = webhook.NewSender(observe.Outbox(gw.store, gw.metrics), merchants, nil, webhook.Config{
 		Schedule:     cfg.WebhookRetrySchedule,

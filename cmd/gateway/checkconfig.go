@@ -16,6 +16,28 @@ import (
 	"github.com/akinon-gateway/gateway/provider/sandbox"
 )
 
+// describeBooks says where the sandbox bank keeps its books.
+func describeBooks(ctx context.Context, cfg Config) (string, error) {
+	switch {
+	case cfg.SandboxRedisURL != "":
+		return describeStore(ctx, cfg.SandboxRedisURL, cfg)
+	case cfg.RedisURL == "":
+		return "an embedded in-memory store of its own", nil
+	}
+	return "the store above", nil
+}
+
+// operatorLine says where the operator endpoints are.
+func operatorLine(cfg Config) string {
+	switch {
+	case cfg.AdminUsername == "":
+		return "off (ADMIN_USERNAME/ADMIN_PASSWORD not set)"
+	case cfg.AdminAddr != "":
+		return cfg.AdminAddr + " (ADMIN_ADDR): /admin, /metrics, /readyz, behind ADMIN_USERNAME"
+	}
+	return "on the main listener: /admin and /metrics behind ADMIN_USERNAME"
+}
+
 // checkConfig is -check-config: with the configuration valid, it proves
 // the stores answer and will not evict, then writes to out a screen of
 // what it proved.
@@ -26,13 +48,9 @@ func checkConfig(ctx context.Context, cfg Config, merchants *extension.Merchants
 	if err != nil {
 		return err
 	}
-	books := "the store above"
-	if cfg.SandboxRedisURL != "" {
-		if books, err = describeStore(ctx, cfg.SandboxRedisURL, cfg); err != nil {
-			return err
-		}
-	} else if cfg.RedisURL == "" {
-		books = "an embedded in-memory store of its own"
+	books, err := describeBooks(ctx, cfg)
+	if err != nil {
+		return err
 	}
 
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
@@ -56,14 +74,7 @@ func checkConfig(ctx context.Context, cfg Config, merchants *extension.Merchants
 		line("sandbox books", "%s", books)
 	}
 	line("listener", "%s (ADDR), redirectUrl on %s (PUBLIC_URL)", cfg.Addr, cfg.PublicURL)
-	switch {
-	case cfg.AdminUsername == "":
-		line("operator", "off (ADMIN_USERNAME/ADMIN_PASSWORD not set)")
-	case cfg.AdminAddr != "":
-		line("operator", "%s (ADMIN_ADDR): /admin, /metrics, /readyz, behind ADMIN_USERNAME", cfg.AdminAddr)
-	default:
-		line("operator", "on the main listener: /admin and /metrics behind ADMIN_USERNAME")
-	}
+	line("operator", "%s", operatorLine(cfg))
 	tracing := "off"
 	if cfg.OtelEndpoint != "" {
 		tracing = "OTLP/HTTP to " + maskURL(cfg.OtelEndpoint)

@@ -23,7 +23,6 @@ import (
 	"github.com/akinon-gateway/gateway/hashing"
 	"github.com/akinon-gateway/gateway/provider"
 	"github.com/akinon-gateway/gateway/provider/sandbox"
-	"github.com/go-redis/redis_rate/v10"
 )
 
 // Config is the gateway's configuration, read from the environment
@@ -563,7 +562,7 @@ func parseShards(v string) (int, error) {
 }
 
 // limit is a row of a throttle: "N/period", or 0 for none.
-func limit(name, def string, dst *redis_rate.Limit) variable {
+func limit(name, def string, dst *provider.Limit) variable {
 	return bind(name, def, dst, extension.ParseLimit, extension.FormatLimit)
 }
 

@@ -31,14 +31,7 @@ func run(ctx context.Context, args []string, env func(string) string) error {
 	if *showVersion {
 		return printVersion(stdout)
 	}
-	cfg, err := LoadConfig(env)
-	if err == nil {
-		err = cfg.Validate()
-	}
-	if err != nil {
-		return fmt.Errorf("configuration: %w", err)
-	}
-	merchants, err := cfg.Merchants()
+	cfg, merchants, err := configure(env)
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
@@ -58,26 +51,52 @@ func run(ctx context.Context, args []string, env func(string) string) error {
 		return err
 	}
 	defer gw.close()
+	servers, listeners, err := listen(cfg, gw, log)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, cfg, gw, log, servers, listeners)
+}
 
+// configure reads and checks the configuration and the merchants.
+func configure(env func(string) string) (Config, *extension.Merchants, error) {
+	cfg, err := LoadConfig(env)
+	if err == nil {
+		err = cfg.Validate()
+	}
+	if err != nil {
+		return cfg, nil, err
+	}
+	merchants, err := cfg.Merchants()
+	return cfg, merchants, err
+}
+
+// listen opens the main listener, capped per client, and ADMIN_ADDR's
+// when there is one, each with its server.
+func listen(cfg Config, gw *gateway, log *zap.Logger) ([]*http.Server, []net.Listener, error) {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		return fmt.Errorf("listen %s: %w", cfg.Addr, err)
+		return nil, nil, fmt.Errorf("listen %s: %w", cfg.Addr, err)
 	}
 	capped := limitListener(ln, connLimits{total: cfg.MaxConns, perClient: cfg.MaxConnsPerIP, proxies: cfg.TrustedProxies,
 		key: func(ip string) string { return extension.ClientKey(ip, cfg.IPv6Prefix) }})
-	ln = capped
 	servers := []*http.Server{newHTTPServer(gw.srv, cfg, log, capped.penalise)}
-	listeners := []net.Listener{ln}
+	listeners := []net.Listener{capped}
 	if cfg.AdminAddr != "" {
 		aln, err := net.Listen("tcp", cfg.AdminAddr)
 		if err != nil {
-			ln.Close()
-			return fmt.Errorf("listen %s (ADMIN_ADDR): %w", cfg.AdminAddr, err)
+			capped.Close()
+			return nil, nil, fmt.Errorf("listen %s (ADMIN_ADDR): %w", cfg.AdminAddr, err)
 		}
 		servers = append(servers, newHTTPServer(gw.admin, cfg, log, nil))
 		listeners = append(listeners, aln)
 	}
+	return servers, listeners, nil
+}
 
+// serve runs the servers and the background work until ctx ends, then
+// drains the requests in flight before it stops the background work.
+func serve(ctx context.Context, cfg Config, gw *gateway, log *zap.Logger, servers []*http.Server, listeners []net.Listener) error {
 	// The background work stops when the HTTP side has drained: a
 	// request in flight may still queue an event or settle a payment.
 	bgCtx, stopBackground := context.WithCancel(context.Background())

@@ -50,9 +50,24 @@ var layerOf = map[string]string{
 	"cmd/layers":                       command,
 }
 
-// notInTheDomain are what the domain must not know: HTTP, Redis, logging.
-var notInTheDomain = []string{"net/http", "github.com/labstack/echo", "github.com/redis/go-redis",
-	"github.com/alicebob/miniredis", "go.uber.org/zap"}
+// notIn are what a package must not know: the domain no HTTP, Redis or
+// logger; the HTTP adapter no Redis (it reaches it through the store's
+// ports, provider.Budgets for its throttles).
+var notIn = map[string]struct {
+	imports []string
+	why     string
+}{
+	"provider": {[]string{"net/http", "github.com/labstack/echo", "github.com/redis/go-redis",
+		"github.com/go-redis/redis_rate", "github.com/alicebob/miniredis", "go.uber.org/zap"},
+		"the domain knows no HTTP, Redis or logger"},
+	"extension": {[]string{"github.com/redis/go-redis", "github.com/go-redis/redis_rate", "github.com/alicebob/miniredis"},
+		"the HTTP adapter reaches Redis only through the store's ports"},
+}
+
+// knows says whether imp is one of the packages listed, or below one.
+func knows(listed []string, imp string) bool {
+	return slices.ContainsFunc(listed, func(x string) bool { return imp == x || strings.HasPrefix(imp, x+"/") })
+}
 
 // allowed says whether package from (in layer) may import the module's
 // package to (in layer toLayer), and why not when it may not.
@@ -121,8 +136,8 @@ func TestImportsFollowTheLayers(t *testing.T) {
 			continue
 		}
 		for _, imp := range p.Imports {
-			if layer == domain && slices.ContainsFunc(notInTheDomain, func(x string) bool { return imp == x || strings.HasPrefix(imp, x+"/") }) {
-				t.Errorf("%s imports %s: the domain knows no HTTP, Redis or logger", from, imp)
+			if n, ok := notIn[from]; ok && knows(n.imports, imp) {
+				t.Errorf("%s imports %s: %s", from, imp, n.why)
 			}
 			to, ours := strings.CutPrefix(imp, module)
 			if !ours {
@@ -155,6 +170,16 @@ func TestTheRuleRefuses(t *testing.T) {
 	} {
 		if ok, _ := allowed(c.from, layerOf[c.from], c.to, layerOf[c.to]); ok {
 			t.Errorf("%s may import %s, want refused", c.from, c.to)
+		}
+	}
+	for _, c := range []struct{ from, imp string }{
+		{"extension", "github.com/redis/go-redis/v9"},
+		{"extension", "github.com/go-redis/redis_rate/v10"},
+		{"provider", "github.com/redis/go-redis/v9"},
+		{"provider", "net/http"},
+	} {
+		if !knows(notIn[c.from].imports, c.imp) {
+			t.Errorf("%s may import %s, want refused", c.from, c.imp)
 		}
 	}
 }

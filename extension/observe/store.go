@@ -67,3 +67,51 @@ func (s *store) ClaimDoubts(ctx context.Context, now time.Time, lease time.Durat
 	s.m.storeError("claim_doubts", err)
 	return ds, err
 }
+
+// The operator's reads and actions (provider.Records) count their store
+// failures like the payment's steps.
+
+// counted counts call's failure.
+func counted[T any](m *Metrics, call string, do func() (T, error)) (T, error) {
+	v, err := do()
+	m.storeError(call, err)
+	return v, err
+}
+
+func (s *store) Order(ctx context.Context, merchant, orderID string) (*provider.Session, error) {
+	return counted(s.m, "order", func() (*provider.Session, error) { return s.Store.Order(ctx, merchant, orderID) })
+}
+
+func (s *store) Steps(ctx context.Context, merchant, orderID string) ([]provider.Step, error) {
+	return counted(s.m, "steps", func() ([]provider.Step, error) { return s.Store.Steps(ctx, merchant, orderID) })
+}
+
+func (s *store) OrderOfGUID(ctx context.Context, merchant, guid string) (string, error) {
+	return counted(s.m, "order_of_guid", func() (string, error) { return s.Store.OrderOfGUID(ctx, merchant, guid) })
+}
+
+func (s *store) OrderEvents(ctx context.Context, merchant, orderID string) ([]provider.EventLog, error) {
+	return counted(s.m, "order_events", func() ([]provider.EventLog, error) { return s.Store.OrderEvents(ctx, merchant, orderID) })
+}
+
+func (s *store) DeadLetters(ctx context.Context, limit int) ([]provider.OutboxEvent, error) {
+	return counted(s.m, "dead_letters", func() ([]provider.OutboxEvent, error) { return s.Store.DeadLetters(ctx, limit) })
+}
+
+func (s *store) Event(ctx context.Context, id string) (provider.OutboxEvent, []provider.Attempt, error) {
+	ev, attempts, err := s.Store.Event(ctx, id)
+	s.m.storeError("event", err)
+	return ev, attempts, err
+}
+
+func (s *store) ReplayEvent(ctx context.Context, id string, now time.Time) (bool, error) {
+	return counted(s.m, "replay_event", func() (bool, error) { return s.Store.ReplayEvent(ctx, id, now) })
+}
+
+func (s *store) ReplayDead(ctx context.Context, now time.Time) (int, error) {
+	return counted(s.m, "replay_dead", func() (int, error) { return s.Store.ReplayDead(ctx, now) })
+}
+
+func (s *store) OutboxStats(ctx context.Context, now time.Time) (provider.OutboxStats, error) {
+	return counted(s.m, "outbox_stats", func() (provider.OutboxStats, error) { return s.Store.OutboxStats(ctx, now) })
+}

@@ -13,7 +13,8 @@ import (
 	"github.com/akinon-gateway/gateway/provider"
 )
 
-// Operator is what the operator endpoints need of the store.
+// Operator is what the operator endpoints need: the service's operator
+// reads and actions (provider.Service, so they pass its store's metrics).
 type Operator interface {
 	DeadLetters(ctx context.Context, limit int) ([]provider.OutboxEvent, error)
 	Event(ctx context.Context, id string) (provider.OutboxEvent, []provider.Attempt, error)

@@ -62,7 +62,7 @@ func TestDeadLetterIsReplayedByTheOperator(t *testing.T) {
 	runSender(t, w.sender("r1", time.Second))
 
 	srv := extension.New(extension.Options{Service: w.svc, Merchants: w.merchants, PublicURL: "http://gateway.test"})
-	webhook.Mount(srv.AdminGroup(srv.Echo(), "operator", "operator-password"), w.store)
+	webhook.Mount(srv.AdminGroup(srv.Echo(), "operator", "operator-password"), w.svc)
 	admin := httptest.NewServer(srv)
 	t.Cleanup(admin.Close)
 

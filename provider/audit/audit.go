@@ -93,107 +93,157 @@ type orderAudit struct {
 	diffs                []Difference
 }
 
+// orderCheck is one order's audit under way.
+type orderCheck struct {
+	orderAudit
+	merchant, order string
+	held            map[string]bool
+	sess            *provider.Session
+	acct            provider.Account
+}
+
+func (c *orderCheck) bad(format string, args ...any) {
+	c.diffs = append(c.diffs, Difference{c.merchant, c.order, fmt.Sprintf(format, args...)})
+}
+
+// inDoubt says whether the doubt set holds an entry of kind for id.
+func (c *orderCheck) inDoubt(kind provider.DoubtKind, id string) bool {
+	return c.held[string(kind)+"\n"+c.merchant+"\n"+c.order+"\n"+id]
+}
+
 func check(ctx context.Context, store Orders, bank provider.Books, merchant, order string, held map[string]bool) (orderAudit, error) {
-	var a orderAudit
-	bad := func(format string, args ...any) {
-		a.diffs = append(a.diffs, Difference{merchant, order, fmt.Sprintf(format, args...)})
-	}
+	c := &orderCheck{merchant: merchant, order: order, held: held}
 	sess, err := store.Order(ctx, merchant, order)
 	if err != nil {
-		return a, err
+		return c.orderAudit, err
 	}
 	steps, err := store.Steps(ctx, merchant, order)
 	if err != nil {
-		return a, err
+		return c.orderAudit, err
 	}
 	acct, err := bank.Account(ctx, provider.PaymentReference(sess.ID))
 	if err != nil {
-		return a, err
+		return c.orderAudit, err
 	}
+	c.sess, c.acct = sess, acct
 	if acct.State != "" {
-		a.payments++
+		c.payments++
 	}
+	c.payment()
+	c.amounts()
+	c.holds()
+	err = c.steps(ctx, bank, steps)
+	return c.orderAudit, err
+}
 
-	// The payment.
+// payment holds the session's phase to the bank's payment.
+func (c *orderCheck) payment() {
+	sess, acct := c.sess, c.acct
 	paid := sess.Phase == provider.PhaseAuthorised || sess.Phase == provider.PhasePurchased || sess.Phase == provider.PhaseVoided
 	bankHolds := acct.State == "authorised" || acct.State == "voided"
 	switch {
 	case sess.Phase == provider.PhasePaying:
-		if !held["pay\n"+merchant+"\n"+order+"\n"+sess.ID] {
-			bad("session %s is PAYING with no entry in the doubt set", sess.ID)
+		if !c.inDoubt(provider.DoubtPayment, sess.ID) {
+			c.bad("session %s is PAYING with no entry in the doubt set", sess.ID)
 		}
 	case sess.Phase == provider.PhasePending:
 		if acct.State != "pending" && acct.State != "authorised" && acct.State != "rejected" {
-			bad("session %s is PENDING, the bank's payment is %q", sess.ID, acct.State)
+			c.bad("session %s is PENDING, the bank's payment is %q", sess.ID, acct.State)
 		}
 	case paid != bankHolds:
-		bad("session %s is %s, the bank's payment is %q", sess.ID, sess.Phase, acct.State)
+		c.bad("session %s is %s, the bank's payment is %q", sess.ID, sess.Phase, acct.State)
 	case paid && sess.Authorised != acct.Authorised:
-		bad("authorised %s here, %s at the bank", sess.Authorised, acct.Authorised)
+		c.bad("authorised %s here, %s at the bank", sess.Authorised, acct.Authorised)
 	}
+}
+
+// amounts holds what was captured, refunded and voided to the bank's.
+func (c *orderCheck) amounts() {
+	sess, acct := c.sess, c.acct
 	if sess.Captured != acct.Captured {
-		bad("captured %s here, %s at the bank", sess.Captured, acct.Captured)
+		c.bad("captured %s here, %s at the bank", sess.Captured, acct.Captured)
 	}
 	if sess.Refunded != acct.Refunded {
-		bad("refunded %s here, %s at the bank", sess.Refunded, acct.Refunded)
+		c.bad("refunded %s here, %s at the bank", sess.Refunded, acct.Refunded)
 	}
 	if (sess.Phase == provider.PhaseVoided) != (acct.State == "voided") {
-		bad("session %s is %s, the bank's payment is %q", sess.ID, sess.Phase, acct.State)
+		c.bad("session %s is %s, the bank's payment is %q", sess.ID, sess.Phase, acct.State)
 	}
+}
 
-	// Holds and reservations are in the doubt set until settled.
-	if sess.Op != "" && !held["op\n"+merchant+"\n"+order+"\n"+sess.Op] {
-		bad("order held by %s with no entry in the doubt set", sess.Op)
+// holds: holds and reservations are in the doubt set until settled.
+func (c *orderCheck) holds() {
+	sess := c.sess
+	if sess.Op != "" && !c.inDoubt(provider.DoubtOperation, sess.Op) {
+		c.bad("order held by %s with no entry in the doubt set", sess.Op)
 	}
 	var reserved provider.Money
 	for guid, m := range sess.Reservations {
 		reserved += m
-		if !held["op\n"+merchant+"\n"+order+"\n"+guid] {
-			bad("refund %s reserved with no entry in the doubt set", guid)
+		if !c.inDoubt(provider.DoubtOperation, guid) {
+			c.bad("refund %s reserved with no entry in the doubt set", guid)
 		}
 	}
 	if reserved != sess.Reserved {
-		bad("reserved %s, reservations add up to %s", sess.Reserved, reserved)
+		c.bad("reserved %s, reservations add up to %s", sess.Reserved, reserved)
 	}
+}
 
-	// Every operation step against the bank's record of its reference.
+// approvedOperations are the bank's approved operations on a payment
+// (not its authorisation), by reference.
+func approvedOperations(acct provider.Account) map[string]provider.BookEntry {
 	approved := map[string]provider.BookEntry{}
 	for _, e := range acct.Entries {
 		if e.Outcome == string(provider.Approved) && e.Op != provider.OpAuthorise && e.Op != provider.OpAuthenticate {
 			approved[e.Reference] = e
 		}
 	}
+	return approved
+}
+
+// steps holds every operation step to the bank's record of its
+// reference, and every session the order left behind to nothing held.
+func (c *orderCheck) steps(ctx context.Context, bank provider.Books, steps []provider.Step) error {
+	approved := approvedOperations(c.acct)
 	stepped := map[string]bool{}
 	for _, st := range steps {
 		switch st.Type {
 		case provider.ActionPurchase, provider.ActionVoid, provider.ActionRefund:
 		case provider.ActionStart:
-			if st.SessionID != sess.ID {
-				// A session the order left behind must hold nothing.
-				old, err := bank.Account(ctx, provider.PaymentReference(st.SessionID))
-				if err != nil {
-					return a, err
-				}
-				if old.State == "authorised" || old.Captured > 0 {
-					bad("replaced session %s is %s (%s) at the bank", st.SessionID, st.StatusCode, old.State)
-				}
+			if err := c.replaced(ctx, bank, st); err != nil {
+				return err
 			}
 			continue
 		default:
 			continue
 		}
-		a.operations++
-		ref := provider.OperationReference(merchant, order, st.Type, st.GUID)
+		c.operations++
+		ref := provider.OperationReference(c.merchant, c.order, st.Type, st.GUID)
 		stepped[ref] = true
 		_, ok := approved[ref]
 		if resolved := st.StatusCode == provider.StatusResolved; resolved != ok {
-			bad("%s %s is %s here; approved at the bank: %v", st.Type, st.GUID, st.StatusCode, ok)
+			c.bad("%s %s is %s here; approved at the bank: %v", st.Type, st.GUID, st.StatusCode, ok)
 		}
 	}
 	for ref, e := range approved {
-		if !stepped[ref] && !held[ref] {
-			bad("the bank approved %s %s (%s) with no step here", e.Op, ref, e.Amount)
+		if !stepped[ref] && !c.held[ref] {
+			c.bad("the bank approved %s %s (%s) with no step here", e.Op, ref, e.Amount)
 		}
 	}
-	return a, nil
+	return nil
+}
+
+// replaced checks that a session the order left behind holds nothing.
+func (c *orderCheck) replaced(ctx context.Context, bank provider.Books, st provider.Step) error {
+	if st.SessionID == c.sess.ID {
+		return nil
+	}
+	old, err := bank.Account(ctx, provider.PaymentReference(st.SessionID))
+	if err != nil {
+		return err
+	}
+	if old.State == "authorised" || old.Captured > 0 {
+		c.bad("replaced session %s is %s (%s) at the bank", st.SessionID, st.StatusCode, old.State)
+	}
+	return nil
 }

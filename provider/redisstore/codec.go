@@ -57,15 +57,9 @@ func paymentFields(s *provider.Session) []any {
 
 // decodeSession reads a flat HGETALL reply; nil for an empty hash.
 func decodeSession(v any) (*provider.Session, error) {
-	flat, _ := v.([]any)
-	if len(flat) == 0 {
+	h := flatHash(v)
+	if h == nil {
 		return nil, nil
-	}
-	h := make(map[string]string, len(flat)/2)
-	for i := 0; i+1 < len(flat); i += 2 {
-		k, _ := flat[i].(string)
-		val, _ := flat[i+1].(string)
-		h[k] = val
 	}
 	d := decoder{h: h}
 	s := &provider.Session{
@@ -103,15 +97,7 @@ func decodeSession(v any) (*provider.Session, error) {
 		PayAmount:     provider.Money(d.int("payAmount")),
 		StartIndex:    int(d.int("startIdx")),
 	}
-	for k, v := range h {
-		if guid, ok := strings.CutPrefix(k, "r:"); ok {
-			if s.Reservations == nil {
-				s.Reservations = map[string]provider.Money{}
-			}
-			n, _ := strconv.ParseInt(v, 10, 64)
-			s.Reservations[guid] = provider.Money(n)
-		}
-	}
+	s.Reservations = reservations(h)
 	if raw := h["paySubSteps"]; raw != "" {
 		if err := json.Unmarshal([]byte(raw), &s.PaySubSteps); err != nil {
 			d.err = fmt.Errorf("paySubSteps: %w", err)
@@ -121,6 +107,36 @@ func decodeSession(v any) (*provider.Session, error) {
 		return nil, fmt.Errorf("redisstore: session %s: %w", s.ID, d.err)
 	}
 	return s, nil
+}
+
+// flatHash is a flat HGETALL reply as a map; nil for an empty hash.
+func flatHash(v any) map[string]string {
+	flat, _ := v.([]any)
+	if len(flat) == 0 {
+		return nil
+	}
+	h := make(map[string]string, len(flat)/2)
+	for i := 0; i+1 < len(flat); i += 2 {
+		k, _ := flat[i].(string)
+		val, _ := flat[i+1].(string)
+		h[k] = val
+	}
+	return h
+}
+
+// reservations are a session's r:<guid> fields; nil when there are none.
+func reservations(h map[string]string) map[string]provider.Money {
+	var out map[string]provider.Money
+	for k, v := range h {
+		if guid, ok := strings.CutPrefix(k, "r:"); ok {
+			if out == nil {
+				out = map[string]provider.Money{}
+			}
+			n, _ := strconv.ParseInt(v, 10, 64)
+			out[guid] = provider.Money(n)
+		}
+	}
+	return out
 }
 
 type decoder struct {

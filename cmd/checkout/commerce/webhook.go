@@ -45,40 +45,11 @@ type webhookAnswer struct {
 // than as a silently accepted forgery.
 func (s *Shop) receiveWebhook(w http.ResponseWriter, r *http.Request) {
 	s.count(func(st *WebhookStats) { st.Received++ })
-	refuse := func(status int, detail string) {
+	ev, status, detail := s.verifiedWebhook(w, r)
+	if status != 0 {
 		s.count(func(st *WebhookStats) { st.Refused++ })
 		s.cfg.Logf("webhook refused (%d): %s", status, detail)
 		writeJSON(w, status, webhookAnswer{Result: "refused", Detail: detail})
-	}
-	if s.cfg.WebhookHashKey == "" {
-		refuse(http.StatusServiceUnavailable, "this shop has no WEBHOOK_HASH_KEY")
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
-	if err != nil {
-		refuse(http.StatusRequestEntityTooLarge, "body unreadable or larger than 64 KiB")
-		return
-	}
-	key := []byte(s.cfg.WebhookHashKey)
-	if err := hashing.VerifyStandard(key, r.Header.Get(hashing.HeaderWebhookID), r.Header.Get(hashing.HeaderWebhookTimestamp),
-		r.Header.Get(hashing.HeaderWebhookSignature), body, s.cfg.Now(), hashing.DefaultTolerance); err != nil {
-		refuse(http.StatusUnauthorized, "Standard Webhooks signature: "+err.Error())
-		return
-	}
-	var ev webhookBody
-	if err := json.Unmarshal(body, &ev); err != nil {
-		refuse(http.StatusBadRequest, "body is not the contract's JSON: "+err.Error())
-		return
-	}
-	if err := ev.check(); err != nil {
-		refuse(http.StatusBadRequest, err.Error())
-		return
-	}
-	fields := hashing.WebhookFields{Salt: ev.Salt, EventID: ev.EventID, EventTimestamp: ev.EventTimestamp,
-		OrderID: ev.OrderID, TransactionID: ev.TransactionID, Amount: string(ev.Amount),
-		Status: ev.Status, SubStatus: ev.SubStatus}
-	if !hashing.VerifyWebhook(s.cfg.WebhookHashKey, ev.Hash, fields) {
-		refuse(http.StatusUnauthorized, "bad hash: the body hash does not verify with this shop's WEBHOOK_HASH_KEY")
 		return
 	}
 
@@ -109,6 +80,37 @@ func (s *Shop) receiveWebhook(w http.ResponseWriter, r *http.Request) {
 	s.count(func(st *WebhookStats) { st.Applied++ })
 	s.applyWebhook(r, o, ev)
 	writeJSON(w, http.StatusOK, webhookAnswer{Result: "applied"})
+}
+
+// verifiedWebhook reads a webhook whose signature and body hash verify;
+// a refusal is its status (not 0) and why.
+func (s *Shop) verifiedWebhook(w http.ResponseWriter, r *http.Request) (webhookBody, int, string) {
+	var ev webhookBody
+	if s.cfg.WebhookHashKey == "" {
+		return ev, http.StatusServiceUnavailable, "this shop has no WEBHOOK_HASH_KEY"
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
+	if err != nil {
+		return ev, http.StatusRequestEntityTooLarge, "body unreadable or larger than 64 KiB"
+	}
+	key := []byte(s.cfg.WebhookHashKey)
+	if err := hashing.VerifyStandard(key, r.Header.Get(hashing.HeaderWebhookID), r.Header.Get(hashing.HeaderWebhookTimestamp),
+		r.Header.Get(hashing.HeaderWebhookSignature), body, s.cfg.Now(), hashing.DefaultTolerance); err != nil {
+		return ev, http.StatusUnauthorized, "Standard Webhooks signature: " + err.Error()
+	}
+	if err := json.Unmarshal(body, &ev); err != nil {
+		return ev, http.StatusBadRequest, "body is not the contract's JSON: " + err.Error()
+	}
+	if err := ev.check(); err != nil {
+		return ev, http.StatusBadRequest, err.Error()
+	}
+	fields := hashing.WebhookFields{Salt: ev.Salt, EventID: ev.EventID, EventTimestamp: ev.EventTimestamp,
+		OrderID: ev.OrderID, TransactionID: ev.TransactionID, Amount: string(ev.Amount),
+		Status: ev.Status, SubStatus: ev.SubStatus}
+	if !hashing.VerifyWebhook(s.cfg.WebhookHashKey, ev.Hash, fields) {
+		return ev, http.StatusUnauthorized, "bad hash: the body hash does not verify with this shop's WEBHOOK_HASH_KEY"
+	}
+	return ev, 0, ""
 }
 
 // check refuses a body that lacks what the contract promises.
