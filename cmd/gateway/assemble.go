@@ -17,8 +17,8 @@ import (
 	"github.com/akinon-gateway/gateway/extension/observe"
 	"github.com/akinon-gateway/gateway/extension/webhook"
 	"github.com/akinon-gateway/gateway/provider"
+	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 	"github.com/akinon-gateway/gateway/provider/redisstore"
-	"github.com/akinon-gateway/gateway/provider/sandbox"
 )
 
 // gateway is the program's parts, wired.

@@ -12,8 +12,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/akinon-gateway/gateway/extension"
+	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 	"github.com/akinon-gateway/gateway/provider/redisstore"
-	"github.com/akinon-gateway/gateway/provider/sandbox"
 )
 
 // checkConfig is -check-config: with the configuration valid, it proves

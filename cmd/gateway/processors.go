@@ -1,6 +1,6 @@
 package main
 
-import "github.com/akinon-gateway/gateway/provider/sandbox"
+import "github.com/akinon-gateway/gateway/provider/processors/sandbox"
 
 // knownProcessors are the banks a merchant can pay through, by the name
 // PROCESSOR or a merchant's processor section gives. The sandbox, a test

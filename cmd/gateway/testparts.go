@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/akinon-gateway/gateway/extension"
-	"github.com/akinon-gateway/gateway/provider/sandbox"
+	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 )
 
 // testPart is a part running that stands in for a production one: the
