@@ -38,7 +38,7 @@ func run(ctx context.Context, args []string, env func(string) string) error {
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
-	merchants, err := cfg.Merchants()
+	merchants, sections, err := cfg.merchants()
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
@@ -49,11 +49,12 @@ func run(ctx context.Context, args []string, env func(string) string) error {
 	defer func() { _ = log.Sync() }()
 	logRedisThrough(log)
 	if *checkOnly {
-		return checkConfig(ctx, cfg, merchants, stdout)
+		return checkConfig(ctx, cfg, merchants, sections, stdout)
 	}
-	log.Info("configuration", append(cfg.LogFields(), zap.Strings("not_for_production", partNames(testParts(cfg, merchants))))...)
+	log.Info("configuration", append(cfg.LogFields(), zap.Strings("not_for_production", partNames(testParts(cfg, merchants))),
+		zap.Any("processors", shownSections(sections)))...)
 
-	gw, err := assemble(ctx, cfg, merchants, log)
+	gw, err := assemble(ctx, cfg, merchants, sections, log)
 	if err != nil {
 		return err
 	}
