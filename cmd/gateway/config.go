@@ -885,13 +885,16 @@ func (m merchantSpec) sections(env func(string) string, bad complaint) []*proces
 		case p.Name == "":
 			bad(key, "is required outside DEV_MODE: PROCESSOR or the merchant's processor section names its bank (known: %s)", known)
 			continue
+		case !slices.Contains(knownProcessors(), p.Name):
+			bad(key, "%q is not a processor this gateway has (known: %s)", p.Name, known)
+			continue
 		case slices.ContainsFunc(m.Processors[:i], func(q processorSection) bool { return q.Name == p.Name }):
 			bad(key, "%q is listed twice", p.Name)
 			continue
 		}
-		sec, err := processors.Builtin.Section(p.Name, env, p.Raw)
+		sec, err := registry.Section(p.Name, env, p.Raw)
 		if err != nil {
-			bad(key, "%v", err)
+			bad(key, "%s: %v", p.Name, err)
 			continue
 		}
 		out = append(out, sec)

@@ -11,9 +11,12 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
+// registry is the processors this gateway can build (a test adds one).
+var registry = processors.Builtin
+
 // knownProcessors are the banks a merchant can pay through, by the name
 // PROCESSOR or a merchant's processor section gives: the registry's.
-func knownProcessors() []string { return processors.Builtin.Names() }
+func knownProcessors() []string { return registry.Names() }
 
 // processorVariables are the rows of the processors' own environment
 // variables, declared with their defaults in each processor's package:
@@ -23,7 +26,7 @@ func (c *Config) processorVariables() []variable {
 		c.ProcessorEnv = map[string]string{}
 	}
 	env := c.ProcessorEnv
-	vars := processors.Builtin.Variables()
+	vars := registry.Variables()
 	rows := make([]variable, len(vars))
 	for i, pv := range vars {
 		rows[i] = variable{

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/akinon-gateway/gateway/extension"
+	"github.com/akinon-gateway/gateway/provider/processors"
 )
 
 // drainTimeout is how long SIGTERM waits for requests in flight.
@@ -51,8 +52,7 @@ func run(ctx context.Context, args []string, env func(string) string) error {
 	if *checkOnly {
 		return checkConfig(ctx, cfg, merchants, sections, stdout)
 	}
-	log.Info("configuration", append(cfg.LogFields(), zap.Strings("not_for_production", partNames(testParts(cfg, merchants))),
-		zap.Any("processors", shownSections(sections)))...)
+	log.Info("configuration", configurationLine(cfg, merchants, sections)...)
 
 	gw, err := assemble(ctx, cfg, merchants, sections, log)
 	if err != nil {
@@ -150,4 +150,12 @@ func newLogger(level zapcore.Level, format string) (*zap.Logger, error) {
 	// kept for panics.
 	cfg.DisableStacktrace = true
 	return cfg.Build()
+}
+
+// configurationLine is what the configuration log line shows: every
+// variable, what is not for production, and each merchant's processor
+// sections, secrets masked throughout.
+func configurationLine(cfg Config, merchants *extension.Merchants, sections map[string][]*processors.Section) []zap.Field {
+	return append(cfg.LogFields(), zap.Strings("not_for_production", partNames(testParts(cfg, merchants))),
+		zap.Any("processors", shownSections(sections)))
 }

@@ -20,7 +20,9 @@ import (
 
 // Settings is a processor's section.
 type Settings interface {
-	Validate() error // each error names its field by its JSON key
+	// Validate names each bad field by its JSON key ("clientId: is
+	// required"), several joined with errors.Join.
+	Validate() error
 }
 
 // Deps are what the gateway lends a processor it builds.

@@ -1,6 +1,7 @@
 package processors
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -36,10 +37,20 @@ func (r Registry) Variables() []Variable {
 }
 
 // Check refuses text the variable must not hold: one that does not
-// read, or that its processor's Validate refuses.
+// read, or that its processor's Validate refuses for this setting (its
+// other settings may yet come from a merchant's section).
 func (v Variable) Check(text string) error {
-	_, err := v.read(text)
-	return err
+	s, err := v.read(text)
+	if err != nil {
+		return err
+	}
+	var mine []error
+	for _, e := range split(s.Validate()) {
+		if strings.HasPrefix(e.Error(), v.field.key+":") {
+			mine = append(mine, e)
+		}
+	}
+	return errors.Join(mine...)
 }
 
 // Show is the value text gives the setting, as the configuration line
@@ -59,7 +70,18 @@ func (v Variable) read(text string) (Settings, error) {
 			return nil, err
 		}
 	}
-	return s, s.Validate()
+	return s, nil
+}
+
+// split undoes errors.Join.
+func split(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	if err == nil {
+		return nil
+	}
+	return []error{err}
 }
 
 // written is a default as one would write it in the variable: 9600h, not
