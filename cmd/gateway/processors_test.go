@@ -240,3 +240,24 @@ func TestTargetProvider(t *testing.T) {
 }
 
 func toJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+// TestSandboxAmongSeveral: outside DEV_MODE the sandbox needs
+// ALLOW_SANDBOX=1 even as a merchant's second processor, which
+// targetProvider could reach.
+func TestSandboxAmongSeveral(t *testing.T) {
+	withOtherBank(t)
+	file := merchantsFile(t, `[{"name": "otherbank", "clientId": "700100", "storeKey": "k"}, {"name": "sandbox"}]`)
+	for _, tc := range []struct{ allow, refused string }{
+		{"0", `MERCHANTS_FILE: merchant "shop-0": processor: "sandbox" is the test bank`},
+		{"1", ""},
+	} {
+		c, err := LoadConfig(envOf(production(map[string]string{"MERCHANTS_FILE": file, "ALLOW_SANDBOX": tc.allow})))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = c.Validate()
+		if tc.refused == "" && err != nil || tc.refused != "" && (err == nil || !strings.Contains(err.Error(), tc.refused)) {
+			t.Errorf("ALLOW_SANDBOX=%s: %v, want %q", tc.allow, err, tc.refused)
+		}
+	}
+}
