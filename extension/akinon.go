@@ -56,7 +56,7 @@ func (s *Server) checkStart(m *Merchant, req *startSessionRequest) error {
 			req.ReturnURL = u
 		}
 	}
-	if req.TargetProvider != "" && !s.svc.HasProcessor(req.TargetProvider) {
+	if req.TargetProvider != "" && !s.svc.HasProcessor(m.ID, req.TargetProvider) {
 		fe = append(fe, &provider.Error{Code: provider.CodeInvalidField, Field: "targetProvider", Message: "is not a registered provider"})
 	}
 	if len(fe) == 0 {

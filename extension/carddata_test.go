@@ -12,7 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/akinon-gateway/gateway/provider/sandbox"
+	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 )
 
 // typed is a card as a shopper typed it: the values that must never be

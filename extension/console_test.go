@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/akinon-gateway/gateway/extension/webhook"
+	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
-	"github.com/akinon-gateway/gateway/provider/sandbox"
 )
 
 // hookReceiver is the merchant's webhook endpoint: it answers 503 until

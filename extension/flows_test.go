@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/akinon-gateway/gateway/provider"
-	"github.com/akinon-gateway/gateway/provider/sandbox"
+	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 )
 
 // step is one move of a flow and what it must answer.

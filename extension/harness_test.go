@@ -31,9 +31,9 @@ import (
 	"github.com/akinon-gateway/gateway/extension/webhook"
 	"github.com/akinon-gateway/gateway/hashing"
 	"github.com/akinon-gateway/gateway/provider"
+	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 	"github.com/akinon-gateway/gateway/provider/redisstore"
 	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
-	"github.com/akinon-gateway/gateway/provider/sandbox"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")

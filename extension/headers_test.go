@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/akinon-gateway/gateway/provider/sandbox"
+	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 )
 
 // TestSecurityHeaders: every answer, JSON or page, success or error,

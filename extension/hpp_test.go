@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/akinon-gateway/gateway/provider/sandbox"
+	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 )
 
 // returnHash is the contract's return-url hash, computed here from its

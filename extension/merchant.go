@@ -20,7 +20,8 @@ type Merchant struct {
 	HashScheme     hashing.Scheme
 	WebhookURL     string
 	WebhookHashKey string
-	Processor      string // the name of the bank it pays through
+	Processor      string   // the name of the bank it pays through unless targetProvider names another
+	Processors     []string // every processor it may pay through, Processor first
 }
 
 // Merchants finds a merchant by credentials or by id.

@@ -10,8 +10,8 @@ import (
 
 	"github.com/akinon-gateway/gateway/provider"
 
+	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
-	"github.com/akinon-gateway/gateway/provider/sandbox"
 )
 
 // TestStoreOutage stops Redis under a running gateway: every call fails

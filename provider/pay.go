@@ -269,7 +269,16 @@ func (s *Service) afterClaimError(ctx context.Context, m *Merchant, id string, e
 	return s.Page(m, id, sess), nil
 }
 
+// processor is the session's processor: the merchant's of that name
+// where the merchant has its own, else the service's; a name no longer
+// configured falls back to the default, as a session that named none.
 func (s *Service) processor(sess *Session) Processor {
+	if mp, ok := s.merchants[sess.Merchant]; ok {
+		if p := mp.ByName[sess.Processor]; p != nil {
+			return p
+		}
+		return mp.ByName[mp.Default]
+	}
 	if p := s.processors[sess.Processor]; p != nil {
 		return p
 	}

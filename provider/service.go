@@ -53,6 +53,7 @@ type Service struct {
 	store      Store
 	processors map[string]Processor
 	fallback   string
+	merchants  map[string]MerchantProcessors
 	cfg        Config
 	now        func() time.Time
 	events     EventEncoder
@@ -75,8 +76,28 @@ func (s *Service) Now() time.Time { return s.now() }
 // Config returns the service's configuration.
 func (s *Service) Config() Config { return s.cfg }
 
-// HasProcessor reports whether a targetProvider name is registered.
-func (s *Service) HasProcessor(name string) bool { _, ok := s.processors[name]; return ok }
+// MerchantProcessors are one merchant's processors by name, and the one
+// its sessions use when targetProvider names none.
+type MerchantProcessors struct {
+	Default string
+	ByName  map[string]Processor
+}
+
+// SetMerchantProcessors gives merchants processors of their own (their
+// own settings: credentials, endpoints); a merchant not in m pays through
+// the service's. Call it before the service takes requests.
+func (s *Service) SetMerchantProcessors(m map[string]MerchantProcessors) { s.merchants = m }
+
+// HasProcessor reports whether a targetProvider name is registered for
+// the merchant.
+func (s *Service) HasProcessor(merchant, name string) bool {
+	if mp, ok := s.merchants[merchant]; ok {
+		_, has := mp.ByName[name]
+		return has
+	}
+	_, ok := s.processors[name]
+	return ok
+}
 
 // Answer is what a call produced, for the HTTP adapter to render.
 type Answer struct {
@@ -137,6 +158,9 @@ type StartInput struct {
 func (s *Service) StartSession(ctx context.Context, in StartInput) (Reply, error) {
 	now := s.now()
 	name := in.Processor
+	if mp, ok := s.merchants[in.Merchant.ID]; ok && name == "" {
+		name = mp.Default
+	}
 	if name == "" {
 		name = s.fallback
 	}

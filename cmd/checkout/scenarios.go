@@ -11,7 +11,7 @@ import (
 	"github.com/akinon-gateway/gateway/cmd/checkout/commerce"
 )
 
-// The sandbox's test cards (CONTRACT.md, provider/sandbox), as a shopper
+// The sandbox's test cards (CONTRACT.md, provider/processors/sandbox), as a shopper
 // types them.
 const (
 	cardApproved     = "4242 4242 4242 4242"

@@ -17,8 +17,8 @@ import (
 	"github.com/akinon-gateway/gateway/extension/observe"
 	"github.com/akinon-gateway/gateway/extension/webhook"
 	"github.com/akinon-gateway/gateway/provider"
+	"github.com/akinon-gateway/gateway/provider/processors"
 	"github.com/akinon-gateway/gateway/provider/redisstore"
-	"github.com/akinon-gateway/gateway/provider/sandbox"
 )
 
 // gateway is the program's parts, wired.
@@ -36,7 +36,8 @@ type gateway struct {
 
 // assemble connects the stores, refuses a Redis that may evict, and
 // wires the service, the HTTP side, the webhook sender and readiness.
-func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, log *zap.Logger) (*gateway, error) {
+func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, sections map[string][]*processors.Section,
+	log *zap.Logger) (*gateway, error) {
 	logRedisThrough(log)
 	gw := &gateway{embedded: cfg.RedisURL == ""}
 	if gw.embedded {
@@ -102,14 +103,17 @@ func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, l
 	gw.store.SetDurability(redisstore.Durability{MinReplicas: cfg.RedisMinReplicas, Timeout: cfg.RedisReplicaTimeout, AOF: cfg.RedisWaitAOF,
 		Follow: redisstore.FollowMaster, Sentinel: gw.sentinelCensus(cfg.RedisURL)})
 
-	bank := sandbox.New(books, sandbox.Options{PendingDelay: cfg.SandboxPendingDelay, Retention: cfg.SandboxRetention,
-		Latency: cfg.SandboxLatency})
+	banks, err := buildProcessors(sections, books, gw.metrics, tp)
+	if err != nil {
+		gw.close()
+		return nil, err
+	}
 	pcfg := provider.DefaultConfig()
 	pcfg.IdempotencyTTL, pcfg.SessionTTL = cfg.IdempotencyTTL, cfg.SessionTTL
 	pcfg.Lease, pcfg.Margin, pcfg.FinishRetry = cfg.RequestLease, cfg.ReconcileMargin, cfg.FinishRetry
 	pcfg.CallTimeout = cfg.ProcessorTimeout
-	gw.svc = provider.NewService(observe.Store(gw.store, gw.metrics),
-		map[string]provider.Processor{sandbox.Name: observe.Processor(bank, gw.metrics, tp)}, sandbox.Name, pcfg)
+	gw.svc = provider.NewService(observe.Store(gw.store, gw.metrics), nil, "", pcfg)
+	gw.svc.SetMerchantProcessors(banks)
 	gw.svc.SetEvents(webhook.NewEncoder(merchants, cfg.WebhookRetrySchedule))
 
 	gw.ready = &readiness{check: func(ctx context.Context) error { return gw.store.Check(ctx, cfg.Replica, gw.embedded) }}

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/akinon-gateway/gateway/provider/sandbox"
+	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 )
 
 // junkForms is an attacker at ip posting n card forms with card to one

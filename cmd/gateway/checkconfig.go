@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -12,8 +13,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/akinon-gateway/gateway/extension"
+	"github.com/akinon-gateway/gateway/provider/processors"
+	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 	"github.com/akinon-gateway/gateway/provider/redisstore"
-	"github.com/akinon-gateway/gateway/provider/sandbox"
 )
 
 // describeBooks says where the sandbox bank keeps its books.
@@ -41,9 +43,14 @@ func operatorLine(cfg Config) string {
 // checkConfig is -check-config: with the configuration valid, it proves
 // the stores answer and will not evict, then writes to out a screen of
 // what it proved.
-func checkConfig(ctx context.Context, cfg Config, merchants *extension.Merchants, out io.Writer) error {
+func checkConfig(ctx context.Context, cfg Config, merchants *extension.Merchants, sections map[string][]*processors.Section,
+	out io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	procs, err := checkSections(ctx, sections)
+	if err != nil {
+		return err
+	}
 	store, err := describeStore(ctx, cfg.RedisURL, cfg)
 	if err != nil {
 		return err
@@ -68,7 +75,7 @@ func checkConfig(ctx context.Context, cfg Config, merchants *extension.Merchants
 		if m.WebhookURL != "" {
 			hook = "webhooks to " + maskURL(m.WebhookURL)
 		}
-		line("merchant "+m.ID, "processor %s; %s", m.Processor, hook)
+		line("merchant "+m.ID, "%s; %s", procs[m.ID], hook)
 	}
 	if cfg.RedisURL != "" || cfg.SandboxRedisURL != "" || hasSandbox(merchants) {
 		line("sandbox books", "%s", books)
@@ -90,9 +97,32 @@ func checkConfig(ctx context.Context, cfg Config, merchants *extension.Merchants
 	return w.Flush()
 }
 
+// checkSections builds each merchant's processors and runs the checks
+// they offer; it says, by merchant, which it proved and with what
+// settings (secrets masked), the default first.
+func checkSections(ctx context.Context, sections map[string][]*processors.Section) (map[string]string, error) {
+	shown := make(map[string]string, len(sections))
+	var errs []error
+	for id, secs := range sections {
+		parts := make([]string, len(secs))
+		for i, sec := range secs {
+			// The books a sandbox keeps are proven on the line of their own.
+			if err := sec.Check(ctx, processors.Deps{}); err != nil {
+				errs = append(errs, fmt.Errorf("merchant %q: processor %s: %w", id, sec.Name, err))
+			}
+			parts[i] = sec.String()
+		}
+		shown[id] = "processor " + parts[0]
+		if len(parts) > 1 {
+			shown[id] = "processors " + parts[0] + " by default, " + strings.Join(parts[1:], ", ")
+		}
+	}
+	return shown, errors.Join(errs...)
+}
+
 func hasSandbox(ms *extension.Merchants) bool {
 	for _, m := range ms.All() {
-		if m.Processor == sandbox.Name {
+		if slices.Contains(m.Processors, sandbox.Name) {
 			return true
 		}
 	}

@@ -22,7 +22,8 @@ import (
 	"github.com/akinon-gateway/gateway/extension/webhook"
 	"github.com/akinon-gateway/gateway/hashing"
 	"github.com/akinon-gateway/gateway/provider"
-	"github.com/akinon-gateway/gateway/provider/sandbox"
+	"github.com/akinon-gateway/gateway/provider/processors"
+	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 )
 
 // Config is the gateway's configuration, read from the environment
@@ -54,7 +55,6 @@ type Config struct {
 	IdempotencyTTL       time.Duration
 	SessionTTL           time.Duration
 	WebhookRetrySchedule []time.Duration
-	SandboxPendingDelay  time.Duration
 
 	AdminUsername string
 	AdminPassword string
@@ -74,9 +74,12 @@ type Config struct {
 	FinishRetry       time.Duration // FINISH_RETRY, how long a request retries storing its outcome after the processor acted
 	ReadyInterval     time.Duration // READY_INTERVAL, how often readiness is re-checked
 
-	SandboxRedisURL  string        // ours: SANDBOX_REDIS_URL, the sandbox processor's store; "" = the REDIS_URL store
-	SandboxRetention time.Duration // ours: SANDBOX_RETENTION, how long the sandbox processor keeps its records
-	SandboxLatency   time.Duration // ours: SANDBOX_LATENCY, how long the sandbox's answers take after it acted
+	SandboxRedisURL string // ours: SANDBOX_REDIS_URL, the sandbox processor's store; "" = the REDIS_URL store
+
+	// ProcessorEnv holds the processors' own variables (SANDBOX_LATENCY…,
+	// declared in each processor's package) as text, by name; each
+	// merchant's section of that processor reads them.
+	ProcessorEnv map[string]string
 
 	DevMode   bool
 	LogLevel  zapcore.Level
@@ -130,7 +133,7 @@ type variable struct {
 // variable the gateway reads is a row here, so each is parsed, defaulted
 // and logged the same way. An empty value means the default.
 func (c *Config) variables() []variable {
-	return []variable{
+	return append([]variable{
 		text("ADDR", ":8080", &c.Addr),
 		text("PUBLIC_URL", "http://localhost:8080", &c.PublicURL),
 		text("GATEWAY_USERNAME", "", &c.Username),
@@ -152,9 +155,6 @@ func (c *Config) variables() []variable {
 		duration("IDEMPOTENCY_TTL", "24h", &c.IdempotencyTTL),
 		duration("SESSION_TTL", "30m", &c.SessionTTL),
 		bind("WEBHOOK_RETRY_SCHEDULE", "0s,10s,1m,5m,30m,2h,6h,12h,24h", &c.WebhookRetrySchedule, parseSchedule, formatSchedule),
-		duration("SANDBOX_PENDING_DELAY", "10s", &c.SandboxPendingDelay),
-		duration("SANDBOX_RETENTION", "9600h", &c.SandboxRetention),
-		bind("SANDBOX_LATENCY", "0s", &c.SandboxLatency, parseLatency, time.Duration.String),
 		duration("WEBHOOK_TIMEOUT", "10s", &c.WebhookTimeout),
 		duration("WEBHOOK_POLL", "500ms", &c.WebhookPoll),
 		duration("JOBS_INTERVAL", "1s", &c.JobsInterval),
@@ -193,7 +193,7 @@ func (c *Config) variables() []variable {
 		inDev(text("PROCESSOR", "", &c.Processor), sandbox.Name),
 		bind("ALLOW_SANDBOX", "0", &c.AllowSandbox, parseFlag, same[bool]),
 		bind("ALLOW_EMBEDDED_STORE", "0", &c.AllowEmbeddedStore, parseFlag, same[bool]),
-	}
+	}, c.processorVariables()...)
 }
 
 // bind makes a row that parses into *dst and logs show(*dst).
@@ -340,7 +340,7 @@ func (c Config) checkSandbox() error {
 	}
 	var errs []error
 	for _, m := range ms.All() {
-		if m.Processor != sandbox.Name {
+		if !slices.Contains(m.Processors, sandbox.Name) {
 			continue
 		}
 		name := "PROCESSOR"
@@ -388,15 +388,6 @@ func (c Config) checkDurability() error {
 	return nil
 }
 
-// parseLatency reads a duration that may be zero.
-func parseLatency(v string) (time.Duration, error) {
-	d, err := time.ParseDuration(v)
-	if err != nil || d < 0 {
-		return 0, fmt.Errorf("%q is not a duration such as 0s or 200ms", v)
-	}
-	return d, nil
-}
-
 // checkLease: the reconciler may settle a guid or a hosted payment once
 // its request's lease has passed, so the lease must outlast the request:
 // up to three processor calls and the retries of its final write.
@@ -432,36 +423,47 @@ func (c Config) checkAdmin() error {
 // merchant of the single-merchant variables. Both go through
 // merchantSpec.build, so a rule refuses the same value in either.
 func (c Config) Merchants() (*extension.Merchants, error) {
+	ms, _, err := c.merchants()
+	return ms, err
+}
+
+// merchants builds the merchant list and each merchant's processor
+// sections, by merchant id, the default first.
+func (c Config) merchants() (*extension.Merchants, map[string][]*processors.Section, error) {
+	env := c.processorEnv()
 	if c.MerchantsFile == "" {
-		m, err := c.envMerchant().build(c.DevMode, func(key string) string { return envMerchantVars[key] })
+		m, secs, err := c.envMerchant().build(c.DevMode, env, func(key string) string { return envMerchantVars[key] })
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return extension.NewMerchants([]*extension.Merchant{m})
+		ms, err := extension.NewMerchants([]*extension.Merchant{m})
+		return ms, map[string][]*processors.Section{m.ID: secs}, err
 	}
 	specs, err := readMerchantsFile(c.MerchantsFile)
 	if err != nil {
-		return nil, fmt.Errorf("MERCHANTS_FILE: %w", err)
+		return nil, nil, fmt.Errorf("MERCHANTS_FILE: %w", err)
 	}
 	list := make([]*extension.Merchant, 0, len(specs))
+	sections := make(map[string][]*processors.Section, len(specs))
 	var errs []error
 	for i, spec := range specs {
-		if spec.Processor == nil {
-			spec.Processor = &processorSpec{Name: c.Processor}
+		if len(spec.Processors) == 0 {
+			spec.Processors = processorSections{{Name: c.Processor}}
 		}
 		where := fmt.Sprintf("MERCHANTS_FILE: merchant %d (%q)", i, spec.ID)
-		m, err := spec.build(c.DevMode, func(key string) string { return where + ": " + key })
+		m, secs, err := spec.build(c.DevMode, env, func(key string) string { return where + ": " + key })
 		errs = append(errs, err)
 		list = append(list, m)
+		sections[spec.ID] = secs
 	}
 	if err := errors.Join(errs...); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ms, err := extension.NewMerchants(list)
 	if err != nil {
-		return nil, fmt.Errorf("MERCHANTS_FILE: %w", err)
+		return nil, nil, fmt.Errorf("MERCHANTS_FILE: %w", err)
 	}
-	return ms, nil
+	return ms, sections, nil
 }
 
 // LogFields describes the configuration, one field per variable keyed by
@@ -720,23 +722,52 @@ func formatRates(rates map[int]int) string {
 // merchantSpec is one merchant as configured: an entry of MERCHANTS_FILE,
 // or the merchant of the single-merchant variables (envMerchant).
 type merchantSpec struct {
-	ID               string         `json:"id"`
-	Username         string         `json:"username"`
-	Password         string         `json:"password"`
-	HashKey          string         `json:"hashKey"`
-	HashScheme       string         `json:"hashScheme"`
-	WebhookURL       string         `json:"webhookUrl"`
-	WebhookHashKey   string         `json:"webhookHashKey"`
-	ReturnHosts      []string       `json:"returnHosts"`
-	InstallmentRates map[string]int `json:"installmentRates"`
-	Processor        *processorSpec `json:"processor"`
+	ID               string            `json:"id"`
+	Username         string            `json:"username"`
+	Password         string            `json:"password"`
+	HashKey          string            `json:"hashKey"`
+	HashScheme       string            `json:"hashScheme"`
+	WebhookURL       string            `json:"webhookUrl"`
+	WebhookHashKey   string            `json:"webhookHashKey"`
+	ReturnHosts      []string          `json:"returnHosts"`
+	InstallmentRates map[string]int    `json:"installmentRates"`
+	Processors       processorSections `json:"processor"`
 }
 
-// processorSpec is a merchant's processor section: which bank it pays
-// through (and, as banks are added, that bank's settings). Without one
-// the merchant uses PROCESSOR.
-type processorSpec struct {
-	Name string `json:"name"`
+// processorSection is one of a merchant's processor sections: the
+// processor's name and the section as written, with that processor's
+// settings (processors.Registry.Section reads them).
+type processorSection struct {
+	Name string
+	Raw  json.RawMessage
+}
+
+// processorSections are the processors a merchant may pay through, the
+// first its default: one section, or a list of them. Without one the
+// merchant uses PROCESSOR.
+type processorSections []processorSection
+
+func (p *processorSections) UnmarshalJSON(raw []byte) error {
+	raw = bytes.TrimSpace(raw)
+	if string(raw) == "null" {
+		return nil
+	}
+	list := []json.RawMessage{raw}
+	if len(raw) > 0 && raw[0] == '[' {
+		if err := json.Unmarshal(raw, &list); err != nil {
+			return err
+		}
+	}
+	for _, r := range list {
+		var head struct {
+			Name string `json:"name"`
+		}
+		if err := json.Unmarshal(r, &head); err != nil {
+			return fmt.Errorf("a processor section is an object such as {\"name\": \"sandbox\"}, or a list of them: %w", err)
+		}
+		*p = append(*p, processorSection{Name: head.Name, Raw: r})
+	}
+	return nil
 }
 
 // envMerchantVars names the single merchant's settings, by their JSON
@@ -773,7 +804,7 @@ func (c Config) envMerchant() merchantSpec {
 		WebhookHashKey:   c.WebhookHashKey,
 		ReturnHosts:      c.ReturnHost,
 		InstallmentRates: rates,
-		Processor:        &processorSpec{Name: c.Processor},
+		Processors:       processorSections{{Name: c.Processor}},
 	}
 }
 
@@ -803,7 +834,7 @@ type complaint func(key, format string, args ...any)
 // build holds every rule a merchant's settings must keep, wherever they
 // come from; name(key) says how an error names the setting whose JSON
 // key is key.
-func (m merchantSpec) build(dev bool, name func(key string) string) (*extension.Merchant, error) {
+func (m merchantSpec) build(dev bool, env func(string) string, name func(key string) string) (*extension.Merchant, []*processors.Section, error) {
 	var errs []error
 	bad := func(key, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", name(key), fmt.Sprintf(format, args...)))
@@ -817,10 +848,14 @@ func (m merchantSpec) build(dev bool, name func(key string) string) (*extension.
 		bad("hashScheme", "%v", err)
 	}
 	m.checkWebhook(dev, bad)
-	processor := m.processor(bad)
+	sections := m.sections(env, bad)
 	rates := m.rates(bad)
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return nil, nil, errors.Join(errs...)
+	}
+	names := make([]string, len(sections))
+	for i, sec := range sections {
+		names[i] = sec.Name
 	}
 	return &extension.Merchant{
 		Merchant:       provider.Merchant{ID: m.ID, InstallmentRates: rates, ReturnHosts: m.ReturnHosts},
@@ -830,23 +865,40 @@ func (m merchantSpec) build(dev bool, name func(key string) string) (*extension.
 		HashScheme:     scheme,
 		WebhookURL:     m.WebhookURL,
 		WebhookHashKey: m.WebhookHashKey,
-		Processor:      processor,
-	}, nil
+		Processor:      names[0],
+		Processors:     names,
+	}, sections, nil
 }
 
-// processor is the name of the merchant's bank, one the gateway knows.
-func (m merchantSpec) processor(bad complaint) string {
-	var name string
-	if m.Processor != nil {
-		name = m.Processor.Name
+// sections read the merchant's processor sections, each of a processor
+// the gateway has and no two of the same one.
+func (m merchantSpec) sections(env func(string) string, bad complaint) []*processors.Section {
+	known := strings.Join(knownProcessors(), ", ")
+	var out []*processors.Section
+	for i, p := range m.Processors {
+		key := "processor"
+		if len(m.Processors) > 1 {
+			key = fmt.Sprintf("processor[%d]", i)
+		}
+		switch {
+		case p.Name == "":
+			bad(key, "is required outside DEV_MODE: PROCESSOR or the merchant's processor section names its bank (known: %s)", known)
+			continue
+		case !slices.Contains(knownProcessors(), p.Name):
+			bad(key, "%q is not a processor this gateway has (known: %s)", p.Name, known)
+			continue
+		case slices.ContainsFunc(m.Processors[:i], func(q processorSection) bool { return q.Name == p.Name }):
+			bad(key, "%q is listed twice", p.Name)
+			continue
+		}
+		sec, err := registry.Section(p.Name, env, p.Raw)
+		if err != nil {
+			bad(key, "%s: %v", p.Name, err)
+			continue
+		}
+		out = append(out, sec)
 	}
-	switch {
-	case name == "":
-		bad("processor", "is required outside DEV_MODE: PROCESSOR or the merchant's processor section names its bank (known: %s)", strings.Join(knownProcessors, ", "))
-	case !slices.Contains(knownProcessors, name):
-		bad("processor", "%q is not a processor this gateway has (known: %s)", name, strings.Join(knownProcessors, ", "))
-	}
-	return name
+	return out
 }
 
 // checkCredentials: the Basic credentials Akinon uses and the key that

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
-	"github.com/akinon-gateway/gateway/provider/sandbox"
 )
 
 // TestAnswersWaitForTheReplicas: with REDIS_MIN_REPLICAS=1 no answer rests

@@ -10,8 +10,8 @@ import (
 
 	"github.com/akinon-gateway/gateway/extension/observe"
 	"github.com/akinon-gateway/gateway/extension/observe/otlptest"
+	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
-	"github.com/akinon-gateway/gateway/provider/sandbox"
 )
 
 // TestEveryIntegrationOn starts the binary in a production configuration

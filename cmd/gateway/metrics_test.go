@@ -13,8 +13,8 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
-	"github.com/akinon-gateway/gateway/provider/sandbox"
 )
 
 // scrape reads /metrics into families, as Prometheus would.

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
-	"github.com/akinon-gateway/gateway/provider/sandbox"
 )
 
 // TestTheStoreFailsAfterTheBankActed: 200 refunds run at once on 20

@@ -22,9 +22,9 @@ import (
 
 	"github.com/akinon-gateway/gateway/extension/openapicheck"
 	"github.com/akinon-gateway/gateway/provider/audit"
+	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 	"github.com/akinon-gateway/gateway/provider/redisstore"
 	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
-	"github.com/akinon-gateway/gateway/provider/sandbox"
 )
 
 // The tests of this package boot the real program: in this process with

@@ -1,9 +1,94 @@
 package main
 
-import "github.com/akinon-gateway/gateway/provider/sandbox"
+import (
+	"fmt"
+	"slices"
+
+	"github.com/akinon-gateway/gateway/extension/observe"
+	"github.com/akinon-gateway/gateway/provider"
+	"github.com/akinon-gateway/gateway/provider/processors"
+	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// registry is the processors this gateway can build (a test adds one).
+var registry = processors.Builtin
 
 // knownProcessors are the banks a merchant can pay through, by the name
-// PROCESSOR or a merchant's processor section gives. The sandbox, a test
-// bank that moves no money, is the only one so far; a bank's adapter is
-// connected by adding its name here and building it in assemble.
-var knownProcessors = []string{sandbox.Name}
+// PROCESSOR or a merchant's processor section gives: the registry's.
+func knownProcessors() []string { return registry.Names() }
+
+// processorVariables are the rows of the processors' own environment
+// variables, declared with their defaults in each processor's package:
+// each is checked by its processor and kept as text in c.ProcessorEnv.
+func (c *Config) processorVariables() []variable {
+	if c.ProcessorEnv == nil {
+		c.ProcessorEnv = map[string]string{}
+	}
+	env := c.ProcessorEnv
+	vars := registry.Variables()
+	rows := make([]variable, len(vars))
+	for i, pv := range vars {
+		rows[i] = variable{
+			name:   pv.Name,
+			def:    pv.Default,
+			secret: pv.Secret,
+			parse: func(v string) error {
+				if err := pv.Check(v); err != nil {
+					return err
+				}
+				env[pv.Name] = v
+				return nil
+			},
+			show: func() any { return pv.Show(env[pv.Name]) },
+		}
+	}
+	return rows
+}
+
+// processorEnv is how a processor section reads its variables.
+func (c Config) processorEnv() func(string) string {
+	return func(name string) string { return c.ProcessorEnv[name] }
+}
+
+// buildProcessors makes each merchant's processors from its sections.
+// Merchants whose sections are the same share one processor.
+func buildProcessors(sections map[string][]*processors.Section, books redis.UniversalClient, m *observe.Metrics,
+	tp trace.TracerProvider) (map[string]provider.MerchantProcessors, error) {
+	type made struct {
+		sec *processors.Section
+		p   provider.Processor
+	}
+	var built []made
+	out := make(map[string]provider.MerchantProcessors, len(sections))
+	for id, secs := range sections {
+		mp := provider.MerchantProcessors{Default: secs[0].Name, ByName: map[string]provider.Processor{}}
+		for _, sec := range secs {
+			i := slices.IndexFunc(built, func(b made) bool { return b.sec.Same(sec) })
+			if i < 0 {
+				raw, err := sec.Build(processors.Deps{Books: books})
+				if err != nil {
+					return nil, fmt.Errorf("merchant %q: processor %s: %w", id, sec.Name, err)
+				}
+				built = append(built, made{sec, observe.Processor(raw, m, tp)})
+				i = len(built) - 1
+			}
+			mp.ByName[sec.Name] = built[i].p
+		}
+		out[id] = mp
+	}
+	return out, nil
+}
+
+// shownSections are the merchants' processor sections as the
+// configuration line shows them: by merchant, each setting by its key,
+// secrets masked.
+func shownSections(sections map[string][]*processors.Section) map[string][]map[string]string {
+	shown := make(map[string][]map[string]string, len(sections))
+	for id, secs := range sections {
+		for _, sec := range secs {
+			shown[id] = append(shown[id], sec.Shown())
+		}
+	}
+	return shown
+}

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
-	"github.com/akinon-gateway/gateway/provider/sandbox"
 )
 
 // mustLiveForever are the only keys without a TTL once everything is

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/akinon-gateway/gateway/extension"
+	"github.com/akinon-gateway/gateway/provider/processors"
 )
 
 // drainTimeout is how long SIGTERM waits for requests in flight.
@@ -31,7 +32,7 @@ func run(ctx context.Context, args []string, env func(string) string) error {
 	if *showVersion {
 		return printVersion(stdout)
 	}
-	cfg, merchants, err := configure(env)
+	cfg, merchants, sections, err := configure(env)
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
@@ -42,11 +43,11 @@ func run(ctx context.Context, args []string, env func(string) string) error {
 	defer func() { _ = log.Sync() }()
 	logRedisThrough(log)
 	if *checkOnly {
-		return checkConfig(ctx, cfg, merchants, stdout)
+		return checkConfig(ctx, cfg, merchants, sections, stdout)
 	}
-	log.Info("configuration", append(cfg.LogFields(), zap.Strings("not_for_production", partNames(testParts(cfg, merchants))))...)
+	log.Info("configuration", configurationLine(cfg, merchants, sections)...)
 
-	gw, err := assemble(ctx, cfg, merchants, log)
+	gw, err := assemble(ctx, cfg, merchants, sections, log)
 	if err != nil {
 		return err
 	}
@@ -59,16 +60,16 @@ func run(ctx context.Context, args []string, env func(string) string) error {
 }
 
 // configure reads and checks the configuration and the merchants.
-func configure(env func(string) string) (Config, *extension.Merchants, error) {
+func configure(env func(string) string) (Config, *extension.Merchants, map[string][]*processors.Section, error) {
 	cfg, err := LoadConfig(env)
 	if err == nil {
 		err = cfg.Validate()
 	}
 	if err != nil {
-		return cfg, nil, err
+		return cfg, nil, nil, err
 	}
-	merchants, err := cfg.Merchants()
-	return cfg, merchants, err
+	merchants, sections, err := cfg.merchants()
+	return cfg, merchants, sections, err
 }
 
 // listen opens the main listener, capped per client, and ADMIN_ADDR's
@@ -168,4 +169,12 @@ func newLogger(level zapcore.Level, format string) (*zap.Logger, error) {
 	// kept for panics.
 	cfg.DisableStacktrace = true
 	return cfg.Build()
+}
+
+// configurationLine is what the configuration log line shows: every
+// variable, what is not for production, and each merchant's processor
+// sections, secrets masked throughout.
+func configurationLine(cfg Config, merchants *extension.Merchants, sections map[string][]*processors.Section) []zap.Field {
+	return append(cfg.LogFields(), zap.Strings("not_for_production", partNames(testParts(cfg, merchants))),
+		zap.Any("processors", shownSections(sections)))
 }

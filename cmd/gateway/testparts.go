@@ -2,10 +2,11 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/akinon-gateway/gateway/extension"
-	"github.com/akinon-gateway/gateway/provider/sandbox"
+	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 )
 
 // testPart is a part running that stands in for a production one: the
@@ -26,7 +27,7 @@ func testParts(cfg Config, merchants *extension.Merchants) []testPart {
 	}
 	var onSandbox []string
 	for _, m := range merchants.All() {
-		if m.Processor == sandbox.Name {
+		if slices.Contains(m.Processors, sandbox.Name) {
 			onSandbox = append(onSandbox, m.ID)
 		}
 	}

@@ -210,7 +210,7 @@ func TestCheckConfigSummary(t *testing.T) {
 	for _, want := range []string{
 		"configuration: valid\n",
 		"store               Redis one node at " + srv.URL() + "; " + srv.Addr + ": maxmemory-policy noeviction",
-		"merchant default    processor sandbox; webhooks to https://user:***@hooks.example.com/h?token=***\n",
+		"merchant default    processor sandbox (latency=0s pendingDelay=10s retention=9600h0m0s); webhooks to https://user:***@hooks.example.com/h?token=***\n",
 		"listener            :8080 (ADDR), redirectUrl on https://pay.example.com (PUBLIC_URL)\n",
 		"operator            127.0.0.1:9091 (ADMIN_ADDR)",
 		"NOT FOR PRODUCTION  SANDBOX BANK takes the payments of merchant default",

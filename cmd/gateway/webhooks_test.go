@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
-	"github.com/akinon-gateway/gateway/provider/sandbox"
 )
 
 func TestPendingPaymentResolvesAndItsWebhookArrives(t *testing.T) {

@@ -18,9 +18,9 @@ import (
 	"github.com/akinon-gateway/gateway/extension/observe/otlptest"
 	"github.com/akinon-gateway/gateway/hashing"
 	"github.com/akinon-gateway/gateway/provider"
+	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 	"github.com/akinon-gateway/gateway/provider/redisstore"
 	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
-	"github.com/akinon-gateway/gateway/provider/sandbox"
 )
 
 func TestMain(m *testing.M) { redistest.Main(m) }

@@ -12,8 +12,8 @@ import (
 	"github.com/akinon-gateway/gateway/extension"
 	"github.com/akinon-gateway/gateway/extension/openapicheck"
 	"github.com/akinon-gateway/gateway/extension/webhook"
+	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
-	"github.com/akinon-gateway/gateway/provider/sandbox"
 )
 
 // operatorCall calls an operator endpoint the way an operator would, and

@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/akinon-gateway/gateway/provider"
+	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 	"github.com/akinon-gateway/gateway/provider/redisstore"
 	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
-	"github.com/akinon-gateway/gateway/provider/sandbox"
 )
 
 // TestOrderOfGUID: every guid used on an order names it — start-session,

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/akinon-gateway/gateway/provider"
-	"github.com/akinon-gateway/gateway/provider/sandbox"
+	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 )
 
 // TestBooksOutliveTheProcess: a second sandbox on the same books (a

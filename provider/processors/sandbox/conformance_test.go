@@ -4,9 +4,9 @@ import (
 	"context"
 	"testing"
 
+	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 	"github.com/akinon-gateway/gateway/provider/processortest"
 	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
-	"github.com/akinon-gateway/gateway/provider/sandbox"
 )
 
 // TestConformance runs the processor kit on the sandbox. Its 3-D Secure is
