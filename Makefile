@@ -3,7 +3,7 @@ SHELL       := /bin/bash
 GO          ?= go
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run test check fmt vet staticcheck race bench vuln test-ha
+.PHONY: run test check fmt vet staticcheck race bench bench-load bench-jobs vuln test-ha
 
 ## run: the gateway on :8080 (embedded store unless REDIS_URL is set; DEV_MODE=1 unless set)
 run:
@@ -40,6 +40,13 @@ bench:
 	  END { base=ns["BenchmarkBaseline"]; rt=ns["BenchmarkRedisRoundTrip"]; \
 	    printf "\n%-26s %12s %14s %16s\n", "benchmark", "ns/op", "× baseline", "× round trip"; \
 	    for (i=1; i<=n; i++) { k=order[i]; printf "%-26s %12d %14.1f %16.1f\n", k, ns[k], ns[k]/base, ns[k]/rt } }' 
+
+## bench-load: the gateway (DEV_MODE off) and the floor (Echo, Basic auth, go-redis, an idempotent
+## reply) on one redis-server, loaded in turn over TCP, interleaved rounds, medians; see
+## docs/benchmarks.md. Settings: BENCH_DURATION (10s), BENCH_CONNECTIONS (64), BENCH_ROUNDS (3),
+## BENCH_WARMUP (1s). It times things, so it is not part of test.
+bench-load:
+	GO=$(GO) $(GO) run ./cmd/benchload
 
 .PHONY: test-embedded e2e e2e-browser test-abuse
 
