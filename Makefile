@@ -48,6 +48,21 @@ bench:
 bench-load:
 	GO=$(GO) $(GO) run ./cmd/benchload
 
+## bench-jobs: the background work on a real redis-server, seeded through the store's scripts:
+## the expiry and pending jobs and the reconciler (items/s, one replica; BENCH_JOBS_N, 5000), the
+## webhook senders of three replicas draining BENCH_WEBHOOK_EVENTS (100000) due events to a local
+## receiver (events/s, duplicates); see docs/benchmarks.md. Not part of test.
+bench-jobs:
+	@$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 60m ./cmd/benchjobs | tee /dev/stderr | awk '\
+	  /^Benchmark/ { name=$$1; sub(/-[0-9]+$$/, "", name); sub(/^Benchmark/, "", name); \
+	    for (i=5; i<NF; i+=2) v[name, $$(i+1)]=$$i; order[++n]=name } \
+	  END { printf "\n%-14s %12s %12s %s\n", "job", "items/s", "duplicates", "target"; \
+	    t["ExpiryJob"]=">= 5,000 items/s"; t["PendingJob"]=">= 5,000 items/s"; t["Reconciler"]=">= 2,000 items/s"; \
+	    t["WebhookDrain"]=">= 3,000 events/s, 0 duplicates"; \
+	    for (i=1; i<=n; i++) { k=order[i]; r=v[k, "items/s"]; if (r=="") r=v[k, "events/s"]; \
+	      d=v[k, "duplicates"]; if (d=="") d="-"; printf "%-14s %12.0f %12s %s\n", k, r, d, t[k] } }'; \
+	  exit $${PIPESTATUS[0]}
+
 .PHONY: test-embedded e2e e2e-browser test-abuse
 
 ## test-abuse: the slow-upload attack on the gateway as a process (21 loopback addresses × 200
