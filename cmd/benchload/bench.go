@@ -77,14 +77,17 @@ func bench(ctx context.Context, s settings, w io.Writer) error {
 	}
 	defer gw.stop()
 
-	// What the gateway scenarios need: one order per connection to refund
-	// (refunds of one order queue behind each other), one whose history
+	// What the gateway scenarios need: one order per connection and round
+	// to refund (refunds of one order queue behind each other, and each
+	// round starts from orders as short as the first's), one whose history
 	// is read, and a start-session to replay.
-	orders, err := purchasedOrders(ctx, gw.base, s.Connections+1)
+	n := s.Connections * s.Rounds
+	orders, err := purchasedOrders(ctx, gw.base, n+1)
 	if err != nil {
 		return err
 	}
-	refundOrders, historyOrder := orders[:s.Connections], orders[s.Connections]
+	refundOrders, historyOrder := orders[:n], orders[n]
+	refundOrder := func(round, w int) string { return refundOrders[round*s.Connections+w] }
 	replayBody := startSessionBody("replay-1", "o-replay", 120.5)
 	for _, p := range []string{gw.base + "/start-session", floor.base + "/floor"} {
 		if status, err := post(ctx, newClient(1), p, benchUser, benchPassword, replayBody); err != nil || status != http.StatusOK {
@@ -105,7 +108,7 @@ func bench(ctx context.Context, s settings, w io.Writer) error {
 		}},
 		{floorReplay, floor, "/floor", func(int) request { return func(int, int) []byte { return replayBody } }},
 		{floorBank, floor, "/floor4", func(r int) request {
-			return func(w, i int) []byte { return refundBody(unique("fr", r, w, i), refundOrders[w]) }
+			return func(w, i int) []byte { return refundBody(unique("fr", r, w, i), refundOrder(r, w)) }
 		}},
 		{gwStart, gw, "/start-session", func(r int) request {
 			return func(w, i int) []byte { g := unique("s", r, w, i); return startSessionBody(g, g, 120.5) }
@@ -115,7 +118,7 @@ func bench(ctx context.Context, s settings, w io.Writer) error {
 			return func(w, i int) []byte { return historyBody(unique("h", r, w, i), historyOrder) }
 		}},
 		{gwRefund, gw, "/refund", func(r int) request {
-			return func(w, i int) []byte { return refundBody(unique("r", r, w, i), refundOrders[w]) }
+			return func(w, i int) []byte { return refundBody(unique("r", r, w, i), refundOrder(r, w)) }
 		}},
 	}
 
