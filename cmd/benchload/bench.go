@@ -82,7 +82,10 @@ func bench(ctx context.Context, s settings, w io.Writer) error {
 	// round starts from orders as short as the first's), one whose history
 	// is read, and a start-session to replay.
 	n := s.Connections * s.Rounds
-	orders, err := purchasedOrders(ctx, gw.base, n+1)
+	// The setup shares one small pool and closes it before the load: its
+	// idle connections would count against the gateway's MAX_CONNS_PER_IP.
+	setup := newClient(8)
+	orders, err := purchasedOrders(ctx, setup, gw.base, n+1)
 	if err != nil {
 		return err
 	}
@@ -90,10 +93,11 @@ func bench(ctx context.Context, s settings, w io.Writer) error {
 	refundOrder := func(round, w int) string { return refundOrders[round*s.Connections+w] }
 	replayBody := startSessionBody("replay-1", "o-replay", 120.5)
 	for _, p := range []string{gw.base + "/start-session", floor.base + "/floor"} {
-		if status, err := post(ctx, newClient(1), p, benchUser, benchPassword, replayBody); err != nil || status != http.StatusOK {
+		if status, err := post(ctx, setup, p, benchUser, benchPassword, replayBody); err != nil || status != http.StatusOK {
 			return fmt.Errorf("the start-session to replay on %s: %s", p, describe(status, err))
 		}
 	}
+	setup.CloseIdleConnections()
 
 	type job struct {
 		sc   scenario
@@ -143,6 +147,11 @@ func bench(ctx context.Context, s settings, w io.Writer) error {
 	}
 	fmt.Fprintln(w)
 	writeTable(w, rows)
+	for _, r := range rows {
+		if r.Errors > 0 {
+			fmt.Fprintf(w, "\nWARNING: %d requests of %q failed (see the rounds above): its figures measure failures too\n", r.Errors, r.Name)
+		}
+	}
 	fmt.Fprintf(w, "\nmachine: %s, %d CPUs (nproc), %s; load average before the run: %s\n",
 		cpuModel(), runtime.NumCPU(), runtime.Version(), loadBefore)
 	return nil
@@ -262,7 +271,7 @@ var csrfRE = regexp.MustCompile(`name="_csrf" value="([^"]*)"`)
 // purchasedOrders makes n paid and purchased orders, large enough for
 // every refund of 0.01 the bench makes: start-session, the shopper's card
 // on the hosted page, purchase.
-func purchasedOrders(ctx context.Context, base string, n int) ([]string, error) {
+func purchasedOrders(ctx context.Context, c *http.Client, base string, n int) ([]string, error) {
 	orders := make([]string, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
@@ -272,7 +281,7 @@ func purchasedOrders(ctx context.Context, base string, n int) ([]string, error) 
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			errs[i] = purchase(ctx, base, orders[i])
+			errs[i] = purchase(ctx, c, base, orders[i])
 		})
 	}
 	wg.Wait()
@@ -284,8 +293,7 @@ func purchasedOrders(ctx context.Context, base string, n int) ([]string, error) 
 	return orders, nil
 }
 
-func purchase(ctx context.Context, base, order string) error {
-	c := newClient(1)
+func purchase(ctx context.Context, c *http.Client, base, order string) error {
 	body, err := call(ctx, c, base+"/start-session", startSessionBody("start-"+order, order, 999999999.99))
 	if err != nil {
 		return err
@@ -295,7 +303,7 @@ func purchase(ctx context.Context, base, order string) error {
 		return fmt.Errorf("start-session of %s: no redirectUrl in %s", order, body)
 	}
 	jar, _ := cookiejar.New(nil)
-	shopper := &http.Client{Jar: jar, Timeout: 30 * time.Second, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
+	shopper := &http.Client{Jar: jar, Timeout: 30 * time.Second, Transport: c.Transport, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
 		if !strings.HasPrefix(req.URL.String(), base) {
 			return http.ErrUseLastResponse // the shop's return address is not served here
 		}
