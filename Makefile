@@ -53,7 +53,8 @@ bench-load:
 ## webhook senders of three replicas draining BENCH_WEBHOOK_EVENTS (100000) due events to a local
 ## receiver (events/s, duplicates); see docs/benchmarks.md. Not part of test.
 bench-jobs:
-	@$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 60m ./cmd/benchjobs | tee /dev/stderr | awk '\
+	@$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 60m ./cmd/benchjobs | awk '\
+	  { print } \
 	  /^Benchmark/ { name=$$1; sub(/-[0-9]+$$/, "", name); sub(/^Benchmark/, "", name); \
 	    for (i=5; i<NF; i+=2) v[name, $$(i+1)]=$$i; order[++n]=name } \
 	  END { printf "\n%-14s %12s %12s %s\n", "job", "items/s", "duplicates", "target"; \
