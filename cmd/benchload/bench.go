@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/akinon-gateway/gateway/idempotency"
 	"github.com/akinon-gateway/gateway/provider/sandbox"
 )
 
@@ -96,6 +98,14 @@ func bench(ctx context.Context, s settings, w io.Writer) error {
 		if status, err := post(ctx, setup, p, benchUser, benchPassword, replayBody); err != nil || status != http.StatusOK {
 			return fmt.Errorf("the start-session to replay on %s: %s", p, describe(status, err))
 		}
+	}
+	// The refund scenario must measure refunds that move money.
+	if out, err := call(ctx, setup, gw.base+"/refund", refundBody("r-check", refundOrder(0, 0))); err != nil || !strings.Contains(string(out), `"status":"RESOLVED"`) {
+		return fmt.Errorf("a refund of 0.01 before the load: %s %v", out, err)
+	}
+	// The replay scenario must measure replays: the gateway says so.
+	if ok, err := replayed(ctx, setup, gw.base+"/start-session", replayBody); err != nil || !ok {
+		return fmt.Errorf("the gateway did not answer the start-session to replay as a replay (%s: true): %v", idempotency.HeaderReplayed, err)
 	}
 	setup.CloseIdleConnections()
 
@@ -354,6 +364,24 @@ func call(ctx context.Context, c *http.Client, u string, body []byte) ([]byte, e
 		err = fmt.Errorf("%s: HTTP %d %s", u, resp.StatusCode, out)
 	}
 	return out, err
+}
+
+// replayed posts an Akinon call and says whether the gateway answered it
+// from its idempotency store.
+func replayed(ctx context.Context, c *http.Client, u string, body []byte) (bool, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return false, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.SetBasicAuth(benchUser, benchPassword)
+	resp, err := c.Do(req)
+	if err != nil {
+		return false, err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode == http.StatusOK && resp.Header.Get(idempotency.HeaderReplayed) == "true", nil
 }
 
 // cpuModel is the first "model name" of /proc/cpuinfo.
