@@ -146,8 +146,11 @@ func bench(ctx context.Context, s settings, w io.Writer) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			fmt.Fprintf(os.Stderr, "round %d  %-28s %8.0f req/s  p99 %6.1f ms  errors %d %s\n",
-				round+1, j.sc.Name, sm.Rate, ms(sm.P99), sm.Errors, res.FirstError)
+			line := fmt.Sprintf("round %d  %-28s %8.0f req/s  p99 %6.1f ms  errors %d", round+1, j.sc.Name, sm.Rate, ms(sm.P99), sm.Errors)
+			if res.FirstError != "" {
+				line += " (first: " + res.FirstError + ")"
+			}
+			fmt.Fprintln(os.Stderr, line)
 			samples[j.sc.Name] = append(samples[j.sc.Name], sm)
 		}
 	}
