@@ -3,7 +3,7 @@ SHELL       := /bin/bash
 GO          ?= go
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run test check fmt vet staticcheck race bench vuln test-ha
+.PHONY: run test check fmt vet staticcheck race bench bench-load bench-jobs vuln test-ha
 
 ## run: the gateway on :8080 (embedded store unless REDIS_URL is set; DEV_MODE=1 unless set)
 run:
@@ -40,6 +40,29 @@ bench:
 	  END { base=ns["BenchmarkBaseline"]; rt=ns["BenchmarkRedisRoundTrip"]; \
 	    printf "\n%-26s %12s %14s %16s\n", "benchmark", "ns/op", "× baseline", "× round trip"; \
 	    for (i=1; i<=n; i++) { k=order[i]; printf "%-26s %12d %14.1f %16.1f\n", k, ns[k], ns[k]/base, ns[k]/rt } }' 
+
+## bench-load: the gateway (DEV_MODE off) and the floor (Echo, Basic auth, go-redis, an idempotent
+## reply) on one redis-server, loaded in turn over TCP, interleaved rounds, medians; see
+## docs/benchmarks.md. Settings: BENCH_DURATION (10s), BENCH_CONNECTIONS (64), BENCH_ROUNDS (3),
+## BENCH_WARMUP (1s). It times things, so it is not part of test.
+bench-load:
+	GO=$(GO) $(GO) run ./cmd/benchload
+
+## bench-jobs: the background work on a real redis-server, seeded through the store's scripts:
+## the expiry and pending jobs and the reconciler (items/s, one replica; BENCH_JOBS_N, 5000), the
+## webhook senders of three replicas draining BENCH_WEBHOOK_EVENTS (100000) due events to a local
+## receiver (events/s, duplicates); see docs/benchmarks.md. Not part of test.
+bench-jobs:
+	@$(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 60m ./cmd/benchjobs | awk '\
+	  { print } \
+	  /^Benchmark/ { name=$$1; sub(/-[0-9]+$$/, "", name); sub(/^Benchmark/, "", name); \
+	    for (i=5; i<NF; i+=2) v[name, $$(i+1)]=$$i; order[++n]=name } \
+	  END { printf "\n%-14s %12s %12s %s\n", "job", "items/s", "duplicates", "target"; \
+	    t["ExpiryJob"]=">= 5,000 items/s"; t["PendingJob"]=">= 5,000 items/s"; t["Reconciler"]=">= 2,000 items/s"; \
+	    t["WebhookDrain"]=">= 3,000 events/s, 0 duplicates"; \
+	    for (i=1; i<=n; i++) { k=order[i]; r=v[k, "items/s"]; if (r=="") r=v[k, "events/s"]; \
+	      d=v[k, "duplicates"]; if (d=="") d="-"; printf "%-14s %12.0f %12s %s\n", k, r, d, t[k] } }'; \
+	  exit $${PIPESTATUS[0]}
 
 .PHONY: test-embedded e2e e2e-browser test-abuse
 

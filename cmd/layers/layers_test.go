@@ -53,6 +53,8 @@ var layerOf = map[string]string{
 	"cmd/checkout/chromium":            command,
 	"cmd/checkout/commerce":            command,
 	"cmd/layers":                       command,
+	"cmd/benchload":                    command,
+	"cmd/benchjobs":                    command,
 }
 
 // notIn are what a package must not know: the domain no HTTP, Redis or

@@ -1,0 +1,148 @@
+package benchjobs_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/akinon-gateway/gateway/extension/webhook"
+	"github.com/akinon-gateway/gateway/provider"
+	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
+	"github.com/akinon-gateway/gateway/provider/redisstore"
+	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
+)
+
+func TestMain(m *testing.M) { redistest.Main(m) }
+
+// rig is the gateway's background side on a redis-server of its own: the
+// store, the sandbox bank keeping its books there too, and the service.
+type rig struct {
+	store *redisstore.Store
+	bank  *sandbox.Processor
+	svc   *provider.Service
+	merch *provider.Merchant
+}
+
+func mustRig(b *testing.B, hooks *merchants) *rig {
+	b.Helper()
+	rs := redistest.Start(b, redistest.Args("--maxmemory-policy", "noeviction"))
+	st := redisstore.New(rs.Client(b), "gw", 1)
+	bank := sandbox.New(rs.Client(b), sandbox.Options{Prefix: "sbx", PendingDelay: time.Millisecond})
+	svc := provider.NewService(st, map[string]provider.Processor{sandbox.Name: bank}, sandbox.Name, provider.DefaultConfig())
+	// Events on, as the gateway runs: each expiry or resolution writes its
+	// webhook into the outbox in the same script.
+	svc.SetEvents(webhook.NewEncoder(hooks, []time.Duration{0}))
+	return &rig{store: st, bank: bank, svc: svc, merch: &provider.Merchant{ID: "m1", InstallmentRates: provider.DefaultInstallmentRates()}}
+}
+
+// items is how many items a benchmark seeds: BENCH_JOBS_N, or def.
+func items(b *testing.B, name string, def int) int {
+	b.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		b.Fatalf("%s: %q is not a positive whole number", name, v)
+	}
+	return n
+}
+
+// parallel runs f(i) for i in [0, n) on workers goroutines and fails on
+// the first error.
+func parallel(b *testing.B, n, workers int, f func(i int) error) {
+	b.Helper()
+	var (
+		next  atomic.Int64
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+	)
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				if err := f(i); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if first != nil {
+		b.Fatal(first)
+	}
+}
+
+// startSessions starts n SALE sessions (orders prefix-0…) at the
+// service's clock.
+func (r *rig) startSessions(b *testing.B, prefix string, n int) {
+	b.Helper()
+	ctx := context.Background()
+	parallel(b, n, 16, func(i int) error {
+		order := prefix + "-" + strconv.Itoa(i)
+		_, err := r.svc.StartSession(ctx, provider.StartInput{
+			Request: provider.Request{Merchant: r.merch, GUID: "s-" + order, OrderID: order, Fingerprint: "fp-" + order},
+			Type:    provider.Sale, Amount: 12050, Currency: "TRY", Locale: "en", ReturnURL: "https://shop.example/r"})
+		if err != nil {
+			return fmt.Errorf("start-session %s: %w", order, err)
+		}
+		return nil
+	})
+}
+
+// session is the session of an order.
+func (r *rig) session(order string) (*provider.Session, error) {
+	return r.store.Order(context.Background(), r.merch.ID, order)
+}
+
+// drain runs pass on replicas goroutines until done reports n items, and
+// returns how long that took; a pass that does nothing while work remains
+// waits a little, as the jobs' ticker would.
+func drain(b *testing.B, n, replicas int, within time.Duration, pass func() (int, error)) time.Duration {
+	b.Helper()
+	var (
+		done  atomic.Int64
+		wg    sync.WaitGroup
+		start = time.Now()
+		stop  = start.Add(within)
+		fails atomic.Int64
+	)
+	for range replicas {
+		wg.Go(func() {
+			for done.Load() < int64(n) && time.Now().Before(stop) {
+				k, err := pass()
+				if err != nil {
+					fails.Add(1)
+				}
+				done.Add(int64(k))
+				if k == 0 {
+					time.Sleep(time.Millisecond)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	took := time.Since(start)
+	if got := done.Load(); got < int64(n) {
+		b.Fatalf("%d of %d items done within %s", got, n, within)
+	}
+	if f := fails.Load(); f > 0 {
+		b.Logf("%d passes reported an error", f)
+	}
+	return took
+}

@@ -1,0 +1,408 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/akinon-gateway/gateway/idempotency"
+	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
+)
+
+const (
+	benchUser     = "bench-user"
+	benchPassword = "bench-password-0123456789"
+)
+
+// The rows of the table, in the issue's order. A gateway row's Floor is
+// the floor with as many round trips to Redis.
+var (
+	floorNew    = scenario{Name: "floor, new guid", RoundTrips: "2"}
+	floorReplay = scenario{Name: "floor, replay", RoundTrips: "1"}
+	floorBank   = scenario{Name: "floor, new guid + bank", RoundTrips: "4"}
+	gwStart     = scenario{Name: "start-session, new guid", RoundTrips: "1 script", Floor: floorNew.Name}
+	gwReplay    = scenario{Name: "replay of a start-session", RoundTrips: "1", Floor: floorReplay.Name}
+	gwHistory   = scenario{Name: "history of one order", RoundTrips: "2", Floor: floorNew.Name}
+	gwRefund    = scenario{Name: "refund 0.01, new guid", RoundTrips: "2 + 2 of its bank", Floor: floorBank.Name}
+)
+
+// bench starts redis-server, the floor and the gateway, runs the rounds
+// and writes the table.
+func bench(ctx context.Context, s settings, w io.Writer) error {
+	loadBefore := loadAverage()
+	dir, err := os.MkdirTemp("", "benchload-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	gwBin := filepath.Join(dir, "gateway")
+	goCmd := os.Getenv("GO")
+	if goCmd == "" {
+		goCmd = "go"
+	}
+	if out, err := exec.CommandContext(ctx, goCmd, "build", "-o", gwBin, "./cmd/gateway").CombinedOutput(); err != nil {
+		return fmt.Errorf("go build ./cmd/gateway (run from the repository's root): %v\n%s", err, out)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+
+	rp, redisURL, err := startRedis(ctx, dir)
+	if err != nil {
+		return err
+	}
+	defer rp.stop()
+
+	floor, err := startFloor(ctx, dir, self, redisURL)
+	if err != nil {
+		return err
+	}
+	defer floor.stop()
+	gw, err := startGatewayProc(ctx, dir, gwBin, redisURL)
+	if err != nil {
+		return err
+	}
+	defer gw.stop()
+
+	// What the gateway scenarios need: one order per connection and round
+	// to refund (refunds of one order queue behind each other, and each
+	// round starts from orders as short as the first's), one whose history
+	// is read, and a start-session to replay.
+	n := s.Connections * s.Rounds
+	// The setup shares one small pool and closes it before the load: its
+	// idle connections would count against the gateway's MAX_CONNS_PER_IP.
+	setup := newClient(8)
+	orders, err := purchasedOrders(ctx, setup, gw.base, n+1)
+	if err != nil {
+		return err
+	}
+	refundOrders, historyOrder := orders[:n], orders[n]
+	refundOrder := func(round, w int) string { return refundOrders[round*s.Connections+w] }
+	replayBody := startSessionBody("replay-1", "o-replay", 120.5)
+	for _, p := range []string{gw.base + "/start-session", floor.base + "/floor"} {
+		if status, err := post(ctx, setup, p, benchUser, benchPassword, replayBody); err != nil || status != http.StatusOK {
+			return fmt.Errorf("the start-session to replay on %s: %s", p, describe(status, err))
+		}
+	}
+	// The refund scenario must measure refunds that move money.
+	if out, err := call(ctx, setup, gw.base+"/refund", refundBody("r-check", refundOrder(0, 0))); err != nil || !strings.Contains(string(out), `"status":"RESOLVED"`) {
+		return fmt.Errorf("a refund of 0.01 before the load: %s %v", out, err)
+	}
+	// The replay scenario must measure replays: the gateway says so.
+	if ok, err := replayed(ctx, setup, gw.base+"/start-session", replayBody); err != nil || !ok {
+		return fmt.Errorf("the gateway did not answer the start-session to replay as a replay (%s: true): %v", idempotency.HeaderReplayed, err)
+	}
+	setup.CloseIdleConnections()
+
+	type job struct {
+		sc   scenario
+		p    *proc
+		path string
+		body func(round int) request
+	}
+	unique := func(prefix string, round, w, i int) string { return fmt.Sprintf("%s-%d-%d-%d", prefix, round, w, i) }
+	jobs := []job{
+		{floorNew, floor, "/floor", func(r int) request {
+			return func(w, i int) []byte { g := unique("fs", r, w, i); return startSessionBody(g, g, 120.5) }
+		}},
+		{floorReplay, floor, "/floor", func(int) request { return func(int, int) []byte { return replayBody } }},
+		{floorBank, floor, "/floor4", func(r int) request {
+			return func(w, i int) []byte { return refundBody(unique("fr", r, w, i), refundOrder(r, w)) }
+		}},
+		{gwStart, gw, "/start-session", func(r int) request {
+			return func(w, i int) []byte { g := unique("s", r, w, i); return startSessionBody(g, g, 120.5) }
+		}},
+		{gwReplay, gw, "/start-session", func(int) request { return func(int, int) []byte { return replayBody } }},
+		{gwHistory, gw, "/history", func(r int) request {
+			return func(w, i int) []byte { return historyBody(unique("h", r, w, i), historyOrder) }
+		}},
+		{gwRefund, gw, "/refund", func(r int) request {
+			return func(w, i int) []byte { return refundBody(unique("r", r, w, i), refundOrder(r, w)) }
+		}},
+	}
+
+	fmt.Fprintf(w, "benchload: %d connections, %s per scenario after %s of warm-up, %d interleaved rounds; medians\n",
+		s.Connections, s.Duration, s.Warmup, s.Rounds)
+	samples := map[string][]sample{}
+	client := newClient(s.Connections)
+	for round := range s.Rounds {
+		for _, j := range jobs {
+			sm, res := measure(ctx, client, j.p, j.path, s, j.body(round))
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			line := fmt.Sprintf("round %d  %-28s %8.0f req/s  p99 %6.1f ms  errors %d", round+1, j.sc.Name, sm.Rate, ms(sm.P99), sm.Errors)
+			if res.FirstError != "" {
+				line += " (first: " + res.FirstError + ")"
+			}
+			fmt.Fprintln(os.Stderr, line)
+			samples[j.sc.Name] = append(samples[j.sc.Name], sm)
+		}
+	}
+	var rows []row
+	for _, j := range jobs {
+		rows = append(rows, summarise(j.sc, samples[j.sc.Name]))
+	}
+	fmt.Fprintln(w)
+	writeTable(w, rows)
+	for _, r := range rows {
+		if r.Errors > 0 {
+			fmt.Fprintf(w, "\nWARNING: %d requests of %q failed (see the rounds above): its figures measure failures too\n", r.Errors, r.Name)
+		}
+	}
+	fmt.Fprintf(w, "\nmachine: %s, %d CPUs (nproc), %s; load average before the run: %s\n",
+		cpuModel(), runtime.NumCPU(), runtime.Version(), loadBefore)
+	return nil
+}
+
+// measure loads one server for one window while sampling its RSS, and
+// counts its allocations from its metrics before and after.
+func measure(ctx context.Context, c *http.Client, p *proc, path string, s settings, body request) (sample, result) {
+	var (
+		peak int64
+		done = make(chan struct{})
+		wg   sync.WaitGroup
+	)
+	wg.Go(func() {
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			peak = max(peak, rss(p.cmd.Process.Pid))
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	})
+	before, okBefore := mallocs(p.metricsURL)
+	res := load(ctx, c, p.base+path, benchUser, benchPassword, s.Connections, s.Warmup, s.Duration, body)
+	after, okAfter := mallocs(p.metricsURL)
+	close(done)
+	wg.Wait()
+	sm := sample{Rate: res.rate(), P50: percentile(res.Latencies, 50), P99: percentile(res.Latencies, 99),
+		Errors: res.Errors, RSS: peak, AllocsMissing: !okBefore || !okAfter}
+	// The counter also covers the warm-up before the window: divide by
+	// every request the server answered between the two reads.
+	if total := res.Requests + res.WarmupRequests; total > 0 {
+		sm.AllocsPerReq = (after - before) / float64(total)
+	}
+	return sm, res
+}
+
+func startFloor(ctx context.Context, dir, self, redisURL string) (*proc, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	maddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	p, err := start(dir, "floor", self, []string{"floor", addr, maddr, redisURL, benchUser, benchPassword}, nil)
+	if err != nil {
+		return nil, err
+	}
+	p.base, p.metricsURL = "http://"+addr, "http://"+maddr+"/metrics"
+	return p, waitServing(ctx, p, "/metrics")
+}
+
+// startGatewayProc runs the gateway as production runs it (DEV_MODE off,
+// logs at info, throttles on) except for the sandbox bank, which outside
+// DEV_MODE must be asked for, and the card throttles, off so that the
+// setup can pay for an order per connection from one address.
+func startGatewayProc(ctx context.Context, dir, bin, redisURL string) (*proc, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	admin, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	env := []string{
+		"ADDR=" + addr, "PUBLIC_URL=http://" + addr, "DEV_MODE=0",
+		"GATEWAY_USERNAME=" + benchUser, "GATEWAY_PASSWORD=" + benchPassword,
+		"HASH_KEY=bench-hash-key-0123456789abcdef0123456789",
+		"REDIS_URL=" + redisURL, "PROCESSOR=" + sandbox.Name, "ALLOW_SANDBOX=1",
+		"ADMIN_ADDR=" + admin, "ADMIN_USERNAME=ops", "ADMIN_PASSWORD=bench-ops-password",
+		"THROTTLE_CARD_IP=0", "THROTTLE_CARD_MERCHANT=0", "THROTTLE_CARD_BIN=0",
+	}
+	p, err := start(dir, "gateway", bin, nil, env)
+	if err != nil {
+		return nil, err
+	}
+	p.base, p.metricsURL = "http://"+addr, "http://"+admin+"/metrics"
+	if err := waitServing(ctx, p, "/healthz"); err != nil {
+		log, _ := os.ReadFile(filepath.Join(dir, "gateway.log"))
+		return p, fmt.Errorf("%w; its log:\n%s", err, log)
+	}
+	return p, nil
+}
+
+func startSessionBody(guid, order string, amount float64) []byte {
+	return mustJSON(map[string]any{
+		"version": "1.0", "guid": guid, "orderId": order, "orderAmount": amount, "locale": "en",
+		"returnUrl": "https://shop.example/return", "type": "SALE", "currency": "TRY",
+		"customer": map[string]any{"firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com"},
+	})
+}
+
+func refundBody(guid, order string) []byte {
+	return mustJSON(map[string]any{"version": "1.0", "guid": guid, "orderId": order, "amount": 0.01, "currency": "TRY"})
+}
+
+func historyBody(guid, order string) []byte {
+	return mustJSON(map[string]any{"version": "1.0", "guid": guid, "orderId": order})
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+var csrfRE = regexp.MustCompile(`name="_csrf" value="([^"]*)"`)
+
+// purchasedOrders makes n paid and purchased orders, large enough for
+// every refund of 0.01 the bench makes: start-session, the shopper's card
+// on the hosted page, purchase.
+func purchasedOrders(ctx context.Context, c *http.Client, base string, n int) ([]string, error) {
+	orders := make([]string, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for i := range orders {
+		orders[i] = fmt.Sprintf("o-bench-%d", i)
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			errs[i] = purchase(ctx, c, base, orders[i])
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return orders, nil
+}
+
+func purchase(ctx context.Context, c *http.Client, base, order string) error {
+	body, err := call(ctx, c, base+"/start-session", startSessionBody("start-"+order, order, 999999999.99))
+	if err != nil {
+		return err
+	}
+	var started struct{ RedirectURL string }
+	if err := json.Unmarshal(body, &started); err != nil || started.RedirectURL == "" {
+		return fmt.Errorf("start-session of %s: no redirectUrl in %s", order, body)
+	}
+	jar, _ := cookiejar.New(nil)
+	shopper := &http.Client{Jar: jar, Timeout: 30 * time.Second, Transport: c.Transport, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
+		if !strings.HasPrefix(req.URL.String(), base) {
+			return http.ErrUseLastResponse // the shop's return address is not served here
+		}
+		return nil
+	}}
+	page, err := shopper.Get(started.RedirectURL)
+	if err != nil {
+		return err
+	}
+	html, _ := io.ReadAll(page.Body)
+	page.Body.Close()
+	m := csrfRE.FindSubmatch(html)
+	if m == nil {
+		return fmt.Errorf("no card form on the hosted page of %s (%d)", order, page.StatusCode)
+	}
+	form := url.Values{"_csrf": {string(m[1])}, "cardHolder": {"Ada Lovelace"}, "cardNumber": {sandbox.CardApproved},
+		"expiry": {"12/39"}, "cvc": {"123"}, "installment": {"1"}}
+	paid, err := shopper.PostForm(started.RedirectURL, form)
+	if err != nil {
+		return err
+	}
+	paid.Body.Close()
+	out, err := call(ctx, c, base+"/purchase", mustJSON(map[string]any{"version": "1.0", "guid": "p-" + order, "orderId": order}))
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(string(out), `"status":"RESOLVED"`) {
+		return fmt.Errorf("purchase of %s: %s", order, out)
+	}
+	return nil
+}
+
+// call posts an Akinon call and returns the body of its 200 answer.
+func call(ctx context.Context, c *http.Client, u string, body []byte) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(string(body)))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.SetBasicAuth(benchUser, benchPassword)
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("%s: HTTP %d %s", u, resp.StatusCode, out)
+	}
+	return out, err
+}
+
+// replayed posts an Akinon call and says whether the gateway answered it
+// from its idempotency store.
+func replayed(ctx context.Context, c *http.Client, u string, body []byte) (bool, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return false, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.SetBasicAuth(benchUser, benchPassword)
+	resp, err := c.Do(req)
+	if err != nil {
+		return false, err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode == http.StatusOK && resp.Header.Get(idempotency.HeaderReplayed) == "true", nil
+}
+
+// cpuModel is the first "model name" of /proc/cpuinfo.
+func cpuModel() string {
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown CPU"
+}
+
+func loadAverage() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}

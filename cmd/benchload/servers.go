@@ -1,0 +1,138 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// proc is a server the bench started as a process of its own.
+type proc struct {
+	name       string
+	cmd        *exec.Cmd
+	base       string // http://host:port of its API
+	metricsURL string // its Prometheus metrics, "" for none
+}
+
+// freeAddr is a loopback address no one listens on yet.
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+// start runs name with args and env, its output into dir/name.log.
+func start(dir, name, bin string, args []string, env []string) (*proc, error) {
+	out, err := os.Create(filepath.Join(dir, name+".log"))
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		out.Close()
+		return nil, err
+	}
+	go func() { _ = cmd.Wait(); out.Close() }()
+	return &proc{name: name, cmd: cmd}, nil
+}
+
+func (p *proc) stop() {
+	if p != nil && p.cmd.Process != nil {
+		_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	}
+}
+
+// startRedis runs a redis-server on a free port, configured as the tests
+// configure theirs (no snapshots), and waits for its PING.
+func startRedis(ctx context.Context, dir string) (*proc, string, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, "", err
+	}
+	_, port, _ := net.SplitHostPort(addr)
+	p, err := start(dir, "redis", "redis-server", []string{"--port", port, "--bind", "127.0.0.1", "--dir", dir,
+		"--save", "", "--daemonize", "no", "--protected-mode", "no", "--maxmemory-policy", "noeviction"}, nil)
+	if err != nil {
+		return nil, "", fmt.Errorf("redis-server: %w", err)
+	}
+	url := "redis://" + addr
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	defer rdb.Close()
+	err = waitFor(ctx, 20*time.Second, "redis-server to answer PING", func() bool { return rdb.Ping(ctx).Err() == nil })
+	if err != nil {
+		p.stop()
+		return nil, "", err
+	}
+	return p, url, nil
+}
+
+// waitServing waits until GET base+path answers.
+func waitServing(ctx context.Context, p *proc, path string) error {
+	return waitFor(ctx, 30*time.Second, p.name+" to serve", func() bool {
+		resp, err := http.Get(p.base + path)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return true
+	})
+}
+
+func waitFor(ctx context.Context, within time.Duration, what string, ok func() bool) error {
+	deadline := time.Now().Add(within)
+	for !ok() {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("waited %s for %s", within, what)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// rss is the resident set of a process, from /proc.
+func rss(pid int) int64 {
+	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// mallocs is the server's count of heap objects allocated so far
+// (go_memstats_mallocs_total of its Prometheus Go collector).
+func mallocs(metricsURL string) (float64, bool) {
+	resp, err := http.Get(metricsURL)
+	if err != nil {
+		return 0, false
+	}
+	defer resp.Body.Close()
+	return parseMallocs(resp.Body)
+}
