@@ -182,7 +182,7 @@ func expectPage(p *commerce.Page, want string) error {
 func payOnHostedPage(ctx context.Context, c *http.Client, start string, p Payment) (*htmlForm, []string, error) {
 	var screens []string
 	resp, err := get(ctx, c, start)
-	cardSent, codeSent := false, false
+	cardSent, codeSent, hops := false, false, 0
 	for {
 		if err != nil {
 			return nil, screens, err
@@ -215,6 +215,12 @@ func payOnHostedPage(ctx context.Context, c *http.Client, start string, p Paymen
 			cardSent = true
 			if err := fillCard(form, p); err != nil {
 				return nil, screens, err
+			}
+			resp, err = post(ctx, c, here, form)
+		case kindBank:
+			// What the page's script does: submit the form as it stands.
+			if hops++; hops > 4 {
+				return nil, screens, fmt.Errorf("sent between the gateway and the bank %d times", hops)
 			}
 			resp, err = post(ctx, c, here, form)
 		case kindThreeDS:

@@ -102,8 +102,14 @@ func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, l
 	gw.store.SetDurability(redisstore.Durability{MinReplicas: cfg.RedisMinReplicas, Timeout: cfg.RedisReplicaTimeout, AOF: cfg.RedisWaitAOF,
 		Follow: redisstore.FollowMaster, Sentinel: gw.sentinelCensus(cfg.RedisURL)})
 
+	acsURL, serveACS, err := gw.sandboxACS(cfg, log)
+	if err != nil {
+		gw.close()
+		return nil, err
+	}
 	bank := sandbox.New(books, sandbox.Options{PendingDelay: cfg.SandboxPendingDelay, Retention: cfg.SandboxRetention,
-		Latency: cfg.SandboxLatency})
+		Latency: cfg.SandboxLatency, ACSURL: acsURL})
+	serveACS(bank.ACS())
 	pcfg := provider.DefaultConfig()
 	pcfg.IdempotencyTTL, pcfg.SessionTTL = cfg.IdempotencyTTL, cfg.SessionTTL
 	pcfg.Lease, pcfg.Margin, pcfg.FinishRetry = cfg.RequestLease, cfg.ReconcileMargin, cfg.FinishRetry

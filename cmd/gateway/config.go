@@ -78,6 +78,8 @@ type Config struct {
 	SandboxRedisURL  string        // ours: SANDBOX_REDIS_URL, the sandbox processor's store; "" = the REDIS_URL store
 	SandboxRetention time.Duration // ours: SANDBOX_RETENTION, how long the sandbox processor keeps its records
 	SandboxLatency   time.Duration // ours: SANDBOX_LATENCY, how long the sandbox's answers take after it acted
+	SandboxACSAddr   string        // SANDBOX_ACS_ADDR: the sandbox bank's 3-D Secure page listens here
+	SandboxACSURL    string        // SANDBOX_ACS_URL: its public base URL; empty = the listener's own
 
 	DevMode   bool
 	LogLevel  zapcore.Level
@@ -156,6 +158,8 @@ func (c *Config) variables() []variable {
 		duration("SANDBOX_PENDING_DELAY", "10s", &c.SandboxPendingDelay),
 		duration("SANDBOX_RETENTION", "9600h", &c.SandboxRetention),
 		bind("SANDBOX_LATENCY", "0s", &c.SandboxLatency, parseLatency, time.Duration.String),
+		text("SANDBOX_ACS_ADDR", "127.0.0.1:0", &c.SandboxACSAddr),
+		text("SANDBOX_ACS_URL", "", &c.SandboxACSURL),
 		duration("WEBHOOK_TIMEOUT", "10s", &c.WebhookTimeout),
 		duration("WEBHOOK_POLL", "500ms", &c.WebhookPoll),
 		duration("JOBS_INTERVAL", "1s", &c.JobsInterval),
