@@ -150,6 +150,9 @@ func testBrowser(t *testing.T, checkout string, base []string) {
 	thankYou, failed := 0, 0
 	for _, s := range rep.Scenarios {
 		for i, o := range s.Orders {
+			if strings.HasPrefix(s.Name, "3ds-") {
+				t.Logf("%s: pages %s", s.Name, strings.Join(o.Pages, " → "))
+			}
 			t.Run(fmt.Sprintf("%s/%d-%s", s.Name, i+1, o.Page), func(t *testing.T) {
 				dom := mustParseDOM(t, o.FinalDOM)
 				main := findElement(dom, func(n *html.Node) bool { return n.Data == "main" && attr(n, "data-page") != "" })

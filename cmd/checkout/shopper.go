@@ -42,6 +42,7 @@ type Visit struct {
 	OrderNumber string              // the order number the thank-you page shows
 	Errors      map[string][]string // errors of the last checkout page
 	Screens     []string            // hosted-page screens passed, in order
+	Pages       []string            // the URLs from the hosted page to the return, in order (no query)
 	Shop        time.Duration       // checkout pages up to the redirect (start-session included)
 	Hosted      time.Duration       // on the gateway's pages
 	Return      time.Duration       // the return POST up to the last page (purchase included)
@@ -111,7 +112,7 @@ func (h *httpShopper) Checkout(ctx context.Context, shop *commerce.Shop, o *comm
 	}
 
 	t1 := time.Now()
-	ret, screens, err := payOnHostedPage(ctx, c, redirect.RedirectURL, p)
+	ret, screens, err := payOnHostedPage(ctx, c, redirect.RedirectURL, p, &v.Pages)
 	v.Hosted, v.Screens = time.Since(t1), screens
 	if err != nil {
 		return v, &phaseError{"hosted-page", err}
@@ -176,10 +177,12 @@ func expectPage(p *commerce.Page, want string) error {
 	return nil
 }
 
-// payOnHostedPage goes through the gateway's screens until the return form
-// and returns it. A processing screen is reloaded after the Refresh delay
-// it names, as a browser does; the context's deadline bounds the wait.
-func payOnHostedPage(ctx context.Context, c *http.Client, start string, p Payment) (*htmlForm, []string, error) {
+// payOnHostedPage goes through the gateway's screens, and the bank's
+// 3-D Secure pages, until the return form and returns it, noting each
+// page's URL in pages. A processing screen is reloaded after the Refresh
+// delay it names, as a browser does; the context's deadline bounds the
+// wait.
+func payOnHostedPage(ctx context.Context, c *http.Client, start string, p Payment, pages *[]string) (*htmlForm, []string, error) {
 	var screens []string
 	resp, err := get(ctx, c, start)
 	cardSent, codeSent, hops := false, false, 0
@@ -197,9 +200,12 @@ func payOnHostedPage(ctx context.Context, c *http.Client, start string, p Paymen
 			return nil, screens, perr
 		}
 		here := resp.Request.URL
+		*pages = append(*pages, here.Scheme+"://"+here.Host+here.Path)
 		refresh := resp.Header.Get("Refresh")
 		kind, form := page.kind(refresh)
-		screens = append(screens, string(kind))
+		if kind != kindBank { // a form that submits itself is no screen the shopper sees
+			screens = append(screens, string(kind))
+		}
 		switch kind {
 		case kindReturn:
 			action, err := here.Parse(form.Action)

@@ -148,26 +148,22 @@ var acsTemplate = template.Must(template.New("acs").Parse(`<!doctype html>
 `))
 
 // acsKey is the bank's signing key: Options.ACSKey, or one kept in the
-// books so every replica's ACS and Complete agree.
+// books so every replica's ACS and Complete agree. Each use keeps it for
+// another retention, so it outlives every challenge signed with it and
+// goes with the rest of the books once unused.
 func (p *Processor) acsKey(ctx context.Context) ([]byte, error) {
 	if len(p.opts.ACSKey) > 0 {
 		return p.opts.ACSKey, nil
 	}
-	p.keyMu.Lock()
-	defer p.keyMu.Unlock()
-	if p.key != nil {
-		return p.key, nil
-	}
 	k := p.opts.Prefix + ":acskey"
-	if err := p.rdb.SetNX(ctx, k, randomString(), 0).Err(); err != nil {
+	if err := p.rdb.SetNX(ctx, k, randomString(), p.opts.Retention).Err(); err != nil {
 		return nil, booksError(err)
 	}
-	v, err := p.rdb.Get(ctx, k).Result()
+	v, err := p.rdb.GetEx(ctx, k, p.opts.Retention).Result()
 	if err != nil {
 		return nil, booksError(err)
 	}
-	p.key = []byte(v)
-	return p.key, nil
+	return []byte(v), nil
 }
 
 func sign(key []byte, purpose string, fields ...string) string {

@@ -98,9 +98,6 @@ type Processor struct {
 
 	mu    sync.Mutex
 	calls map[string]int // method → calls this process received
-
-	keyMu sync.Mutex
-	key   []byte // the ACS key, once read from the books
 }
 
 var _ provider.Processor = (*Processor)(nil)
