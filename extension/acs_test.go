@@ -2,6 +2,7 @@ package extension_test
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -246,5 +247,63 @@ func TestAbandonedChallenge(t *testing.T) {
 	}
 	if n := g.bank.Calls("Complete"); n != 0 {
 		t.Fatalf("an expired challenge reached the processor")
+	}
+}
+
+// TestBankReturnSettledByTheReconciler: a return whose request is stuck at
+// the bank is settled by the reconciler from the bank's record, once; the
+// late request then shows the settled payment.
+func TestBankReturnSettledByTheReconciler(t *testing.T) {
+	tests := []struct {
+		name        string
+		afterActing bool
+		wantStatus  string
+	}{
+		{"the bank never got it", false, "REJECTED"},
+		{"the bank acted, its answer is lost", true, "RESOLVED"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := mustGateway(t, withSessionTTL(time.Minute))
+			order := "order-acs-rec-" + strings.ReplaceAll(tt.name, " ", "-")
+			s := g.mustStart(t, order)
+			b := newBrowser(t)
+			trip := b.toBank(t, g, b.pay(t, s.RedirectURL, cardOf(sandbox.CardThreeDS)), sandbox.ThreeDSCode)
+			entered, release := g.bank.hold(t, "Complete")
+			if tt.afterActing {
+				entered, release = g.bank.holdAnswer(t, "Complete")
+			}
+			stuck := make(chan *response, 1)
+			go func() { stuck <- trip.back(t, trip.Back) }()
+			select {
+			case <-entered:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the return never reached the bank")
+			}
+			g.clock.Add(2 * time.Minute) // past the lease, the margin and the session's expiry
+			rep, err := g.svc.ReconcileOnce(context.Background())
+			if err != nil || rep.Settled+rep.NotReceived != 1 {
+				t.Fatalf("reconcile = %+v, %v", rep, err)
+			}
+			_, f := returned(t, b.get(t, s.RedirectURL))
+			if f["status"] != tt.wantStatus {
+				t.Fatalf("settled as %v, want %s", f, tt.wantStatus)
+			}
+			release()
+			if _, late := returned(t, <-stuck); late["status"] != tt.wantStatus {
+				t.Fatalf("the late return's page: %v, want the settled payment", late)
+			}
+			// A replay after all that changes nothing.
+			if _, again := returned(t, trip.back(t, trip.Back)); again["status"] != tt.wantStatus {
+				t.Fatalf("a replay after settlement: %v", again)
+			}
+			h, _ := g.mustHistory(t, order)
+			if len(h.Steps) != 1 || h.Steps[0].StatusCode != tt.wantStatus {
+				t.Fatalf("history: %+v", h.Steps)
+			}
+			if ds, _ := g.svc.InDoubt(context.Background()); len(ds) != 0 {
+				t.Fatalf("still in doubt: %+v", ds)
+			}
+		})
 	}
 }
