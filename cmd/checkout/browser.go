@@ -223,6 +223,12 @@ func (w *walker) hostedSteps(p Payment) (string, []string, error) {
 			return state, screens, nil
 		case state == "3ds" && !codeSent:
 			screens = append(screens, string(kindThreeDS))
+			if p.AbandonAtBank {
+				if err := w.screenshot("3-d-secure-abandoned"); err != nil {
+					return "", screens, err
+				}
+				return "", screens, errAbandoned
+			}
 			if p.ThreeDSCode == "" {
 				return "", screens, errors.New("the bank asks for a 3-D Secure code and the payment has none")
 			}

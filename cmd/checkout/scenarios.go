@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -46,6 +47,7 @@ func allScenarios() []scenario {
 		{"fraud", "fraud card: REJECTED/RISKY, no purchase", runFraud},
 		{"3ds-pass", "3-D Secure with the right code: RESOLVED and purchased", run3DSPass},
 		{"3ds-fail", "3-D Secure with a wrong code: REJECTED/PROCESSING_ERROR", run3DSFail},
+		{"3ds-abandoned", "3-D Secure left unanswered at the bank's ACS: the session expires at SESSION_TTL, a REJECTED webhook", run3DSAbandoned},
 		{"3ds-frictionless", "3-D Secure without a challenge: through the bank's ACS and back, RESOLVED", run3DSFrictionless},
 		{"transient", "processor fails twice then approves: three sub-steps in history", runTransient},
 		{"pending-webhook", "PENDING on return, then a signed webhook RESOLVED; purchased after it", runPendingResolved},
@@ -214,6 +216,29 @@ func run3DSPass(ctx context.Context, sc *scene) error {
 	sc.expectPurchased(o)
 	sc.expectThankYou(o, v)
 	sc.summary = o.Number + " passed 3-D Secure at the bank's ACS, purchased; pages " + strings.Join(v.Pages, " → ")
+	return nil
+}
+
+func run3DSAbandoned(ctx context.Context, sc *scene) error {
+	o, v, err := sc.checkout(ctx, commerce.OrderSpec{Amount: commerce.MustAmount("33.00"), Type: commerce.Sale},
+		Payment{CardNumber: cardThreeDS, AbandonAtBank: true})
+	if !errors.Is(err, errAbandoned) {
+		return fmt.Errorf("the walk should end unanswered at the bank, got %v", err)
+	}
+	sc.expect("hosted screens", strings.Join(v.Screens, " → "), "card form → 3-D Secure")
+	if r := o.View().Return; r != nil {
+		sc.failf("order %s: a return POST came from an abandoned challenge: %v", o.Number, r.Fields)
+	}
+	wh, err := sc.waitWebhook(ctx, o, rejected)
+	if err != nil {
+		return err
+	}
+	sc.expect("webhook subStatus", wh.SubStatus, processingError)
+	if p := o.View().Purchase; p != nil {
+		sc.failf("order %s: Commerce purchased an abandoned payment (%s)", o.Number, p.Describe())
+	}
+	sc.summary = fmt.Sprintf("%s left at the ACS (%s), expired: webhook %s REJECTED/PROCESSING_ERROR", o.Number,
+		strings.Join(v.Pages, " → "), wh.EventID)
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -24,7 +25,13 @@ type Payment struct {
 	CVC         string
 	Installment int    // 0 or 1: single payment
 	ThreeDSCode string // typed if the bank asks
+	// AbandonAtBank leaves the bank's 3-D Secure page unanswered: the
+	// walk ends there with errAbandoned.
+	AbandonAtBank bool
 }
+
+// errAbandoned ends a walk the shopper gave up at the bank on purpose.
+var errAbandoned = errors.New("the shopper left the bank's 3-D Secure page unanswered")
 
 func (p Payment) expiry() string {
 	if p.Expiry != "" {
@@ -230,6 +237,9 @@ func payOnHostedPage(ctx context.Context, c *http.Client, start string, p Paymen
 			}
 			resp, err = post(ctx, c, here, form)
 		case kindThreeDS:
+			if p.AbandonAtBank {
+				return nil, screens, errAbandoned
+			}
 			if codeSent {
 				return nil, screens, fmt.Errorf("the 3-D Secure form came back (HTTP %d)", resp.StatusCode)
 			}
