@@ -137,6 +137,8 @@ func TestBankReturnReplayedOrTampered(t *testing.T) {
 		trip := b.toBank(t, g, b.pay(t, s.RedirectURL, cardOf(sandbox.CardThreeDS)), sandbox.ThreeDSCode)
 		_, first := returned(t, trip.back(t, trip.Back))
 		_, again := returned(t, trip.back(t, trip.Back))
+		t.Logf("first return: %s/%s %s; replayed: %s/%s %s", first["status"], first["subStatus"], first["transactionId"],
+			again["status"], again["subStatus"], again["transactionId"])
 		if first["status"] != "RESOLVED" || again["status"] != "RESOLVED" || first["transactionId"] != again["transactionId"] {
 			t.Fatalf("a replayed return: %v then %v", first, again)
 		}
@@ -197,6 +199,7 @@ func TestBankReturnReplayedOrTampered(t *testing.T) {
 			}
 			tt.edit(f)
 			_, ret := returned(t, trip.back(t, f))
+			t.Logf("%s: the return page says %s/%s", tt.name, ret["status"], ret["subStatus"])
 			if ret["status"] != "REJECTED" {
 				t.Fatalf("a forged return (%s): %v", tt.name, ret)
 			}
