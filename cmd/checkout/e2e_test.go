@@ -56,7 +56,7 @@ func TestE2E(t *testing.T) {
 		"WEBHOOK_RETRY_SCHEDULE": "0s,1s,2s,5s",
 	}))
 	base := []string{"-gateway", gw, "-listen", shopAddr, "-hash-key", e2eHashKey,
-		"-webhook-hash-key", e2eWebhookKey, "-webhook-wait", "30s"}
+		"-webhook-hash-key", e2eWebhookKey, "-webhook-wait", "30s", "-session-ttl", "20s"}
 
 	if mode == "browser" {
 		testBrowser(t, bin.checkout, base)

@@ -229,6 +229,19 @@ func run3DSAbandoned(ctx context.Context, sc *scene) error {
 	if r := o.View().Return; r != nil {
 		sc.failf("order %s: a return POST came from an abandoned challenge: %v", o.Number, r.Fields)
 	}
+	x, err := sc.callRaw(ctx, commerce.EndpointPurchase, mustJSON(commerce.PurchaseRequest{
+		Version: commerce.APIVersion, GUID: commerce.NewGUID(), OrderID: o.Number}))
+	if err != nil {
+		return err
+	}
+	sc.expectRefused("purchase while the shopper is at the bank", operationOf(x), http.StatusUnprocessableEntity, "session_not_paid")
+	if sc.cfg.SessionTTL <= 0 {
+		sc.summary = fmt.Sprintf("%s left at the ACS (%s), not purchasable; expiry not awaited (no -session-ttl)", o.Number,
+			strings.Join(v.Pages, " → "))
+		return nil
+	}
+	// The expiry comes within SessionTTL of the start, which config
+	// keeps below the webhook wait.
 	wh, err := sc.waitWebhook(ctx, o, rejected)
 	if err != nil {
 		return err
