@@ -77,7 +77,8 @@ func TestNoCardDataAtRest(t *testing.T) {
 			"cardNumber": {c.number}, "expiry": {c.expiry}, "cvc": {c.cvc}, "installment": {c.installment}})
 		checkPage(t, resp.Body, c.typed)
 		if c.code != "" {
-			resp = b.post(t, g.URL+formAction(resp.Body), url.Values{"_csrf": {hidden(resp.Body)["_csrf"]}, "code": {c.code}})
+			trip := b.toBank(t, g, resp, c.code)
+			resp = trip.back(t, trip.Back)
 		}
 		_, f := returned(t, resp)
 		if f["status"] == "RESOLVED" {

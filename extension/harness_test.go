@@ -153,6 +153,10 @@ func (b *bank) Authenticate(ctx context.Context, req provider.AuthenticateReques
 	return pass(b, ctx, "Authenticate", req.Reference, func() (provider.Result, error) { return b.Processor.Authenticate(ctx, req) })
 }
 
+func (b *bank) Complete(ctx context.Context, req provider.CompleteRequest) (provider.Result, error) {
+	return pass(b, ctx, "Complete", req.Reference, func() (provider.Result, error) { return b.Processor.Complete(ctx, req) })
+}
+
 func (b *bank) Capture(ctx context.Context, req provider.OperationRequest) (provider.Result, error) {
 	return pass(b, ctx, "Capture", req.Reference, func() (provider.Result, error) { return b.Processor.Capture(ctx, req) })
 }
@@ -172,6 +176,7 @@ func (b *bank) Inquire(ctx context.Context, req provider.InquiryRequest) (provid
 // gateway is an extension.Server on a real Redis, served over loopback.
 type gateway struct {
 	URL       string
+	ACSURL    string // the sandbox bank's 3-D Secure origin
 	svc       *provider.Service
 	store     *redisstore.Store
 	bank      *bank
@@ -246,7 +251,14 @@ func mustGateway(tb testing.TB, opts ...option) *gateway {
 	g.store = store
 	// The bank keeps its books on the shared server, never on the
 	// gateway's private one that a test kills or fills.
-	books := sandbox.New(redistest.Shared(tb).Client(tb), sandbox.Options{Prefix: redistest.Prefix(tb), PendingDelay: 10 * time.Second, Now: g.clock.Now})
+	// Its ACS is an origin of its own, as an issuer's is.
+	acs := httptest.NewUnstartedServer(nil)
+	g.ACSURL = "http://" + acs.Listener.Addr().String()
+	books := sandbox.New(redistest.Shared(tb).Client(tb), sandbox.Options{Prefix: redistest.Prefix(tb), PendingDelay: 10 * time.Second, Now: g.clock.Now,
+		ACSURL: g.ACSURL})
+	acs.Config.Handler = books.ACS()
+	acs.Start()
+	tb.Cleanup(acs.Close)
 	g.bank = &bank{Processor: books, gates: map[string]*gate{}, refs: map[string][]string{}}
 	pcfg := provider.DefaultConfig()
 	pcfg.SessionTTL = cfg.sessionTTL

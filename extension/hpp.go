@@ -49,6 +49,11 @@ const (
 
 func (s *Server) routePages(e *echo.Echo) {
 	g := e.Group("/pay", bodyLimit(16<<10), middleware.CSRFWithConfig(middleware.CSRFConfig{
+		// The bank's return is a cross-site POST, which carries no
+		// SameSite cookie, so it cannot pass this check; it needs none:
+		// its path names the attempt (a secret the bank was given), it is
+		// claimed once, and the processor verifies the bank's signature.
+		Skipper:        func(c echo.Context) bool { return c.Path() == returnRoute },
 		TokenLookup:    "form:" + csrfField,
 		CookieName:     "gw_csrf",
 		CookiePath:     "/pay",
@@ -58,9 +63,12 @@ func (s *Server) routePages(e *echo.Echo) {
 	}))
 	g.GET("/:sid", s.showPage)
 	g.POST("/:sid", s.payCard)
-	g.GET("/:sid/3ds", s.showPage)
-	g.POST("/:sid/3ds", s.payThreeDS)
+	g.GET("/:sid/return/:attempt", s.bankReturn)
+	g.POST("/:sid/return/:attempt", s.bankReturn)
 }
+
+// returnRoute is where a bank sends the shopper back for one attempt.
+const returnRoute = "/pay/:sid/return/:attempt"
 
 func isPage(c echo.Context) bool { return strings.HasPrefix(c.Path(), "/pay") }
 
@@ -103,6 +111,7 @@ func (s *Server) payCard(c echo.Context) error {
 		Expiry:      c.FormValue("expiry"),
 		CVC:         c.FormValue("cvc"),
 		Installment: c.FormValue("installment"),
+		ReturnBase:  s.publicURL + "/pay/" + url.PathEscape(sess.ID) + "/return/",
 	}
 	ctx, bin := c.Request().Context(), cardBIN(form.CardNumber)
 	if err := s.throttle.cardAttempt(ctx, s.clientKey(c), m.ID, bin); err != nil {
@@ -122,7 +131,9 @@ func (s *Server) payCard(c echo.Context) error {
 	return s.show(c, m, v)
 }
 
-func (s *Server) payThreeDS(c echo.Context) error {
+// bankReturn takes the shopper back from the bank (a POST, or a GET with
+// the fields in the query) and finishes the attempt its path names.
+func (s *Server) bankReturn(c echo.Context) error {
 	sess, m, err := s.pageSession(c)
 	if err != nil {
 		return err
@@ -130,10 +141,20 @@ func (s *Server) payThreeDS(c echo.Context) error {
 	if sess.ID != c.Param(paramSession) {
 		return s.show(c, m, s.svc.Page(&m.Merchant, c.Param(paramSession), sess))
 	}
-	v, err := s.svc.Authenticate(c.Request().Context(), &m.Merchant, sess, c.FormValue("code"))
+	if err := c.Request().ParseForm(); err != nil {
+		return provider.Errorf(provider.CodeInvalidField, "", "unreadable return from the bank")
+	}
+	fields := map[string]string{}
+	for k, v := range c.Request().Form {
+		if len(v) > 0 && k != csrfField {
+			fields[k] = v[0]
+		}
+	}
+	v, err := s.svc.Return(c.Request().Context(), &m.Merchant, sess, c.Param("attempt"), fields)
 	if err != nil {
 		return err
 	}
+	s.logger(c).Info("bank return", zap.String("session_id", sess.ID), zap.String("page", pageName(v.State)))
 	return s.show(c, m, v)
 }
 
@@ -148,6 +169,7 @@ type pageData struct {
 	Result, ReturnURL         string
 	Fields                    []formField
 	Heading, Text             string
+	Method                    string
 }
 
 type installmentChoice struct {
@@ -157,16 +179,15 @@ type installmentChoice struct {
 
 type formField struct{ Name, Value string }
 
-// show renders what the view calls for. A 3-D Secure challenge is shown
-// at its own address, so the card form's POST is answered with a
-// redirect (a reload then cannot post the card again).
+// show renders what the view calls for. A 3-D Secure challenge answers
+// the card form's POST with the form that takes the shopper to the bank;
+// a session at the bank, seen again, waits for the bank's return.
 func (s *Server) show(c echo.Context, m *Merchant, v provider.PageView) error {
 	sess := v.Session
 	lang, t := textsFor(sess.Locale)
 	d := pageData{Lang: lang, T: t, Nonce: nonce(), Amount: formatAmount(sess.Amount, lang), Currency: sess.Currency}
 	d.CSRF, _ = c.Get("csrf").(string)
 	base := "/pay/" + url.PathEscape(sess.ID)
-	onThreeDS := strings.HasSuffix(c.Path(), "/3ds")
 	h := c.Response().Header()
 	h.Set("Cache-Control", "no-store")
 	formAction := "'self'"
@@ -175,9 +196,6 @@ func (s *Server) show(c echo.Context, m *Merchant, v provider.PageView) error {
 	status := http.StatusOK
 	switch v.State {
 	case provider.PageForm:
-		if onThreeDS {
-			return c.Redirect(http.StatusSeeOther, base)
-		}
 		tpl, d.Action = s.pages.pay, base
 		d.Installments = installmentChoices(m, sess, lang, t)
 		if len(v.Errors) > 0 {
@@ -189,10 +207,18 @@ func (s *Server) show(c echo.Context, m *Merchant, v provider.PageView) error {
 			status = http.StatusUnprocessableEntity
 		}
 	case provider.PageThreeDS:
-		if !onThreeDS {
-			return c.Redirect(http.StatusSeeOther, base+"/3ds")
+		origin, ok := bankOrigin(v.Redirect)
+		if !ok {
+			tpl, d.Heading, d.Text = s.pages.message, t.ThreeDSTitle, t.ThreeDSAway
+			h.Set("Refresh", "2")
+			break
 		}
-		tpl, d.Action = s.pages.threeDS, base+"/3ds"
+		// The form is rendered once, never stored: it may carry the card.
+		tpl, d.Action, d.Method = s.pages.threeDS, v.Redirect.URL, v.Redirect.Method
+		for _, f := range v.Redirect.Fields {
+			d.Fields = append(d.Fields, formField{f.Name, f.Value})
+		}
+		formAction += " " + origin
 	case provider.PageProcessing:
 		tpl = s.pages.processing
 		h.Set("Refresh", "2")
@@ -284,6 +310,20 @@ func (s *Server) returnFields(m *Merchant, sess *provider.Session) ([]formField,
 		{"amount", f.Amount}, {"installment", f.Installment}, {"currency", f.Currency},
 		{"status", f.Status}, {"subStatus", f.SubStatus}, {"hash", hash},
 	}, nil
+}
+
+// bankOrigin is the origin a Redirect's form goes to, for the page's
+// form-action; a Redirect that is not an absolute http(s) URL is not
+// followed.
+func bankOrigin(r *provider.Redirect) (string, bool) {
+	if r == nil || (r.Method != http.MethodPost && r.Method != http.MethodGet) {
+		return "", false
+	}
+	u, err := url.Parse(r.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", false
+	}
+	return u.Scheme + "://" + u.Host, true
 }
 
 func installmentChoices(m *Merchant, sess *provider.Session, lang string, t *texts) []installmentChoice {

@@ -150,54 +150,6 @@ func TestWholePaymentThroughTheHostedPage(t *testing.T) {
 	}
 }
 
-func TestThreeDSecure(t *testing.T) {
-	tests := []struct {
-		code      string
-		status    string
-		subStatus string
-	}{
-		{sandbox.ThreeDSCode, "RESOLVED", "RESOLVED"},
-		{"000000", "REJECTED", "PROCESSING_ERROR"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.code, func(t *testing.T) {
-			g := mustGateway(t)
-			order := "order-3ds-" + tt.code
-			s := g.mustStart(t, order, set("locale", "en-US"))
-			b := newBrowser(t)
-			challenge := b.pay(t, s.RedirectURL, cardOf(sandbox.CardThreeDS))
-			if challenge.Status != http.StatusOK || !bytes.Contains(challenge.Body, []byte(`name="code"`)) {
-				t.Fatalf("after the card form: %d\n%s", challenge.Status, challenge.Body)
-			}
-			if want := "/pay/" + s.SessionID + "/3ds"; formAction(challenge.Body) != want {
-				t.Fatalf("the 3-D Secure form posts to %q, want %q", formAction(challenge.Body), want)
-			}
-			if !bytes.Contains(challenge.Body, []byte(`lang="en"`)) {
-				t.Errorf("en-US should get the English page")
-			}
-			// The order is not paid while the code is awaited.
-			if r := g.call(t, "/purchase", body(opBody(order, "early-"+order))); r.Status != http.StatusUnprocessableEntity {
-				t.Errorf("purchase during 3-D Secure: %s", r)
-			}
-			done := b.post(t, g.URL+formAction(challenge.Body), url.Values{"_csrf": {hidden(challenge.Body)["_csrf"]}, "code": {tt.code}})
-			action, f := returned(t, done)
-			checkReturn(t, action, f, map[string]string{"status": tt.status, "subStatus": tt.subStatus, "sessionId": s.SessionID})
-
-			h, _ := g.mustHistory(t, order)
-			if len(h.Steps) != 1 || h.Steps[0].StatusCode != tt.status || len(h.Steps[0].SubSteps) != 2 {
-				t.Errorf("history after 3-D Secure: %+v", h)
-			}
-			wantPurchase := http.StatusOK
-			if tt.status != "RESOLVED" {
-				wantPurchase = http.StatusUnprocessableEntity
-			}
-			if r := g.call(t, "/purchase", body(opBody(order, "purchase-"+order))); r.Status != wantPurchase {
-				t.Errorf("purchase after 3-D Secure %s: %s", tt.status, r)
-			}
-		})
-	}
-}
-
 // TestCardOutcomes pays with each of the sandbox's cards and follows the
 // order through purchase and refund.
 func TestCardOutcomes(t *testing.T) {
@@ -409,26 +361,6 @@ func TestExpiredSession(t *testing.T) {
 	checkReturn(t, action, f, map[string]string{"status": "RESOLVED", "sessionId": again.SessionID})
 }
 
-// TestExpiredChallenge: a 3-D Secure code nobody typed in time cannot be
-// typed later.
-func TestExpiredChallenge(t *testing.T) {
-	g := mustGateway(t, withSessionTTL(15*time.Minute))
-	s := g.mustStart(t, "o-3ds-exp")
-	b := newBrowser(t)
-	challenge := b.pay(t, s.RedirectURL, cardOf(sandbox.CardThreeDS))
-	csrf := hidden(challenge.Body)["_csrf"]
-	g.clock.Add(15 * time.Minute)
-	if r := b.get(t, g.URL+formAction(challenge.Body)); r.Status != http.StatusGone {
-		t.Fatalf("the challenge page after the expiry: %d", r.Status)
-	}
-	if r := b.post(t, g.URL+formAction(challenge.Body), url.Values{"_csrf": {csrf}, "code": {sandbox.ThreeDSCode}}); r.Status != http.StatusGone {
-		t.Fatalf("answering the challenge after the expiry: %d", r.Status)
-	}
-	if n := g.bank.Calls("Authenticate"); n != 0 {
-		t.Fatalf("an expired challenge reached the processor")
-	}
-}
-
 func TestReplacedSessionIsGone(t *testing.T) {
 	g := mustGateway(t)
 	first := g.mustStart(t, "order-rep")
@@ -464,10 +396,6 @@ func TestDoubleSubmitChargesOnce(t *testing.T) {
 	}{
 		{"one after the other", "order-dbl", "Authorise", func(t *testing.T, _ *gateway, b *browser, redirect string) (string, url.Values) {
 			return redirect, b.cardForm(t, redirect, cardOf(sandbox.CardApproved))
-		}},
-		{"the 3-D Secure code twice", "order-dbl-3ds", "Authenticate", func(t *testing.T, g *gateway, b *browser, redirect string) (string, url.Values) {
-			challenge := b.pay(t, redirect, cardOf(sandbox.CardThreeDS))
-			return g.URL + formAction(challenge.Body), url.Values{"_csrf": {hidden(challenge.Body)["_csrf"]}, "code": {sandbox.ThreeDSCode}}
 		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -630,7 +558,7 @@ func TestAntiForgery(t *testing.T) {
 
 func TestUnknownSessionPage(t *testing.T) {
 	g := mustGateway(t)
-	for _, path := range []string{"/pay/00000000-0000-0000-0000-000000000000", "/pay/nope", "/pay/nope/3ds"} {
+	for _, path := range []string{"/pay/00000000-0000-0000-0000-000000000000", "/pay/nope", "/pay/nope/return/x"} {
 		r := newBrowser(t).get(t, g.URL+path)
 		if r.Status != http.StatusNotFound || !bytes.Contains(r.Body, []byte(`id="message"`)) {
 			t.Errorf("GET %s: %d\n%s", path, r.Status, r.Body)

@@ -7,7 +7,7 @@ type texts struct {
 	Title, PayTitle, CardHolder, CardNumber, Expiry, CVC, Installment, PayButton string
 	Single, Installments, Interest                                               string
 	TriesLeft                                                                    string
-	ThreeDSTitle, ThreeDSNote, ThreeDSCode, ThreeDSButton                        string
+	ThreeDSTitle, ThreeDSNote, ThreeDSAway, ThreeDSButton                        string
 	ProcessingTitle, ProcessingNote                                              string
 	Returning, BackToShop                                                        string
 	Resolved, Rejected, Pending                                                  string
@@ -23,7 +23,7 @@ var english = texts{
 	Installment: "Installments", PayButton: "Pay",
 	Single: "Single payment", Installments: "%d installments", Interest: "total %s",
 	TriesLeft:    "Attempts left: %d",
-	ThreeDSTitle: "3-D Secure", ThreeDSNote: "Enter the code your bank sent you.", ThreeDSCode: "Verification code", ThreeDSButton: "Verify",
+	ThreeDSTitle: "3-D Secure", ThreeDSNote: "Taking you to your bank to verify the payment…", ThreeDSAway: "Finish the verification on your bank's page; this page refreshes by itself.", ThreeDSButton: "Continue to your bank",
 	ProcessingTitle: "Your payment is being processed", ProcessingNote: "This page refreshes by itself.",
 	Returning: "Returning you to the shop…", BackToShop: "Back to the shop",
 	Resolved: "Payment approved", Rejected: "Payment declined", Pending: "Payment pending",
@@ -47,7 +47,7 @@ var turkish = texts{
 	Installment: "Taksit", PayButton: "Öde",
 	Single: "Tek çekim", Installments: "%d taksit", Interest: "toplam %s",
 	TriesLeft:    "Kalan deneme hakkı: %d",
-	ThreeDSTitle: "3-D Secure", ThreeDSNote: "Bankanızın gönderdiği kodu girin.", ThreeDSCode: "Doğrulama kodu", ThreeDSButton: "Doğrula",
+	ThreeDSTitle: "3-D Secure", ThreeDSNote: "Ödemeyi doğrulamak için bankanıza yönlendiriliyorsunuz…", ThreeDSAway: "Doğrulamayı bankanızın sayfasında tamamlayın; bu sayfa kendiliğinden yenilenir.", ThreeDSButton: "Bankanıza devam edin",
 	ProcessingTitle: "Ödemeniz işleniyor", ProcessingNote: "Bu sayfa kendiliğinden yenilenir.",
 	Returning: "Mağazaya yönlendiriliyorsunuz…", BackToShop: "Mağazaya dön",
 	Resolved: "Ödeme onaylandı", Rejected: "Ödeme reddedildi", Pending: "Ödeme beklemede",

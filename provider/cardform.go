@@ -17,6 +17,10 @@ type CardForm struct {
 	Expiry      string // MM/YY
 	CVC         string
 	Installment string
+	// ReturnBase is not typed by the shopper: it is the gateway's return
+	// URL for the session, to which the attempt is appended for a bank
+	// that sends the shopper back.
+	ReturnBase string
 }
 
 // ParsedCard is a validated form.

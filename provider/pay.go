@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"time"
 )
@@ -11,7 +12,7 @@ type PageState int
 
 const (
 	PageForm       PageState = iota + 1 // the card form
-	PageThreeDS                         // the 3-D Secure code form
+	PageThreeDS                         // the shopper is at the bank's 3-D Secure page
 	PageProcessing                      // a payment is at the processor; look again shortly
 	PageDone                            // the payment has an outcome: send the shopper back
 	PageGone                            // expired or replaced: nothing to pay
@@ -24,6 +25,10 @@ type PageView struct {
 	Installments []int       // offered counts
 	Errors       FieldErrors // a refused form, to show beside its fields
 	TriesLeft    int
+	// Redirect, on the answer to the card form only, is the form that
+	// takes the shopper to the bank; it is never stored, so a later view
+	// of a session at the bank has none.
+	Redirect *Redirect
 }
 
 // Session reads the session behind a hosted-page id. An unknown id is
@@ -97,20 +102,31 @@ func (s *Service) Pay(ctx context.Context, m *Merchant, sess *Session, form Card
 	}
 	budget := s.budget()
 	ref := payReference(sess)
+	// The attempt names the bank's return in its path; it is kept as the
+	// session's ChallengeID, so only this attempt's return is taken.
+	attempt := newToken()
 	res, subs, err := s.call(ctx, budget, func(ctx context.Context) (Result, error) {
 		return p.Authorise(ctx, AuthoriseRequest{Reference: ref, Type: sess.Type,
-			Amount: amount, Currency: sess.Currency, Installment: parsed.Installment, Card: parsed.Card})
+			Amount: amount, Currency: sess.Currency, Installment: parsed.Installment, Card: parsed.Card,
+			ReturnURL: form.ReturnBase + attempt, Locale: sess.Locale})
 	}, func(ctx context.Context) (Inquiry, error) {
 		return p.Inquire(ctx, InquiryRequest{Operation: OpAuthorise, Reference: ref})
 	})
 	if err != nil {
 		return s.inDoubt(m, claimed, err)
 	}
+	if res.Outcome == Challenge && res.Redirect != nil {
+		res.ChallengeID = attempt
+	}
 	after, err := s.settle(ctx, claimed, claim, res, subs)
 	if err != nil {
 		return s.inDoubt(m, claimed, err)
 	}
-	return s.view(m, after, s.now()), nil
+	v = s.view(m, after, s.now())
+	if v.State == PageThreeDS {
+		v.Redirect = res.Redirect
+	}
+	return v, nil
 }
 
 // inDoubt is the page of a payment whose outcome could not be known or
@@ -157,11 +173,18 @@ func paid(claimed *Session, claim PaymentClaim, res Result, subs []SubStep) *Ses
 	return &p
 }
 
-// Authenticate takes the shopper's 3-D Secure code.
-func (s *Service) Authenticate(ctx context.Context, m *Merchant, sess *Session, code string) (PageView, error) {
+// Return takes the shopper's browser back from the bank for one attempt
+// and finishes the payment with the bank's fields. The attempt is claimed
+// once in the store, so a replayed or concurrent return finds the payment
+// settled or at the processor and changes nothing; a return for another
+// attempt, or for a session no longer at the bank, only shows the page.
+// The amount, currency and installment are the ones stored with the card
+// stage, never the browser's.
+func (s *Service) Return(ctx context.Context, m *Merchant, sess *Session, attempt string, fields map[string]string) (PageView, error) {
 	now := s.now()
 	v := s.view(m, sess, now)
-	if v.State != PageThreeDS {
+	if v.State != PageThreeDS || sess.ChallengeID == "" ||
+		subtle.ConstantTimeCompare([]byte(attempt), []byte(sess.ChallengeID)) != 1 {
 		return v, nil
 	}
 	claim := s.paymentClaim(sess, StageThreeDS, now)
@@ -170,15 +193,24 @@ func (s *Service) Authenticate(ctx context.Context, m *Merchant, sess *Session, 
 		return s.afterClaimError(ctx, m, sess.ID, err)
 	}
 	p := s.processor(claimed)
-	budget := s.budget()
 	ref := payReference(claimed)
-	res, subs, err := s.call(ctx, budget, func(ctx context.Context) (Result, error) {
-		return p.Authenticate(ctx, AuthenticateRequest{Reference: ref, ChallengeID: claimed.ChallengeID, Code: code})
+	res, subs, err := s.call(ctx, s.budget(), func(ctx context.Context) (Result, error) {
+		c, ok := p.(Completer)
+		if !ok {
+			return Result{Outcome: Declined, Code: "3DS", Detail: "the processor takes no return from a bank"}, nil
+		}
+		return c.Complete(ctx, CompleteRequest{Reference: ref, Type: claimed.Type, Amount: claimed.Authorised,
+			Currency: claimed.Currency, Installment: claimed.Installment, Fields: fields})
 	}, func(ctx context.Context) (Inquiry, error) {
-		return p.Inquire(ctx, InquiryRequest{Operation: OpAuthenticate, Reference: ref})
+		return p.Inquire(ctx, InquiryRequest{Operation: OpAuthenticate, Reference: ref, ProcessorID: claimed.ProcessorID})
 	})
 	if err != nil {
 		return s.inDoubt(m, claimed, err)
+	}
+	if res.Outcome == Challenge {
+		// A second challenge cannot be followed from here: the return
+		// must end the authentication.
+		res = Result{Outcome: Declined, Code: res.Code, Detail: "3-D Secure did not end at the bank"}
 	}
 	after, err := s.settle(ctx, claimed, claim, res, append(claimed.PaySubSteps, subs...))
 	if err != nil {

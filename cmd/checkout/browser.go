@@ -11,8 +11,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/akinon-gateway/gateway/cmd/checkout/chromium"
@@ -80,6 +82,24 @@ func (b *browserShopper) Checkout(ctx context.Context, shop *commerce.Shop, o *c
 	defer stop()
 	w := &walker{tab: tab, shop: strings.TrimRight(shop.PublicURL(), "/"), shots: sh, step: b.step}
 	defer func() { v.Screenshots = w.files }()
+	// Every page the tab loads, the ones that submit themselves at once
+	// included: the trip to the bank's origin and back shows here.
+	var mu sync.Mutex
+	var loaded []string
+	if err := chromedp.Listen(tab, func(ev any) {
+		if nav, ok := ev.(*page.EventFrameNavigated); ok && nav.Frame.ParentID == "" {
+			mu.Lock()
+			loaded = append(loaded, nav.Frame.URL)
+			mu.Unlock()
+		}
+	}); err != nil {
+		return v, &phaseError{"shop", fmt.Errorf("chromium: %w", err)}
+	}
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		v.Pages = hostedPages(loaded, w.shop)
+	}()
 
 	t0 := time.Now()
 	err = w.shopSteps(shop.CheckoutURL(o))
@@ -100,6 +120,22 @@ func (b *browserShopper) Checkout(ctx context.Context, shop *commerce.Shop, o *c
 		return v, &phaseError{"return", err}
 	}
 	return v, nil
+}
+
+// hostedPages are the URLs loaded from the first page off the shop's
+// origin to the first page back on it, without their queries.
+func hostedPages(loaded []string, shop string) []string {
+	var out []string
+	for _, u := range loaded {
+		off := !strings.HasPrefix(u, shop+"/") && u != shop
+		if !off && len(out) > 0 {
+			break
+		}
+		if off {
+			out = append(out, strings.SplitN(u, "?", 2)[0])
+		}
+	}
+	return out
 }
 
 // walker is one tab's walk.
@@ -165,6 +201,12 @@ func (w *walker) hostedSteps(p Payment) (string, []string, error) {
 			return state, screens, nil
 		case state == "3ds" && !codeSent:
 			screens = append(screens, string(kindThreeDS))
+			if p.AbandonAtBank {
+				if err := w.screenshot("3-d-secure-abandoned"); err != nil {
+					return "", screens, err
+				}
+				return "", screens, errAbandoned
+			}
 			codeSent = true
 			if err := w.typeCode(p); err != nil {
 				return "", screens, err

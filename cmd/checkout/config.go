@@ -44,6 +44,7 @@ type config struct {
 	N, C int // load
 
 	WebhookWait time.Duration
+	SessionTTL  time.Duration // the gateway's SESSION_TTL, when known: the abandoned challenge waits for its expiry
 	Timeout     time.Duration
 	Verbose     bool
 }
@@ -80,6 +81,7 @@ flags:
 	fs.IntVar(&c.N, "n", 0, "load: number of checkouts (0: run the scenarios)")
 	fs.IntVar(&c.C, "c", 8, "load: checkouts at a time")
 	fs.DurationVar(&c.WebhookWait, "webhook-wait", 45*time.Second, "how long a scenario waits for a webhook (SANDBOX_PENDING_DELAY plus delivery)")
+	fs.DurationVar(&c.SessionTTL, "session-ttl", 0, "the gateway's SESSION_TTL, if short enough to wait for (0: the abandoned 3-D Secure scenario does not wait for the expiry)")
 	fs.DurationVar(&c.Timeout, "timeout", 90*time.Second, "deadline of one scenario")
 	fs.BoolVar(&c.Verbose, "v", false, "log what the shop does")
 	if err := fs.Parse(args); err != nil {
@@ -109,6 +111,7 @@ func (c config) Validate() error {
 		{c.HashKey == "", "-hash-key is required (the gateway's HASH_KEY)"},
 		{c.N < 0 || c.C < 1, "-n must be ≥ 0 and -c ≥ 1"},
 		{c.N > 0 && c.Browser, "load (-n) runs with the HTTP shopper; drop -browser"},
+		{c.SessionTTL >= c.WebhookWait, "-session-ttl must be shorter than -webhook-wait, which waits for the expiry's webhook"},
 		{c.WebhookWait <= 0 || c.Timeout <= 0, "-webhook-wait and -timeout must be positive"},
 		{len(c.Scenarios) == 0, "-scenarios is empty"},
 	} {

@@ -16,6 +16,7 @@ type pageKind string
 const (
 	kindCard       pageKind = "card form"
 	kindThreeDS    pageKind = "3-D Secure"
+	kindBank       pageKind = "to or from the bank" // an auto-submitting form between the gateway and the ACS
 	kindProcessing pageKind = "processing"
 	kindReturn     pageKind = "return"
 	kindMessage    pageKind = "message"
@@ -114,6 +115,8 @@ func (p *hostedPage) kind(refresh string) (pageKind, *htmlForm) {
 		switch {
 		case f.ID == "return":
 			return kindReturn, f
+		case f.ID == "bank" || f.ID == "acs-return":
+			return kindBank, f
 		case f.Fields.Has("cardNumber"):
 			return kindCard, f
 		case f.Fields.Has("code"):

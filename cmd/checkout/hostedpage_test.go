@@ -38,9 +38,19 @@ func TestParseHostedPage(t *testing.T) {
 			wantErrors: map[string]string{"cardNumber": "The card number is not valid."},
 		},
 		{
-			name:     "3-D Secure",
-			html:     `<h1>3-D Secure</h1><form method="POST" action="/pay/s1/3ds"><input type="hidden" name="_csrf" value="t3"><input id="code" name="code"><button id="verify">Verify</button></form>`,
-			wantKind: kindThreeDS, wantAction: "/pay/s1/3ds", wantFields: map[string]string{"_csrf": "t3", "code": ""},
+			name:     "to the bank",
+			html:     `<h1>3-D Secure</h1><form method="POST" action="http://127.0.0.1:9/acs" id="bank"><input type="hidden" name="ref" value="pay-s1"><button id="to-bank">Continue</button></form>`,
+			wantKind: kindBank, wantAction: "http://127.0.0.1:9/acs", wantFields: map[string]string{"ref": "pay-s1"},
+		},
+		{
+			name:     "the bank's 3-D Secure page",
+			html:     `<h1>Sandbox Bank</h1><form method="POST" action="/acs/answer" id="acs-challenge"><input type="hidden" name="sig" value="t3"><input id="code" name="code"><button id="verify">Verify</button></form>`,
+			wantKind: kindThreeDS, wantAction: "/acs/answer", wantFields: map[string]string{"sig": "t3", "code": ""},
+		},
+		{
+			name:     "back from the bank",
+			html:     `<form method="POST" action="http://gw.test/pay/s1/return/a1" id="acs-return"><input type="hidden" name="mac" value="m"></form>`,
+			wantKind: kindBank, wantAction: "http://gw.test/pay/s1/return/a1", wantFields: map[string]string{"mac": "m"},
 		},
 		{
 			name: "return",

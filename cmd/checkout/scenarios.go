@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/akinon-gateway/gateway/cmd/checkout/commerce"
@@ -17,6 +19,7 @@ const (
 	cardApproved     = "4242 4242 4242 4242"
 	cardInstallments = "5528 7900 0000 0008"
 	cardThreeDS      = "4000 0027 6000 3184"
+	cardFrictionless = "4000 0000 0000 3220"
 	cardDeclined     = "4000 0000 0000 0002"
 	cardFraud        = "4100 0000 0000 0019"
 	cardPendingOK    = "4000 0000 0000 9235"
@@ -44,6 +47,8 @@ func allScenarios() []scenario {
 		{"fraud", "fraud card: REJECTED/RISKY, no purchase", runFraud},
 		{"3ds-pass", "3-D Secure with the right code: RESOLVED and purchased", run3DSPass},
 		{"3ds-fail", "3-D Secure with a wrong code: REJECTED/PROCESSING_ERROR", run3DSFail},
+		{"3ds-abandoned", "3-D Secure left unanswered at the bank's ACS: the session expires at SESSION_TTL, a REJECTED webhook", run3DSAbandoned},
+		{"3ds-frictionless", "3-D Secure without a challenge: through the bank's ACS and back, RESOLVED", run3DSFrictionless},
 		{"transient", "processor fails twice then approves: three sub-steps in history", runTransient},
 		{"pending-webhook", "PENDING on return, then a signed webhook RESOLVED; purchased after it", runPendingResolved},
 		{"pending-webhook-risky", "PENDING on return, then a signed webhook REJECTED/RISKY", runPendingRisky},
@@ -174,7 +179,7 @@ func runDecline(ctx context.Context, sc *scene) error {
 	sc.shots.next(2)
 	v, err := sc.shopper.Checkout(ctx, sc.shop, o, Payment{CardNumber: cardApproved}, sc.shots)
 	sc.orders = append(sc.orders, orderReport{Number: o.Number, Page: v.Page, ShownOrderNumber: v.OrderNumber,
-		Screens: v.Screens, Screenshots: v.Screenshots, FinalDOM: v.FinalDOM})
+		Screens: v.Screens, Pages: v.Pages, Screenshots: v.Screenshots, FinalDOM: v.FinalDOM})
 	if err != nil {
 		return fmt.Errorf("second attempt: %w", err)
 	}
@@ -206,11 +211,90 @@ func run3DSPass(ctx context.Context, sc *scene) error {
 		return err
 	}
 	sc.expect("hosted screens", strings.Join(v.Screens, " → "), "card form → 3-D Secure → return")
+	sc.expectBankTrip(v)
 	sc.expectReturn(o, resolved, subResolved)
 	sc.expectPurchased(o)
 	sc.expectThankYou(o, v)
-	sc.summary = o.Number + " passed 3-D Secure, purchased"
+	sc.summary = o.Number + " passed 3-D Secure at the bank's ACS, purchased; pages " + strings.Join(v.Pages, " → ")
 	return nil
+}
+
+func run3DSAbandoned(ctx context.Context, sc *scene) error {
+	o, v, err := sc.checkout(ctx, commerce.OrderSpec{Amount: commerce.MustAmount("33.00"), Type: commerce.Sale},
+		Payment{CardNumber: cardThreeDS, AbandonAtBank: true})
+	if !errors.Is(err, errAbandoned) {
+		return fmt.Errorf("the walk should end unanswered at the bank, got %v", err)
+	}
+	sc.expect("hosted screens", strings.Join(v.Screens, " → "), "card form → 3-D Secure")
+	if r := o.View().Return; r != nil {
+		sc.failf("order %s: a return POST came from an abandoned challenge: %v", o.Number, r.Fields)
+	}
+	x, err := sc.callRaw(ctx, commerce.EndpointPurchase, mustJSON(commerce.PurchaseRequest{
+		Version: commerce.APIVersion, GUID: commerce.NewGUID(), OrderID: o.Number}))
+	if err != nil {
+		return err
+	}
+	sc.expectRefused("purchase while the shopper is at the bank", operationOf(x), http.StatusUnprocessableEntity, "session_not_paid")
+	if sc.cfg.SessionTTL <= 0 {
+		sc.summary = fmt.Sprintf("%s left at the ACS (%s), not purchasable; expiry not awaited (no -session-ttl)", o.Number,
+			strings.Join(v.Pages, " → "))
+		return nil
+	}
+	// The expiry comes within SessionTTL of the start, which config
+	// keeps below the webhook wait.
+	wh, err := sc.waitWebhook(ctx, o, rejected)
+	if err != nil {
+		return err
+	}
+	sc.expect("webhook subStatus", wh.SubStatus, processingError)
+	if p := o.View().Purchase; p != nil {
+		sc.failf("order %s: Commerce purchased an abandoned payment (%s)", o.Number, p.Describe())
+	}
+	sc.summary = fmt.Sprintf("%s left at the ACS (%s), expired: webhook %s REJECTED/PROCESSING_ERROR", o.Number,
+		strings.Join(v.Pages, " → "), wh.EventID)
+	return nil
+}
+
+func run3DSFrictionless(ctx context.Context, sc *scene) error {
+	o, v, err := sc.checkout(ctx, commerce.OrderSpec{Amount: commerce.MustAmount("64.00"), Type: commerce.Sale},
+		Payment{CardNumber: cardFrictionless})
+	if err != nil {
+		return err
+	}
+	sc.expect("hosted screens", strings.Join(v.Screens, " → "), "card form → return")
+	sc.expectBankTrip(v)
+	sc.expectReturn(o, resolved, subResolved)
+	sc.expectPurchased(o)
+	sc.expectThankYou(o, v)
+	sc.summary = o.Number + " authenticated by the bank's ACS without a challenge, purchased"
+	return nil
+}
+
+// expectBankTrip checks the shopper left the gateway's origin for the
+// bank's and came back to the gateway's return URL for the attempt.
+func (sc *scene) expectBankTrip(v Visit) {
+	if len(v.Pages) == 0 {
+		sc.failf("no pages were recorded")
+		return
+	}
+	origin := func(u string) string {
+		p, err := url.Parse(u)
+		if err != nil {
+			return ""
+		}
+		return p.Scheme + "://" + p.Host
+	}
+	gw := origin(v.Pages[0])
+	away, back := false, false
+	for _, p := range v.Pages {
+		switch {
+		case origin(p) != gw:
+			away = true
+		case away && strings.Contains(p, "/return/"):
+			back = true
+		}
+	}
+	sc.expect("a trip to the bank's origin and back to the gateway's return URL ("+strings.Join(v.Pages, " → ")+")", away && back, true)
 }
 
 func run3DSFail(ctx context.Context, sc *scene) error {
@@ -220,6 +304,7 @@ func run3DSFail(ctx context.Context, sc *scene) error {
 		return err
 	}
 	sc.expect("hosted screens", strings.Join(v.Screens, " → "), "card form → 3-D Secure → return")
+	sc.expectBankTrip(v)
 	sc.expectReturn(o, rejected, processingError)
 	sc.expectDeclined(o, v)
 	sc.summary = o.Number + " failed 3-D Secure: REJECTED/PROCESSING_ERROR"

@@ -37,6 +37,7 @@ type orderReport struct {
 	Page             string   `json:"page"`
 	ShownOrderNumber string   `json:"shownOrderNumber"`
 	Screens          []string `json:"screens"`
+	Pages            []string `json:"pages,omitempty"` // URLs from the hosted page to the return, in order
 	Screenshots      []string `json:"screenshots,omitempty"`
 	FinalDOM         string   `json:"finalDom,omitempty"`
 }
@@ -74,7 +75,7 @@ func (sc *scene) checkout(ctx context.Context, spec commerce.OrderSpec, p Paymen
 	sc.shots.next(len(sc.orders) + 1)
 	v, err := sc.shopper.Checkout(ctx, sc.shop, o, p, sc.shots)
 	sc.orders = append(sc.orders, orderReport{Number: o.Number, Page: v.Page, ShownOrderNumber: v.OrderNumber,
-		Screens: v.Screens, Screenshots: v.Screenshots, FinalDOM: v.FinalDOM})
+		Screens: v.Screens, Pages: v.Pages, Screenshots: v.Screenshots, FinalDOM: v.FinalDOM})
 	if err != nil {
 		return o, v, fmt.Errorf("order %s: the shopper could not finish: %w", o.Number, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -24,7 +25,13 @@ type Payment struct {
 	CVC         string
 	Installment int    // 0 or 1: single payment
 	ThreeDSCode string // typed if the bank asks
+	// AbandonAtBank leaves the bank's 3-D Secure page unanswered: the
+	// walk ends there with errAbandoned.
+	AbandonAtBank bool
 }
+
+// errAbandoned ends a walk the shopper gave up at the bank on purpose.
+var errAbandoned = errors.New("the shopper left the bank's 3-D Secure page unanswered")
 
 func (p Payment) expiry() string {
 	if p.Expiry != "" {
@@ -42,6 +49,7 @@ type Visit struct {
 	OrderNumber string              // the order number the thank-you page shows
 	Errors      map[string][]string // errors of the last checkout page
 	Screens     []string            // hosted-page screens passed, in order
+	Pages       []string            // the URLs from the hosted page to the return, in order (no query)
 	Shop        time.Duration       // checkout pages up to the redirect (start-session included)
 	Hosted      time.Duration       // on the gateway's pages
 	Return      time.Duration       // the return POST up to the last page (purchase included)
@@ -111,7 +119,7 @@ func (h *httpShopper) Checkout(ctx context.Context, shop *commerce.Shop, o *comm
 	}
 
 	t1 := time.Now()
-	ret, screens, err := payOnHostedPage(ctx, c, redirect.RedirectURL, p)
+	ret, screens, err := payOnHostedPage(ctx, c, redirect.RedirectURL, p, &v.Pages)
 	v.Hosted, v.Screens = time.Since(t1), screens
 	if err != nil {
 		return v, &phaseError{"hosted-page", err}
@@ -176,13 +184,15 @@ func expectPage(p *commerce.Page, want string) error {
 	return nil
 }
 
-// payOnHostedPage goes through the gateway's screens until the return form
-// and returns it. A processing screen is reloaded after the Refresh delay
-// it names, as a browser does; the context's deadline bounds the wait.
-func payOnHostedPage(ctx context.Context, c *http.Client, start string, p Payment) (*htmlForm, []string, error) {
+// payOnHostedPage goes through the gateway's screens, and the bank's
+// 3-D Secure pages, until the return form and returns it, noting each
+// page's URL in pages. A processing screen is reloaded after the Refresh
+// delay it names, as a browser does; the context's deadline bounds the
+// wait.
+func payOnHostedPage(ctx context.Context, c *http.Client, start string, p Payment, pages *[]string) (*htmlForm, []string, error) {
 	var screens []string
 	resp, err := get(ctx, c, start)
-	cardSent, codeSent := false, false
+	cardSent, codeSent, hops := false, false, 0
 	for {
 		if err != nil {
 			return nil, screens, err
@@ -192,8 +202,11 @@ func payOnHostedPage(ctx context.Context, c *http.Client, start string, p Paymen
 			return nil, screens, perr
 		}
 		here, refresh := resp.Request.URL, resp.Header.Get("Refresh")
+		*pages = append(*pages, here.Scheme+"://"+here.Host+here.Path)
 		kind, form := page.kind(refresh)
-		screens = append(screens, string(kind))
+		if kind != kindBank { // a form that submits itself is no screen the shopper sees
+			screens = append(screens, string(kind))
+		}
 		switch kind {
 		case kindReturn:
 			f, err := returnForm(here, form)
@@ -206,7 +219,15 @@ func payOnHostedPage(ctx context.Context, c *http.Client, start string, p Paymen
 			if err := fillCard(form, p); err != nil {
 				return nil, screens, err
 			}
+		case kindBank:
+			// What the page's script does: submit the form as it stands.
+			if hops++; hops > 4 {
+				return nil, screens, fmt.Errorf("sent between the gateway and the bank %d times", hops)
+			}
 		case kindThreeDS:
+			if p.AbandonAtBank {
+				return nil, screens, errAbandoned
+			}
 			if err := codeOnce(codeSent, resp.StatusCode, p); err != nil {
 				return nil, screens, err
 			}

@@ -103,10 +103,18 @@ func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, s
 	gw.store.SetDurability(redisstore.Durability{MinReplicas: cfg.RedisMinReplicas, Timeout: cfg.RedisReplicaTimeout, AOF: cfg.RedisWaitAOF,
 		Follow: redisstore.FollowMaster, Sentinel: gw.sentinelCensus(cfg.RedisURL)})
 
-	banks, err := buildProcessors(sections, books, gw.metrics, tp)
+	acsURL, serveACS, err := gw.sandboxACS(cfg, sections, log)
 	if err != nil {
 		gw.close()
 		return nil, err
+	}
+	banks, acs, err := buildProcessors(sections, processors.Deps{Books: books, ACSURL: acsURL}, gw.metrics, tp)
+	if err != nil {
+		gw.close()
+		return nil, err
+	}
+	if acs != nil {
+		serveACS(acs)
 	}
 	pcfg := provider.DefaultConfig()
 	pcfg.IdempotencyTTL, pcfg.SessionTTL = cfg.IdempotencyTTL, cfg.SessionTTL

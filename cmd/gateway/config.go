@@ -79,7 +79,9 @@ type Config struct {
 	// ProcessorEnv holds the processors' own variables (SANDBOX_LATENCY…,
 	// declared in each processor's package) as text, by name; each
 	// merchant's section of that processor reads them.
-	ProcessorEnv map[string]string
+	ProcessorEnv   map[string]string
+	SandboxACSAddr string // SANDBOX_ACS_ADDR: the sandbox bank's 3-D Secure page listens here
+	SandboxACSURL  string // SANDBOX_ACS_URL: its public base URL; empty = the listener's own
 
 	DevMode   bool
 	LogLevel  zapcore.Level
@@ -155,6 +157,8 @@ func (c *Config) variables() []variable {
 		duration("IDEMPOTENCY_TTL", "24h", &c.IdempotencyTTL),
 		duration("SESSION_TTL", "30m", &c.SessionTTL),
 		bind("WEBHOOK_RETRY_SCHEDULE", "0s,10s,1m,5m,30m,2h,6h,12h,24h", &c.WebhookRetrySchedule, parseSchedule, formatSchedule),
+		text("SANDBOX_ACS_ADDR", "127.0.0.1:0", &c.SandboxACSAddr),
+		text("SANDBOX_ACS_URL", "", &c.SandboxACSURL),
 		duration("WEBHOOK_TIMEOUT", "10s", &c.WebhookTimeout),
 		duration("WEBHOOK_POLL", "500ms", &c.WebhookPoll),
 		duration("JOBS_INTERVAL", "1s", &c.JobsInterval),

@@ -7,8 +7,8 @@ import (
 	"github.com/akinon-gateway/gateway/extension/observe"
 	"github.com/akinon-gateway/gateway/provider"
 	"github.com/akinon-gateway/gateway/provider/processors"
-	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel/trace"
+	"net/http"
 )
 
 // registry is the processors this gateway can build (a test adds one).
@@ -53,8 +53,10 @@ func (c Config) processorEnv() func(string) string {
 
 // buildProcessors makes each merchant's processors from its sections.
 // Merchants whose sections are the same share one processor.
-func buildProcessors(sections map[string][]*processors.Section, books redis.UniversalClient, m *observe.Metrics,
-	tp trace.TracerProvider) (map[string]provider.MerchantProcessors, error) {
+// The first processor built that serves a page of its own (the sandbox's
+// 3-D Secure ACS) is returned as acs.
+func buildProcessors(sections map[string][]*processors.Section, deps processors.Deps, m *observe.Metrics,
+	tp trace.TracerProvider) (banks map[string]provider.MerchantProcessors, acs http.Handler, err error) {
 	type made struct {
 		sec *processors.Section
 		p   provider.Processor
@@ -66,9 +68,12 @@ func buildProcessors(sections map[string][]*processors.Section, books redis.Univ
 		for _, sec := range secs {
 			i := slices.IndexFunc(built, func(b made) bool { return b.sec.Same(sec) })
 			if i < 0 {
-				raw, err := sec.Build(processors.Deps{Books: books})
+				raw, err := sec.Build(deps)
 				if err != nil {
-					return nil, fmt.Errorf("merchant %q: processor %s: %w", id, sec.Name, err)
+					return nil, nil, fmt.Errorf("merchant %q: processor %s: %w", id, sec.Name, err)
+				}
+				if page, ok := raw.(interface{ ACS() http.Handler }); ok && acs == nil {
+					acs = page.ACS()
 				}
 				built = append(built, made{sec, observe.Processor(raw, m, tp)})
 				i = len(built) - 1
@@ -77,7 +82,7 @@ func buildProcessors(sections map[string][]*processors.Section, books redis.Univ
 		}
 		out[id] = mp
 	}
-	return out, nil
+	return out, acs, nil
 }
 
 // shownSections are the merchants' processor sections as the

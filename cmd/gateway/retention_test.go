@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -115,18 +116,13 @@ func TestEveryKeyExpires(t *testing.T) {
 		orderBytes, guidBytes, eventBytes, orderBytes+guidBytes+eventBytes, 6, bankBytes)
 }
 
-// payThreeDS pays with the 3-D Secure card and types the code, in one
-// browser.
+// payThreeDS pays with the 3-D Secure card and answers the code at the
+// sandbox's ACS, in one browser, as its pages' scripts would.
 func payThreeDS(t *testing.T, redirect string) string {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar}
-	form := func(u string, page []byte, fields url.Values) []byte {
-		m := csrfRE.FindSubmatch(page)
-		if m == nil {
-			t.Fatalf("no form at %s:\n%s", u, page)
-		}
-		fields.Set("_csrf", string(m[1]))
+	post := func(u string, fields url.Values) []byte {
 		resp, err := c.PostForm(u, fields)
 		if err != nil {
 			t.Fatal(err)
@@ -141,7 +137,38 @@ func payThreeDS(t *testing.T, redirect string) string {
 	}
 	page, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	page = form(redirect, page, url.Values{"cardHolder": {"Ada Lovelace"}, "cardNumber": {sandbox.CardThreeDS},
+	m := csrfRE.FindSubmatch(page)
+	if m == nil {
+		t.Fatalf("no form at %s:\n%s", redirect, page)
+	}
+	page = post(redirect, url.Values{"_csrf": {string(m[1])}, "cardHolder": {"Ada Lovelace"}, "cardNumber": {sandbox.CardThreeDS},
 		"expiry": {"12/39"}, "cvc": {"123"}, "installment": {"1"}})
-	return string(form(redirect+"/3ds", page, url.Values{"code": {sandbox.ThreeDSCode}}))
+	toBank, fields := pageForm(t, page)
+	page = post(toBank, fields) // the ACS's code page
+	answer, fields := pageForm(t, page)
+	fields.Set("code", sandbox.ThreeDSCode)
+	ans, _ := url.Parse(toBank)
+	at, _ := ans.Parse(answer)
+	page = post(at.String(), fields) // the ACS's form back to the gateway
+	back, fields := pageForm(t, page)
+	return string(post(back, fields))
+}
+
+var (
+	formActionRE  = regexp.MustCompile(`<form[^>]*action="([^"]*)"`)
+	hiddenFieldRE = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
+)
+
+// pageForm reads a page's form: its action and hidden fields.
+func pageForm(t *testing.T, page []byte) (string, url.Values) {
+	t.Helper()
+	m := formActionRE.FindSubmatch(page)
+	if m == nil {
+		t.Fatalf("no form:\n%s", page)
+	}
+	fields := url.Values{}
+	for _, f := range hiddenFieldRE.FindAllSubmatch(page, -1) {
+		fields.Set(string(f[1]), html.UnescapeString(string(f[2])))
+	}
+	return html.UnescapeString(string(m[1])), fields
 }

@@ -108,3 +108,15 @@ func (p *processor) Inquire(ctx context.Context, req provider.InquiryRequest) (p
 			return "not_received"
 		})
 }
+
+// Complete passes a bank's return on to a processor that takes one
+// (provider.Completer), counted and traced like every other call.
+func (p *processor) Complete(ctx context.Context, req provider.CompleteRequest) (provider.Result, error) {
+	c, ok := p.Processor.(provider.Completer)
+	if !ok {
+		return provider.Result{Outcome: provider.Declined, Code: "3DS", Detail: "the processor takes no return from a bank"}, nil
+	}
+	return observe(p, ctx, "complete", req.Reference, func(ctx context.Context) (provider.Result, error) { return c.Complete(ctx, req) }, resultOutcome)
+}
+
+var _ provider.Completer = (*processor)(nil)

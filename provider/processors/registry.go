@@ -27,7 +27,8 @@ type Settings interface {
 
 // Deps are what the gateway lends a processor it builds.
 type Deps struct {
-	Books redis.UniversalClient // where a processor that plays the bank keeps its books (the sandbox)
+	Books  redis.UniversalClient // where a processor that plays the bank keeps its books (the sandbox)
+	ACSURL string                // where the sandbox's 3-D Secure page is reached (SANDBOX_ACS_URL)
 }
 
 // Checker is a processor that can prove its settings before the gateway
@@ -63,7 +64,9 @@ type Registry []Kind
 // and one line here.
 var Builtin = Registry{
 	Register(sandbox.Name, sandbox.Defaults, func(s *sandbox.Settings, d Deps) (provider.Processor, error) {
-		return sandbox.New(d.Books, s.Options()), nil
+		o := s.Options()
+		o.ACSURL = d.ACSURL
+		return sandbox.New(d.Books, o), nil
 	}),
 }
 

@@ -2,6 +2,7 @@ package sandbox_test
 
 import (
 	"context"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
@@ -9,21 +10,22 @@ import (
 	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
 )
 
-// TestConformance runs the processor kit on the sandbox. Its 3-D Secure is
-// still a code typed on the gateway's page (Authenticate), so the scenarios
-// that need a bank's redirect and return are skipped until it has an ACS of
-// its own.
+// TestConformance runs the processor kit on the sandbox, its 3-D Secure
+// through its ACS on an origin of its own.
 func TestConformance(t *testing.T) {
 	srv := redistest.Shared(t)
 	rdb := srv.Client(t)
 	prefix := redistest.Prefix(t) + ":sbx"
-	p := sandbox.New(rdb, sandbox.Options{Prefix: prefix})
-	const noACS = "the sandbox has no ACS of its own yet: its 3-D Secure is a code on the gateway's page, with no bank return to "
+	acs := httptest.NewUnstartedServer(nil)
+	p := sandbox.New(rdb, sandbox.Options{Prefix: prefix, ACSURL: "http://" + acs.Listener.Addr().String()})
+	acs.Config.Handler = p.ACS()
+	acs.Start()
+	t.Cleanup(acs.Close)
 	processortest.Run(t, processortest.Kit{
 		Processor: p,
 		Books:     p,
 		Cards: processortest.Cards{Approve: sandbox.CardApproved, Decline: sandbox.CardDeclined,
-			Challenge: sandbox.CardThreeDS},
+			Challenge: sandbox.CardThreeDS, Frictionless: sandbox.CardFrictionless, NotEnrolled: sandbox.CardNotEnrolled},
 		ChallengeCode: sandbox.ThreeDSCode,
 		Currency:      "TRY",
 		Stored: func(t *testing.T) []string {
@@ -45,12 +47,7 @@ func TestConformance(t *testing.T) {
 			return all
 		},
 		Skip: map[string]string{
-			processortest.Frictionless:     "the sandbox has no frictionless card yet (any other number is approved without 3-D Secure)",
-			processortest.NotEnrolled:      "the sandbox has no not-enrolled card yet",
-			processortest.TamperedReturn:   noACS + "tamper with",
-			processortest.ReplayedReturn:   noACS + "replay",
-			processortest.MismatchedReturn: noACS + "mismatch",
-			processortest.TimeoutInDoubt:   "the sandbox's latency is set at construction (Options.Latency); the kit's fault switches are not wired to it",
+			processortest.TimeoutInDoubt: "the sandbox's latency is set at construction (Options.Latency); the kit's fault switches are not wired to it",
 		},
 	})
 }

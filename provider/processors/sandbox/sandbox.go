@@ -37,6 +37,8 @@ const (
 	CardApproved     = "4242424242424242"
 	CardInstallments = "5528790000000008"
 	CardThreeDS      = "4000002760003184"
+	CardFrictionless = "4000000000003220"
+	CardNotEnrolled  = "4000000000003055"
 	CardDeclined     = "4000000000000002"
 	CardInsufficient = "4000000000009995"
 	CardFraud        = "4100000000000019"
@@ -75,6 +77,13 @@ type Options struct {
 	// happened, and must ask (Inquire). For fault tests and demos.
 	Latency time.Duration
 	Now     func() time.Time // the bank's clock, for PENDING verdicts
+	// ACSURL is the public base URL of the bank's 3-D Secure page (the
+	// handler ACS serves); empty, a challenge is a code answered by
+	// Authenticate, for tests of the books alone.
+	ACSURL string
+	// ACSKey signs what the ACS sends through the browser; empty, a key
+	// kept in the books is used, shared by every replica.
+	ACSKey []byte
 }
 
 // DefaultRetention is how long the bank keeps its books by default: as
@@ -139,9 +148,14 @@ func (p *Processor) Authorise(ctx context.Context, req provider.AuthoriseRequest
 		res = declined("51", "insufficient funds")
 	case CardFraud:
 		res = provider.Result{Outcome: provider.Fraud, Code: "59", Detail: "suspected fraud"}
-	case CardThreeDS:
-		res = provider.Result{Outcome: provider.Challenge, Code: "3DS", Detail: "3-D Secure required",
-			ChallengeID: "sbx3ds-" + d}
+	case CardThreeDS, CardFrictionless:
+		res = provider.Result{Outcome: provider.Challenge, Code: "3DS", Detail: "3-D Secure required"}
+		if p.opts.ACSURL == "" {
+			res.ChallengeID = "sbx3ds-" + d
+		}
+	case CardNotEnrolled:
+		res = approved(id(""))
+		res.Detail = "approved; card not enrolled in 3-D Secure"
 	case CardPendingOK, CardPendingRisky:
 		at := p.opts.Now().Add(p.opts.PendingDelay)
 		flag := "pa"
@@ -157,8 +171,21 @@ func (p *Processor) Authorise(ctx context.Context, req provider.AuthoriseRequest
 	case CardRefundFails:
 		res = approved(id("r"))
 	}
-	return p.act(ctx, "Authorise", entry{op: provider.OpAuthorise, ref: req.Reference, tag: d, res: res,
+	res, err := p.act(ctx, "Authorise", entry{op: provider.OpAuthorise, ref: req.Reference, tag: d, res: res,
 		amount: req.Amount, currency: req.Currency, typ: string(req.Type), failures: failures})
+	if err != nil || res.Outcome != provider.Challenge || p.opts.ACSURL == "" {
+		return res, err
+	}
+	// The form to the ACS is never in the books: a repeated reference
+	// gets it built again from the request.
+	flow := flowChallenge
+	if req.Card.Number == CardFrictionless {
+		flow = flowFrictionless
+	}
+	if res.Redirect, err = p.redirect(ctx, req, flow); err != nil {
+		return provider.Result{}, fmt.Errorf("%w: %w", provider.ErrTransient, err)
+	}
+	return res, nil
 }
 
 // Authenticate implements provider.Processor.
@@ -447,10 +474,3 @@ func msOrZero(t time.Time) int64 {
 }
 
 var _ provider.Completer = (*Processor)(nil)
-
-// Complete implements provider.Completer. The sandbox never redirects
-// (its 3-D Secure is a code on the gateway's page, answered by
-// Authenticate), so a return from a bank for it is refused.
-func (p *Processor) Complete(context.Context, provider.CompleteRequest) (provider.Result, error) {
-	return declined("3DS", "the sandbox sent no shopper to a bank"), nil
-}
