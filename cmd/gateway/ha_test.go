@@ -114,6 +114,31 @@ func TestFailover(t *testing.T) {
 	}
 	haSetting = fmt.Sprintf("REDIS_MIN_REPLICAS=1, repl-diskless-sync-delay %d", delay)
 	redisOpts := []redistest.Option{redistest.Safe(), redistest.SyncDelay(delay)}
+	// The other settings docs/failover.md weighs, each measured by setting
+	// it: GATEWAY_HA_DOWN_AFTER (ms), GATEWAY_HA_PARALLEL_SYNCS and
+	// GATEWAY_HA_MIN_REPLICAS_TO_WRITE.
+	for _, knob := range []struct {
+		env, name string
+		set       func(int)
+	}{
+		{"GATEWAY_HA_DOWN_AFTER", "down-after-milliseconds", func(v int) { redistest.SentinelDownAfter = v }},
+		{"GATEWAY_HA_PARALLEL_SYNCS", "parallel-syncs", func(v int) { redistest.SentinelParallelSyncs = v }},
+		{"GATEWAY_HA_MIN_REPLICAS_TO_WRITE", "min-replicas-to-write", func(v int) {
+			redisOpts = append(redisOpts, redistest.Args("--min-replicas-to-write", strconv.Itoa(v)))
+		}},
+	} {
+		raw := os.Getenv(knob.env)
+		if raw == "" {
+			continue
+		}
+		v, err := strconv.Atoi(raw)
+		if err != nil {
+			t.Fatalf("%s: %v", knob.env, err)
+		}
+		knob.set(v)
+		haSetting += fmt.Sprintf(", %s %d", knob.name, v)
+	}
+	t.Cleanup(func() { redistest.SentinelDownAfter, redistest.SentinelParallelSyncs = 1000, 1 })
 	setups := []haSetup{
 		{"sentinel, 1 replica", 1, 1, func(t *testing.T) topology { return redistest.StartSentinelReplicas(t, 1, redisOpts...) }},
 		{"sentinel, 2 replicas", 2, 1, func(t *testing.T) topology { return redistest.StartSentinelReplicas(t, 2, redisOpts...) }},

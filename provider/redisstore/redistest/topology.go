@@ -34,6 +34,14 @@ func Safe() Option {
 		"--min-replicas-to-write", "1", "--min-replicas-max-lag", "10")
 }
 
+// SentinelDownAfter and SentinelParallelSyncs are the sentinels'
+// down-after-milliseconds and parallel-syncs for the groups started after
+// they are set; a failover test sets them to measure the outage each gives.
+var (
+	SentinelDownAfter     = 1000
+	SentinelParallelSyncs = 1
+)
+
 // SyncDelay is how long a master waits for more replicas before it
 // starts a full resynchronisation (repl-diskless-sync-delay, 5 s by
 // default): after a failover a replica that took writes the new master
@@ -111,9 +119,10 @@ func StartSentinelReplicas(tb testing.TB, replicas int, opts ...Option) *Sentine
 		}
 		conf := filepath.Join(dir, "sentinel.conf")
 		body := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\nlogfile %s\n"+
-			"sentinel monitor %s %s %s 2\nsentinel down-after-milliseconds %s 1000\n"+
-			"sentinel failover-timeout %s 10000\nsentinel parallel-syncs %s 1\n",
-			p, dir, filepath.Join(dir, "sentinel.log"), g.Name, host, port, g.Name, g.Name, g.Name)
+			"sentinel monitor %s %s %s 2\nsentinel down-after-milliseconds %s %d\n"+
+			"sentinel failover-timeout %s 10000\nsentinel parallel-syncs %s %d\n",
+			p, dir, filepath.Join(dir, "sentinel.log"), g.Name, host, port, g.Name, SentinelDownAfter,
+			g.Name, g.Name, SentinelParallelSyncs)
 		if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
 			tb.Fatal(err)
 		}
