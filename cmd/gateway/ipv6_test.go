@@ -137,17 +137,7 @@ func TestIPv6ConnectionsAreCappedByPrefix(t *testing.T) {
 	addr := freeAddr6(t)
 	mustRun(t, gatewayEnv(addr, redistest.Start(t).URL(), "", map[string]string{"LOG_LEVEL": "error", "MAX_CONNS_PER_IP": "10"}))
 	served := func(src string) bool {
-		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}
-		c, err := d.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		_, _ = c.Write([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"))
-		_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
-		buf := make([]byte, 64)
-		n, _ := c.Read(buf)
-		return bytes.HasPrefix(buf[:n], []byte("HTTP/1.1 200"))
+		return healthzOn(t, &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}, addr)
 	}
 	open := 0
 	for i := range 30 {

@@ -180,18 +180,7 @@ func TestOverCapConnectionsAreRefusedAtOnce(t *testing.T) {
 	addr := freeAddr(t)
 	base, _ := mustRun(t, gatewayEnv(addr, redistest.Start(t).URL(), "", map[string]string{"LOG_LEVEL": "error", "MAX_CONNS": "16", "MAX_CONNS_PER_IP": "0"}))
 	heavy := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}
-	served := func(d *net.Dialer) bool {
-		c, err := d.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		_, _ = c.Write([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"))
-		_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
-		buf := make([]byte, 64)
-		n, _ := c.Read(buf)
-		return bytes.HasPrefix(buf[:n], []byte("HTTP/1.1 200"))
-	}
+	served := func(d *net.Dialer) bool { return healthzOn(t, d, addr) }
 	held := 0
 	for range 20 {
 		start := time.Now()
@@ -213,4 +202,21 @@ func TestOverCapConnectionsAreRefusedAtOnce(t *testing.T) {
 	}
 	resp.Body.Close()
 	t.Logf("/healthz from another address answered in %s", time.Since(start).Round(time.Millisecond))
+}
+
+// healthzOn opens a connection from d's address, kept open until the
+// test ends, and says whether a /healthz sent on it is answered 200
+// within 2 s: a connection over a cap is closed instead.
+func healthzOn(t *testing.T, d *net.Dialer, addr string) bool {
+	t.Helper()
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_, _ = c.Write([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"))
+	_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	buf := make([]byte, 64)
+	n, _ := c.Read(buf)
+	return bytes.HasPrefix(buf[:n], []byte("HTTP/1.1 200"))
 }
