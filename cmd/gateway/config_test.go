@@ -358,7 +358,7 @@ func TestLogFieldsMaskSecrets(t *testing.T) {
 		}
 	}
 	// An unset secret is logged empty, not as a mask that suggests one is set.
-	c.AdminPassword = ""
+	c.HTTP.AdminPassword = ""
 	if v := logged(t, c)["admin_password"]; v != `""` {
 		t.Errorf("an empty admin password is logged as %s", v)
 	}

@@ -84,9 +84,8 @@ type Store struct {
 }
 
 // DefaultRetention is how long an order's session, history and session
-// index are kept after its latest change: long enough for the latest
-// refunds card schemes allow (about a year) and a margin.
-const DefaultRetention = 400 * 24 * time.Hour
+// index are kept after its latest change (provider.DefaultRetention).
+const DefaultRetention = provider.DefaultRetention
 
 // SetRetention sets how long an order's keys live after its latest
 // change (ORDER_RETENTION).

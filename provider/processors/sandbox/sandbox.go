@@ -89,7 +89,7 @@ type Options struct {
 // DefaultRetention is how long the bank keeps its books by default: as
 // long as the gateway keeps a finished order, so a late refund or an
 // inquiry still finds the payment.
-const DefaultRetention = 400 * 24 * time.Hour
+const DefaultRetention = provider.DefaultRetention
 
 // Processor is the sandbox bank.
 type Processor struct {
