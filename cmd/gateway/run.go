@@ -36,7 +36,7 @@ func run(ctx context.Context, args []string, env func(string) string) error {
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
-	log, err := newLogger(cfg.Observe.LogLevel, cfg.Observe.LogFormat)
+	log, err := newLogger(zapcore.Level(cfg.Observe.LogLevel), cfg.Observe.LogFormat)
 	if err != nil {
 		return err
 	}
