@@ -3,9 +3,7 @@ package extension
 import (
 	"context"
 	"encoding/base64"
-	"fmt"
 	"math"
-	"strconv"
 	"strings"
 	"time"
 
@@ -17,44 +15,11 @@ import (
 // Limits are what one client may repeat before it is throttled; a zero
 // Limit is no throttle.
 type Limits struct {
-	AuthIP       provider.Limit // failed Basic auth from one client IP
-	AuthUser     provider.Limit // failed Basic auth for one username
-	CardIP       provider.Limit // card forms one client IP sends to payable sessions
-	CardMerchant provider.Limit // cards declined or refused on one merchant's sessions
-	CardBIN      provider.Limit // cards declined or refused with one BIN
-}
-
-// ParseLimit reads "N/duration" (20/10m: twenty per ten minutes, the
-// budget refilling evenly); "0" is no limit.
-func ParseLimit(v string) (provider.Limit, error) {
-	if v == "0" {
-		return provider.Limit{}, nil
-	}
-	n, per, ok := strings.Cut(v, "/")
-	count, err1 := strconv.Atoi(n)
-	d, err2 := time.ParseDuration(per)
-	if !ok || err1 != nil || err2 != nil || count < 1 || d < time.Second {
-		return provider.Limit{}, fmt.Errorf("%q is not a limit such as 20/10m (count/period of at least 1s), or 0 for none", v)
-	}
-	return provider.Limit{Count: count, Per: d}, nil
-}
-
-// FormatLimit writes a limit as ParseLimit reads it.
-func FormatLimit(l provider.Limit) string {
-	if l.IsZero() {
-		return "0"
-	}
-	d := l.Per
-	per := d.String()
-	switch {
-	case d%time.Hour == 0:
-		per = strconv.Itoa(int(d/time.Hour)) + "h"
-	case d%time.Minute == 0:
-		per = strconv.Itoa(int(d/time.Minute)) + "m"
-	case d%time.Second == 0:
-		per = strconv.Itoa(int(d/time.Second)) + "s"
-	}
-	return strconv.Itoa(l.Count) + "/" + per
+	AuthIP       provider.Limit `env:"THROTTLE_AUTH_IP" doc:"failed Basic auth from one client"`
+	AuthUser     provider.Limit `env:"THROTTLE_AUTH_USER" doc:"failed Basic auth for one username"`
+	CardIP       provider.Limit `env:"THROTTLE_CARD_IP" dev:"0" doc:"card forms one client sends to payable sessions"`
+	CardMerchant provider.Limit `env:"THROTTLE_CARD_MERCHANT" dev:"0" doc:"cards declined or refused on one merchant's sessions"`
+	CardBIN      provider.Limit `env:"THROTTLE_CARD_BIN" dev:"0" doc:"cards declined or refused with one BIN"`
 }
 
 // Throttle counts what attackers repeat — wrong passwords, card numbers

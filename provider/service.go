@@ -11,40 +11,65 @@ import (
 	"github.com/google/uuid"
 )
 
-// Config holds the service's timings and limits.
+// Config is the service's settings section: its timings and limits,
+// each with its variable (cmd/gateway reads them; settings.Load).
 type Config struct {
-	IdempotencyTTL time.Duration // how long a guid's reply is kept
+	IdempotencyTTL time.Duration `env:"IDEMPOTENCY_TTL" min:"1ns" doc:"how long a guid's reply is kept"`
 	// Lease is how long a request holds what it claimed (a guid, an
 	// order, a reservation, the shopper's payment) before anyone else may
 	// settle it. A request never calls the processor past its lease minus
 	// FinishRetry, so when the lease is over it has either finished or
 	// stopped.
-	Lease time.Duration
+	Lease time.Duration `env:"REQUEST_LEASE" min:"1ns" doc:"how long a request holds its claimed guid or hosted payment"`
 	// Margin is added to the lease: past both, work that is not settled
 	// is in doubt and the reconciler settles it by asking the processor.
-	Margin      time.Duration
-	FinishRetry time.Duration // how long the final write is retried after the processor acted
-	SessionTTL  time.Duration // how long a session can be paid
-	MaxTries    int           // refused card forms before the session is RISKY
-	Attempts    int           // processor attempts on transient failures
-	Backoff     time.Duration // first wait between attempts; doubles
-	CallTimeout time.Duration // one processor call
+	Margin            time.Duration `env:"RECONCILE_MARGIN" min:"1ns" doc:"added to the lease before the reconciler settles"`
+	FinishRetry       time.Duration `env:"FINISH_RETRY" min:"1ns" doc:"how long the final write is retried after the processor acted"`
+	SessionTTL        time.Duration `env:"SESSION_TTL" min:"1ns" doc:"how long a session can be paid"`
+	CallTimeout       time.Duration `env:"PROCESSOR_TIMEOUT" min:"1ns" doc:"one processor call"`
+	JobsInterval      time.Duration `env:"JOBS_INTERVAL" min:"1ns" doc:"how often expiries and pending payments are checked"`
+	ReconcileInterval time.Duration `env:"RECONCILE_INTERVAL" min:"1ns" doc:"how often the reconciler looks"`
+	MaxTries          int           // refused card forms before the session is RISKY
+	Attempts          int           // processor attempts on transient failures
+	Backoff           time.Duration // first wait between attempts; doubles
 }
 
-// DefaultConfig is the contract's defaults.
+// DefaultConfig is the contract's defaults, the one place they are
+// declared.
 func DefaultConfig() Config {
 	return Config{
-		IdempotencyTTL: 24 * time.Hour,
-		Lease:          30 * time.Second,
-		Margin:         10 * time.Second,
-		FinishRetry:    5 * time.Second,
-		SessionTTL:     30 * time.Minute,
-		MaxTries:       3,
-		Attempts:       3,
-		Backoff:        100 * time.Millisecond,
-		CallTimeout:    8 * time.Second,
+		IdempotencyTTL:    24 * time.Hour,
+		Lease:             30 * time.Second,
+		Margin:            10 * time.Second,
+		FinishRetry:       5 * time.Second,
+		SessionTTL:        30 * time.Minute,
+		MaxTries:          3,
+		Attempts:          3,
+		Backoff:           100 * time.Millisecond,
+		CallTimeout:       8 * time.Second,
+		JobsInterval:      time.Second,
+		ReconcileInterval: 5 * time.Second,
 	}
 }
+
+// Validate: the reconciler may settle a guid or a hosted payment once
+// its request's lease has passed, so the lease must outlast the request:
+// up to three processor calls and the retries of its final write.
+func (c Config) Validate() error {
+	need := 3*c.CallTimeout + c.FinishRetry
+	if c.Lease > need {
+		return nil
+	}
+	return fmt.Errorf("REQUEST_LEASE: %v must be longer than 3 × PROCESSOR_TIMEOUT (%v) + FINISH_RETRY (%v) = %v: "+
+		"the lease must outlast a request's processor calls and its final write, "+
+		"or the reconciler may settle a payment the request is still making",
+		c.Lease, c.CallTimeout, c.FinishRetry, need)
+}
+
+// DefaultRetention is how long an order is kept after its latest change,
+// and the sandbox bank its books: long enough for the latest refunds
+// card schemes allow (about a year) and a margin.
+const DefaultRetention = 400 * 24 * time.Hour
 
 // Service runs the payment rules: it asks the store to claim and reserve,
 // calls the processor, and asks the store to settle. It is the one place

@@ -33,8 +33,8 @@ func (gw *gateway) sandboxACS(cfg Config, sections map[string][]*processors.Sect
 	if url == "" {
 		url = "http://" + ln.Addr().String()
 	}
-	hs := &http.Server{ReadHeaderTimeout: cfg.HeaderTimeout, ReadTimeout: cfg.ReadTimeout, WriteTimeout: 30 * time.Second,
-		IdleTimeout: cfg.IdleTimeout}
+	hs := &http.Server{ReadHeaderTimeout: cfg.HTTP.HeaderTimeout, ReadTimeout: cfg.HTTP.ReadTimeout, WriteTimeout: 30 * time.Second,
+		IdleTimeout: cfg.HTTP.IdleTimeout}
 	gw.closers = append(gw.closers, func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

@@ -39,18 +39,18 @@ type gateway struct {
 func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, sections map[string][]*processors.Section,
 	log *zap.Logger) (*gateway, error) {
 	logRedisThrough(log)
-	gw := &gateway{embedded: cfg.RedisURL == ""}
+	gw := &gateway{embedded: cfg.Store.URL == ""}
 	if gw.embedded {
 		gw.closers = append(gw.closers, tuneGC())
 	}
-	rdb, err := gw.connect(cfg.RedisURL, log, cfg.RedisReplicaTimeout)
+	rdb, err := gw.connect(string(cfg.Store.URL), log, cfg.Store.ReplicaTimeout)
 	if err != nil {
 		return nil, err
 	}
 	books := rdb
 	switch {
 	case cfg.SandboxRedisURL != "":
-		books, err = gw.connect(cfg.SandboxRedisURL, log, 0)
+		books, err = gw.connect(string(cfg.SandboxRedisURL), log, 0)
 	case gw.embedded:
 		// The bank, which stands for another company's system, keeps its
 		// books in an embedded store of its own: miniredis runs every
@@ -68,8 +68,8 @@ func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, s
 	// Tracing is set up before the first command: on a Cluster, go-redis
 	// instruments only the node clients made after it.
 	var tp trace.TracerProvider
-	if cfg.OtelEndpoint != "" {
-		sdk, err := observe.Tracing(ctx, cfg.OtelEndpoint, version)
+	if cfg.Observe.OtelEndpoint != "" {
+		sdk, err := observe.Tracing(ctx, cfg.Observe.OtelEndpoint, version)
 		if err != nil {
 			gw.close()
 			return nil, err
@@ -88,20 +88,21 @@ func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, s
 		}
 		// -check-config refuses it; a running deployment is warned, not
 		// stopped.
-		if err := redisstore.CheckReplicas(ctx, rdb, cfg.RedisMinReplicas); errors.Is(err, redisstore.ErrUnwaitedReplicas) {
+		if err := redisstore.CheckReplicas(ctx, rdb, cfg.Store.MinReplicas); errors.Is(err, redisstore.ErrUnwaitedReplicas) {
 			log.Warn("answers are not waited for by the replicas: a failover can lose them", zap.Error(err))
 		}
 	}
-	gw.store = redisstore.New(rdb, "gw", cfg.RedisShards)
+	gw.store = redisstore.New(rdb, "gw", cfg.Store.Shards)
 	gw.metrics = observe.NewMetrics(gw.store)
 	parts := testParts(cfg, merchants)
 	for _, p := range parts {
 		gw.metrics.NotForProduction(p.name)
 		log.Warn("NOT FOR PRODUCTION: " + p.warning)
 	}
-	gw.store.SetRetention(cfg.OrderRetention)
-	gw.store.SetDurability(redisstore.Durability{MinReplicas: cfg.RedisMinReplicas, Timeout: cfg.RedisReplicaTimeout, AOF: cfg.RedisWaitAOF,
-		Follow: redisstore.FollowMaster, Sentinel: gw.sentinelCensus(cfg.RedisURL)})
+	gw.store.SetRetention(cfg.Store.Retention)
+	durability := cfg.Store.Durability()
+	durability.Sentinel = gw.sentinelCensus(string(cfg.Store.URL))
+	gw.store.SetDurability(durability)
 
 	acsURL, serveACS, err := gw.sandboxACS(cfg, sections, log)
 	if err != nil {
@@ -116,20 +117,16 @@ func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, s
 	if acs != nil {
 		serveACS(acs)
 	}
-	pcfg := provider.DefaultConfig()
-	pcfg.IdempotencyTTL, pcfg.SessionTTL = cfg.IdempotencyTTL, cfg.SessionTTL
-	pcfg.Lease, pcfg.Margin, pcfg.FinishRetry = cfg.RequestLease, cfg.ReconcileMargin, cfg.FinishRetry
-	pcfg.CallTimeout = cfg.ProcessorTimeout
-	gw.svc = provider.NewService(observe.Store(gw.store, gw.metrics), nil, "", pcfg)
+	gw.svc = provider.NewService(observe.Store(gw.store, gw.metrics), nil, "", cfg.Service)
 	gw.svc.SetMerchantProcessors(banks)
-	gw.svc.SetEvents(webhook.NewEncoder(merchants, cfg.WebhookRetrySchedule))
+	gw.svc.SetEvents(webhook.NewEncoder(merchants, cfg.Webhook.Schedule))
 
 	gw.ready = &readiness{check: func(ctx context.Context) error { return gw.store.Check(ctx, cfg.Replica, gw.embedded) }}
 	gw.ready.refresh(ctx)
 	if err := gw.ready.detail(); err != nil {
 		log.Warn("not ready", zap.Error(err))
 	}
-	throttle := extension.NewThrottle(redisstore.NewBudgets(rdb, "gw:rl"), cfg.Throttle)
+	throttle := extension.NewThrottle(redisstore.NewBudgets(rdb, "gw:rl"), cfg.HTTP.Throttle)
 	throttle.Refused = gw.metrics.Throttled
 	gw.srv = extension.New(extension.Options{
 		Service:        gw.svc,
@@ -139,11 +136,11 @@ func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, s
 		Logger:         log,
 		Ready:          gw.ready.err,
 		Throttle:       throttle,
-		TrustedProxies: cfg.TrustedProxies,
+		TrustedProxies: cfg.HTTP.TrustedProxies,
 		Warnings:       partWarnings(parts),
-		IPv6Prefix:     cfg.IPv6Prefix,
+		IPv6Prefix:     cfg.HTTP.IPv6Prefix,
 	})
-	gw.admin = gw.srv.OperatorEcho(cfg.AdminAddr != "")
+	gw.admin = gw.srv.OperatorEcho(cfg.HTTP.AdminAddr != "")
 	routers := []*echo.Echo{gw.srv.Echo()}
 	if gw.admin != gw.srv.Echo() {
 		routers = append(routers, gw.admin)
@@ -154,21 +151,15 @@ func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, s
 			observe.TraceRequests(e, tp)
 		}
 	}
-	gw.srv.MountMetrics(gw.admin, gw.metrics.Handler(), cfg.AdminAddr != "", cfg.AdminUsername, cfg.AdminPassword)
-	admin := gw.srv.AdminGroup(gw.admin, cfg.AdminUsername, cfg.AdminPassword)
+	gw.srv.MountMetrics(gw.admin, gw.metrics.Handler(), cfg.HTTP.AdminAddr != "", cfg.HTTP.AdminUsername, cfg.HTTP.AdminPassword)
+	admin := gw.srv.AdminGroup(gw.admin, cfg.HTTP.AdminUsername, cfg.HTTP.AdminPassword)
 	webhook.Mount(admin, gw.svc)
 	extension.MountDoubts(admin, gw.svc)
 	gw.srv.MountConsole(admin)
 
-	gw.sender = webhook.NewSender(observe.Outbox(gw.store, gw.metrics), merchants, nil, webhook.Config{
-		Schedule:     cfg.WebhookRetrySchedule,
-		Timeout:      cfg.WebhookTimeout,
-		Workers:      16,
-		Poll:         cfg.WebhookPoll,
-		Retention:    7 * 24 * time.Hour,
-		Replica:      cfg.Replica,
-		AllowPrivate: cfg.DevMode || cfg.WebhookAllowPrivate,
-	}, log.Named("webhook"))
+	hooks := cfg.Webhook
+	hooks.AllowPrivate = hooks.AllowPrivate || cfg.DevMode
+	gw.sender = webhook.NewSender(observe.Outbox(gw.store, gw.metrics), merchants, nil, hooks, log.Named("webhook"))
 	return gw, nil
 }
 
@@ -179,9 +170,9 @@ func (gw *gateway) background(cfg Config, log *zap.Logger) []func(context.Contex
 	warn := func(what string) func(error) { return func(err error) { log.Warn(what, zap.Error(err)) } }
 	return []func(context.Context){
 		gw.sender.Run,
-		func(ctx context.Context) { gw.svc.RunJobs(ctx, cfg.JobsInterval, warn("background jobs")) },
+		func(ctx context.Context) { gw.svc.RunJobs(ctx, cfg.Service.JobsInterval, warn("background jobs")) },
 		func(ctx context.Context) {
-			gw.svc.RunReconciler(ctx, cfg.ReconcileInterval, func(rep provider.ReconcileReport, err error) {
+			gw.svc.RunReconciler(ctx, cfg.Service.ReconcileInterval, func(rep provider.ReconcileReport, err error) {
 				gw.metrics.Reconciled(rep, err)
 				if err != nil {
 					warn("reconciler")(err)

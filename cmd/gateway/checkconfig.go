@@ -16,14 +16,15 @@ import (
 	"github.com/akinon-gateway/gateway/provider/processors"
 	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 	"github.com/akinon-gateway/gateway/provider/redisstore"
+	"github.com/akinon-gateway/gateway/settings"
 )
 
 // describeBooks says where the sandbox bank keeps its books.
 func describeBooks(ctx context.Context, cfg Config) (string, error) {
 	switch {
 	case cfg.SandboxRedisURL != "":
-		return describeStore(ctx, cfg.SandboxRedisURL, cfg)
-	case cfg.RedisURL == "":
+		return describeStore(ctx, string(cfg.SandboxRedisURL), cfg)
+	case cfg.Store.URL == "":
 		return "an embedded in-memory store of its own", nil
 	}
 	return "the store above", nil
@@ -32,10 +33,10 @@ func describeBooks(ctx context.Context, cfg Config) (string, error) {
 // operatorLine says where the operator endpoints are.
 func operatorLine(cfg Config) string {
 	switch {
-	case cfg.AdminUsername == "":
+	case cfg.HTTP.AdminUsername == "":
 		return "off (ADMIN_USERNAME/ADMIN_PASSWORD not set)"
-	case cfg.AdminAddr != "":
-		return cfg.AdminAddr + " (ADMIN_ADDR): /admin, /metrics, /readyz, behind ADMIN_USERNAME"
+	case cfg.HTTP.AdminAddr != "":
+		return cfg.HTTP.AdminAddr + " (ADMIN_ADDR): /admin, /metrics, /readyz, behind ADMIN_USERNAME"
 	}
 	return "on the main listener: /admin and /metrics behind ADMIN_USERNAME"
 }
@@ -51,7 +52,7 @@ func checkConfig(ctx context.Context, cfg Config, merchants *extension.Merchants
 	if err != nil {
 		return err
 	}
-	store, err := describeStore(ctx, cfg.RedisURL, cfg)
+	store, err := describeStore(ctx, string(cfg.Store.URL), cfg)
 	if err != nil {
 		return err
 	}
@@ -65,26 +66,26 @@ func checkConfig(ctx context.Context, cfg Config, merchants *extension.Merchants
 	fmt.Fprintln(w, "configuration: valid")
 	line("store", "%s", store)
 	aof := "no"
-	if cfg.RedisWaitAOF {
+	if cfg.Store.WaitAOF {
 		aof = "yes"
 	}
 	line("durability", "each answer waits for %d replica(s) (REDIS_MIN_REPLICAS), at most %v; waits for the AOF fsync: %s (REDIS_WAIT_AOF)",
-		cfg.RedisMinReplicas, cfg.RedisReplicaTimeout, aof)
+		cfg.Store.MinReplicas, cfg.Store.ReplicaTimeout, aof)
 	for _, m := range merchants.All() {
 		hook := "webhooks off"
 		if m.WebhookURL != "" {
-			hook = "webhooks to " + maskURL(m.WebhookURL)
+			hook = "webhooks to " + settings.MaskURL(m.WebhookURL)
 		}
 		line("merchant "+m.ID, "%s; %s", procs[m.ID], hook)
 	}
-	if cfg.RedisURL != "" || cfg.SandboxRedisURL != "" || hasSandbox(merchants) {
+	if cfg.Store.URL != "" || cfg.SandboxRedisURL != "" || hasSandbox(merchants) {
 		line("sandbox books", "%s", books)
 	}
 	line("listener", "%s (ADDR), redirectUrl on %s (PUBLIC_URL)", cfg.Addr, cfg.PublicURL)
 	line("operator", "%s", operatorLine(cfg))
 	tracing := "off"
-	if cfg.OtelEndpoint != "" {
-		tracing = "OTLP/HTTP to " + maskURL(cfg.OtelEndpoint)
+	if cfg.Observe.OtelEndpoint != "" {
+		tracing = "OTLP/HTTP to " + settings.MaskURL(cfg.Observe.OtelEndpoint)
 	}
 	line("tracing", "%s", tracing)
 	parts := testParts(cfg, merchants)
@@ -145,8 +146,8 @@ func describeStore(ctx context.Context, raw string, cfg Config) (string, error) 
 	if err := redisstore.CheckPolicy(ctx, c); err != nil {
 		return "", err
 	}
-	if raw == cfg.RedisURL {
-		if err := redisstore.CheckReplicas(ctx, c, cfg.RedisMinReplicas); err != nil {
+	if raw == string(cfg.Store.URL) {
+		if err := redisstore.CheckReplicas(ctx, c, cfg.Store.MinReplicas); err != nil {
 			return "", err
 		}
 	}
@@ -180,9 +181,9 @@ func describeStore(ctx context.Context, raw string, cfg Config) (string, error) 
 		err = errors.New("cannot read this client's nodes")
 	}
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", maskURL(raw), err)
+		return "", fmt.Errorf("%s: %w", settings.MaskURL(raw), err)
 	}
-	return fmt.Sprintf("Redis %s at %s; %s", kind, maskURL(raw), strings.Join(masters, "; ")), nil
+	return fmt.Sprintf("Redis %s at %s; %s", kind, settings.MaskURL(raw), strings.Join(masters, "; ")), nil
 }
 
 func infoValue(info, name string) string {

@@ -358,7 +358,7 @@ func TestLogFieldsMaskSecrets(t *testing.T) {
 		}
 	}
 	// An unset secret is logged empty, not as a mask that suggests one is set.
-	c.AdminPassword = ""
+	c.HTTP.AdminPassword = ""
 	if v := logged(t, c)["admin_password"]; v != `""` {
 		t.Errorf("an empty admin password is logged as %s", v)
 	}
@@ -547,7 +547,7 @@ func TestRequestLease(t *testing.T) {
 // TestConfigurationDoc: docs/configuration.md's table has a row for every
 // variable of the configuration table, showing its default, and no row
 // for a variable the gateway does not read. After adding a variable to
-// config.go, add its row there and run
+// a settings section, add its row there and run
 // go test -run TestConfigurationDoc ./cmd/gateway.
 func TestConfigurationDoc(t *testing.T) {
 	raw, err := os.ReadFile("../../docs/configuration.md")

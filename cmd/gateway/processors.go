@@ -18,34 +18,6 @@ var registry = processors.Builtin
 // PROCESSOR or a merchant's processor section gives: the registry's.
 func knownProcessors() []string { return registry.Names() }
 
-// processorVariables are the rows of the processors' own environment
-// variables, declared with their defaults in each processor's package:
-// each is checked by its processor and kept as text in c.ProcessorEnv.
-func (c *Config) processorVariables() []variable {
-	if c.ProcessorEnv == nil {
-		c.ProcessorEnv = map[string]string{}
-	}
-	env := c.ProcessorEnv
-	vars := registry.Variables()
-	rows := make([]variable, len(vars))
-	for i, pv := range vars {
-		rows[i] = variable{
-			name:   pv.Name,
-			def:    pv.Default,
-			secret: pv.Secret,
-			parse: func(v string) error {
-				if err := pv.Check(v); err != nil {
-					return err
-				}
-				env[pv.Name] = v
-				return nil
-			},
-			show: func() any { return pv.Show(env[pv.Name]) },
-		}
-	}
-	return rows
-}
-
 // processorEnv is how a processor section reads its variables.
 func (c Config) processorEnv() func(string) string {
 	return func(name string) string { return c.ProcessorEnv[name] }

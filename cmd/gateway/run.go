@@ -36,7 +36,7 @@ func run(ctx context.Context, args []string, env func(string) string) error {
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
-	log, err := newLogger(cfg.LogLevel, cfg.LogFormat)
+	log, err := newLogger(zapcore.Level(cfg.Observe.LogLevel), cfg.Observe.LogFormat)
 	if err != nil {
 		return err
 	}
@@ -62,13 +62,10 @@ func run(ctx context.Context, args []string, env func(string) string) error {
 // configure reads and checks the configuration and the merchants.
 func configure(env func(string) string) (Config, *extension.Merchants, map[string][]*processors.Section, error) {
 	cfg, err := LoadConfig(env)
-	if err == nil {
-		err = cfg.Validate()
-	}
 	if err != nil {
 		return cfg, nil, nil, err
 	}
-	merchants, sections, err := cfg.merchants()
+	merchants, sections, err := cfg.validate()
 	return cfg, merchants, sections, err
 }
 
@@ -79,15 +76,15 @@ func listen(cfg Config, gw *gateway, log *zap.Logger) ([]*http.Server, []net.Lis
 	if err != nil {
 		return nil, nil, fmt.Errorf("listen %s: %w", cfg.Addr, err)
 	}
-	capped := limitListener(ln, connLimits{total: cfg.MaxConns, perClient: cfg.MaxConnsPerIP, proxies: cfg.TrustedProxies,
-		key: func(ip string) string { return extension.ClientKey(ip, cfg.IPv6Prefix) }})
+	capped := limitListener(ln, connLimits{total: cfg.HTTP.MaxConns, perClient: cfg.HTTP.MaxConnsPerIP, proxies: cfg.HTTP.TrustedProxies,
+		key: func(ip string) string { return extension.ClientKey(ip, cfg.HTTP.IPv6Prefix) }})
 	servers := []*http.Server{newHTTPServer(gw.srv, cfg, log, capped.penalise)}
 	listeners := []net.Listener{capped}
-	if cfg.AdminAddr != "" {
-		aln, err := net.Listen("tcp", cfg.AdminAddr)
+	if cfg.HTTP.AdminAddr != "" {
+		aln, err := net.Listen("tcp", cfg.HTTP.AdminAddr)
 		if err != nil {
 			capped.Close()
-			return nil, nil, fmt.Errorf("listen %s (ADMIN_ADDR): %w", cfg.AdminAddr, err)
+			return nil, nil, fmt.Errorf("listen %s (ADMIN_ADDR): %w", cfg.HTTP.AdminAddr, err)
 		}
 		servers = append(servers, newHTTPServer(gw.admin, cfg, log, nil))
 		listeners = append(listeners, aln)
@@ -144,11 +141,11 @@ func serve(ctx context.Context, cfg Config, gw *gateway, log *zap.Logger, server
 // IDLE_TIMEOUT.
 func newHTTPServer(h http.Handler, cfg Config, log *zap.Logger, slow func(remoteAddr string)) *http.Server {
 	return &http.Server{
-		Handler:           minBodyRate(h, bodyRate{rate: cfg.BodyMinRate, grace: cfg.BodyGrace, timeout: cfg.ReadTimeout, cut: slow}),
-		ReadHeaderTimeout: cfg.HeaderTimeout,
-		ReadTimeout:       cfg.ReadTimeout,
+		Handler:           minBodyRate(h, bodyRate{rate: cfg.HTTP.BodyMinRate, grace: cfg.HTTP.BodyGrace, timeout: cfg.HTTP.ReadTimeout, cut: slow}),
+		ReadHeaderTimeout: cfg.HTTP.HeaderTimeout,
+		ReadTimeout:       cfg.HTTP.ReadTimeout,
 		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       cfg.IdleTimeout,
+		IdleTimeout:       cfg.HTTP.IdleTimeout,
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          zap.NewStdLog(log.Named("http")),
 	}

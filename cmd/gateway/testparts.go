@@ -21,7 +21,7 @@ type testPart struct {
 // and the sandbox bank (for which merchants).
 func testParts(cfg Config, merchants *extension.Merchants) []testPart {
 	var parts []testPart
-	if cfg.RedisURL == "" {
+	if cfg.Store.URL == "" {
 		parts = append(parts, testPart{"embedded_store",
 			"EMBEDDED IN-MEMORY STORE: nothing survives a restart (REDIS_URL is not set)"})
 	}

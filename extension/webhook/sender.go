@@ -25,17 +25,29 @@ type Merchants interface {
 	Webhook(merchantID string) (url, key string, ok bool)
 }
 
-// Config tunes the sender.
+// Config is the sender's settings section; Replica is not a variable of
+// its own (the gateway names the replica).
 type Config struct {
-	Schedule  []time.Duration // delays before each attempt; the first is usually 0
-	Timeout   time.Duration   // one attempt
-	Workers   int             // attempts in flight per replica
-	Poll      time.Duration   // how often to look for due events when idle
-	Retention time.Duration   // how long a delivered event is kept for operators
-	Replica   string          // this replica's name, in logs and attempts
+	Schedule []time.Duration `env:"WEBHOOK_RETRY_SCHEDULE" doc:"delays before each attempt"`
+	Timeout  time.Duration   `env:"WEBHOOK_TIMEOUT" min:"1ns" doc:"one attempt"`
+	Poll     time.Duration   `env:"WEBHOOK_POLL" min:"1ns" doc:"how often an idle sender looks for due events"`
 	// AllowPrivate lets webhooks go to loopback, private and link-local
-	// addresses (DEV_MODE, WEBHOOK_ALLOW_PRIVATE).
-	AllowPrivate bool
+	// addresses (WEBHOOK_ALLOW_PRIVATE; DEV_MODE always does).
+	AllowPrivate bool          `env:"WEBHOOK_ALLOW_PRIVATE" doc:"webhook targets on internal addresses"`
+	Workers      int           // attempts in flight per replica
+	Retention    time.Duration // how long a delivered event is kept for operators
+	Replica      string        // this replica's name, in logs and attempts
+}
+
+// DefaultConfig is the sender's defaults.
+func DefaultConfig() Config {
+	return Config{
+		Schedule:  []time.Duration{0, 10 * time.Second, time.Minute, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour},
+		Timeout:   10 * time.Second,
+		Poll:      500 * time.Millisecond,
+		Workers:   16,
+		Retention: 7 * 24 * time.Hour,
+	}
 }
 
 // lease is how long a claim lasts: longer than an attempt can take, so a

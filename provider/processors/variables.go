@@ -2,10 +2,9 @@ package processors
 
 import (
 	"errors"
-	"fmt"
-	"reflect"
 	"strings"
-	"time"
+
+	"github.com/akinon-gateway/gateway/settings"
 )
 
 // Variable is an environment variable a processor's section reads: it
@@ -17,7 +16,7 @@ type Variable struct {
 	Secret    bool
 	Processor string
 	kind      *Kind
-	field     field
+	index     int // of the setting among its section's fields
 }
 
 // Variables are the environment variables of every registered processor.
@@ -25,11 +24,10 @@ func (r Registry) Variables() []Variable {
 	var vs []Variable
 	for i := range r {
 		k := &r[i]
-		v := reflect.ValueOf(k.defaults()).Elem()
-		for _, f := range fields(v.Type()) {
-			if f.env != "" {
-				vs = append(vs, Variable{Name: f.env, Default: written(v.Field(f.index)), Secret: f.secret,
-					Processor: k.Name, kind: k, field: f})
+		for j, f := range settings.Fields(k.defaults()) {
+			if f.Env != "" {
+				vs = append(vs, Variable{Name: f.Env, Default: f.Written(), Secret: f.Secret,
+					Processor: k.Name, kind: k, index: j})
 			}
 		}
 	}
@@ -46,7 +44,7 @@ func (v Variable) Check(text string) error {
 	}
 	var mine []error
 	for _, e := range split(s.Validate()) {
-		if strings.HasPrefix(e.Error(), v.field.key+":") {
+		if strings.HasPrefix(e.Error(), v.key()+":") {
 			mine = append(mine, e)
 		}
 	}
@@ -60,13 +58,15 @@ func (v Variable) Show(text string) string {
 	if err != nil {
 		return ""
 	}
-	return v.field.show(reflect.ValueOf(s).Elem().Field(v.field.index))
+	return settings.Fields(s)[v.index].ShowText()
 }
+
+func (v Variable) key() string { return settings.Fields(v.kind.defaults())[v.index].Key }
 
 func (v Variable) read(text string) (Settings, error) {
 	s := v.kind.defaults()
 	if text != "" {
-		if err := setText(reflect.ValueOf(s).Elem().Field(v.field.index), text); err != nil {
+		if err := settings.Fields(s)[v.index].Set(text); err != nil {
 			return nil, err
 		}
 	}
@@ -82,23 +82,4 @@ func split(err error) []error {
 		return nil
 	}
 	return []error{err}
-}
-
-// written is a default as one would write it in the variable: 9600h, not
-// 9600h0m0s.
-func written(v reflect.Value) string {
-	if v.Type() != durationType {
-		if v.IsZero() {
-			return ""
-		}
-		return fmt.Sprint(v.Interface())
-	}
-	s := time.Duration(v.Int()).String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }

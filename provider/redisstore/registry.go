@@ -44,7 +44,7 @@ func (s *Store) registerGUID(ctx context.Context, in provider.BeginInput) (bool,
 	key := s.prefix + ":{g" + strconv.Itoa(int(h.Sum32()%uint32(s.shards))) + "}:gi:" + in.Merchant + ":" + in.GUID
 	ttl := in.TTL
 	if ttl <= 0 {
-		ttl = DefaultRetention
+		ttl = provider.DefaultRetention
 	}
 	n, err := registerScript.Run(ctx, s.rdb, []string{key}, in.Fingerprint, ttl.Milliseconds()).Int()
 	return n == 1, err

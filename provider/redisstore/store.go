@@ -83,11 +83,6 @@ type Store struct {
 	retention  time.Duration
 }
 
-// DefaultRetention is how long an order's session, history and session
-// index are kept after its latest change: long enough for the latest
-// refunds card schemes allow (about a year) and a margin.
-const DefaultRetention = 400 * 24 * time.Hour
-
 // SetRetention sets how long an order's keys live after its latest
 // change (ORDER_RETENTION).
 func (s *Store) SetRetention(d time.Duration) {
@@ -109,7 +104,7 @@ func New(rdb redis.UniversalClient, prefix string, shards int) *Store {
 	if prefix == "" {
 		prefix = "gw"
 	}
-	return &Store{rdb: rdb, prefix: prefix, shards: shards, retention: DefaultRetention}
+	return &Store{rdb: rdb, prefix: prefix, shards: shards, retention: provider.DefaultRetention}
 }
 
 // orderKeys are the keys of one order.

@@ -71,7 +71,7 @@ var (
 type Options struct {
 	Prefix       string        // key prefix of the bank's books; "sbx" when empty
 	PendingDelay time.Duration // when a PENDING card's verdict is known
-	Retention    time.Duration // how long the bank keeps a reference; DefaultRetention when zero
+	Retention    time.Duration // how long the bank keeps a reference; provider.DefaultRetention (as long as the gateway keeps an order) when zero
 	// Latency delays every answer after the bank has acted, as a slow
 	// network does: a caller that gives up meanwhile does not know what
 	// happened, and must ask (Inquire). For fault tests and demos.
@@ -85,11 +85,6 @@ type Options struct {
 	// kept in the books is used, shared by every replica.
 	ACSKey []byte
 }
-
-// DefaultRetention is how long the bank keeps its books by default: as
-// long as the gateway keeps a finished order, so a late refund or an
-// inquiry still finds the payment.
-const DefaultRetention = 400 * 24 * time.Hour
 
 // Processor is the sandbox bank.
 type Processor struct {
@@ -111,7 +106,7 @@ func New(rdb redis.UniversalClient, o Options) *Processor {
 		o.Prefix = "sbx"
 	}
 	if o.Retention <= 0 {
-		o.Retention = DefaultRetention
+		o.Retention = provider.DefaultRetention
 	}
 	return &Processor{rdb: rdb, opts: o, calls: map[string]int{}}
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/akinon-gateway/gateway/provider"
 )
 
 // Settings is the sandbox's section of a merchant's processor settings.
@@ -18,7 +20,7 @@ type Settings struct {
 
 // Defaults is the sandbox's section before any setting is read.
 func Defaults() *Settings {
-	return &Settings{PendingDelay: 10 * time.Second, Retention: DefaultRetention}
+	return &Settings{PendingDelay: 10 * time.Second, Retention: provider.DefaultRetention}
 }
 
 // Validate names the first bad setting by its key.
