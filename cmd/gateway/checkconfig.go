@@ -16,7 +16,7 @@ import (
 	"github.com/akinon-gateway/gateway/provider/processors"
 	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 	"github.com/akinon-gateway/gateway/provider/redisstore"
-	"github.com/akinon-gateway/gateway/settings"
+	"github.com/akinon-gateway/gateway/provider/settings"
 )
 
 // describeBooks says where the sandbox bank keeps its books.

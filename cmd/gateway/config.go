@@ -25,7 +25,7 @@ import (
 	"github.com/akinon-gateway/gateway/provider/processors"
 	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 	"github.com/akinon-gateway/gateway/provider/redisstore"
-	"github.com/akinon-gateway/gateway/settings"
+	"github.com/akinon-gateway/gateway/provider/settings"
 )
 
 // Config is the gateway's configuration, read from the environment

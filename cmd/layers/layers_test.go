@@ -35,7 +35,7 @@ var layerOf = map[string]string{
 	"provider":                         domain,
 	"provider/redisstore":              adapter,
 	"provider/processors":              registry,
-	"settings":                         library,
+	"provider/settings":                library,
 	"provider/processors/sandbox":      adapter,
 	"provider/nestpay":                 adapter,
 	"provider/nestpay/nestpaybank":     tool, // the fake bank, built on the adapter's own XML types

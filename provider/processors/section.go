@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/akinon-gateway/gateway/provider"
-	"github.com/akinon-gateway/gateway/settings"
+	"github.com/akinon-gateway/gateway/provider/settings"
 )
 
 // Section is one processor of a merchant, its settings read and valid.

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/akinon-gateway/gateway/settings"
+	"github.com/akinon-gateway/gateway/provider/settings"
 )
 
 // Variable is an environment variable a processor's section reads: it
