@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"fmt"
@@ -12,13 +12,13 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// redisOptions reads REDIS_URL into go-redis's universal options:
+// RedisOptions reads REDIS_URL into go-redis's universal options:
 //
 //	redis://[:pass@]host:6379/0            one node
 //	rediss://…                              the same over TLS
 //	redis://host1:26379?master_name=m&addr=host2:26379   Sentinel
 //	redis://host1:6379?addr=host2:6379&cluster=1         Cluster
-func redisOptions(raw string) (*redis.UniversalOptions, error) {
+func RedisOptions(raw string) (*redis.UniversalOptions, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return nil, fmt.Errorf("not a URL")

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"bytes"
@@ -661,7 +661,7 @@ func parseLogFormat(v string) (string, error) {
 }
 
 func parseRedisURL(v string) (string, error) {
-	if _, err := redisOptions(v); err != nil {
+	if _, err := RedisOptions(v); err != nil {
 		return "", err
 	}
 	return v, nil
