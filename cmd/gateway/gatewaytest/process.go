@@ -41,7 +41,11 @@ func Binary(tb testing.TB) string {
 			return
 		}
 		build.path = filepath.Join(build.dir, "gateway")
-		out, err := exec.Command("go", "build", "-o", build.path, "github.com/akinon-gateway/gateway/cmd/gateway").CombinedOutput()
+		goTool := "go"
+		if g := os.Getenv("GO"); g != "" { // the Makefile's GO
+			goTool = g
+		}
+		out, err := exec.Command(goTool, "build", "-o", build.path, "github.com/akinon-gateway/gateway/cmd/gateway").CombinedOutput()
 		if err != nil {
 			build.err = fmt.Errorf("go build: %v\n%s", err, out)
 		}
