@@ -29,7 +29,7 @@ ARG VERSION=dev
 ARG TARGETOS
 ARG TARGETARCH
 RUN CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
-    go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/gateway ./cmd/gateway
+    go build -trimpath -ldflags "-s -w -X github.com/akinon-gateway/gateway/cmd/gateway/app.version=${VERSION}" -o /out/gateway ./cmd/gateway
 
 # static-debian12 carries CA certificates (for https webhooks) and nothing to run but the binary.
 FROM gcr.io/distroless/static-debian12:nonroot

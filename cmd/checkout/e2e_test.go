@@ -6,14 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -21,6 +19,7 @@ import (
 
 	"github.com/akinon-gateway/gateway/cmd/checkout/chromium"
 	"github.com/akinon-gateway/gateway/cmd/checkout/commerce"
+	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 	"github.com/akinon-gateway/gateway/extension/openapicheck"
 	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
 )
@@ -46,8 +45,8 @@ func TestE2E(t *testing.T) {
 	}
 	bin := mustBuild(t)
 	store := e2eStore(t)
-	shopAddr := mustFreeAddr(t)
-	gw := mustStartGateway(t, bin.gateway, mergeEnv(store, map[string]string{
+	shopAddr := gatewaytest.FreeAddr(t)
+	gw := mustStartGateway(t, mergeEnv(store, map[string]string{
 		"HASH_KEY":               e2eHashKey,
 		"WEBHOOK_URL":            "http://" + shopAddr + commerce.PathWebhook,
 		"WEBHOOK_HASH_KEY":       e2eWebhookKey,
@@ -108,7 +107,7 @@ func TestE2E(t *testing.T) {
 	})
 
 	t.Run("a gateway with another HASH_KEY fails on the bad hash", func(t *testing.T) {
-		other := mustStartGateway(t, bin.gateway, mergeEnv(store, map[string]string{
+		other := mustStartGateway(t, mergeEnv(store, map[string]string{
 			"HASH_KEY":    "another-hash-key-0123456789abcdef0123456",
 			"WEBHOOK_URL": "",
 		}))
@@ -199,22 +198,16 @@ func testBrowser(t *testing.T, checkout string, base []string) {
 	}
 }
 
-type binaries struct{ gateway, checkout string }
+type binaries struct{ checkout string }
 
-// mustBuild builds the gateway and the driver (the driver with -race, so
-// the real runs also look for data races).
+// mustBuild builds the driver with -race, so the real runs also look for
+// data races; the gateway's binary is gatewaytest's.
 func mustBuild(t *testing.T) binaries {
 	t.Helper()
-	dir := t.TempDir()
-	b := binaries{gateway: filepath.Join(dir, "gateway"), checkout: filepath.Join(dir, "checkout")}
-	for _, c := range [][]string{
-		{"build", "-o", b.gateway, "../gateway"},
-		{"build", "-race", "-o", b.checkout, "."},
-	} {
-		cmd := exec.Command(goTool(), c...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("go %s: %v\n%s", strings.Join(c, " "), err, out)
-		}
+	b := binaries{checkout: filepath.Join(t.TempDir(), "checkout")}
+	c := []string{"build", "-race", "-o", b.checkout, "."}
+	if out, err := exec.Command(goTool(), c...).CombinedOutput(); err != nil {
+		t.Fatalf("go %s: %v\n%s", strings.Join(c, " "), err, out)
 	}
 	return b
 }
@@ -226,8 +219,6 @@ func goTool() string {
 	return "go"
 }
 
-// mustStartGateway runs the gateway with DEV_MODE on a free port and waits
-// until it is ready; it is stopped (SIGTERM) at cleanup.
 // e2eStore is the gateway's store for the run: a redis-server, or with
 // E2E_TOPOLOGY=sentinel or cluster the README's configuration for those
 // (every answer acknowledged by a replica; 16 hash-tag shards on a
@@ -262,58 +253,22 @@ func mergeEnv(base, extra map[string]string) map[string]string {
 	return out
 }
 
-func mustStartGateway(t *testing.T, bin string, env map[string]string) string {
+// mustStartGateway runs the gateway (gatewaytest's process) with
+// DEV_MODE on a free port and waits until it is ready.
+func mustStartGateway(t *testing.T, env map[string]string) string {
 	t.Helper()
-	addr := mustFreeAddr(t)
-	url := "http://" + addr
-	logPath := filepath.Join(t.TempDir(), "gateway.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), "DEV_MODE=1", "ADDR="+addr, "PUBLIC_URL="+url, "LOG_LEVEL=warn")
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait(); logFile.Close() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(25 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
+	addr := gatewaytest.FreeAddr(t)
+	env = mergeEnv(map[string]string{"DEV_MODE": "1", "ADDR": addr, "PUBLIC_URL": "http://" + addr, "LOG_LEVEL": "warn"}, env)
+	p := gatewaytest.StartProcess(t, env)
+	gatewaytest.Eventually(t, 20*time.Second, "the gateway to be ready", func() bool {
+		resp, err := http.Get(p.Base + "/readyz")
+		if err != nil {
+			return false
 		}
-		if t.Failed() {
-			t.Logf("gateway log (%s):\n%s", addr, tailFile(logPath, 4000))
-		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	for {
-		select {
-		case err := <-exited:
-			t.Fatalf("gateway exited before it was ready: %v\n%s", err, tailFile(logPath, 4000))
-		default:
-		}
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url+"/readyz", nil)
-		if resp, err := http.DefaultClient.Do(req); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return url
-			}
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("gateway not ready at %s within 20s\n%s", url, tailFile(logPath, 4000))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return p.Base
 }
 
 // runDriver runs the checkout binary to its end and returns its output
@@ -385,16 +340,6 @@ func mustTamperRecording(t *testing.T, from, to string) {
 	}
 }
 
-func mustFreeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 func mustParseDOM(t *testing.T, path string) *html.Node {
 	t.Helper()
 	if path == "" {
@@ -433,14 +378,6 @@ func mustBePNG(t *testing.T, path string) {
 	if !bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")) || len(b) < 1000 {
 		t.Errorf("%s is not a PNG screenshot (%d bytes)", path, len(b))
 	}
-}
-
-func tailFile(path string, n int) string {
-	b, _ := os.ReadFile(path)
-	if len(b) > n {
-		b = b[len(b)-n:]
-	}
-	return string(b)
 }
 
 // checkRecording holds every exchange of a -record file against the
@@ -487,3 +424,5 @@ func checkRecording(t *testing.T, path string) {
 	}
 	t.Logf("openapi.json: %s", c.Stats())
 }
+
+func TestMain(m *testing.M) { gatewaytest.Main(m) }

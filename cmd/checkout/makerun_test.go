@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/akinon-gateway/gateway/cmd/checkout/commerce"
+	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 )
 
 // TestMakeRunOnAnotherAddr: `make run` with ADDR changed (and nothing
@@ -24,8 +25,8 @@ func TestMakeRunOnAnotherAddr(t *testing.T) {
 		t.Fatalf("make run's recipe %q: the test starts the gateway with DEV_MODE=1 and no PUBLIC_URL", recipe)
 	}
 	bin := mustBuild(t)
-	shop := mustFreeAddr(t)
-	gw := mustStartGateway(t, bin.gateway, map[string]string{
+	shop := gatewaytest.FreeAddr(t)
+	gw := mustStartGateway(t, map[string]string{
 		"PUBLIC_URL":            "", // unset, as under make run
 		"WEBHOOK_URL":           "http://" + shop + commerce.PathWebhook,
 		"WEBHOOK_HASH_KEY":      e2eWebhookKey,

@@ -2,13 +2,12 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
+	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 	"io"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
-	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -27,8 +26,8 @@ func twoReplicas(t *testing.T, extra map[string]string) []string {
 	for k, v := range extra {
 		env[k] = v
 	}
-	a, _ := mustRun(t, gatewayEnv(freeAddr(t), srv.URL(), "", env))
-	b, _ := mustRun(t, gatewayEnv(freeAddr(t), srv.URL(), "", env))
+	a, _ := gatewaytest.Run(t, gatewaytest.Env(gatewaytest.FreeAddr(t), srv.URL(), "", env))
+	b, _ := gatewaytest.Run(t, gatewaytest.Env(gatewaytest.FreeAddr(t), srv.URL(), "", env))
 	return []string{a, b}
 }
 
@@ -60,7 +59,7 @@ func TestFailedAuthIsThrottledAcrossReplicas(t *testing.T) {
 		correctOK bool
 	}{
 		{"per client IP", func(int) string { return "203.0.113.7" }, func(i int) string { return "guess-" + strconv.Itoa(i) }, 6, true},
-		{"per username", func(i int) string { return "198.51.100." + strconv.Itoa(i+1) }, func(int) string { return testUser }, 10, true},
+		{"per username", func(i int) string { return "198.51.100." + strconv.Itoa(i+1) }, func(int) string { return gatewaytest.User }, 10, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -80,7 +79,7 @@ func TestFailedAuthIsThrottledAcrossReplicas(t *testing.T) {
 					}
 				}
 			}
-			if resp := callAs(replicas[1], tt.ip(0), testUser, testPassword); resp.StatusCode != http.StatusOK {
+			if resp := callAs(replicas[1], tt.ip(0), gatewaytest.User, gatewaytest.Password); resp.StatusCode != http.StatusOK {
 				t.Fatalf("correct credentials from the throttled address: %d, want 200 (a success is never slowed)", resp.StatusCode)
 			}
 		})
@@ -100,12 +99,10 @@ func payFrom(t *testing.T, redirect, ip, card string) *http.Response {
 	}
 	page, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	m := csrfRE.FindSubmatch(page)
-	if m == nil {
-		t.Fatalf("no card form: %d", resp.StatusCode)
+	form, err := gatewaytest.CardForm(page, card)
+	if err != nil {
+		t.Fatalf("%d: %v", resp.StatusCode, err)
 	}
-	form := url.Values{"_csrf": {string(m[1])}, "cardHolder": {"Ada Lovelace"}, "cardNumber": {card},
-		"expiry": {"12/39"}, "cvc": {"123"}, "installment": {"1"}}
 	post, _ := http.NewRequest(http.MethodPost, redirect, strings.NewReader(form.Encode()))
 	post.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	post.Header.Set("X-Forwarded-For", ip)
@@ -153,7 +150,7 @@ func TestCardAttemptsAreThrottledAcrossReplicas(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			replicas := twoReplicas(t, map[string]string{"THROTTLE_CARD_IP": "4/10m", "THROTTLE_CARD_BIN": "3/10m", "THROTTLE_CARD_MERCHANT": "5/10m"})
 			for i := 0; i <= tt.allowed; i++ {
-				_, redirect := startSession(t, replicas[i%2], "o-card-"+strconv.Itoa(i))
+				_, redirect := gatewaytest.AkinonAt(replicas[i%2]).StartSession(t, "o-card-"+strconv.Itoa(i))
 				redirect = strings.Replace(redirect, replicas[i%2], replicas[(i+1)%2], 1) // the shopper lands on the other replica
 				resp := payFrom(t, redirect, tt.ip(i), tt.card(i))
 				body, _ := io.ReadAll(resp.Body)
@@ -178,8 +175,8 @@ func TestCardAttemptsAreThrottledAcrossReplicas(t *testing.T) {
 // /healthz and /readyz answer other clients at once.
 func TestConnectionsAreCapped(t *testing.T) {
 	srv := redistest.Start(t)
-	addr := freeAddr(t)
-	base, _ := mustRun(t, gatewayEnv(addr, srv.URL(), "", map[string]string{"MAX_CONNS_PER_IP": "10", "IDLE_TIMEOUT": "1s", "LOG_LEVEL": "error"}))
+	addr := gatewaytest.FreeAddr(t)
+	base, _ := gatewaytest.Run(t, gatewaytest.Env(addr, srv.URL(), "", map[string]string{"MAX_CONNS_PER_IP": "10", "IDLE_TIMEOUT": "1s", "LOG_LEVEL": "error"}))
 	flooder := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}
 	var conns []net.Conn
 	for range 40 {
@@ -236,7 +233,7 @@ func TestConnectionsAreCapped(t *testing.T) {
 // TestHugeHeadersAreRefused: a header block over 16 KiB is answered 431
 // before any of it reaches a handler or a log line.
 func TestHugeHeadersAreRefused(t *testing.T) {
-	base, _ := mustRun(t, gatewayEnv(freeAddr(t), redistest.Start(t).URL(), "", map[string]string{"LOG_LEVEL": "error"}))
+	base, _ := gatewaytest.Run(t, gatewaytest.Env(gatewaytest.FreeAddr(t), redistest.Start(t).URL(), "", map[string]string{"LOG_LEVEL": "error"}))
 	for _, size := range []int{24 << 10, 1 << 20} {
 		req, _ := http.NewRequest(http.MethodPost, base+"/start-session", strings.NewReader("{}"))
 		req.Header.Set("x-akinon-api-version", strings.Repeat("v", size))
@@ -251,34 +248,12 @@ func TestHugeHeadersAreRefused(t *testing.T) {
 	}
 }
 
-// TestInternalWebhookTargetsAreRefused: outside DEV_MODE a webhook URL on
-// a loopback, private, link-local or reserved address is refused at start
-// (-check-config) unless WEBHOOK_ALLOW_PRIVATE=1.
-func TestInternalWebhookTargetsAreRefused(t *testing.T) {
-	for _, target := range []string{"https://169.254.169.254/latest/meta-data", "https://127.0.0.1/hook", "https://10.1.2.3/hook",
-		"https://[::1]/hook", "https://100.100.100.200/x", "https://192.168.0.1/hook", "https://localhost/hook"} {
-		env := production(map[string]string{"WEBHOOK_URL": target, "WEBHOOK_HASH_KEY": strings.Repeat("w", 32)})
-		err := run(context.Background(), []string{"-check-config"}, envOf(env))
-		if err == nil || !strings.Contains(err.Error(), "WEBHOOK_URL") || !strings.Contains(err.Error(), "WEBHOOK_ALLOW_PRIVATE") {
-			t.Errorf("WEBHOOK_URL=%s: %v; want a refusal naming WEBHOOK_ALLOW_PRIVATE", target, err)
-		}
-		env["WEBHOOK_ALLOW_PRIVATE"] = "1"
-		if err := run(context.Background(), []string{"-check-config"}, envOf(env)); err != nil {
-			t.Errorf("WEBHOOK_URL=%s with WEBHOOK_ALLOW_PRIVATE=1: %v", target, err)
-		}
-	}
-	env := production(map[string]string{"WEBHOOK_URL": "https://93.184.215.14/hook", "WEBHOOK_HASH_KEY": strings.Repeat("w", 32)})
-	if err := run(context.Background(), []string{"-check-config"}, envOf(env)); err != nil {
-		t.Errorf("a public webhook address: %v", err)
-	}
-}
-
 // TestOperatorEndpointsOnTheirOwnListener: with ADMIN_ADDR the operator
 // endpoints (and the health checks) are served there and not on the
 // public listener.
 func TestOperatorEndpointsOnTheirOwnListener(t *testing.T) {
-	admin := freeAddr(t)
-	base, _ := mustRun(t, gatewayEnv(freeAddr(t), redistest.Start(t).URL(), "", map[string]string{"ADMIN_ADDR": admin,
+	admin := gatewaytest.FreeAddr(t)
+	base, _ := gatewaytest.Run(t, gatewaytest.Env(gatewaytest.FreeAddr(t), redistest.Start(t).URL(), "", map[string]string{"ADMIN_ADDR": admin,
 		"ADMIN_USERNAME": "ops", "ADMIN_PASSWORD": "ops-password-123", "LOG_LEVEL": "error"}))
 	get := func(u string) int {
 		req, _ := http.NewRequest(http.MethodGet, u, nil)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -65,20 +66,20 @@ func TestJunkFormsDoNotBlockShoppers(t *testing.T) {
 		attack func(t *testing.T, base string)
 	}{
 		{"junk forms with the shopper's BIN from two addresses to one session", func(t *testing.T, base string) {
-			_, redirect := startSession(t, base, "o-junk-bin")
+			_, redirect := gatewaytest.AkinonAt(base).StartSession(t, "o-junk-bin")
 			for _, ip := range []string{"198.51.100.1", "198.51.100.2"} {
 				t.Logf("from %s: %v", ip, junkForms(t, redirect, ip, "4242424242424241", 40))
 			}
 		}},
 		{"junk forms with the shopper's BIN to a session already paid", func(t *testing.T, base string) {
-			_, redirect := startSession(t, base, "o-junk-paid")
-			payByCard(t, redirect, sandbox.CardApproved)
+			_, redirect := gatewaytest.AkinonAt(base).StartSession(t, "o-junk-paid")
+			gatewaytest.MustShop(t, redirect, sandbox.CardApproved)
 			for _, ip := range []string{"198.51.100.3", "198.51.100.4"} {
 				t.Logf("from %s: %v", ip, junkForms(t, redirect, ip, sandbox.CardApproved, 40))
 			}
 		}},
 		{"a flood of forms to one session from one address", func(t *testing.T, base string) {
-			_, redirect := startSession(t, base, "o-junk-merchant")
+			_, redirect := gatewaytest.AkinonAt(base).StartSession(t, "o-junk-merchant")
 			t.Logf("from 203.0.113.5: %v", junkForms(t, redirect, "203.0.113.5", "5555555555554444", 150))
 		}},
 	}
@@ -86,7 +87,7 @@ func TestJunkFormsDoNotBlockShoppers(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			replicas := twoReplicas(t, map[string]string{"THROTTLE_CARD_IP": "20/10m", "THROTTLE_CARD_BIN": "30/10m", "THROTTLE_CARD_MERCHANT": "100/1m"})
 			tt.attack(t, replicas[0])
-			_, redirect := startSession(t, replicas[1], "o-shopper")
+			_, redirect := gatewaytest.AkinonAt(replicas[1]).StartSession(t, "o-shopper")
 			resp := payFrom(t, redirect, "192.0.2.77", sandbox.CardApproved)
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
@@ -102,7 +103,7 @@ func TestJunkFormsDoNotBlockShoppers(t *testing.T) {
 // token is refused before any budget, even the sender's own.
 func TestFormsWithoutTokenChargeNothing(t *testing.T) {
 	replicas := twoReplicas(t, map[string]string{"THROTTLE_CARD_IP": "2/10m", "THROTTLE_CARD_BIN": "2/10m", "THROTTLE_CARD_MERCHANT": "2/10m"})
-	_, redirect := startSession(t, replicas[0], "o-no-token")
+	_, redirect := gatewaytest.AkinonAt(replicas[0]).StartSession(t, "o-no-token")
 	form := url.Values{"_csrf": {"forged"}, "cardNumber": {sandbox.CardApproved}, "expiry": {"12/39"}, "cvc": {"123"}}.Encode()
 	for i := range 10 {
 		req, _ := http.NewRequest(http.MethodPost, redirect, strings.NewReader(form))

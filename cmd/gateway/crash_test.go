@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 	"net/http"
 	"strconv"
 	"strings"
@@ -26,12 +27,12 @@ func TestKilledWhileTheShopperPays(t *testing.T) {
 	store, bankSrv := redistest.Start(t, redistest.Durable()), redistest.Start(t, redistest.Durable())
 	h := mustHook(t, true)
 	env := faultEnv(t, store.URL(), bankSrv.URL(), h.URL, map[string]string{"SANDBOX_LATENCY": "3s"})
-	gw := startGateway(t, env)
+	gw := gatewaytest.StartProcess(t, env)
 	bank, _ := books(t, bankSrv.URL())
 
-	sid, redirect := startSession(t, gw.Base, "o-kill-pay")
-	paid := make(chan answer, 1)
-	go func() { paid <- shop(redirect, sandbox.CardTransient) }()
+	sid, redirect := gatewaytest.AkinonAt(gw.Base).StartSession(t, "o-kill-pay")
+	paid := make(chan gatewaytest.Answer, 1)
+	go func() { paid <- gatewaytest.Shop(redirect, sandbox.CardTransient) }()
 	redistest.Eventually(t, 10*time.Second, "the bank to approve the payment", func() bool {
 		a, err := bank.Account(context.Background(), provider.PaymentReference(sid))
 		return err == nil && a.State == "authorised"
@@ -41,7 +42,7 @@ func TestKilledWhileTheShopperPays(t *testing.T) {
 	if a := <-paid; a.Err == nil {
 		t.Fatalf("the shopper's request was answered before the kill: %s", a)
 	}
-	gw.env["SANDBOX_LATENCY"] = "0s"
+	gw.Setenv("SANDBOX_LATENCY", "0s")
 	gw.Restart()
 
 	if p := page(redirect); p.Header.Get("Refresh") == "" || bytes.Contains(p.Body, []byte(`name="cardNumber"`)) {
@@ -53,7 +54,7 @@ func TestKilledWhileTheShopperPays(t *testing.T) {
 	if ds := doubts(t, gw.Base); len(ds) != 1 || ds[0].Kind != "pay" || ds[0].SessionID != sid {
 		t.Fatalf("the operator's list of what is in doubt: %+v", ds)
 	}
-	if a := post(gw.Base, "/start-session", again); a.Status != http.StatusUnprocessableEntity || a.code() != "payment_in_progress" {
+	if a := gatewaytest.AkinonAt(gw.Base).Post("/start-session", again); a.Status != http.StatusUnprocessableEntity || a.Code() != "payment_in_progress" {
 		t.Fatalf("start-session while the payment is in doubt: %s", a)
 	}
 
@@ -72,13 +73,13 @@ func TestKilledWhileTheShopperPays(t *testing.T) {
 		return false
 	})
 	again["guid"] = "start-again-2"
-	if a := post(gw.Base, "/start-session", again); a.code() != "order_already_paid" {
+	if a := gatewaytest.AkinonAt(gw.Base).Post("/start-session", again); a.Code() != "order_already_paid" {
 		t.Fatalf("start-session on the settled order: %s", a)
 	}
 	var hist struct {
 		Steps []provider.Step `json:"paymentTransactionHistory"`
 	}
-	akinon(t, gw.Base, "/history", map[string]any{"guid": "h-kill-pay", "orderId": "o-kill-pay"}, &hist)
+	gatewaytest.AkinonAt(gw.Base).Call(t, "/history", map[string]any{"guid": "h-kill-pay", "orderId": "o-kill-pay"}, &hist)
 	subs := hist.Steps[0].SubSteps
 	if hist.Steps[0].StatusCode != "RESOLVED" || !strings.HasPrefix(subs[len(subs)-1].StatusDetail, "settled by inquiry") {
 		t.Fatalf("the START step: %+v", hist.Steps[0])
@@ -138,20 +139,20 @@ func TestKilledDuringAnOperation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(strings.TrimPrefix(tt.killed, "/"), func(t *testing.T) {
 			store, bankSrv := redistest.Start(t, redistest.Durable()), redistest.Start(t, redistest.Durable())
-			gw := startGateway(t, faultEnv(t, store.URL(), bankSrv.URL(), "", nil))
+			gw := gatewaytest.StartProcess(t, faultEnv(t, store.URL(), bankSrv.URL(), "", nil))
 			bank, _ := books(t, bankSrv.URL())
-			sid, redirect := startSession(t, gw.Base, "o-op")
-			if a := shop(redirect, sandbox.CardApproved); !bytes.Contains(a.Body, []byte(`value="RESOLVED"`)) {
+			sid, redirect := gatewaytest.AkinonAt(gw.Base).StartSession(t, "o-op")
+			if a := gatewaytest.Shop(redirect, sandbox.CardApproved); !bytes.Contains(a.Body, []byte(`value="RESOLVED"`)) {
 				t.Fatalf("paying: %s", a)
 			}
 			if tt.killed == "/refund" {
-				akinon(t, gw.Base, "/purchase", map[string]any{"guid": "purchased", "orderId": "o-op"}, nil)
+				gatewaytest.AkinonAt(gw.Base).Call(t, "/purchase", map[string]any{"guid": "purchased", "orderId": "o-op"}, nil)
 			}
 
-			gw.env["SANDBOX_LATENCY"] = "3s"
+			gw.Setenv("SANDBOX_LATENCY", "3s")
 			gw.Restart()
-			done := make(chan answer, 1)
-			go func() { done <- post(gw.Base, tt.killed, tt.body) }()
+			done := make(chan gatewaytest.Answer, 1)
+			go func() { done <- gatewaytest.AkinonAt(gw.Base).Post(tt.killed, tt.body) }()
 			redistest.Eventually(t, 10*time.Second, "the bank to act", func() bool {
 				a, err := bank.Account(context.Background(), provider.PaymentReference(sid))
 				return err == nil && tt.acted(a)
@@ -161,7 +162,7 @@ func TestKilledDuringAnOperation(t *testing.T) {
 			if a := <-done; a.Err == nil {
 				t.Fatalf("%s was answered before the kill: %s", tt.killed, a)
 			}
-			gw.env["SANDBOX_LATENCY"] = "0s"
+			gw.Setenv("SANDBOX_LATENCY", "0s")
 			gw.Restart()
 
 			ds := doubts(t, gw.Base)
@@ -169,7 +170,7 @@ func TestKilledDuringAnOperation(t *testing.T) {
 				"/"+strings.ToLower(ds[0].Action) != tt.killed || ds[0].AgeSeconds <= 0 {
 				t.Fatalf("the operator's list of what is in doubt: %+v", ds)
 			}
-			if a := post(gw.Base, tt.blocked, tt.blockedBody); a.code() != tt.blockedCode {
+			if a := gatewaytest.AkinonAt(gw.Base).Post(tt.blocked, tt.blockedBody); a.Code() != tt.blockedCode {
 				t.Fatalf("%s while %s is in doubt: %s, want %s", tt.blocked, tt.killed, a, tt.blockedCode)
 			}
 			waitSettled(t, store.URL(), settleWithin)
@@ -178,18 +179,18 @@ func TestKilledDuringAnOperation(t *testing.T) {
 				t.Fatalf("in doubt after settling: %+v", ds)
 			}
 
-			a := post(gw.Base, tt.next, tt.nextBody)
+			a := gatewaytest.AkinonAt(gw.Base).Post(tt.next, tt.nextBody)
 			if a.Status != http.StatusOK || (tt.nextState != "" && !bytes.Contains(a.Body, []byte(`"status":"`+tt.nextState+`"`))) {
 				t.Fatalf("%s after %s was settled: %s", tt.next, tt.killed, a)
 			}
-			retry := post(gw.Base, tt.killed, tt.body)
+			retry := gatewaytest.AkinonAt(gw.Base).Post(tt.killed, tt.body)
 			if retry.Status != http.StatusOK || retry.Header.Get("Idempotent-Replayed") != "true" || !bytes.Contains(retry.Body, []byte(`"status":"RESOLVED"`)) {
 				t.Fatalf("the dead guid retried at last: %s", retry)
 			}
 			var hist struct {
 				Steps []provider.Step `json:"paymentTransactionHistory"`
 			}
-			akinon(t, gw.Base, "/history", map[string]any{"guid": "h-after", "orderId": "o-op"}, &hist)
+			gatewaytest.AkinonAt(gw.Base).Call(t, "/history", map[string]any{"guid": "h-after", "orderId": "o-op"}, &hist)
 			for _, st := range hist.Steps {
 				if st.GUID == "killed" && (st.StatusCode != "RESOLVED" || !strings.HasPrefix(st.SubSteps[0].StatusDetail, "settled by inquiry")) {
 					b, _ := json.Marshal(st)
@@ -212,7 +213,7 @@ func TestKilledDuringAnOperation(t *testing.T) {
 func TestKilledBeforeTheBankReceives(t *testing.T) {
 	store, bankSrv := redistest.Start(t, redistest.Durable()), redistest.Start(t, redistest.Durable())
 	h := mustHook(t, true)
-	gw := startGateway(t, faultEnv(t, store.URL(), bankSrv.URL(), h.URL, nil))
+	gw := gatewaytest.StartProcess(t, faultEnv(t, store.URL(), bankSrv.URL(), h.URL, nil))
 	bank, _ := books(t, bankSrv.URL())
 	st := storeAt(t, store.URL(), 1)
 	ctx := context.Background()
@@ -222,9 +223,9 @@ func TestKilledBeforeTheBankReceives(t *testing.T) {
 	var sid, redirect, order string
 	for try := range 3 {
 		order = "o-kill-before-bank-" + strconv.Itoa(try)
-		sid, redirect = startSession(t, gw.Base, order)
-		paid := make(chan answer, 1)
-		go func() { paid <- shop(redirect, sandbox.CardTransient) }()
+		sid, redirect = gatewaytest.AkinonAt(gw.Base).StartSession(t, order)
+		paid := make(chan gatewaytest.Answer, 1)
+		go func() { paid <- gatewaytest.Shop(redirect, sandbox.CardTransient) }()
 		redistest.Eventually(t, 10*time.Second, "the payment to be claimed", func() bool {
 			s, err := st.Order(ctx, "default", order)
 			return err == nil && s.Phase == provider.PhasePaying
@@ -275,7 +276,7 @@ func TestKilledBeforeTheBankReceives(t *testing.T) {
 		t.Fatalf("the shopper's page after the reconciler: %d\n%s", p.Status, p.Body)
 	}
 	again := startBody("start-again-before-bank", order)
-	if a := post(gw.Base, "/start-session", again); a.Status != http.StatusOK {
+	if a := gatewaytest.AkinonAt(gw.Base).Post("/start-session", again); a.Status != http.StatusOK {
 		t.Fatalf("a new session for the order: %s", a)
 	}
 	mustAudit(t, store.URL(), bankSrv.URL(), time.Second)

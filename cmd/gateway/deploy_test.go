@@ -7,6 +7,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"github.com/akinon-gateway/gateway/cmd/gateway/app"
+	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 	"io"
 	"net/http"
 	"net/url"
@@ -124,7 +126,7 @@ func TestREADMEProductionExampleStarts(t *testing.T) {
 	}
 	u.Host = redisSrv.Addr
 	env["REDIS_URL"] = u.String()
-	env["ADDR"] = freeAddr(t)
+	env["ADDR"] = gatewaytest.FreeAddr(t)
 	d := deploy(t, env, nil)
 	d.payOnce(t, env["GATEWAY_USERNAME"], env["GATEWAY_PASSWORD"])
 }
@@ -246,10 +248,10 @@ func dockerRuntime(t *testing.T) image {
 // port: a test cannot take the port itself on a shared machine.
 func freeAddrOnPort(t *testing.T, port string) string {
 	t.Helper()
-	if def := DefaultConfig().Addr; !strings.HasSuffix(def, ":"+port) {
+	if def := app.DefaultConfig().Addr; !strings.HasSuffix(def, ":"+port) {
 		t.Fatalf("the image exposes %s but the gateway listens on %s by default", port, def)
 	}
-	return freeAddr(t)
+	return gatewaytest.FreeAddr(t)
 }
 
 // deployment is a gateway binary started as a document says.
@@ -263,7 +265,7 @@ type deployment struct {
 // variable of the test's own environment), and waits until it is ready.
 func deploy(t *testing.T, env map[string]string, args []string) *deployment {
 	t.Helper()
-	bin := mustBuild(t)
+	bin := gatewaytest.Binary(t)
 	var envList []string
 	for k, v := range env {
 		envList = append(envList, k+"="+v)
@@ -356,7 +358,7 @@ func (d *deployment) payOnce(t *testing.T, user, pass string) (order string) {
 	}
 	returned := payByCardAt(t, d.local(redirect), "4242424242424242")
 	if !strings.Contains(returned, `value="RESOLVED"`) {
-		t.Fatalf("the hosted page did not answer a RESOLVED return POST:\n%s", returned)
+		t.Fatalf("the hosted page did not gatewaytest.Answer a RESOLVED return POST:\n%s", returned)
 	}
 	if got := d.call(t, user, pass, "/purchase", map[string]any{"version": "1", "guid": order + "-purchase", "orderId": order}); got["status"] != "RESOLVED" {
 		t.Fatalf("purchase: %v", got)
@@ -380,12 +382,10 @@ func payByCardAt(t *testing.T, page, card string) string {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	m := csrfRE.FindSubmatch(body)
-	if m == nil {
-		t.Fatalf("no form on the hosted page (%d): %s", resp.StatusCode, body)
+	form, err := gatewaytest.CardForm(body, card)
+	if err != nil {
+		t.Fatalf("%d: %v", resp.StatusCode, err)
 	}
-	form := url.Values{"_csrf": {string(m[1])}, "cardHolder": {"Ada Lovelace"}, "cardNumber": {card},
-		"expiry": {"12/39"}, "cvc": {"123"}, "installment": {"1"}}
 	req, _ := http.NewRequest(http.MethodPost, page, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Sec-Fetch-Site", "same-origin")

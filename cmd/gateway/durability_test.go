@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 	"net/http"
 	"strings"
 	"testing"
@@ -25,31 +26,31 @@ func TestAnswersWaitForTheReplicas(t *testing.T) {
 	replica := redistest.Start(t, redistest.ReplicaOf(master))
 	bankSrv := redistest.Start(t)
 	redistest.Eventually(t, 10*time.Second, "the replica to sync", func() bool { return connected(t, master) == 1 })
-	base, _ := mustRun(t, gatewayEnv(freeAddr(t), master.URL(), "", map[string]string{
+	base, _ := gatewaytest.Run(t, gatewaytest.Env(gatewaytest.FreeAddr(t), master.URL(), "", map[string]string{
 		"REDIS_MIN_REPLICAS": "1", "REDIS_REPLICA_TIMEOUT": "200ms", "SANDBOX_REDIS_URL": bankSrv.URL()}))
 	bank, _ := books(t, bankSrv.URL())
 
-	_, redirect := startSession(t, base, "o-durable")
-	shop(redirect, sandbox.CardApproved)
-	_, waiting := startSession(t, base, "o-card")
-	if code := akinon(t, base, "/purchase", map[string]any{"guid": "p-durable", "orderId": "o-durable"}, nil); code != http.StatusOK {
+	_, redirect := gatewaytest.AkinonAt(base).StartSession(t, "o-durable")
+	gatewaytest.Shop(redirect, sandbox.CardApproved)
+	_, waiting := gatewaytest.AkinonAt(base).StartSession(t, "o-card")
+	if code := gatewaytest.AkinonAt(base).Call(t, "/purchase", map[string]any{"guid": "p-durable", "orderId": "o-durable"}, nil); code != http.StatusOK {
 		t.Fatalf("purchase with the replica in sync: %d", code)
 	}
 
 	replica.Kill()
 	redistest.Eventually(t, 10*time.Second, "the master to see its replica gone", func() bool { return connected(t, master) == 0 })
-	if a := post(base, "/start-session", startBody("start-o-alone", "o-alone")); a.code() != "store_unavailable" {
+	if a := gatewaytest.AkinonAt(base).Post("/start-session", startBody("start-o-alone", "o-alone")); a.Code() != "store_unavailable" {
 		t.Fatalf("start-session with no replica to acknowledge it: %s", a)
 	}
 	refund := map[string]any{"guid": "r-durable", "orderId": "o-durable", "amount": 10, "currency": "TRY"}
-	if a := post(base, "/refund", refund); a.code() != "store_unavailable" {
+	if a := gatewaytest.AkinonAt(base).Post("/refund", refund); a.Code() != "store_unavailable" {
 		t.Fatalf("a refund whose claim no replica acknowledged: %s", a)
 	}
 	if n := bank.Effects("Refund"); n != 0 {
 		t.Fatalf("the bank refunded %d times for a claim that was given up", n)
 	}
 	authorised := bank.Effects("Authorise")
-	if p := shop(waiting, sandbox.CardApproved); p.Status != http.StatusServiceUnavailable {
+	if p := gatewaytest.Shop(waiting, sandbox.CardApproved); p.Status != http.StatusServiceUnavailable {
 		t.Fatalf("a card whose claim no replica acknowledged: %d", p.Status)
 	}
 	if n := bank.Effects("Authorise"); n != authorised {
@@ -58,13 +59,13 @@ func TestAnswersWaitForTheReplicas(t *testing.T) {
 
 	replica.Restart(t)
 	redistest.Eventually(t, 10*time.Second, "the replica to sync again", func() bool { return connected(t, master) == 1 })
-	if a := post(base, "/refund", refund); a.Status != http.StatusOK {
+	if a := gatewaytest.AkinonAt(base).Post("/refund", refund); a.Status != http.StatusOK {
 		t.Fatalf("the same guid once the replica is back: %s", a)
 	}
 	if n := bank.Effects("Refund"); n != 1 {
 		t.Fatalf("the bank refunded %d times, want 1", n)
 	}
-	if p := shop(waiting, sandbox.CardApproved); p.Err != nil || !bytes.Contains(p.Body, []byte(`value="RESOLVED"`)) {
+	if p := gatewaytest.Shop(waiting, sandbox.CardApproved); p.Err != nil || !bytes.Contains(p.Body, []byte(`value="RESOLVED"`)) {
 		t.Fatalf("the shopper pays once the replica is back: %d %v", p.Status, p.Err)
 	}
 	// Nothing given up left money behind: the bank's books and ours agree
@@ -92,13 +93,15 @@ func TestADemotedMasterIsNotAFailure(t *testing.T) {
 	master := redistest.Start(t)
 	replica := redistest.Start(t, redistest.ReplicaOf(master))
 	redistest.Eventually(t, 10*time.Second, "the replica to sync", func() bool { return connected(t, master) == 1 })
-	base, stop := mustRun(t, gatewayEnv(freeAddr(t), master.URL(), "", map[string]string{
+	base, stop := gatewaytest.Run(t, gatewaytest.Env(gatewaytest.FreeAddr(t), master.URL(), "", map[string]string{
 		"REDIS_MIN_REPLICAS": "1", "REDIS_REPLICA_TIMEOUT": "2s", "SANDBOX_REDIS_URL": redistest.Start(t).URL()}))
 	replica.Kill()
 	redistest.Eventually(t, 10*time.Second, "the master to see its replica gone", func() bool { return connected(t, master) == 0 })
 
-	answered := make(chan answer, 1)
-	go func() { answered <- post(base, "/start-session", startBody("start-o-demoted", "o-demoted")) }()
+	answered := make(chan gatewaytest.Answer, 1)
+	go func() {
+		answered <- gatewaytest.AkinonAt(base).Post("/start-session", startBody("start-o-demoted", "o-demoted"))
+	}()
 	c := master.Client(t)
 	ctx := context.Background()
 	// The call's write is in (the first EVALSHA on a new server finds no
@@ -116,17 +119,17 @@ func TestADemotedMasterIsNotAFailure(t *testing.T) {
 		}
 		return false
 	})
-	nowhere := strings.Split(freeAddr(t), ":")
+	nowhere := strings.Split(gatewaytest.FreeAddr(t), ":")
 	if err := c.Do(ctx, "REPLICAOF", nowhere[0], nowhere[1]).Err(); err != nil {
 		t.Fatal(err)
 	}
 	select {
 	case a := <-answered:
-		if a.Status != http.StatusServiceUnavailable || a.code() != "store_unavailable" {
+		if a.Status != http.StatusServiceUnavailable || a.Code() != "store_unavailable" {
 			t.Fatalf("start-session whose master was demoted while it waited: %s", a)
 		}
 	case <-time.After(3 * time.Second):
-		t.Fatal("no answer within 3 s: the demotion did not end the wait")
+		t.Fatal("no gatewaytest.Answer within 3 s: the demotion did not end the wait")
 	}
 	// Promoted again, for the gateway's own shutdown.
 	if err := c.Do(ctx, "REPLICAOF", "NO", "ONE").Err(); err != nil {

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 	"net/http"
 	"os"
 	"sort"
@@ -159,7 +160,7 @@ func TestFailover(t *testing.T) {
 			for k, v := range haSettings {
 				env[k] = v
 			}
-			gw := startGateway(t, faultEnv(t, topo.URL(), bankSrv.URL(), h.URL, env))
+			gw := gatewaytest.StartProcess(t, faultEnv(t, topo.URL(), bankSrv.URL(), h.URL, env))
 			for i, fault := range faults {
 				t.Run(fault.name, func(t *testing.T) {
 					runFailover(t, gw, topo, setup, bankSrv.URL(), h, fault, fmt.Sprintf("%d-%d-%d", setup.shards, setup.replicas, i))
@@ -198,10 +199,10 @@ func printHARows(t *testing.T) func() {
 type probe struct {
 	at, done time.Time
 	tag      string
-	ans      answer
+	ans      gatewaytest.Answer
 }
 
-func runFailover(t *testing.T, gw *process, topo topology, setup haSetup, booksURL string, h *hook, fault haFault, run string) {
+func runFailover(t *testing.T, gw *gatewaytest.Process, topo topology, setup haSetup, booksURL string, h *hook, fault haFault, run string) {
 	shards := setup.shards
 	st := storeAt(t, topo.URL(), shards)
 	log := &flowLog{}
@@ -328,7 +329,7 @@ func runFailover(t *testing.T, gw *process, topo topology, setup haSetup, booksU
 			answered++
 		}
 		stored++
-		a := postRaw(gw.Base, c.path, mustMarshal(t, c.body))
+		a := gatewaytest.AkinonAt(gw.Base).PostRaw(c.path, mustMarshal(t, c.body))
 		if a.Status != c.ans.Status || !bytes.Equal(a.Body, c.ans.Body) || a.Header.Get("Idempotent-Replayed") != "true" {
 			lost++
 			if lost <= 5 {
@@ -404,11 +405,11 @@ func runFailover(t *testing.T, gw *process, topo topology, setup haSetup, booksU
 	for _, c := range log.calls {
 		switch {
 		case c.ans.Err != nil:
-			codes["no answer"]++
+			codes["no gatewaytest.Answer"]++
 		case c.ans.Status == http.StatusOK:
 			codes["200"]++
 		default:
-			codes[strconv.Itoa(c.ans.Status)+" "+c.ans.code()]++
+			codes[strconv.Itoa(c.ans.Status)+" "+c.ans.Code()]++
 		}
 	}
 	keys := make([]string, 0, len(codes))

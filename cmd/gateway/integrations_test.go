@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 	"io"
 	"net/http"
 	"os"
@@ -46,12 +47,12 @@ func TestEveryIntegrationOn(t *testing.T) {
 			h := mustHook(t, true)
 			const hookSecret, otlpSecret = "hook-s3cret", "otlp-t0ken"
 			hookURL := strings.Replace(h.URL, "http://", "http://shop:"+hookSecret+"@", 1) + "/orders/hooks/payment?token=" + hookSecret
-			admin, addr := freeAddr(t), freeAddr(t)
+			admin, addr := gatewaytest.FreeAddr(t), gatewaytest.FreeAddr(t)
 			env := map[string]string{
 				"ADDR": addr, "PUBLIC_URL": "http://" + addr,
-				"GATEWAY_USERNAME": testUser, "GATEWAY_PASSWORD": testPassword, "HASH_KEY": testHashKey,
+				"GATEWAY_USERNAME": gatewaytest.User, "GATEWAY_PASSWORD": gatewaytest.Password, "HASH_KEY": gatewaytest.HashKey,
 				"PROCESSOR": sandbox.Name, "ALLOW_SANDBOX": "1",
-				"WEBHOOK_URL": hookURL, "WEBHOOK_HASH_KEY": testWebhookKey, "WEBHOOK_ALLOW_PRIVATE": "1",
+				"WEBHOOK_URL": hookURL, "WEBHOOK_HASH_KEY": gatewaytest.WebhookKey, "WEBHOOK_ALLOW_PRIVATE": "1",
 				"WEBHOOK_POLL": "50ms", "JOBS_INTERVAL": "100ms", "SANDBOX_PENDING_DELAY": "1s",
 				"ADMIN_ADDR": admin, "ADMIN_USERNAME": "ops", "ADMIN_PASSWORD": "ops-password-long",
 				"OTEL_EXPORTER_OTLP_ENDPOINT": strings.Replace(recv.URL, "http://", "http://"+otlpSecret+"@", 1),
@@ -61,7 +62,7 @@ func TestEveryIntegrationOn(t *testing.T) {
 				env[k] = v
 			}
 			d := deploy(t, env, nil)
-			order := d.payOnce(t, testUser, testPassword)
+			order := d.payOnce(t, gatewaytest.User, gatewaytest.Password)
 
 			sid, redirect := startSessionAs(t, d, "pending-"+order)
 			if page := payByCardAt(t, redirect, sandbox.CardPendingOK); !strings.Contains(page, "PENDING") {
@@ -128,7 +129,7 @@ func TestEveryIntegrationOn(t *testing.T) {
 // and the hosted page, reached through the listener.
 func startSessionAs(t *testing.T, d *deployment, order string) (sid, page string) {
 	t.Helper()
-	out := d.call(t, testUser, testPassword, "/start-session", map[string]any{
+	out := d.call(t, gatewaytest.User, gatewaytest.Password, "/start-session", map[string]any{
 		"version": "1", "guid": order + "-start", "orderId": order, "orderAmount": 50, "locale": "en",
 		"returnUrl": "https://shop.example.com/return", "type": "SALE", "currency": "TRY",
 		"customer": map[string]any{"firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com"},

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 	"io"
 	"net"
 	"net/http"
@@ -89,12 +90,12 @@ func TestIPv6ClientsAreThrottledByPrefix(t *testing.T) {
 			srcs := ipv6Sources(t, "2001:db8:15:1", 30)
 			other := ipv6Sources(t, "2001:db8:15:2", 1)
 			addr := freeAddr6(t)
-			base, _ := mustRun(t, gatewayEnv(addr, redistest.Start(t).URL(), "", map[string]string{"LOG_LEVEL": "error", "THROTTLE_AUTH_IP": "20/1m"}))
+			base, _ := gatewaytest.Run(t, gatewaytest.Env(addr, redistest.Start(t).URL(), "", map[string]string{"LOG_LEVEL": "error", "THROTTLE_AUTH_IP": "20/1m"}))
 			return base, func(i int) (*http.Client, string) { return clientFrom(srcs[i%len(srcs)]), "" },
 				func() (*http.Client, string) { return clientFrom(other[0]), "" }
 		}},
 		{"through a trusted proxy", func(t *testing.T) (string, func(int) (*http.Client, string), func() (*http.Client, string)) {
-			base, _ := mustRun(t, gatewayEnv(freeAddr(t), redistest.Start(t).URL(), "", map[string]string{"LOG_LEVEL": "error",
+			base, _ := gatewaytest.Run(t, gatewaytest.Env(gatewaytest.FreeAddr(t), redistest.Start(t).URL(), "", map[string]string{"LOG_LEVEL": "error",
 				"THROTTLE_AUTH_IP": "20/1m", "TRUSTED_PROXIES": "127.0.0.1"}))
 			return base, func(i int) (*http.Client, string) {
 					return http.DefaultClient, fmt.Sprintf("2001:db8:15:1:%x:%x:%x:%x", i*7919%65536, i*31, i%7, i)
@@ -135,7 +136,7 @@ func TestIPv6ConnectionsAreCappedByPrefix(t *testing.T) {
 	srcs := ipv6Sources(t, "2001:db8:15:3", 10)
 	other := ipv6Sources(t, "2001:db8:15:4", 1)
 	addr := freeAddr6(t)
-	mustRun(t, gatewayEnv(addr, redistest.Start(t).URL(), "", map[string]string{"LOG_LEVEL": "error", "MAX_CONNS_PER_IP": "10"}))
+	gatewaytest.Run(t, gatewaytest.Env(addr, redistest.Start(t).URL(), "", map[string]string{"LOG_LEVEL": "error", "MAX_CONNS_PER_IP": "10"}))
 	served := func(src string) bool {
 		return healthzOn(t, &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}, addr)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -26,7 +27,7 @@ import (
 type sent struct {
 	path string
 	body map[string]any
-	ans  answer
+	ans  gatewaytest.Answer
 }
 
 // flowLog is every call of a load, in the order they were made.
@@ -36,8 +37,8 @@ type flowLog struct {
 	pages []int // statuses of card forms answered with other than 200
 }
 
-func (l *flowLog) call(base, path string, body map[string]any) answer {
-	a := post(base, path, body)
+func (l *flowLog) call(base, path string, body map[string]any) gatewaytest.Answer {
+	a := gatewaytest.AkinonAt(base).Post(path, body)
 	l.mu.Lock()
 	l.calls = append(l.calls, sent{path: path, body: body, ans: a})
 	l.mu.Unlock()
@@ -58,7 +59,7 @@ func flow(base string, log *flowLog, i int, prefix string) {
 	case 5:
 		card = sandbox.CardDeclined
 	}
-	ok := func(a answer) bool { return a.Err == nil && a.Status == http.StatusOK }
+	ok := func(a gatewaytest.Answer) bool { return a.Err == nil && a.Status == http.StatusOK }
 	body := startBody("s-"+order, order)
 	body["type"] = typ
 	start := log.call(base, "/start-session", body)
@@ -69,7 +70,7 @@ func flow(base string, log *flowLog, i int, prefix string) {
 	if m == nil {
 		return
 	}
-	p := shop(string(m[1]), card)
+	p := gatewaytest.Shop(string(m[1]), card)
 	if p.Err == nil && p.Status != http.StatusOK {
 		// Not a kill: a refusal (a throttle, say) would quietly turn
 		// the flows into start-sessions and the test into little.
@@ -120,7 +121,7 @@ func TestKillsUnderLoad(t *testing.T) {
 
 	store, bankSrv := redistest.Start(t, redistest.Durable()), redistest.Start(t, redistest.Durable())
 	h := mustHook(t, true)
-	gw := startGateway(t, faultEnv(t, store.URL(), bankSrv.URL(), h.URL, map[string]string{"SANDBOX_LATENCY": "20ms"}))
+	gw := gatewaytest.StartProcess(t, faultEnv(t, store.URL(), bankSrv.URL(), h.URL, map[string]string{"SANDBOX_LATENCY": "20ms"}))
 	bank, _ := books(t, bankSrv.URL())
 
 	log := &flowLog{}
@@ -239,7 +240,7 @@ func TestKillsUnderLoad(t *testing.T) {
 	for _, c := range log.calls {
 		guid := c.body["guid"].(string)
 		stored := rdb.HGet(ctx, "gw:{0}:i:default:"+guid, "b").Val()
-		a := postRaw(gw.Base, c.path, mustMarshal(t, c.body))
+		a := gatewaytest.AkinonAt(gw.Base).PostRaw(c.path, mustMarshal(t, c.body))
 		if stored == "" {
 			fresh++ // never reached the store before the kill: runs now
 			continue

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 	"io"
 	"net/http"
 	"sort"
@@ -78,22 +79,22 @@ func value(fams map[string]*dto.MetricFamily, name string, want map[string]strin
 // wrong passwords — and every metric the flow touches has moved.
 func TestMetricsMoveWithAFlow(t *testing.T) {
 	h := mustHook(t, true)
-	base, _ := mustRun(t, gatewayEnv(freeAddr(t), redistest.Start(t).URL(), h.URL, map[string]string{
+	base, _ := gatewaytest.Run(t, gatewaytest.Env(gatewaytest.FreeAddr(t), redistest.Start(t).URL(), h.URL, map[string]string{
 		"ADMIN_USERNAME": "ops", "ADMIN_PASSWORD": "ops-password-123", "THROTTLE_AUTH_IP": "3/1m", "LOG_LEVEL": "error"}))
 	if _, code := scrape(t, base+"/metrics", "", ""); code != http.StatusUnauthorized {
 		t.Fatalf("/metrics without the operator's credentials: %d", code)
 	}
 	before, _ := scrape(t, base+"/metrics", "ops", "ops-password-123")
 
-	_, redirect := startSession(t, base, "o-metrics")
-	payByCard(t, redirect, sandbox.CardApproved)
-	akinon(t, base, "/purchase", map[string]any{"guid": "p-m", "orderId": "o-metrics"}, nil)
+	_, redirect := gatewaytest.AkinonAt(base).StartSession(t, "o-metrics")
+	gatewaytest.MustShop(t, redirect, sandbox.CardApproved)
+	gatewaytest.AkinonAt(base).Call(t, "/purchase", map[string]any{"guid": "p-m", "orderId": "o-metrics"}, nil)
 	refund := map[string]any{"guid": "r-m", "orderId": "o-metrics", "amount": 10, "currency": "TRY"}
-	akinon(t, base, "/refund", refund, nil)
-	akinon(t, base, "/refund", refund, nil) // replayed
+	gatewaytest.AkinonAt(base).Call(t, "/refund", refund, nil)
+	gatewaytest.AkinonAt(base).Call(t, "/refund", refund, nil) // replayed
 	for range 5 {
 		req, _ := http.NewRequest(http.MethodPost, base+"/history", strings.NewReader("{}"))
-		req.SetBasicAuth(testUser, "wrong-password-000")
+		req.SetBasicAuth(gatewaytest.User, "wrong-password-000")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 	"net/http"
 	"strings"
 	"sync"
@@ -55,26 +56,26 @@ func TestTheStoreFailsAfterTheBankActed(t *testing.T) {
 			store, bankSrv := redistest.Start(t, redistest.Durable()), redistest.Start(t)
 			env := faultEnv(t, store.URL(), bankSrv.URL(), "", map[string]string{
 				"REQUEST_LEASE": "8s", "PROCESSOR_TIMEOUT": "2s", "FINISH_RETRY": "1s"})
-			gw := startGateway(t, env)
+			gw := gatewaytest.StartProcess(t, env)
 			bank, _ := books(t, bankSrv.URL())
 			order := func(i int) string { return fmt.Sprintf("o-store-%d", i) }
 			for i := range orders {
-				_, redirect := startSession(t, gw.Base, order(i)) // 120.50
-				shop(redirect, sandbox.CardApproved)
-				akinon(t, gw.Base, "/purchase", map[string]any{"guid": "p-" + order(i), "orderId": order(i)}, nil)
+				_, redirect := gatewaytest.AkinonAt(gw.Base).StartSession(t, order(i)) // 120.50
+				gatewaytest.Shop(redirect, sandbox.CardApproved)
+				gatewaytest.AkinonAt(gw.Base).Call(t, "/purchase", map[string]any{"guid": "p-" + order(i), "orderId": order(i)}, nil)
 			}
 
 			// The bank's answers now take 1.5 s: time for the store to fail
 			// after every refund is reserved and at the bank.
-			gw.env["SANDBOX_LATENCY"] = "1500ms"
+			gw.Setenv("SANDBOX_LATENCY", "1500ms")
 			gw.Restart()
 			refund := func(i, n int) map[string]any {
 				return map[string]any{"guid": fmt.Sprintf("r-%d-%d", i, n), "orderId": order(i), "amount": 10, "currency": "TRY"}
 			}
-			answers := make([]answer, orders*perOrder)
+			answers := make([]gatewaytest.Answer, orders*perOrder)
 			var wg sync.WaitGroup
 			for k := range answers {
-				wg.Go(func() { answers[k] = post(gw.Base, "/refund", refund(k/perOrder, k%perOrder)) })
+				wg.Go(func() { answers[k] = gatewaytest.AkinonAt(gw.Base).Post("/refund", refund(k/perOrder, k%perOrder)) })
 			}
 			ctx := context.Background()
 			redistest.Eventually(t, 10*time.Second, "every refund to be at the bank", func() bool {
@@ -86,9 +87,9 @@ func TestTheStoreFailsAfterTheBankActed(t *testing.T) {
 			counts := map[string]int{}
 			for k, a := range answers {
 				switch {
-				case a.code() == "store_unavailable":
+				case a.Code() == "store_unavailable":
 					t.Errorf("refund %d answered store_unavailable although the bank had it: %s", k, a)
-				case a.code() == "outcome_unknown" && a.Status == http.StatusServiceUnavailable:
+				case a.Code() == "outcome_unknown" && a.Status == http.StatusServiceUnavailable:
 					counts["outcome_unknown"]++
 				case a.Status == http.StatusOK:
 					counts["200"]++
@@ -102,7 +103,7 @@ func TestTheStoreFailsAfterTheBankActed(t *testing.T) {
 			}
 
 			if tt.fault == "out of memory" {
-				if a := post(gw.Base, "/refund", map[string]any{"guid": "r-while-failed", "orderId": order(0), "amount": 1, "currency": "TRY"}); a.code() != "store_unavailable" {
+				if a := gatewaytest.AkinonAt(gw.Base).Post("/refund", map[string]any{"guid": "r-while-failed", "orderId": order(0), "amount": 1, "currency": "TRY"}); a.Code() != "store_unavailable" {
 					t.Fatalf("a new refund while Redis is full: %s", a)
 				}
 				mem, _ := store.Client(t).Info(ctx, "memory").Result()
@@ -114,7 +115,7 @@ func TestTheStoreFailsAfterTheBankActed(t *testing.T) {
 			if tt.wantUnknown {
 				// 100.00 of 120.50 is in doubt: a new guid asking for 20.51
 				// would refund money already given back.
-				if a := post(gw.Base, "/refund", map[string]any{"guid": "r-again", "orderId": order(0), "amount": 20.51, "currency": "TRY"}); a.code() != "amount_exceeds_balance" {
+				if a := gatewaytest.AkinonAt(gw.Base).Post("/refund", map[string]any{"guid": "r-again", "orderId": order(0), "amount": 20.51, "currency": "TRY"}); a.Code() != "amount_exceeds_balance" {
 					t.Fatalf("a new guid for more than is left beside the refunds in doubt: %s", a)
 				}
 			}
@@ -126,7 +127,7 @@ func TestTheStoreFailsAfterTheBankActed(t *testing.T) {
 			rep := mustAudit(t, store.URL(), bankSrv.URL(), time.Second)
 			t.Logf("audit: %d orders, %d operations, 0 differences", rep.Orders, rep.Operations)
 			for k := range answers {
-				a := post(gw.Base, "/refund", refund(k/perOrder, k%perOrder))
+				a := gatewaytest.AkinonAt(gw.Base).Post("/refund", refund(k/perOrder, k%perOrder))
 				if a.Status != http.StatusOK || a.Header.Get("Idempotent-Replayed") != "true" {
 					t.Fatalf("refund %d retried with its guid: %s", k, a)
 				}

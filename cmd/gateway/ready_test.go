@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 	"io"
 	"net/http"
 	"strings"
@@ -23,10 +24,10 @@ func TestAnEvictingRedisIsRefused(t *testing.T) {
 			if err := srv.Client(t).ConfigSet(context.Background(), "maxmemory-policy", policy).Err(); err != nil {
 				t.Fatal(err)
 			}
-			env := gatewayEnv(freeAddr(t), srv.URL(), "", nil)
+			env := gatewaytest.Env(gatewaytest.FreeAddr(t), srv.URL(), "", nil)
 			for _, args := range [][]string{nil, {"-check-config"}} {
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				err := run(ctx, args, envOf(env))
+				err := gatewaytest.Exec(ctx, args, env)
 				cancel()
 				if err == nil || !strings.Contains(err.Error(), "maxmemory-policy") || !strings.Contains(err.Error(), policy) {
 					t.Fatalf("run %v on maxmemory-policy %s = %v; want a refusal naming the setting", args, policy, err)
@@ -37,7 +38,7 @@ func TestAnEvictingRedisIsRefused(t *testing.T) {
 	if err := srv.Client(t).ConfigSet(context.Background(), "maxmemory-policy", "noeviction").Err(); err != nil {
 		t.Fatal(err)
 	}
-	if err := run(context.Background(), []string{"-check-config"}, envOf(gatewayEnv(freeAddr(t), srv.URL(), "", nil))); err != nil {
+	if err := gatewaytest.Exec(context.Background(), []string{"-check-config"}, gatewaytest.Env(gatewaytest.FreeAddr(t), srv.URL(), "", nil)); err != nil {
 		t.Fatalf("-check-config on noeviction: %v", err)
 	}
 }
@@ -51,13 +52,13 @@ func TestUnwaitedReplicasAreRefused(t *testing.T) {
 	master := redistest.Start(t)
 	redistest.Start(t, redistest.ReplicaOf(master))
 	redistest.Eventually(t, 20*time.Second, "the replica to connect", func() bool { return connected(t, master) == 1 })
-	env := gatewayEnv(freeAddr(t), master.URL(), "", nil)
-	err := run(context.Background(), []string{"-check-config"}, envOf(env))
+	env := gatewaytest.Env(gatewaytest.FreeAddr(t), master.URL(), "", nil)
+	err := gatewaytest.Exec(context.Background(), []string{"-check-config"}, env)
 	if err == nil || !strings.Contains(err.Error(), "REDIS_MIN_REPLICAS=1") {
 		t.Fatalf("-check-config with a replica and REDIS_MIN_REPLICAS=0 = %v; want a refusal naming the setting", err)
 	}
 	env["REDIS_MIN_REPLICAS"] = "1"
-	if err := run(context.Background(), []string{"-check-config"}, envOf(env)); err != nil {
+	if err := gatewaytest.Exec(context.Background(), []string{"-check-config"}, env); err != nil {
 		t.Fatalf("-check-config with REDIS_MIN_REPLICAS=1: %v", err)
 	}
 }
@@ -71,7 +72,7 @@ func TestReadyzProvesTheStoreIsSafe(t *testing.T) {
 	srv := redistest.Start(t)
 	rdb := srv.Client(t)
 	const interval = 100 * time.Millisecond
-	base, _ := mustRun(t, gatewayEnv(freeAddr(t), srv.URL(), "", map[string]string{"READY_INTERVAL": interval.String()}))
+	base, _ := gatewaytest.Run(t, gatewaytest.Env(gatewaytest.FreeAddr(t), srv.URL(), "", map[string]string{"READY_INTERVAL": interval.String()}))
 	var body readyBody
 	ready := func() int {
 		resp, err := http.Get(base + "/readyz")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 	"testing"
 	"time"
 
@@ -19,13 +20,13 @@ func TestKilledGatewayDeliversEverythingAfterRestart(t *testing.T) {
 	h.delay = 2 * time.Second // longer than the timeout: attempts hang when the kill comes
 	mustDueEvents(t, srv.URL(), h.URL, events)
 	start := time.Now()
-	env := gatewayEnv(freeAddr(t), srv.URL(), h.URL, map[string]string{
+	env := gatewaytest.Env(gatewaytest.FreeAddr(t), srv.URL(), h.URL, map[string]string{
 		"WEBHOOK_TIMEOUT":        "1s", // a claim's lease is 2×timeout+5s
 		"WEBHOOK_RETRY_SCHEDULE": "0s,1s,1s,1s,1s,1s,1s,1s,1s",
 		"LOG_LEVEL":              "error",
 	})
 
-	gw := startGateway(t, env)
+	gw := gatewaytest.StartProcess(t, env)
 	redistest.Eventually(t, 10*time.Second, "attempts to be in flight", func() bool {
 		h.mu.Lock()
 		defer h.mu.Unlock()

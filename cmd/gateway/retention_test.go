@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"html"
-	"io"
+	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 	"net/http"
-	"net/http/cookiejar"
-	"net/url"
 	"regexp"
 	"sort"
 	"strings"
@@ -36,34 +33,34 @@ func TestEveryKeyExpires(t *testing.T) {
 	rdb := srv.Client(t)
 	ctx := context.Background()
 	h := mustHook(t, true)
-	base, _ := mustRun(t, gatewayEnv(freeAddr(t), srv.URL(), h.URL, map[string]string{
+	base, _ := gatewaytest.Run(t, gatewaytest.Env(gatewaytest.FreeAddr(t), srv.URL(), h.URL, map[string]string{
 		"SESSION_TTL": "1s", "SANDBOX_PENDING_DELAY": "200ms", "ORDER_RETENTION": "48h"}))
 
-	sid, redirect := startSession(t, base, "o-sale")
+	sid, redirect := gatewaytest.AkinonAt(base).StartSession(t, "o-sale")
 	if ttl := rdb.PTTL(ctx, "gw:{0}:o:default:o-sale").Val(); ttl <= 47*time.Hour || ttl > 48*time.Hour {
 		t.Fatalf("a new session's TTL is %s, want ORDER_RETENTION (48h)", ttl)
 	}
-	if p := payByCard(t, redirect, sandbox.CardApproved); !strings.Contains(p, `value="RESOLVED"`) {
+	if p := string(gatewaytest.MustShop(t, redirect, sandbox.CardApproved).Body); !strings.Contains(p, `value="RESOLVED"`) {
 		t.Fatal("the sale was not paid")
 	}
-	akinon(t, base, "/purchase", map[string]any{"guid": "p-sale", "orderId": "o-sale"}, nil)
-	akinon(t, base, "/refund", map[string]any{"guid": "r-sale", "orderId": "o-sale", "amount": 20, "currency": "TRY"}, nil)
-	akinon(t, base, "/history", map[string]any{"guid": "h-sale", "orderId": "o-sale"}, nil)
+	gatewaytest.AkinonAt(base).Call(t, "/purchase", map[string]any{"guid": "p-sale", "orderId": "o-sale"}, nil)
+	gatewaytest.AkinonAt(base).Call(t, "/refund", map[string]any{"guid": "r-sale", "orderId": "o-sale", "amount": 20, "currency": "TRY"}, nil)
+	gatewaytest.AkinonAt(base).Call(t, "/history", map[string]any{"guid": "h-sale", "orderId": "o-sale"}, nil)
 	for order, card := range map[string]string{"o-decline": sandbox.CardDeclined, "o-pending": sandbox.CardPendingOK, "o-void": sandbox.CardApproved} {
-		_, r := startSession(t, base, order)
-		payByCard(t, r, card)
+		_, r := gatewaytest.AkinonAt(base).StartSession(t, order)
+		gatewaytest.MustShop(t, r, card)
 	}
-	akinon(t, base, "/void", map[string]any{"guid": "v-void", "orderId": "o-void"}, nil)
-	_, r3 := startSession(t, base, "o-3ds")
-	if p := payThreeDS(t, r3); !strings.Contains(p, `value="RESOLVED"`) {
+	gatewaytest.AkinonAt(base).Call(t, "/void", map[string]any{"guid": "v-void", "orderId": "o-void"}, nil)
+	_, r3 := gatewaytest.AkinonAt(base).StartSession(t, "o-3ds")
+	if p := string(gatewaytest.ShopThreeDS(t, r3).Body); !strings.Contains(p, `value="RESOLVED"`) {
 		t.Fatalf("the 3-D Secure payment:\n%s", p)
 	}
-	startSession(t, base, "o-expired")
-	startSession(t, base, "o-replaced")
-	akinon(t, base, "/start-session", map[string]any{"version": "1", "guid": "start-o-replaced-2", "orderId": "o-replaced", "orderAmount": 10,
+	gatewaytest.AkinonAt(base).StartSession(t, "o-expired")
+	gatewaytest.AkinonAt(base).StartSession(t, "o-replaced")
+	gatewaytest.AkinonAt(base).Call(t, "/start-session", map[string]any{"version": "1", "guid": "start-o-replaced-2", "orderId": "o-replaced", "orderAmount": 10,
 		"locale": "en", "returnUrl": "http://127.0.0.1:9/return", "type": "SALE", "currency": "TRY",
 		"customer": map[string]any{"firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com"}}, nil)
-	if code := akinon(t, base, "/purchase", map[string]any{"guid": "p-refused", "orderId": "o-decline"}, nil); code != http.StatusUnprocessableEntity {
+	if code := gatewaytest.AkinonAt(base).Call(t, "/purchase", map[string]any{"guid": "p-refused", "orderId": "o-decline"}, nil); code != http.StatusUnprocessableEntity {
 		t.Fatalf("purchase of a declined order: %d", code)
 	}
 
@@ -116,59 +113,7 @@ func TestEveryKeyExpires(t *testing.T) {
 		orderBytes, guidBytes, eventBytes, orderBytes+guidBytes+eventBytes, 6, bankBytes)
 }
 
-// payThreeDS pays with the 3-D Secure card and answers the code at the
-// sandbox's ACS, in one browser, as its pages' scripts would.
-func payThreeDS(t *testing.T, redirect string) string {
-	t.Helper()
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar}
-	post := func(u string, fields url.Values) []byte {
-		resp, err := c.PostForm(u, fields)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return b
-	}
-	resp, err := c.Get(redirect)
-	if err != nil {
-		t.Fatal(err)
-	}
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	m := csrfRE.FindSubmatch(page)
-	if m == nil {
-		t.Fatalf("no form at %s:\n%s", redirect, page)
-	}
-	page = post(redirect, url.Values{"_csrf": {string(m[1])}, "cardHolder": {"Ada Lovelace"}, "cardNumber": {sandbox.CardThreeDS},
-		"expiry": {"12/39"}, "cvc": {"123"}, "installment": {"1"}})
-	toBank, fields := pageForm(t, page)
-	page = post(toBank, fields) // the ACS's code page
-	answer, fields := pageForm(t, page)
-	fields.Set("code", sandbox.ThreeDSCode)
-	ans, _ := url.Parse(toBank)
-	at, _ := ans.Parse(answer)
-	page = post(at.String(), fields) // the ACS's form back to the gateway
-	back, fields := pageForm(t, page)
-	return string(post(back, fields))
-}
-
 var (
 	formActionRE  = regexp.MustCompile(`<form[^>]*action="([^"]*)"`)
 	hiddenFieldRE = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
 )
-
-// pageForm reads a page's form: its action and hidden fields.
-func pageForm(t *testing.T, page []byte) (string, url.Values) {
-	t.Helper()
-	m := formActionRE.FindSubmatch(page)
-	if m == nil {
-		t.Fatalf("no form:\n%s", page)
-	}
-	fields := url.Values{}
-	for _, f := range hiddenFieldRE.FindAllSubmatch(page, -1) {
-		fields.Set(string(f[1]), html.UnescapeString(string(f[2])))
-	}
-	return html.UnescapeString(string(m[1])), fields
-}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 	"net/http"
 	"strings"
 	"testing"
@@ -12,14 +13,14 @@ import (
 // embedded store and the development credentials, serves a start-session,
 // the hosted page and both health checks, then stops on cancel with nil.
 func TestRunServesAndStops(t *testing.T) {
-	addr := freeAddr(t)
+	addr := gatewaytest.FreeAddr(t)
 	env := map[string]string{
 		"ADDR":       addr,
 		"PUBLIC_URL": "http://" + addr,
 		"DEV_MODE":   "1",
 		"LOG_LEVEL":  "error",
 	}
-	base, stop := mustRun(t, env)
+	base, stop := gatewaytest.Run(t, env)
 	resp, err := http.Get(base + "/readyz")
 	if err != nil {
 		t.Fatal(err)
@@ -45,7 +46,7 @@ func TestRunServesAndStops(t *testing.T) {
 		t.Fatalf("start-session: %d %v", resp.StatusCode, err)
 	}
 	if out.RedirectURL != base+"/pay/"+out.SessionID || out.TransactionID == "" {
-		t.Fatalf("start-session answer: %+v", out)
+		t.Fatalf("start-session gatewaytest.Answer: %+v", out)
 	}
 	page, err := http.Get(out.RedirectURL)
 	if err != nil {
@@ -65,10 +66,10 @@ func TestRunServesAndStops(t *testing.T) {
 }
 
 func TestRunCheckConfig(t *testing.T) {
-	if err := run(context.Background(), []string{"-check-config"}, envOf(map[string]string{"DEV_MODE": "1", "ADDR": "127.0.0.1:1"})); err != nil {
+	if err := gatewaytest.Exec(context.Background(), []string{"-check-config"}, map[string]string{"DEV_MODE": "1", "ADDR": "127.0.0.1:1"}); err != nil {
 		t.Fatalf("-check-config on a valid configuration: %v", err)
 	}
-	if err := run(context.Background(), []string{"-no-such-flag"}, envOf(map[string]string{"DEV_MODE": "1"})); err == nil {
+	if err := gatewaytest.Exec(context.Background(), []string{"-no-such-flag"}, map[string]string{"DEV_MODE": "1"}); err == nil {
 		t.Fatal("an unknown flag was accepted")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 	"io"
 	"net"
 	"net/http"
@@ -88,14 +89,14 @@ func TestSlowUploadsDoNotStallTheListener(t *testing.T) {
 		t.Skip("a load measurement: run alone without -race (make test-abuse)")
 	}
 	srv := redistest.Start(t)
-	addr := freeAddr(t)
-	p := startGateway(t, gatewayEnv(addr, srv.URL(), "", map[string]string{"LOG_LEVEL": "error"}))
-	startSession(t, p.Base, "o-slow")
+	addr := gatewaytest.FreeAddr(t)
+	p := gatewaytest.StartProcess(t, gatewaytest.Env(addr, srv.URL(), "", map[string]string{"LOG_LEVEL": "error"}))
+	gatewaytest.AkinonAt(p.Base).StartSession(t, "o-slow")
 	history := func() error {
 		c := &http.Client{Timeout: time.Second}
 		req, _ := http.NewRequest(http.MethodPost, p.Base+"/history", strings.NewReader(`{"version":"1","guid":"h-slow","orderId":"o-slow"}`))
 		req.Header.Set("Content-Type", "application/json")
-		req.SetBasicAuth(testUser, testPassword)
+		req.SetBasicAuth(gatewaytest.User, gatewaytest.Password)
 		resp, err := c.Do(req)
 		if err != nil {
 			return err
@@ -156,8 +157,8 @@ func TestSlowUploadsDoNotStallTheListener(t *testing.T) {
 // TestStalledBodyIsCutWithinSeconds: a body that stops arriving is cut
 // once BODY_GRACE has passed without BODY_MIN_RATE, not at READ_TIMEOUT.
 func TestStalledBodyIsCutWithinSeconds(t *testing.T) {
-	addr := freeAddr(t)
-	mustRun(t, gatewayEnv(addr, redistest.Start(t).URL(), "", map[string]string{"LOG_LEVEL": "error", "BODY_GRACE": "1s", "READ_TIMEOUT": "20s"}))
+	addr := gatewaytest.FreeAddr(t)
+	gatewaytest.Run(t, gatewaytest.Env(addr, redistest.Start(t).URL(), "", map[string]string{"LOG_LEVEL": "error", "BODY_GRACE": "1s", "READ_TIMEOUT": "20s"}))
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -177,8 +178,8 @@ func TestStalledBodyIsCutWithinSeconds(t *testing.T) {
 // only a client holding few connections gets in, so a probe from another
 // address is answered while one address holds the rest.
 func TestOverCapConnectionsAreRefusedAtOnce(t *testing.T) {
-	addr := freeAddr(t)
-	base, _ := mustRun(t, gatewayEnv(addr, redistest.Start(t).URL(), "", map[string]string{"LOG_LEVEL": "error", "MAX_CONNS": "16", "MAX_CONNS_PER_IP": "0"}))
+	addr := gatewaytest.FreeAddr(t)
+	base, _ := gatewaytest.Run(t, gatewaytest.Env(addr, redistest.Start(t).URL(), "", map[string]string{"LOG_LEVEL": "error", "MAX_CONNS": "16", "MAX_CONNS_PER_IP": "0"}))
 	heavy := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}
 	served := func(d *net.Dialer) bool { return healthzOn(t, d, addr) }
 	held := 0

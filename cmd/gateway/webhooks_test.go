@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 	"net/http"
 	"strings"
 	"testing"
@@ -20,9 +21,9 @@ func TestPendingPaymentResolvesAndItsWebhookArrives(t *testing.T) {
 		t.Run(tc.card, func(t *testing.T) {
 			srv := redistest.Start(t)
 			h := mustHook(t, true)
-			base, _ := mustRun(t, gatewayEnv(freeAddr(t), srv.URL(), h.URL, map[string]string{"SANDBOX_PENDING_DELAY": "300ms"}))
-			sid, redirect := startSession(t, base, "o-pending")
-			page := payByCard(t, redirect, tc.card)
+			base, _ := gatewaytest.Run(t, gatewaytest.Env(gatewaytest.FreeAddr(t), srv.URL(), h.URL, map[string]string{"SANDBOX_PENDING_DELAY": "300ms"}))
+			sid, redirect := gatewaytest.AkinonAt(base).StartSession(t, "o-pending")
+			page := string(gatewaytest.MustShop(t, redirect, tc.card).Body)
 			if !strings.Contains(page, `name="status" value="PENDING"`) {
 				t.Fatalf("the shopper should return with PENDING:\n%s", page)
 			}
@@ -47,7 +48,7 @@ func TestPendingPaymentResolvesAndItsWebhookArrives(t *testing.T) {
 			var hist struct {
 				Status, Substatus string
 			}
-			akinon(t, base, "/history", map[string]any{"guid": "h-1", "orderId": "o-pending"}, &hist)
+			gatewaytest.AkinonAt(base).Call(t, "/history", map[string]any{"guid": "h-1", "orderId": "o-pending"}, &hist)
 			if hist.Status != tc.status || hist.Substatus != tc.subStatus {
 				t.Fatalf("history after the webhook: %+v", hist)
 			}
@@ -58,8 +59,8 @@ func TestPendingPaymentResolvesAndItsWebhookArrives(t *testing.T) {
 func TestUnpaidSessionExpiresAndItsWebhookArrives(t *testing.T) {
 	srv := redistest.Start(t)
 	h := mustHook(t, true)
-	base, _ := mustRun(t, gatewayEnv(freeAddr(t), srv.URL(), h.URL, map[string]string{"SESSION_TTL": "300ms"}))
-	sid, redirect := startSession(t, base, "o-expire")
+	base, _ := gatewaytest.Run(t, gatewaytest.Env(gatewaytest.FreeAddr(t), srv.URL(), h.URL, map[string]string{"SESSION_TTL": "300ms"}))
+	sid, redirect := gatewaytest.AkinonAt(base).StartSession(t, "o-expire")
 	redistest.Eventually(t, 10*time.Second, "the expiry webhook", func() bool {
 		byEvent, _, _ := h.accepted()
 		for id := range byEvent {
@@ -80,7 +81,7 @@ func TestUnpaidSessionExpiresAndItsWebhookArrives(t *testing.T) {
 	var errBody struct {
 		Errors []struct{ Code string }
 	}
-	if code := akinon(t, base, "/purchase", map[string]any{"guid": "p-1", "orderId": "o-expire"}, &errBody); code != http.StatusUnprocessableEntity || errBody.Errors[0].Code != "session_expired" {
+	if code := gatewaytest.AkinonAt(base).Call(t, "/purchase", map[string]any{"guid": "p-1", "orderId": "o-expire"}, &errBody); code != http.StatusUnprocessableEntity || errBody.Errors[0].Code != "session_expired" {
 		t.Fatalf("purchase of an expired session: %d %+v", code, errBody)
 	}
 }
@@ -95,7 +96,7 @@ func TestThreeReplicasShareTheOutbox(t *testing.T) {
 	h.delay = 5 * time.Millisecond // a receiver that takes a moment, as real ones do
 	mustDueEvents(t, srv.URL(), h.URL, events)
 	for _, name := range []string{"replica-a", "replica-b", "replica-c"} {
-		_, _ = mustRun(t, gatewayEnv(freeAddr(t), srv.URL(), h.URL, map[string]string{"REPLICA_NAME": name}))
+		_, _ = gatewaytest.Run(t, gatewaytest.Env(gatewaytest.FreeAddr(t), srv.URL(), h.URL, map[string]string{"REPLICA_NAME": name}))
 	}
 	redistest.Eventually(t, 30*time.Second, "every event accepted", func() bool {
 		byEvent, _, _ := h.accepted()

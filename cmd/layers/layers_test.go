@@ -27,6 +27,12 @@ const (
 	registry = "registry"
 	testkit  = "testkit" // what tests start (a redis-server); imports nothing of the module
 	command  = "command" // composes the rest into a program
+	// root is the production assembly a command calls: it wires every
+	// adapter, so a test can boot the program the command runs.
+	root = "root"
+	// gatewaykit is the one way a test gets a gateway: the root, started
+	// in process or as a process, with its clients.
+	gatewaykit = "gatewaykit"
 )
 
 var layerOf = map[string]string{
@@ -50,6 +56,8 @@ var layerOf = map[string]string{
 	"provider/redisstore/redistest":    testkit,
 	"extension/observe/otlptest":       testkit,
 	"cmd/gateway":                      command,
+	"cmd/gateway/app":                  root,
+	"cmd/gateway/gatewaytest":          gatewaykit,
 	"cmd/checkout":                     command,
 	"cmd/checkout/chromium":            command,
 	"cmd/checkout/commerce":            command,
@@ -94,6 +102,10 @@ func allowed(from, layer, to, toLayer string) (bool, string) {
 		return toLayer != command && (toLayer != adapter || strings.HasPrefix(from, to+"/")), "a tool imports only the adapter it checks"
 	case command:
 		return !strings.HasPrefix(to, "cmd/") || strings.HasPrefix(to, from+"/"), "a command never imports another command"
+	case root:
+		return !strings.HasPrefix(to, "cmd/"), "the assembly imports no command and no test kit of a command"
+	case gatewaykit:
+		return !strings.HasPrefix(to, "cmd/") || toLayer == root, "the gateway's test kit builds on the assembly alone"
 	}
 	return false, "unknown layer " + layer
 }
@@ -181,6 +193,9 @@ func TestTheRuleRefuses(t *testing.T) {
 		{"idempotency", "provider"},
 		{"extension/openapicheck", "provider/redisstore"},
 		{"cmd/gateway", "cmd/checkout"},
+		{"cmd/gateway/app", "cmd/gateway/gatewaytest"},
+		{"cmd/gateway/app", "cmd/gateway"},
+		{"cmd/gateway/gatewaytest", "cmd/checkout/commerce"},
 	} {
 		if ok, _ := allowed(c.from, layerOf[c.from], c.to, layerOf[c.to]); ok {
 			t.Errorf("%s may import %s, want refused", c.from, c.to)

@@ -112,7 +112,7 @@ func start(dir string, opts ...Option) (*Server, error) {
 
 // startEmbedded runs a miniredis on a free loopback port whose TTLs run
 // on the wall clock, advanced every embeddedTick as the gateway's
-// embedded mode does (cmd/gateway/redis.go), not with miniredis's
+// embedded mode does (cmd/gateway/app/redis.go), not with miniredis's
 // ClockTTL, which sorts every key on every command: a test that writes
 // thousands of sessions would slow to a crawl.
 func startEmbedded() (*Server, error) {

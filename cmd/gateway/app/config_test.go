@@ -1,8 +1,10 @@
-package main
+package app
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -292,7 +294,7 @@ func TestConfigRefused(t *testing.T) {
 			}
 			// run refuses to start with the same words.
 			if tt.want != "" {
-				if err := run(t.Context(), nil, envOf(tt.env)); err == nil || !strings.Contains(err.Error(), tt.want) {
+				if err := Run(t.Context(), nil, envOf(tt.env), io.Discard); err == nil || !strings.Contains(err.Error(), tt.want) {
 					t.Fatalf("run = %v, want a configuration error about %s", err, tt.want)
 				}
 			}
@@ -550,7 +552,7 @@ func TestRequestLease(t *testing.T) {
 // a settings section, add its row there and run
 // go test -run TestConfigurationDoc ./cmd/gateway.
 func TestConfigurationDoc(t *testing.T) {
-	raw, err := os.ReadFile("../../docs/configuration.md")
+	raw, err := os.ReadFile("../../../docs/configuration.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -585,5 +587,27 @@ func TestConfigurationDoc(t *testing.T) {
 		if !read[name] {
 			t.Errorf("docs/configuration.md lists %s, which the gateway does not read", name)
 		}
+	}
+}
+
+// TestInternalWebhookTargetsAreRefused: outside DEV_MODE a webhook URL on
+// a loopback, private, link-local or reserved address is refused at start
+// (-check-config) unless WEBHOOK_ALLOW_PRIVATE=1.
+func TestInternalWebhookTargetsAreRefused(t *testing.T) {
+	for _, target := range []string{"https://169.254.169.254/latest/meta-data", "https://127.0.0.1/hook", "https://10.1.2.3/hook",
+		"https://[::1]/hook", "https://100.100.100.200/x", "https://192.168.0.1/hook", "https://localhost/hook"} {
+		env := production(map[string]string{"WEBHOOK_URL": target, "WEBHOOK_HASH_KEY": strings.Repeat("w", 32)})
+		err := Run(context.Background(), []string{"-check-config"}, envOf(env), io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "WEBHOOK_URL") || !strings.Contains(err.Error(), "WEBHOOK_ALLOW_PRIVATE") {
+			t.Errorf("WEBHOOK_URL=%s: %v; want a refusal naming WEBHOOK_ALLOW_PRIVATE", target, err)
+		}
+		env["WEBHOOK_ALLOW_PRIVATE"] = "1"
+		if err := Run(context.Background(), []string{"-check-config"}, envOf(env), io.Discard); err != nil {
+			t.Errorf("WEBHOOK_URL=%s with WEBHOOK_ALLOW_PRIVATE=1: %v", target, err)
+		}
+	}
+	env := production(map[string]string{"WEBHOOK_URL": "https://93.184.215.14/hook", "WEBHOOK_HASH_KEY": strings.Repeat("w", 32)})
+	if err := Run(context.Background(), []string{"-check-config"}, envOf(env), io.Discard); err != nil {
+		t.Errorf("a public webhook address: %v", err)
 	}
 }

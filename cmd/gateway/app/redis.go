@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"os"
@@ -8,12 +8,7 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
-
-	"github.com/akinon-gateway/gateway/provider/redisstore"
 )
-
-// redisOptions reads REDIS_URL (redisstore.Options).
-var redisOptions = redisstore.Options
 
 // embedded starts miniredis, an in-process Redis that runs the same Lua
 // scripts, for trying the gateway without a Redis server. It keeps

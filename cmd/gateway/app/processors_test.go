@@ -1,11 +1,17 @@
-package main
+package app
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -62,9 +68,9 @@ func merchantsFile(t *testing.T, sections ...string) string {
 	for i, sec := range sections {
 		user, password := testUser, testPassword
 		if i > 0 {
-			user, password = testUser+"-"+itoa(int64(i)), testPassword+"-"+itoa(int64(i))
+			user, password = testUser+"-"+strconv.Itoa(i), testPassword+"-"+strconv.Itoa(i)
 		}
-		entry := `{"id": "shop-` + itoa(int64(i)) + `", "username": "` + user + `", "password": "` + password +
+		entry := `{"id": "shop-` + strconv.Itoa(i) + `", "username": "` + user + `", "password": "` + password +
 			`", "hashKey": "` + testHashKey + `"`
 		if sec != "" {
 			entry += `, "processor": ` + sec
@@ -196,7 +202,8 @@ func TestTargetProvider(t *testing.T) {
 	withOtherBank(t)
 	store := redistest.Start(t)
 	file := merchantsFile(t, `[{"name": "sandbox"}, {"name": "otherbank", "clientId": "700100", "storeKey": "k"}]`, `{"name": "sandbox"}`)
-	base, _ := mustRun(t, gatewayEnv(freeAddr(t), store.URL(), "", map[string]string{"MERCHANTS_FILE": file}))
+	base := runHere(t, map[string]string{"DEV_MODE": "1", "LOG_LEVEL": "warn", "GATEWAY_USERNAME": testUser, "GATEWAY_PASSWORD": testPassword,
+		"HASH_KEY": testHashKey, "REDIS_URL": store.URL(), "MERCHANTS_FILE": file})
 	rdb := redis.NewClient(&redis.Options{Addr: strings.TrimPrefix(store.URL(), "redis://")})
 	t.Cleanup(func() { _ = rdb.Close() })
 	effects := func(prefix string) int { return sandbox.New(rdb, sandbox.Options{Prefix: prefix}).Effects("Authorise") }
@@ -225,7 +232,7 @@ func TestTargetProvider(t *testing.T) {
 				return
 			}
 			redirect, _ := out["redirectUrl"].(string)
-			payByCard(t, redirect, sandbox.CardApproved)
+			payHere(redirect)
 			for prefix, was := range before {
 				want := was
 				if prefix == tc.bank {
@@ -260,4 +267,62 @@ func TestSandboxAmongSeveral(t *testing.T) {
 			t.Errorf("ALLOW_SANDBOX=%s: %v, want %q", tc.allow, err, tc.refused)
 		}
 	}
+}
+
+// The merchants of runHere's gateway sign in as these.
+const (
+	testUser     = "akinon-test"
+	testPassword = "akinon-test-password"
+	testHashKey  = "hash-key-test-0123456789abcdef0123456789"
+)
+
+// runHere runs the program in this package, for the one test that needs
+// a processor registered only here (otherbank); every other test gets
+// its gateway from gatewaytest, which this package cannot import.
+func runHere(t *testing.T, env map[string]string) string {
+	t.Helper()
+	addr := redistest.FreeAddr(t)
+	env["ADDR"], env["PUBLIC_URL"] = addr, "http://"+addr
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, nil, func(k string) string { return env[k] }, io.Discard) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	})
+	redistest.Eventually(t, 10*time.Second, "the gateway to serve", func() bool {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	return "http://" + addr
+}
+
+// payHere posts the hosted page's card form with the approved card.
+func payHere(redirect string) string {
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	resp, err := c.Get(redirect)
+	if err != nil {
+		return err.Error()
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`name="_csrf" value="([^"]*)"`).FindSubmatch(page)
+	if m == nil {
+		return string(page)
+	}
+	resp, err = c.PostForm(redirect, url.Values{"_csrf": {string(m[1])}, "cardHolder": {"Ada Lovelace"},
+		"cardNumber": {sandbox.CardApproved}, "expiry": {"12/39"}, "cvc": {"123"}, "installment": {"1"}})
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return string(out)
 }

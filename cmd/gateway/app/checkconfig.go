@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -137,7 +137,7 @@ func describeStore(ctx context.Context, raw string, cfg Config) (string, error) 
 	if raw == "" {
 		return "embedded in-memory (miniredis), ALLOW_EMBEDDED_STORE=1 or DEV_MODE: nothing survives a restart", nil
 	}
-	o, err := redisOptions(raw)
+	o, err := redisstore.Options(raw)
 	if err != nil {
 		return "", err
 	}

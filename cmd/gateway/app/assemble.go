@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -37,7 +37,7 @@ type gateway struct {
 // assemble connects the stores, refuses a Redis that may evict, and
 // wires the service, the HTTP side, the webhook sender and readiness.
 func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, sections map[string][]*processors.Section,
-	log *zap.Logger) (*gateway, error) {
+	log *zap.Logger, o options) (*gateway, error) {
 	logRedisThrough(log)
 	gw := &gateway{embedded: cfg.Store.URL == ""}
 	if gw.embedded {
@@ -118,7 +118,7 @@ func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, s
 		serveACS(acs)
 	}
 	gw.svc = provider.NewService(observe.Store(gw.store, gw.metrics), nil, "", cfg.Service)
-	gw.svc.SetMerchantProcessors(banks)
+	gw.svc.SetMerchantProcessors(o.wrapBanks(banks))
 	gw.svc.SetEvents(webhook.NewEncoder(merchants, cfg.Webhook.Schedule))
 
 	gw.ready = &readiness{check: func(ctx context.Context) error { return gw.store.Check(ctx, cfg.Replica, gw.embedded) }}
@@ -203,7 +203,7 @@ func (gw *gateway) connect(raw string, log *zap.Logger, wait time.Duration) (red
 		}
 		return rdb, err
 	}
-	opts, err := redisOptions(raw)
+	opts, err := redisstore.Options(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +219,7 @@ func (gw *gateway) sentinelCensus(raw string) *redisstore.SentinelCensus {
 	if raw == "" {
 		return nil
 	}
-	o, err := redisOptions(raw)
+	o, err := redisstore.Options(raw)
 	if err != nil || o.MasterName == "" {
 		return nil
 	}

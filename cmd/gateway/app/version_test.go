@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"bytes"
@@ -12,12 +12,8 @@ import (
 // any configuration: an empty environment would not pass Validate.
 func TestRunVersion(t *testing.T) {
 	var out bytes.Buffer
-	old := stdout
-	stdout = &out
-	t.Cleanup(func() { stdout = old })
-
 	noEnv := func(string) string { return "" }
-	if err := run(context.Background(), []string{"-version"}, noEnv); err != nil {
+	if err := Run(context.Background(), []string{"-version"}, noEnv, &out); err != nil {
 		t.Fatalf("-version: %v", err)
 	}
 	got := out.String()

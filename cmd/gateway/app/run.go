@@ -1,10 +1,11 @@
-package main
+package app
 
 import (
 	"context"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -20,9 +21,14 @@ import (
 // drainTimeout is how long SIGTERM waits for requests in flight.
 const drainTimeout = 20 * time.Second
 
-// run is the whole program, so a test can boot it: it returns when ctx is
-// cancelled and everything in flight has finished.
-func run(ctx context.Context, args []string, env func(string) string) error {
+// Run is the whole program, so a test can boot it: it returns when ctx is
+// cancelled and everything in flight has finished. -version and
+// -check-config write to stdout; opts are the seams of a test.
+func Run(ctx context.Context, args []string, env func(string) string, stdout io.Writer, opts ...Option) error {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
 	checkOnly := fs.Bool("check-config", false, "validate the configuration and exit")
 	showVersion := fs.Bool("version", false, "print the version and build information and exit")
@@ -41,20 +47,29 @@ func run(ctx context.Context, args []string, env func(string) string) error {
 		return err
 	}
 	defer func() { _ = log.Sync() }()
+	if o.logCore != nil {
+		log = zap.New(zapcore.NewTee(log.Core(), o.logCore))
+	}
 	logRedisThrough(log)
 	if *checkOnly {
 		return checkConfig(ctx, cfg, merchants, sections, stdout)
 	}
 	log.Info("configuration", configurationLine(cfg, merchants, sections)...)
 
-	gw, err := assemble(ctx, cfg, merchants, sections, log)
+	gw, err := assemble(ctx, cfg, merchants, sections, log, o)
 	if err != nil {
 		return err
 	}
 	defer gw.close()
+	if o.now != nil {
+		gw.svc.SetClock(o.now)
+	}
 	servers, listeners, err := listen(cfg, gw, log)
 	if err != nil {
 		return err
+	}
+	if o.started != nil {
+		o.started(gw.parts(merchants, servers, listeners))
 	}
 	return serve(ctx, cfg, gw, log, servers, listeners)
 }

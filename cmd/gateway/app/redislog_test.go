@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"bytes"
@@ -11,6 +11,8 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+
+	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
 )
 
 // TestRedisMessagesAreJSON: what go-redis says of itself (here, that it
@@ -20,7 +22,7 @@ func TestRedisMessagesAreJSON(t *testing.T) {
 	var buf bytes.Buffer
 	log := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(&buf), zap.DebugLevel))
 	logRedisThrough(log)
-	c := redis.NewClient(&redis.Options{Addr: freeAddr(t), MaxRetries: -1, DialTimeout: 100 * time.Millisecond, DialerRetries: 2})
+	c := redis.NewClient(&redis.Options{Addr: redistest.FreeAddr(t), MaxRetries: -1, DialTimeout: 100 * time.Millisecond, DialerRetries: 2})
 	defer c.Close()
 	_ = c.Ping(context.Background()).Err()
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")

@@ -1,20 +1,16 @@
-package main
+package app
 
 import (
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 	"runtime/debug"
 )
 
 // version is the release this binary was built as, set at build time:
 //
-//	go build -ldflags "-X main.version=v1.2.3" ./cmd/gateway
+//	go build -ldflags "-X github.com/akinon-gateway/gateway/cmd/gateway/app.version=v1.2.3" ./cmd/gateway
 var version = "dev"
-
-// stdout is where -version writes; a test replaces it.
-var stdout io.Writer = os.Stdout
 
 // printVersion writes the version and what the Go toolchain recorded about
 // the build: module version, VCS revision, time and modified flag (absent

@@ -1,0 +1,73 @@
+package app
+
+import (
+	"net"
+	"net/http"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+
+	"github.com/akinon-gateway/gateway/extension"
+	"github.com/akinon-gateway/gateway/provider"
+	"github.com/akinon-gateway/gateway/provider/redisstore"
+)
+
+// Option is a seam a test passes to Run; production passes none. Every
+// part is still built by Run: an option only observes a part or wraps it.
+type Option func(*options)
+
+type options struct {
+	now     func() time.Time
+	wrap    func(merchant, name string, p provider.Processor) provider.Processor
+	logCore zapcore.Core
+	started func(Parts)
+}
+
+// Parts are the running gateway's pieces a test reads or acts on.
+type Parts struct {
+	Handler   http.Handler // the main listener's handler
+	Admin     http.Handler // the operator endpoints' handler: Handler itself unless ADMIN_ADDR is set
+	Addr      string       // the main listener's address
+	AdminAddr string       // ADMIN_ADDR's listener address, or ""
+	Service   *provider.Service
+	Store     *redisstore.Store
+	Merchants *extension.Merchants
+}
+
+// WithClock makes the service read the time from now, so a test can move it.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithProcessors wraps every processor built from the configuration, so a
+// test can hold or count the calls that reach the bank.
+func WithProcessors(wrap func(merchant, name string, p provider.Processor) provider.Processor) Option {
+	return func(o *options) { o.wrap = wrap }
+}
+
+// WithLogCore tees the gateway's log into core (a zaptest observer, say).
+func WithLogCore(core zapcore.Core) Option { return func(o *options) { o.logCore = core } }
+
+// Started is called once the gateway listens, before it serves, with its parts.
+func Started(f func(Parts)) Option { return func(o *options) { o.started = f } }
+
+// wrapBanks passes each merchant's processors through the test's wrapper.
+func (o options) wrapBanks(banks map[string]provider.MerchantProcessors) map[string]provider.MerchantProcessors {
+	if o.wrap == nil {
+		return banks
+	}
+	for id, mp := range banks {
+		for name, p := range mp.ByName {
+			mp.ByName[name] = o.wrap(id, name, p)
+		}
+	}
+	return banks
+}
+
+// parts are what Started hands a test.
+func (gw *gateway) parts(merchants *extension.Merchants, servers []*http.Server, listeners []net.Listener) Parts {
+	p := Parts{Handler: servers[0].Handler, Admin: servers[0].Handler, Addr: listeners[0].Addr().String(),
+		Service: gw.svc, Store: gw.store, Merchants: merchants}
+	if len(servers) > 1 {
+		p.Admin, p.AdminAddr = servers[1].Handler, listeners[1].Addr().String()
+	}
+	return p
+}

@@ -1,0 +1,37 @@
+// Package gatewaytest is the one way a test gets a gateway: the
+// production assembly of cmd/gateway/app, started in this process or as a
+// process of its own, with the parts a test drives it by.
+//
+// In process (the program's Run, with test seams passed as app options):
+//
+//	g := gatewaytest.Start(t, gatewaytest.Env(gatewaytest.FreeAddr(t), redisURL, hookURL, nil),
+//		app.WithClock(clock.Now),                 // a Clock a test moves
+//		app.WithProcessors(wrap),                  // hold or count the bank's calls
+//		app.WithLogCore(observedCore))             // read the log (zaptest/observer)
+//	g.Base; g.Service; g.Store; g.Merchants; g.Handler; g.Admin
+//	g.Stop() // what Run returned; cleanup stops it otherwise
+//
+// Run is Start returning only Base and Stop. Env sets ADDR, PUBLIC_URL, the test
+// merchant's credentials (User, Password, HashKey, WebhookKey), DEV_MODE
+// and short background intervals; an empty redisURL is the embedded store.
+//
+// As a process (one go build of ./cmd/gateway per test binary; call Main
+// from TestMain so the binary and the shared redis-server are removed):
+//
+//	func TestMain(m *testing.M) { gatewaytest.Main(m) }
+//	p := gatewaytest.StartProcess(t, env) // waits for /healthz
+//	p.Base; p.Pid(); p.Kill() /* SIGKILL */; p.Restart()
+//
+// To talk to it:
+//
+//	a := gatewaytest.AkinonAt(g.Base)                  // the test merchant; Akinon{Base, User, Password} for another
+//	ans := a.Post("/start-session", body)              // Answer: Status, Header, Body, Err; Code(), Decode(&v)
+//	status := a.Call(t, "/history", body, &out)        // fails the test on a broken connection
+//	sid, redirect := a.StartSession(t, order)          // a SALE session of 120.50 TRY
+//	ans = gatewaytest.Shop(redirect, card)             // the shopper: hosted page, card form (HTTP); MustShop fails on Err
+//	ans = gatewaytest.ShopThreeDS(t, redirect)         // the same through the sandbox ACS and back
+//
+// And the test's own tools: NewClock (a clock that moves only when told),
+// FreeAddr (a loopback address nobody listens on) and Eventually (wait for
+// a condition with a deadline, never a bare sleep).
+package gatewaytest
