@@ -37,15 +37,6 @@ local function retain(ms, ...)
   end
 end
 
--- argv_from collects ARGV[first..] (name, value pairs) for one HSET.
-local function argv_from(first)
-  local out = {}
-  for i = first, #ARGV do
-    out[#out + 1] = ARGV[i]
-  end
-  return out
-end
-
 -- claim_verdict is '' when the shopper's
 -- payment may be taken to the processor now by the holder of token, else
 -- the refusal's code. The holder's own claim sent again (its reply was

@@ -58,9 +58,9 @@ var (
 )
 
 // Scripts are the idempotency functions and the session helpers followed
-// by one script's body.
+// by one script's body; begin.lua is preceded by the state machine.
 var (
-	beginScript          = redis.NewScript(idempotency.Lua + sessionLua + beginLua)
+	beginScript          = redis.NewScript(idempotency.Lua + rulesLua() + sessionLua + beginLua)
 	finishScript         = redis.NewScript(idempotency.Lua + sessionLua + finishLua)
 	claimPaymentScript   = redis.NewScript(sessionLua + claimPaymentLua)
 	abandonScript        = redis.NewScript(idempotency.Lua + abandonLua)
