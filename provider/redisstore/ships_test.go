@@ -64,7 +64,7 @@ func TestBeginShips(t *testing.T) {
 	in := provider.BeginInput{
 		Claim: provider.Claim{Merchant: "m1", OrderID: "o1", GUID: "g1", Token: "tok", Fingerprint: "fp"},
 		Lease: time.Minute, Deadline: now.Add(time.Minute),
-		Ask:   provider.Ask{Action: provider.ActionStart, GUID: "g1", Currency: "TRY", Now: now},
+		Ask: provider.Ask{Action: provider.ActionStart, GUID: "g1", Currency: "TRY", Now: now},
 	}
 	in.New = &provider.Session{ID: "new-o1", TransactionID: "t", Merchant: "m1", OrderID: "o1",
 		StartGUID: "g1", Type: provider.Sale, Currency: "TRY", Amount: 5000, CreatedAt: now,
