@@ -159,6 +159,16 @@ type recordAttemptArgs struct {
 	Retention int64  `json:"retention,string"`
 }
 
+// expirableLua spells provider.ExpirablePhases as a Lua set, EXPIRABLE,
+// for effective_phase in session.lua.
+func expirableLua() string {
+	parts := make([]string, len(provider.ExpirablePhases))
+	for i, p := range provider.ExpirablePhases {
+		parts[i] = string(p) + " = true"
+	}
+	return "local EXPIRABLE = {" + strings.Join(parts, ", ") + "}\n"
+}
+
 // rulesLua spells the state machine (provider.RuleTable, one encoded
 // column per action) as a Lua table, written into begin.lua when it is
 // loaded, so the rules are not shipped with every call and still have

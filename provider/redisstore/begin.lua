@@ -34,6 +34,8 @@ end
 local h, flat = load(sess)
 local exists = h.phase ~= nil
 local phase = effective_phase(h, now)
+-- The session is handed back as it reads now: past its expiry, expired.
+flat = with_phase(flat, phase)
 local mutates = action == 'PURCHASE' or action == 'VOID' or action == 'REFUND'
 
 local function rule(p)

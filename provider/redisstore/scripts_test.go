@@ -634,3 +634,39 @@ func TestFinishCases(t *testing.T) {
 func zAt(at time.Time, member string) redis.Z {
 	return redis.Z{Score: float64(at.UnixMilli()), Member: member}
 }
+
+// TestBeginHandsBackEffectivePhase: the session Begin hands the service
+// reads as begin.lua decided it, so an unpaid one past its expiry is
+// EXPIRED in error bodies and history before the expiry job runs.
+func TestBeginHandsBackEffectivePhase(t *testing.T) {
+	r := mustRaw(t)
+	for i, c := range []struct {
+		name string
+		sess *spec
+		want provider.Phase
+	}{
+		{"waiting past expiry", in(provider.PhaseWaiting, pastExpiry), provider.PhaseExpired},
+		{"waiting expiring now", in(provider.PhaseWaiting, expiringNow), provider.PhaseExpired},
+		{"3-D Secure past expiry", in(provider.PhaseThreeDS, pastExpiry), provider.PhaseExpired},
+		{"waiting in an hour", in(provider.PhaseWaiting), provider.PhaseWaiting},
+		{"waiting with no expiry", in(provider.PhaseWaiting, noExpiry), provider.PhaseWaiting},
+		{"paying past expiry", in(provider.PhasePaying, pastExpiry, paying("tok", "card")), provider.PhasePaying},
+		{"authorised past expiry", in(provider.PhaseAuthorised, pastExpiry), provider.PhaseAuthorised},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			merchant, order := caseOrder(1000 + i)
+			r.put(t, merchant, order, c.sess)
+			b, err := r.store.Begin(context.Background(), provider.BeginInput{
+				Claim: provider.Claim{Merchant: merchant, OrderID: order, GUID: "g1", Token: "tok", Fingerprint: "fp"},
+				Lease: time.Minute, Deadline: caseNow.Add(time.Minute),
+				Ask:   provider.Ask{Action: provider.ActionHistory, GUID: "g1", Now: caseNow},
+			})
+			if err != nil || b.Session == nil {
+				t.Fatalf("Begin = %+v, %v", b, err)
+			}
+			if b.Session.Phase != c.want {
+				t.Errorf("phase %s, want %s", b.Session.Phase, c.want)
+			}
+		})
+	}
+}
