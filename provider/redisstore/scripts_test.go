@@ -659,7 +659,7 @@ func TestBeginHandsBackEffectivePhase(t *testing.T) {
 			b, err := r.store.Begin(context.Background(), provider.BeginInput{
 				Claim: provider.Claim{Merchant: merchant, OrderID: order, GUID: "g1", Token: "tok", Fingerprint: "fp"},
 				Lease: time.Minute, Deadline: caseNow.Add(time.Minute),
-				Ask:   provider.Ask{Action: provider.ActionHistory, GUID: "g1", Now: caseNow},
+				Ask: provider.Ask{Action: provider.ActionHistory, GUID: "g1", Now: caseNow},
 			})
 			if err != nil || b.Session == nil {
 				t.Fatalf("Begin = %+v, %v", b, err)
