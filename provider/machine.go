@@ -27,6 +27,9 @@ const (
 var Phases = []Phase{PhaseNone, PhaseWaiting, PhasePaying, PhaseThreeDS, PhasePending,
 	PhaseAuthorised, PhasePurchased, PhaseVoided, PhaseRejected, PhaseExpired}
 
+// Actions lists the calls the state machine decides, for its table.
+var Actions = []Action{ActionStart, ActionPurchase, ActionVoid, ActionRefund, ActionHistory}
+
 // Guard is a check on amounts that an allowed action still has to pass.
 // Guards run where the reservation is made, atomically with it.
 type Guard string

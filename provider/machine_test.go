@@ -86,9 +86,6 @@ var contractRules = map[provider.Phase]map[provider.Action]string{
 	},
 }
 
-var actions = []provider.Action{provider.ActionStart, provider.ActionPurchase, provider.ActionVoid,
-	provider.ActionRefund, provider.ActionHistory}
-
 func verdictText(v provider.Verdict) string {
 	if v.Code != "" {
 		return string(v.Code)
@@ -104,7 +101,7 @@ func TestRuleEveryPair(t *testing.T) {
 		t.Fatalf("the contract table has %d phases, provider.Phases %d", len(contractRules), len(provider.Phases))
 	}
 	for _, p := range provider.Phases {
-		for _, a := range actions {
+		for _, a := range provider.Actions {
 			want, ok := contractRules[p][a]
 			if !ok {
 				t.Fatalf("the contract table has no entry for (%q, %s)", p, a)
@@ -122,7 +119,7 @@ func TestRuleEveryPair(t *testing.T) {
 // TestRuleTableEncoding reads back the encoding the storage script parses
 // and checks it says exactly what Rule says.
 func TestRuleTableEncoding(t *testing.T) {
-	for _, a := range actions {
+	for _, a := range provider.Actions {
 		parts := strings.Split(provider.RuleTable(a), ";")
 		if len(parts) != len(provider.Phases) {
 			t.Fatalf("RuleTable(%s) has %d entries, want %d", a, len(parts), len(provider.Phases))
@@ -163,7 +160,7 @@ func TestRefusalsAreWorded(t *testing.T) {
 	}
 	seen := map[provider.Code]bool{provider.CodeRefundsExist: true, provider.CodeOperationInProgress: true}
 	for _, p := range provider.Phases {
-		for _, a := range actions {
+		for _, a := range provider.Actions {
 			if c := provider.Rule(a, p).Code; c != "" {
 				seen[c] = true
 			}
@@ -224,6 +221,7 @@ func TestREADMEStateMachine(t *testing.T) {
 				if got := string(provider.Rule(a, p).Code); got != want {
 					t.Errorf("README: %s on %q reads %q; the rule table says %q", a, p, cell, got)
 				}
+				checkREADMEGuard(t, a, p, cell)
 			}
 		}
 	}
@@ -231,5 +229,68 @@ func TestREADMEStateMachine(t *testing.T) {
 		if !seen[p] {
 			t.Errorf("the README's state machine has no row for phase %q", p)
 		}
+	}
+	checkREADME422(t, string(readme))
+}
+
+// guardWords are what the README's state machine says of each guard in
+// the cell of a call it allows, and guardCodes the refusals begin.lua
+// gives when the guard fails (its cases: beginCases).
+var (
+	guardWords = map[provider.Guard]string{
+		provider.GuardWithinAuthorised: "`orderAmount` ≤ authorised",
+		provider.GuardWithinBalance:    "at most the balance",
+		provider.GuardNoRefunds:        "if no refund",
+	}
+	guardCodes = map[provider.Guard][]provider.Code{
+		provider.GuardWithinAuthorised: {provider.CodeAmountExceedsAuth},
+		provider.GuardWithinBalance:    {provider.CodeCurrencyMismatch, provider.CodeAmountExceedsBalance},
+		provider.GuardNoRefunds:        {provider.CodeRefundsExist},
+	}
+)
+
+// checkREADMEGuard: an allowed cell names its guard, and no other.
+func checkREADMEGuard(t *testing.T, a provider.Action, p provider.Phase, cell string) {
+	t.Helper()
+	v := provider.Rule(a, p)
+	for g, words := range guardWords {
+		if has := strings.Contains(cell, words); has != (v.Code == "" && v.Guard == g) {
+			t.Errorf("README: %s on %q reads %q; the rule table's guard is %q", a, p, cell, v.Guard)
+		}
+	}
+}
+
+// checkREADME422 holds the README's 422 row to every code the state
+// machine and its guards refuse with.
+func checkREADME422(t *testing.T, readme string) {
+	t.Helper()
+	_, row, ok := strings.Cut(readme, "| 422 | ")
+	if !ok {
+		t.Fatal("the README's error table has no 422 row")
+	}
+	row, _, _ = strings.Cut(row, "\n")
+	want := map[provider.Code]bool{provider.CodeIdempotencyReused: true}
+	for _, p := range provider.Phases {
+		for _, a := range provider.Actions {
+			if v := provider.Rule(a, p); v.Code != "" && v.Code != provider.CodeOrderNotFound {
+				want[v.Code] = true
+			}
+			for _, c := range guardCodes[provider.Rule(a, p).Guard] {
+				want[c] = true
+			}
+		}
+	}
+	var listed []string
+	for i, part := range strings.Split(row, "`") {
+		if i%2 == 1 {
+			listed = append(listed, part)
+			if !want[provider.Code(part)] {
+				t.Errorf("README: the 422 row lists %q, which the state machine never refuses with", part)
+			}
+			delete(want, provider.Code(part))
+		}
+	}
+	for c := range want {
+		t.Errorf("README: the 422 row (%v) does not list %q", listed, c)
 	}
 }

@@ -389,11 +389,6 @@ func (s *Service) run(ctx context.Context, in BeginInput, render Render, work ac
 	if err != nil {
 		return Reply{}, storeError(err)
 	}
-	if b.Session != nil {
-		// A session past its expiry reads as expired at once, in error
-		// bodies and history alike, before the expiry job records it.
-		b.Session.Phase = b.Session.EffectivePhase(in.Ask.Now)
-	}
 	switch b.Kind {
 	case Replayed:
 		b.Reply.Replayed = true

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"encoding/json"
+	"slices"
 	"time"
 )
 
@@ -113,9 +114,13 @@ func (s *Session) EffectivePhase(now time.Time) Phase {
 	return s.Phase
 }
 
-// Expirable reports whether the session can still expire: nobody has
-// paid, and no payment is at the processor.
-func (s *Session) Expirable() bool { return s.Phase == PhaseWaiting || s.Phase == PhaseThreeDS }
+// ExpirablePhases are the phases a session can still expire from: nobody
+// has paid, and no payment is at the processor. The storage scripts read
+// the same list.
+var ExpirablePhases = []Phase{PhaseWaiting, PhaseThreeDS}
+
+// Expirable reports whether the session can still expire.
+func (s *Session) Expirable() bool { return slices.Contains(ExpirablePhases, s.Phase) }
 
 // View is what an error body reports of a session.
 type View struct {

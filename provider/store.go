@@ -183,10 +183,13 @@ const (
 // Begun is the store's answer to Begin.
 type Begun struct {
 	Kind    BegunKind
-	Reply   Reply    // Replayed
-	Refusal Code     // Refused
-	Session *Session // the session after the reservation, nil when the order has none
-	Steps   []Step   // the order's history, for HISTORY
+	Reply   Reply // Replayed
+	Refusal Code  // Refused
+	// Session is the session after the reservation, nil when the order
+	// has none; one past its expiry and unpaid reads as EXPIRED, as the
+	// store's rules decided it at Ask.Now.
+	Session *Session
+	Steps   []Step // the order's history, for HISTORY
 }
 
 // Settlement is what the processor's answer does to a reservation. It is

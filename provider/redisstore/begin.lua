@@ -1,8 +1,8 @@
 -- Begin: replay a finished guid, or claim it and, in the same atomic
 -- step, apply the state machine to the order's session and reserve what
--- the action needs. The rule table comes from Go (provider.RuleTable) in
--- ARGV[9]; the lock and the guards on amounts are decided here alone
--- (their cases: scripts_test.go).
+-- the action needs. The rule table comes from Go (provider.RuleTable),
+-- written into this script as RULES when it is loaded; the lock and the
+-- guards on amounts are decided here alone (their cases: scripts_test.go).
 --
 -- A purchase, void or refund may reach the processor: its claim lives
 -- until it is settled and is entered in the doubt set, due at its
@@ -10,17 +10,14 @@
 --
 -- KEYS: 1 guid record, 2 session hash, 3 history list, 4 session-id index,
 --       5 expiry schedule, 6 doubt set, 7 the order's settled guids
--- ARGV: 1 fingerprint, 2 token, 3 lease ms, 4 action, 5 guid, 6 amount,
---       7 currency, 8 now ms, 9 rules, 10 deadline ms, 11 doubt member,
---       12 retention ms, 13 order id; for START: 14 start step,
---       15 session-id index value, 16 expiry schedule member, 17 reply
---       status, 18 reply body, 19 reply expires ms, 20 ttl ms, 21..
---       session fields as name, value
+-- ARGV: 1 named arguments (beginArgs in args.go); A.start for a
+--       start-session (startArgs)
 local idem, sess, steps, sidx, expiry, doubt, settled = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
-local fp, token, lease = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local action, guid, amount, currency = ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7]
-local now, rules = tonumber(ARGV[8]), ARGV[9]
-local retention, order = tonumber(ARGV[12]), ARGV[13]
+local A = cjson.decode(ARGV[1])
+local fp, token, lease = A.fp, A.token, tonumber(A.lease)
+local action, guid, amount, currency = A.action, A.guid, tonumber(A.amount), A.currency
+local now, rules = tonumber(A.now), RULES[action] or ''
+local retention, order = tonumber(A.retention), A.order
 
 -- A script sent again by the client after its reply was lost finds the
 -- guid claimed by its own token: it answers what the first run did,
@@ -37,6 +34,8 @@ end
 local h, flat = load(sess)
 local exists = h.phase ~= nil
 local phase = effective_phase(h, now)
+-- The session is handed back as it reads now: past its expiry, expired.
+flat = with_phase(flat, phase)
 local mutates = action == 'PURCHASE' or action == 'VOID' or action == 'REFUND'
 
 local function rule(p)
@@ -96,18 +95,19 @@ if code ~= '' then
 end
 
 if action == 'START' then
+  local st = A.start
   -- New work writes first with a command a full Redis refuses (SET), so
   -- a full Redis refuses the whole step: Redis lets a script that has
   -- written finish, and DEL is allowed when memory is full.
-  redis.call('SET', sidx, ARGV[15], 'PX', retention)
+  redis.call('SET', sidx, st.owner, 'PX', retention)
   redis.call('DEL', sess)
-  redis.call('HSET', sess, unpack(argv_from(21)))
-  local n = redis.call('RPUSH', steps, ARGV[14])
+  redis.call('HSET', sess, unpack(st.fields))
+  local n = redis.call('RPUSH', steps, st.step)
   redis.call('HSET', sess, 'startIdx', n - 1)
   retain(retention, sess, steps)
   local h2 = load(sess)
-  redis.call('ZADD', expiry, h2.expiresAt, ARGV[16])
-  idem_complete(idem, fp, ARGV[17], ARGV[18], ARGV[19], tonumber(ARGV[20]), order)
+  redis.call('ZADD', expiry, h2.expiresAt, st.expiry)
+  idem_complete(idem, fp, st.status, st.body, st.expires, tonumber(st.ttl), order)
   return {'started'}
 end
 
@@ -123,7 +123,7 @@ end
 
 idem_claim(idem, fp, token, 0, order)
 redis.call('HSET', idem, REC.action, action, REC.amount, amount)
-redis.call('ZADD', doubt, ARGV[10], ARGV[11])
+redis.call('ZADD', doubt, A.deadline, A.doubt)
 if action == 'REFUND' then
   redis.call('HSET', sess, 'r:' .. guid, amount)
   redis.call('HINCRBY', sess, 'reserved', amount)

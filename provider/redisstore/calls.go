@@ -27,44 +27,58 @@ func (s *Store) Begin(ctx context.Context, in provider.BeginInput) (provider.Beg
 			return provider.Begun{Kind: provider.Reused}, nil
 		}
 	}
-	k := s.order(in.Merchant, in.OrderID)
-	sidx := k.session // a placeholder key in the same slot when there is no new session
-	args := []any{
-		in.Fingerprint, in.Token, in.Lease.Milliseconds(),
-		string(in.Ask.Action), in.GUID, int64(in.Ask.Amount), in.Ask.Currency,
-		in.Ask.Now.UnixMilli(), provider.RuleTable(in.Ask.Action),
-		in.Deadline.UnixMilli(), doubtMember(provider.DoubtOperation, in.Merchant, in.OrderID, in.GUID),
-		s.retentionMS(), in.OrderID,
-	}
-	if in.New != nil {
-		sidx = k.sessionIndex(in.New.ID)
-		due := provider.Due{Merchant: in.Merchant, OrderID: in.OrderID, SessionID: in.New.ID}
-		args = append(args, in.StartStep, in.Merchant+"\n"+in.OrderID, member(due),
-			in.Reply.Status, in.Reply.Body, in.Reply.Expires.UnixMilli(), in.TTL.Milliseconds())
-		args = append(args, sessionFields(in.New)...)
-	}
-	keys := []string{k.guid(in.Merchant, in.GUID), k.session, k.history, sidx, schedule(k.tag, provider.ScheduleExpiry), k.doubt(), k.settled}
-	raw, err := s.durable(ctx, beginScript, keys, args...)
+	keys, args := s.beginCall(in)
+	raw, err := s.durable(ctx, beginScript, keys, args)
 	v, _ := raw.([]any)
 	if err != nil && !s.acknowledgedReplay(v, in, err) {
 		return provider.Begun{}, notDurable("begin", err)
 	}
 	if f, ok := idempotency.Parse(v); ok {
-		switch f.Kind {
-		case idempotency.Reused:
-			return provider.Begun{Kind: provider.Reused}, nil
-		case idempotency.InFlight:
-			return provider.Begun{Kind: provider.InFlight}, nil
-		case idempotency.Replay:
-			return provider.Begun{Kind: provider.Replayed,
-				Reply: provider.Reply{Status: f.Status, Body: f.Body, Expires: f.Expires}}, nil
-		}
+		return found(f), nil
 	}
+	return begun(v, in.New)
+}
+
+// beginCall is begin.lua's keys and named arguments.
+func (s *Store) beginCall(in provider.BeginInput) ([]string, string) {
+	k := s.order(in.Merchant, in.OrderID)
+	sidx := k.session // a placeholder key in the same slot when there is no new session
+	args := beginArgs{
+		Fingerprint: in.Fingerprint, Token: in.Token, Lease: in.Lease.Milliseconds(),
+		Action: string(in.Ask.Action), GUID: in.GUID, Amount: int64(in.Ask.Amount), Currency: in.Ask.Currency,
+		Now: in.Ask.Now.UnixMilli(), Deadline: in.Deadline.UnixMilli(),
+		Doubt:     doubtMember(provider.DoubtOperation, in.Merchant, in.OrderID, in.GUID),
+		Retention: s.retentionMS(), Order: in.OrderID,
+	}
+	if in.New != nil {
+		sidx = k.sessionIndex(in.New.ID)
+		due := provider.Due{Merchant: in.Merchant, OrderID: in.OrderID, SessionID: in.New.ID}
+		args.Start = &startArgs{Step: in.StartStep, Owner: in.Merchant + "\n" + in.OrderID, Expiry: member(due),
+			Status: in.Reply.Status, Body: string(in.Reply.Body), Expires: in.Reply.Expires.UnixMilli(),
+			TTL: in.TTL.Milliseconds(), Fields: strs(sessionFields(in.New))}
+	}
+	keys := []string{k.guid(in.Merchant, in.GUID), k.session, k.history, sidx, schedule(k.tag, provider.ScheduleExpiry), k.doubt(), k.settled}
+	return keys, named(args)
+}
+
+// found is Begin's answer for a guid already known.
+func found(f idempotency.Found) provider.Begun {
+	switch f.Kind {
+	case idempotency.Reused:
+		return provider.Begun{Kind: provider.Reused}
+	case idempotency.InFlight:
+		return provider.Begun{Kind: provider.InFlight}
+	}
+	return provider.Begun{Kind: provider.Replayed, Reply: provider.Reply{Status: f.Status, Body: f.Body, Expires: f.Expires}}
+}
+
+// begun reads begin.lua's verdict on a guid it claimed (or refused).
+func begun(v []any, started *provider.Session) (provider.Begun, error) {
 	var b provider.Begun
 	var sessAt int
 	switch v[0] {
 	case "started":
-		return provider.Begun{Kind: provider.Claimed, Session: in.New}, nil
+		return provider.Begun{Kind: provider.Claimed, Session: started}, nil
 	case "busy":
 		b.Kind, sessAt = provider.Busy, 1
 	case "refused":
@@ -75,6 +89,7 @@ func (s *Store) Begin(ctx context.Context, in provider.BeginInput) (provider.Beg
 	default:
 		return provider.Begun{}, fmt.Errorf("redisstore: begin: unexpected reply %q", v[0])
 	}
+	var err error
 	if b.Session, err = decodeSession(v[sessAt]); err != nil {
 		return provider.Begun{}, err
 	}
@@ -115,16 +130,14 @@ func (s *Store) Abandon(ctx context.Context, c provider.Claim) error {
 // Finish implements provider.Store in one round trip.
 func (s *Store) Finish(ctx context.Context, in provider.FinishInput) (provider.Reply, error) {
 	k := s.order(in.Merchant, in.OrderID)
-	settle, phase := "0", ""
-	var captured, refunded, release int64
+	args := finishArgs{GUID: in.GUID, Fingerprint: in.Fingerprint, Status: in.Reply.Status, Body: string(in.Reply.Body),
+		Expires: in.Reply.Expires.UnixMilli(), TTL: in.TTL.Milliseconds(), Step: in.Step,
+		Doubt:     doubtMember(provider.DoubtOperation, in.Merchant, in.OrderID, in.GUID),
+		Retention: s.retentionMS(), Token: in.Token, Order: in.OrderID}
 	if st := in.Settle; st != nil {
-		settle, phase = "1", string(st.Phase)
-		captured, refunded, release = int64(st.Captured), int64(st.Refunded), int64(st.Release)
+		args.Settle = &settleArgs{Phase: string(st.Phase), Captured: int64(st.Captured), Refunded: int64(st.Refunded), Release: int64(st.Release)}
 	}
-	raw, err := s.durable(ctx, finishScript, []string{k.guid(in.Merchant, in.GUID), k.session, k.history, k.doubt(), k.settled},
-		in.GUID, in.Fingerprint, in.Reply.Status, in.Reply.Body, in.Reply.Expires.UnixMilli(), in.TTL.Milliseconds(),
-		settle, phase, captured, refunded, release, in.Step,
-		doubtMember(provider.DoubtOperation, in.Merchant, in.OrderID, in.GUID), s.retentionMS(), in.Token, in.OrderID)
+	raw, err := s.durable(ctx, finishScript, []string{k.guid(in.Merchant, in.GUID), k.session, k.history, k.doubt(), k.settled}, named(args))
 	if err != nil {
 		return provider.Reply{}, notDurable("finish", err)
 	}
@@ -170,10 +183,11 @@ func (s *Store) Session(ctx context.Context, id string) (*provider.Session, erro
 // failover would let the bank authorise a payment no record holds.
 func (s *Store) ClaimPayment(ctx context.Context, in provider.PaymentClaim) (*provider.Session, error) {
 	k := s.order(in.Merchant, in.OrderID)
-	raw, err := s.durable(ctx, claimPaymentScript, []string{k.session, k.doubt()},
-		in.SessionID, in.Stage, in.Token, in.Lease.Milliseconds(), in.Now.UnixMilli(),
-		in.Deadline.UnixMilli(), doubtMember(provider.DoubtPayment, in.Merchant, in.OrderID, in.SessionID),
-		int64(in.Amount), in.Installment, in.CardBIN, in.CardLast4, s.retentionMS())
+	args := claimPaymentArgs{SessionID: in.SessionID, Stage: in.Stage, Token: in.Token, Lease: in.Lease.Milliseconds(),
+		Now: in.Now.UnixMilli(), Deadline: in.Deadline.UnixMilli(),
+		Doubt:  doubtMember(provider.DoubtPayment, in.Merchant, in.OrderID, in.SessionID),
+		Amount: int64(in.Amount), Installment: in.Installment, BIN: in.CardBIN, Last4: in.CardLast4, Retention: s.retentionMS()}
+	raw, err := s.durable(ctx, claimPaymentScript, []string{k.session, k.doubt()}, named(args))
 	if err != nil {
 		return nil, notDurable("claim payment", err)
 	}
@@ -200,16 +214,14 @@ func (s *Store) ReleasePayment(ctx context.Context, in provider.PaymentClaim) er
 // gets the session as it now is, unchanged.
 func (s *Store) SettlePayment(ctx context.Context, in provider.PaymentSettlement) (*provider.Session, error) {
 	k := s.order(in.Merchant, in.OrderID)
-	evID, evBody := outgoing(in.Event)
-	pending := ""
+	args := settlePaymentArgs{Token: in.Token, Step: in.StartStep, Event: event(in.Event, in.Now), Now: in.Now.UnixMilli(),
+		ResolveAt: msOrZero(in.Paid.ResolveAt), Doubt: doubtMember(provider.DoubtPayment, in.Merchant, in.OrderID, in.SessionID),
+		Retention: s.retentionMS(), Fields: strs(paymentFields(in.Paid))}
 	if in.Paid.Phase == provider.PhasePending {
-		pending = member(provider.Due{Merchant: in.Merchant, OrderID: in.OrderID, SessionID: in.SessionID})
+		args.Pending = member(provider.Due{Merchant: in.Merchant, OrderID: in.OrderID, SessionID: in.SessionID})
 	}
-	args := []any{in.Token, in.StartStep, evID, evBody, in.Now.UnixMilli(), pending, msOrZero(in.Paid.ResolveAt), eventDue(in.Event, in.Now),
-		doubtMember(provider.DoubtPayment, in.Merchant, in.OrderID, in.SessionID), s.retentionMS()}
-	args = append(args, paymentFields(in.Paid)...)
-	keys := []string{k.session, k.history, schedule(k.tag, provider.SchedulePending), outboxDue(k.tag), eventKey(k.tag, evID), k.doubt(), k.events}
-	raw, err := s.durable(ctx, settlePaymentScript, keys, args...)
+	keys := []string{k.session, k.history, schedule(k.tag, provider.SchedulePending), outboxDue(k.tag), eventKey(k.tag, args.Event.ID), k.doubt(), k.events}
+	raw, err := s.durable(ctx, settlePaymentScript, keys, named(args))
 	if err != nil {
 		return nil, notDurable("settle payment", err)
 	}
@@ -220,30 +232,23 @@ func (s *Store) SettlePayment(ctx context.Context, in provider.PaymentSettlement
 // RefuseTry implements provider.Store.
 func (s *Store) RefuseTry(ctx context.Context, in provider.Try) (*provider.Session, error) {
 	k := s.order(in.Merchant, in.OrderID)
-	evID, evBody := outgoing(in.Event)
-	keys := []string{k.session, k.history, outboxDue(k.tag), eventKey(k.tag, evID), k.events}
-	v, err := refuseTryScript.Run(ctx, s.rdb, keys,
-		in.SessionID, in.MaxTries, in.Now.UnixMilli(), in.RejectedStep, in.Detail, evID, evBody, eventDue(in.Event, in.Now), s.retentionMS()).Result()
+	args := refuseTryArgs{SessionID: in.SessionID, MaxTries: in.MaxTries, Now: in.Now.UnixMilli(), Step: in.RejectedStep,
+		Detail: in.Detail, Event: event(in.Event, in.Now), Retention: s.retentionMS()}
+	keys := []string{k.session, k.history, outboxDue(k.tag), eventKey(k.tag, args.Event.ID), k.events}
+	v, err := refuseTryScript.Run(ctx, s.rdb, keys, named(args)).Result()
 	if err != nil {
 		return nil, translate("refuse try", err)
 	}
 	return decodeSession(v)
 }
 
-// outgoing spells an optional event as script arguments.
-func outgoing(e *provider.Outgoing) (id string, body []byte) {
+// event spells an optional event as script arguments, its first
+// attempt due after its delay.
+func event(e *provider.Outgoing, now time.Time) eventArgs {
 	if e == nil {
-		return "", nil
+		return eventArgs{Due: now.UnixMilli()}
 	}
-	return e.ID, e.Body
-}
-
-// eventDue is when an event's first attempt is due.
-func eventDue(e *provider.Outgoing, now time.Time) int64 {
-	if e == nil {
-		return now.UnixMilli()
-	}
-	return now.Add(e.Delay).UnixMilli()
+	return eventArgs{ID: e.ID, Body: string(e.Body), Due: now.Add(e.Delay).UnixMilli()}
 }
 
 func cutOwner(owner string) (merchant, order string, ok bool) {

@@ -118,58 +118,25 @@ type SentinelCensus struct {
 
 var runningCount = count{synced: failoverRunning, known: failoverRunning}
 
+// sentinelAnswer is what one sentinel says of the master and its replicas.
+type sentinelAnswer struct {
+	master   map[string]string
+	replicas []map[string]string
+	err      error
+}
+
 func (g *SentinelCensus) up(ctx context.Context, _ string) (count, error) {
-	// Every sentinel at once: one that is down costs its timeout once,
-	// not once per sentinel after it.
-	type answer struct {
-		master   map[string]string
-		replicas []map[string]string
-		err      error
-	}
-	answers := make([]answer, len(g.Sentinels))
-	var wg sync.WaitGroup
-	for i, sc := range g.Sentinels {
-		wg.Go(func() {
-			a := &answers[i]
-			if a.master, a.err = sc.Master(ctx, g.Name).Result(); a.err == nil {
-				a.replicas, a.err = sc.Replicas(ctx, g.Name).Result()
-			}
-		})
-	}
-	wg.Wait()
-	var first *answer
-	var firstErr error
-	named := map[string]bool{}
-	for i := range answers {
-		a := &answers[i]
-		if a.err != nil {
-			firstErr = cmp.Or(firstErr, a.err)
-			continue
-		}
-		if strings.Contains(a.master["flags"], "failover_in_progress") {
-			return runningCount, nil
-		}
-		named[net.JoinHostPort(a.master["ip"], a.master["port"])] = true
-		if first == nil {
-			first = a
-		}
-	}
-	if first == nil {
-		return count{}, firstErr
-	}
-	if len(named) > 1 {
+	first, running, err := agreed(g.ask(ctx))
+	if running {
 		return runningCount, nil
 	}
-	var up []string
-	for _, r := range first.replicas {
-		flags := r["flags"]
-		if strings.Contains(flags, "s_down") || strings.Contains(flags, "o_down") || strings.Contains(flags, "disconnected") {
-			continue
-		}
-		up = append(up, net.JoinHostPort(r["ip"], r["port"]))
+	if first == nil {
+		return count{}, err
 	}
+	up := replicasUp(first.replicas)
 	master := net.JoinHostPort(first.master["ip"], first.master["port"])
 	lagging := make([]bool, len(up))
+	var wg sync.WaitGroup
 	for i, addr := range up {
 		wg.Go(func() { lagging[i] = g.lagging(ctx, addr, master) })
 	}
@@ -181,6 +148,61 @@ func (g *SentinelCensus) up(ctx context.Context, _ string) (count, error) {
 		}
 	}
 	return n, nil
+}
+
+// ask asks every sentinel at once: one that is down costs its timeout
+// once, not once per sentinel after it.
+func (g *SentinelCensus) ask(ctx context.Context) []sentinelAnswer {
+	answers := make([]sentinelAnswer, len(g.Sentinels))
+	var wg sync.WaitGroup
+	for i, sc := range g.Sentinels {
+		wg.Go(func() {
+			a := &answers[i]
+			if a.master, a.err = sc.Master(ctx, g.Name).Result(); a.err == nil {
+				a.replicas, a.err = sc.Replicas(ctx, g.Name).Result()
+			}
+		})
+	}
+	wg.Wait()
+	return answers
+}
+
+// agreed returns the first answer when every sentinel that answered
+// names the same master and none reports a failover in progress
+// (running otherwise), or the first error when none answered.
+func agreed(answers []sentinelAnswer) (first *sentinelAnswer, running bool, err error) {
+	named := map[string]bool{}
+	for i := range answers {
+		a := &answers[i]
+		if a.err != nil {
+			err = cmp.Or(err, a.err)
+			continue
+		}
+		if strings.Contains(a.master["flags"], "failover_in_progress") {
+			return nil, true, nil
+		}
+		named[net.JoinHostPort(a.master["ip"], a.master["port"])] = true
+		if first == nil {
+			first = a
+		}
+	}
+	if first == nil {
+		return nil, false, err
+	}
+	return first, len(named) > 1, nil
+}
+
+// replicasUp lists the replicas no sentinel flags as down or disconnected.
+func replicasUp(replicas []map[string]string) []string {
+	var up []string
+	for _, r := range replicas {
+		flags := r["flags"]
+		if strings.Contains(flags, "s_down") || strings.Contains(flags, "o_down") || strings.Contains(flags, "disconnected") {
+			continue
+		}
+		up = append(up, net.JoinHostPort(r["ip"], r["port"]))
+	}
+	return up
 }
 
 // lagging reports whether the node at addr says it is not a replica of

@@ -6,12 +6,12 @@
 -- is entered in the doubt set, due at its deadline.
 --
 -- KEYS: 1 session hash, 2 doubt set
--- ARGV: 1 session id, 2 stage ('card' or '3ds'), 3 token, 4 lease ms,
---       5 now ms, 6 deadline ms, 7 doubt member, 8 amount, 9 installment,
---       10 bin, 11 last4, 12 retention ms
+-- ARGV: 1 named arguments (claimPaymentArgs in args.go; stage is 'card'
+--       or '3ds')
 local sess, doubt = KEYS[1], KEYS[2]
-local sid, stage, token = ARGV[1], ARGV[2], ARGV[3]
-local lease, now = tonumber(ARGV[4]), tonumber(ARGV[5])
+local A = cjson.decode(ARGV[1])
+local sid, stage, token = A.sid, A.stage, A.token
+local lease, now = tonumber(A.lease), tonumber(A.now)
 
 local h = load(sess)
 local verdict = claim_verdict(h, sid, stage, token, now)
@@ -20,9 +20,9 @@ if verdict ~= '' then
 end
 redis.call('HSET', sess, 'phase', 'PAYING', 'payStage', stage, 'payToken', token, 'payUntil', now + lease)
 if stage == 'card' then
-  redis.call('HSET', sess, 'payAmount', ARGV[8], 'installment', ARGV[9], 'bin', ARGV[10], 'last4', ARGV[11])
+  redis.call('HSET', sess, 'payAmount', A.amount, 'installment', A.installment, 'bin', A.bin, 'last4', A.last4)
 end
-redis.call('ZADD', doubt, ARGV[6], ARGV[7])
-retain(tonumber(ARGV[12]), sess)
+redis.call('ZADD', doubt, A.deadline, A.doubt)
+retain(tonumber(A.retention), sess)
 local _, flat = load(sess)
 return {'ok', flat}

@@ -14,10 +14,9 @@
 --
 -- KEYS: 1 guid record, 2 session hash, 3 history list, 4 doubt set,
 --       5 the order's settled guids
--- ARGV: 1 guid, 2 fingerprint, 3 status, 4 body, 5 expires ms, 6 ttl ms,
---       7 settle ('1' or '0'), 8 phase, 9 captured+, 10 refunded+,
---       11 reserved−, 12 step json, 13 doubt member, 14 retention ms,
---       15 the claim's token, 16 order id
+-- ARGV: 1 named arguments (finishArgs in args.go); A.settle when the
+--       request settles its reservation (phase, captured+, refunded+,
+--       release: reserved−)
 --
 -- A running guid is finished only by its holder (token): a request that
 -- stalled past a short lease (a refusal, a history read) must not finish
@@ -25,38 +24,39 @@
 -- A settled operation leaves its guid in the order's settled set, so a
 -- retry after the guid record expired cannot be counted again.
 local idem, sess, steps, doubt, settled = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local guid = ARGV[1]
+local A = cjson.decode(ARGV[1])
+local guid, step, st = A.guid, A.step, A.settle
 
 local rec = redis.call('HMGET', idem, REC.state, REC.token)
-if rec[1] == 'run' and rec[2] ~= ARGV[15] then
+if rec[1] == 'run' and rec[2] ~= A.token then
   return {2}
 end
-redis.call('ZREM', doubt, ARGV[13])
+redis.call('ZREM', doubt, A.doubt)
 local h = load(sess)
-if ARGV[7] == '1' then
+if st then
   if settles(h, guid, rec[1]) then
     local op, rsv = h.op, h['r:' .. guid] ~= nil
-    if ARGV[8] ~= '' then
-      redis.call('HSET', sess, 'phase', ARGV[8])
+    if st.phase ~= '' then
+      redis.call('HSET', sess, 'phase', st.phase)
     end
-    redis.call('HINCRBY', sess, 'captured', ARGV[9])
-    redis.call('HINCRBY', sess, 'refunded', ARGV[10])
+    redis.call('HINCRBY', sess, 'captured', st.captured)
+    redis.call('HINCRBY', sess, 'refunded', st.refunded)
     if rsv then
-      redis.call('HINCRBY', sess, 'reserved', -tonumber(ARGV[11]))
+      redis.call('HINCRBY', sess, 'reserved', -tonumber(st.release))
       redis.call('HDEL', sess, 'r:' .. guid)
     end
     if op == guid then
       redis.call('HDEL', sess, 'op')
     end
-    if ARGV[12] ~= '' then
-      redis.call('RPUSH', steps, ARGV[12])
+    if step ~= '' then
+      redis.call('RPUSH', steps, step)
     end
     redis.call('SADD', settled, guid)
   end
-elseif ARGV[12] ~= '' then
-  redis.call('RPUSH', steps, ARGV[12])
+elseif step ~= '' then
+  redis.call('RPUSH', steps, step)
 end
 if redis.call('EXISTS', sess) == 1 then
-  retain(tonumber(ARGV[14]), sess, steps, settled)
+  retain(tonumber(A.retention), sess, steps, settled)
 end
-return idem_complete(idem, ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[16])
+return idem_complete(idem, A.fp, A.status, A.body, A.expires, tonumber(A.ttl), A.order)

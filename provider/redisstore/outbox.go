@@ -86,7 +86,9 @@ func decodeEvent(tag, id string, h map[string]string) provider.OutboxEvent {
 func (s *Store) RecordAttempt(ctx context.Context, ev provider.OutboxEvent, a provider.Attempt, next, now time.Time, retention time.Duration) (bool, error) {
 	line, _ := json.Marshal(a)
 	keys := []string{outboxDue(ev.Shard), eventKey(ev.Shard, ev.ID), attemptsKey(ev.Shard, ev.ID), outboxDead(ev.Shard)}
-	n, err := recordAttemptScript.Run(ctx, s.rdb, keys, ev.ID, ev.Claim, a.Outcome, line, msOrZero(next), now.UnixMilli(), retention.Milliseconds()).Int()
+	args := recordAttemptArgs{ID: ev.ID, Claim: ev.Claim, Outcome: a.Outcome, Attempt: string(line),
+		Next: msOrZero(next), Now: now.UnixMilli(), Retention: retention.Milliseconds()}
+	n, err := recordAttemptScript.Run(ctx, s.rdb, keys, named(args)).Int()
 	if err != nil {
 		return false, translate("record attempt", err)
 	}

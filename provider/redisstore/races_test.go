@@ -144,11 +144,7 @@ func TestTheReconcilerKeepsAThreeDSPaymentClaimedMeanwhile(t *testing.T) {
 	// ...and right after the reconciler read the session, the shopper's
 	// 3-D Secure code is claimed and on its way to the bank.
 	hs.afterOrder = func() {
-		n := time.Now()
-		if _, err := st.ClaimPayment(ctx, provider.PaymentClaim{SessionID: sid, Merchant: "m1", OrderID: "o1", Stage: provider.StageThreeDS,
-			Token: "tok-3ds", Lease: time.Minute, Deadline: n.Add(time.Hour), Now: n}); err != nil {
-			t.Error(err)
-		}
+		claimThreeDS(t, st, sid)
 	}
 	if _, err := svc.ReconcileOnce(ctx); err != nil {
 		t.Fatal(err)
@@ -367,11 +363,7 @@ func TestTheReconcilerNeverSettlesANewerClaim(t *testing.T) {
 			Paid: &provider.Session{Phase: provider.PhaseThreeDS, Authorised: 10000, ChallengeID: res.ChallengeID, Detail: res.Detail}}); err != nil {
 			t.Error(err)
 		}
-		n := time.Now()
-		if _, err := st.ClaimPayment(ctx, provider.PaymentClaim{SessionID: sid, Merchant: "m1", OrderID: "o1", Stage: provider.StageThreeDS,
-			Token: "tok-3ds", Lease: time.Minute, Deadline: n.Add(time.Hour), Now: n}); err != nil {
-			t.Error(err)
-		}
+		claimThreeDS(t, st, sid)
 	}
 	if _, err := svc.ReconcileOnce(ctx); err != nil {
 		t.Fatal(err)
@@ -567,5 +559,16 @@ func TestALostClaimPaymentReplyIsTheSameClaim(t *testing.T) {
 	after, _ := st.Order(ctx, "m1", "o1")
 	if after.Phase != provider.PhaseAuthorised {
 		t.Errorf("a good card submitted once ends %s %s (%s)", after.Phase, after.Rejection, after.Detail)
+	}
+}
+
+// claimThreeDS claims the 3-D Secure stage of order m1/o1's payment, as
+// the shopper's code arriving does.
+func claimThreeDS(t *testing.T, st *redisstore.Store, sid string) {
+	t.Helper()
+	n := time.Now()
+	if _, err := st.ClaimPayment(context.Background(), provider.PaymentClaim{SessionID: sid, Merchant: "m1", OrderID: "o1",
+		Stage: provider.StageThreeDS, Token: "tok-3ds", Lease: time.Minute, Deadline: n.Add(time.Hour), Now: n}); err != nil {
+		t.Error(err)
 	}
 }

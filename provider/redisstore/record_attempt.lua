@@ -3,25 +3,26 @@
 -- one its claim set; a replica that took over after the lease moved it).
 --
 -- KEYS: 1 outbox due, 2 event hash, 3 attempt list, 4 dead set
--- ARGV: 1 event id, 2 claimed score, 3 outcome (delivered, retry, dead,
---       gone), 4 attempt JSON, 5 next due ms, 6 now ms, 7 retention ms
+-- ARGV: 1 named arguments (recordAttemptArgs in args.go; outcome is
+--       delivered, retry, dead or gone)
 local due, ev, att, dead = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local id, outcome, now = ARGV[1], ARGV[3], tonumber(ARGV[6])
+local A = cjson.decode(ARGV[1])
+local id, outcome, now = A.id, A.outcome, tonumber(A.now)
 local score = redis.call('ZSCORE', due, id)
-if not score or tonumber(score) ~= tonumber(ARGV[2]) then
+if not score or tonumber(score) ~= tonumber(A.claim) then
   return 0
 end
-redis.call('RPUSH', att, ARGV[4])
+redis.call('RPUSH', att, A.attempt)
 redis.call('HINCRBY', ev, 'attempts', 1)
 redis.call('HINCRBY', ev, 'tries', 1)
 if outcome == 'retry' then
-  redis.call('ZADD', due, ARGV[5], id)
-  redis.call('HSET', ev, 'state', 'pending', 'next', ARGV[5])
+  redis.call('ZADD', due, A.next, id)
+  redis.call('HSET', ev, 'state', 'pending', 'next', A.next)
 elseif outcome == 'delivered' then
   redis.call('ZREM', due, id)
   redis.call('HSET', ev, 'state', 'delivered', 'next', 0)
-  redis.call('PEXPIRE', ev, ARGV[7])
-  redis.call('PEXPIRE', att, ARGV[7])
+  redis.call('PEXPIRE', ev, A.retention)
+  redis.call('PEXPIRE', att, A.retention)
 else
   -- dead (the schedule is spent) or gone (the receiver answered 410):
   -- parked for an operator, who may replay it.

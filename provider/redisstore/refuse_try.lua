@@ -4,21 +4,21 @@
 --
 -- KEYS: 1 session hash, 2 history list, 3 outbox due, 4 event hash,
 --       5 the order's event index
--- ARGV: 1 session id, 2 max tries, 3 now ms, 4 rejected START step,
---       5 detail, 6 event id ('' for none), 7 event body, 8 event due ms,
---       9 retention ms
+-- ARGV: 1 named arguments (refuseTryArgs in args.go; step is the
+--       rejected START step)
 local sess, steps, due, ev, idx = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local now = tonumber(ARGV[3])
+local A = cjson.decode(ARGV[1])
+local e, now, retention = A.event, tonumber(A.now), tonumber(A.retention)
 local h, flat = load(sess)
-if not try_counts(h, ARGV[1], now) then
+if not try_counts(h, A.sid, now) then
   return flat
 end
 local tries = redis.call('HINCRBY', sess, 'tries', 1)
-if tries >= tonumber(ARGV[2]) then
-  redis.call('HSET', sess, 'phase', 'REJECTED', 'rejection', 'RISKY', 'detail', ARGV[5])
-  redis.call('LSET', steps, num(h.startIdx), ARGV[4])
-  outbox_add(due, ev, idx, ARGV[6], h.merchant, h.order, ARGV[7], now, tonumber(ARGV[8]), tonumber(ARGV[9]))
+if tries >= tonumber(A.maxTries) then
+  redis.call('HSET', sess, 'phase', 'REJECTED', 'rejection', 'RISKY', 'detail', A.detail)
+  redis.call('LSET', steps, num(h.startIdx), A.step)
+  outbox_add(due, ev, idx, e.id, h.merchant, h.order, e.body, now, tonumber(e.due), retention)
 end
-retain(tonumber(ARGV[9]), sess, steps)
+retain(retention, sess, steps)
 local _, after = load(sess)
 return after

@@ -95,20 +95,17 @@ func (s *Store) Unschedule(ctx context.Context, sched provider.Schedule, d provi
 // Transition implements provider.Store.
 func (s *Store) Transition(ctx context.Context, in provider.Transition) (*provider.Session, error) {
 	k := s.order(in.Due.Merchant, in.Due.OrderID)
-	evID, evBody := outgoing(in.Event)
 	from := make([]string, len(in.From))
 	for i, p := range in.From {
 		from[i] = string(p)
 	}
-	expired := "0"
-	if in.Expired {
-		expired = "1"
-	}
 	subs, _ := json.Marshal(in.SubSteps)
-	args := []any{in.Due.SessionID, strings.Join(from, ","), expired, member(in.Due), in.StartStep, evID, evBody, in.Now.UnixMilli(), eventDue(in.Event, in.Now),
-		s.retentionMS(), "phase", string(in.Phase), "rejection", string(in.Rejection), "detail", in.Detail, "paySubSteps", string(subs)}
-	keys := []string{k.session, k.history, schedule(k.tag, in.Schedule), outboxDue(k.tag), eventKey(k.tag, evID), k.events}
-	v, err := transitionScript.Run(ctx, s.rdb, keys, args...).Slice()
+	ev := event(in.Event, in.Now)
+	args := transitionArgs{SessionID: in.Due.SessionID, From: strings.Join(from, ","), Expired: in.Expired, Member: member(in.Due),
+		Step: in.StartStep, Event: ev, Now: in.Now.UnixMilli(), Retention: s.retentionMS(),
+		Fields: []string{"phase", string(in.Phase), "rejection", string(in.Rejection), "detail", in.Detail, "paySubSteps", string(subs)}}
+	keys := []string{k.session, k.history, schedule(k.tag, in.Schedule), outboxDue(k.tag), eventKey(k.tag, ev.ID), k.events}
+	v, err := transitionScript.Run(ctx, s.rdb, keys, named(args)).Slice()
 	if err != nil {
 		return nil, translate("transition", err)
 	}

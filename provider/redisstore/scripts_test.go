@@ -108,6 +108,22 @@ func (r *raw) put(t *testing.T, merchant, order string, s *spec) (map[string]str
 	return r.hash(t, merchant, order), id
 }
 
+// onCase runs case i on its own order: its session written, act run on
+// the session id the script is asked about (another one when other), and
+// what the script wrote on the session compared with want.
+func (r *raw) onCase(t *testing.T, i int, s *spec, other bool, want string, act func(merchant, order, sid string)) {
+	t.Helper()
+	merchant, order := caseOrder(i)
+	before, sid := r.put(t, merchant, order, s)
+	if other {
+		sid = "another-session"
+	}
+	act(merchant, order, sid)
+	if w := writes(before, r.hash(t, merchant, order)); w != want {
+		t.Errorf("wrote %q, want %q", w, want)
+	}
+}
+
 // ask is an Akinon call as Begin receives it.
 type ask struct {
 	action   provider.Action
@@ -390,28 +406,22 @@ func TestClaimPaymentCases(t *testing.T) {
 	ctx := context.Background()
 	for i, c := range claimCases {
 		t.Run(c.name, func(t *testing.T) {
-			merchant, order := caseOrder(i)
-			before, sid := r.put(t, merchant, order, c.sess)
-			if c.otherSession {
-				sid = "another-session"
-			}
-			_, err := r.store.ClaimPayment(ctx, provider.PaymentClaim{SessionID: sid, Merchant: merchant, OrderID: order,
-				Stage: c.stage, Token: "new", Lease: time.Minute, Deadline: caseNow.Add(time.Minute), Now: caseNow,
-				Amount: 10000, Installment: 3, CardBIN: "454360", CardLast4: "0010"})
-			got := "claimed"
-			if err != nil {
-				got = string(provider.ErrorCode(err))
-			}
-			if got != c.want {
-				t.Fatalf("verdict %q, want %q", got, c.want)
-			}
-			if w := writes(before, r.hash(t, merchant, order)); w != c.writes {
-				t.Errorf("wrote %q, want %q", w, c.writes)
-			}
-			inDoubt := r.rdb.ZScore(ctx, r.doubtKey(), "pay\n"+merchant+"\n"+order+"\n"+sid).Err() == nil
-			if inDoubt != (got == "claimed") {
-				t.Errorf("in doubt %v after %q", inDoubt, got)
-			}
+			r.onCase(t, i, c.sess, c.otherSession, c.writes, func(merchant, order, sid string) {
+				_, err := r.store.ClaimPayment(ctx, provider.PaymentClaim{SessionID: sid, Merchant: merchant, OrderID: order,
+					Stage: c.stage, Token: "new", Lease: time.Minute, Deadline: caseNow.Add(time.Minute), Now: caseNow,
+					Amount: 10000, Installment: 3, CardBIN: "454360", CardLast4: "0010"})
+				got := "claimed"
+				if err != nil {
+					got = string(provider.ErrorCode(err))
+				}
+				if got != c.want {
+					t.Fatalf("verdict %q, want %q", got, c.want)
+				}
+				inDoubt := r.rdb.ZScore(ctx, r.doubtKey(), "pay\n"+merchant+"\n"+order+"\n"+sid).Err() == nil
+				if inDoubt != (got == "claimed") {
+					t.Errorf("in doubt %v after %q", inDoubt, got)
+				}
+			})
 		})
 	}
 }
@@ -443,20 +453,18 @@ func TestSettlePaymentCases(t *testing.T) {
 	ctx := context.Background()
 	for i, c := range settleCases {
 		t.Run(c.name, func(t *testing.T) {
-			merchant, order := caseOrder(i)
-			before, sid := r.put(t, merchant, order, c.sess)
-			member := "pay\n" + merchant + "\n" + order + "\n" + sid
-			r.rdb.ZAdd(ctx, r.doubtKey(), zAt(caseNow, member))
-			_, err := r.store.SettlePayment(ctx, provider.PaymentSettlement{
-				PaymentClaim: provider.PaymentClaim{SessionID: sid, Merchant: merchant, OrderID: order, Token: "tok", Now: caseNow},
-				Paid: &provider.Session{Phase: provider.PhaseAuthorised, Detail: "approved", Authorised: 10000, Installment: 3,
-					CardBIN: "454360", CardLast4: "0010", ProcessorID: "bank-1"}, StartStep: "{}"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if w := writes(before, r.hash(t, merchant, order)); w != c.writes {
-				t.Errorf("wrote %q, want %q", w, c.writes)
-			}
+			var member string
+			r.onCase(t, i, c.sess, false, c.writes, func(merchant, order, sid string) {
+				member = "pay\n" + merchant + "\n" + order + "\n" + sid
+				r.rdb.ZAdd(ctx, r.doubtKey(), zAt(caseNow, member))
+				_, err := r.store.SettlePayment(ctx, provider.PaymentSettlement{
+					PaymentClaim: provider.PaymentClaim{SessionID: sid, Merchant: merchant, OrderID: order, Token: "tok", Now: caseNow},
+					Paid: &provider.Session{Phase: provider.PhaseAuthorised, Detail: "approved", Authorised: 10000, Installment: 3,
+						CardBIN: "454360", CardLast4: "0010", ProcessorID: "bank-1"}, StartStep: "{}"})
+				if err != nil {
+					t.Fatal(err)
+				}
+			})
 			doubt := "removed"
 			if r.rdb.ZScore(ctx, r.doubtKey(), member).Err() == nil {
 				doubt = "kept"
@@ -492,19 +500,13 @@ func TestRefuseTryCases(t *testing.T) {
 	r := mustRaw(t)
 	for i, c := range refuseCases {
 		t.Run(c.name, func(t *testing.T) {
-			merchant, order := caseOrder(i)
-			before, sid := r.put(t, merchant, order, c.sess)
-			if c.otherSession {
-				sid = "another-session"
-			}
-			_, err := r.store.RefuseTry(context.Background(), provider.Try{SessionID: sid, Merchant: merchant, OrderID: order,
-				MaxTries: 3, Now: caseNow, RejectedStep: "{}", Detail: "too many invalid card entries"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if w := writes(before, r.hash(t, merchant, order)); w != c.writes {
-				t.Errorf("wrote %q, want %q", w, c.writes)
-			}
+			r.onCase(t, i, c.sess, c.otherSession, c.writes, func(merchant, order, sid string) {
+				_, err := r.store.RefuseTry(context.Background(), provider.Try{SessionID: sid, Merchant: merchant, OrderID: order,
+					MaxTries: 3, Now: caseNow, RejectedStep: "{}", Detail: "too many invalid card entries"})
+				if err != nil {
+					t.Fatal(err)
+				}
+			})
 		})
 	}
 }
@@ -545,22 +547,17 @@ func TestTransitionCases(t *testing.T) {
 	ctx := context.Background()
 	for i, c := range transitionCases {
 		t.Run(c.name, func(t *testing.T) {
-			merchant, order := caseOrder(i)
-			before, sid := r.put(t, merchant, order, c.sess)
-			if c.otherSession {
-				sid = "another-session"
-			}
 			sched := r.prefix + ":{0}:sched:" + string(c.change.Schedule)
-			member := merchant + "\n" + order + "\n" + sid
-			r.rdb.ZAdd(ctx, sched, zAt(caseNow, member))
-			ch := c.change
-			ch.Due, ch.Now, ch.StartStep = provider.Due{Merchant: merchant, OrderID: order, SessionID: sid}, caseNow, "{}"
-			if _, err := r.store.Transition(ctx, ch); err != nil {
-				t.Fatal(err)
-			}
-			if w := writes(before, r.hash(t, merchant, order)); w != c.writes {
-				t.Errorf("wrote %q, want %q", w, c.writes)
-			}
+			var member string
+			r.onCase(t, i, c.sess, c.otherSession, c.writes, func(merchant, order, sid string) {
+				member = merchant + "\n" + order + "\n" + sid
+				r.rdb.ZAdd(ctx, sched, zAt(caseNow, member))
+				ch := c.change
+				ch.Due, ch.Now, ch.StartStep = provider.Due{Merchant: merchant, OrderID: order, SessionID: sid}, caseNow, "{}"
+				if _, err := r.store.Transition(ctx, ch); err != nil {
+					t.Fatal(err)
+				}
+			})
 			if r.rdb.ZScore(ctx, sched, member).Err() == nil {
 				t.Error("the schedule entry is still there")
 			}
@@ -633,4 +630,40 @@ func TestFinishCases(t *testing.T) {
 
 func zAt(at time.Time, member string) redis.Z {
 	return redis.Z{Score: float64(at.UnixMilli()), Member: member}
+}
+
+// TestBeginHandsBackEffectivePhase: the session Begin hands the service
+// reads as begin.lua decided it, so an unpaid one past its expiry is
+// EXPIRED in error bodies and history before the expiry job runs.
+func TestBeginHandsBackEffectivePhase(t *testing.T) {
+	r := mustRaw(t)
+	for i, c := range []struct {
+		name string
+		sess *spec
+		want provider.Phase
+	}{
+		{"waiting past expiry", in(provider.PhaseWaiting, pastExpiry), provider.PhaseExpired},
+		{"waiting expiring now", in(provider.PhaseWaiting, expiringNow), provider.PhaseExpired},
+		{"3-D Secure past expiry", in(provider.PhaseThreeDS, pastExpiry), provider.PhaseExpired},
+		{"waiting in an hour", in(provider.PhaseWaiting), provider.PhaseWaiting},
+		{"waiting with no expiry", in(provider.PhaseWaiting, noExpiry), provider.PhaseWaiting},
+		{"paying past expiry", in(provider.PhasePaying, pastExpiry, paying("tok", "card")), provider.PhasePaying},
+		{"authorised past expiry", in(provider.PhaseAuthorised, pastExpiry), provider.PhaseAuthorised},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			merchant, order := caseOrder(1000 + i)
+			r.put(t, merchant, order, c.sess)
+			b, err := r.store.Begin(context.Background(), provider.BeginInput{
+				Claim: provider.Claim{Merchant: merchant, OrderID: order, GUID: "g1", Token: "tok", Fingerprint: "fp"},
+				Lease: time.Minute, Deadline: caseNow.Add(time.Minute),
+				Ask: provider.Ask{Action: provider.ActionHistory, GUID: "g1", Now: caseNow},
+			})
+			if err != nil || b.Session == nil {
+				t.Fatalf("Begin = %+v, %v", b, err)
+			}
+			if b.Session.Phase != c.want {
+				t.Errorf("phase %s, want %s", b.Session.Phase, c.want)
+			}
+		})
+	}
 }

@@ -14,18 +14,29 @@ local function num(v)
   return tonumber(v or '0') or 0
 end
 
--- effective_phase: an unpaid session past its expiry counts as expired
--- before the expiry job runs (provider.Session.EffectivePhase reads a
--- session the same way for pages and replies; TestBeginCases and
--- TestClaimPaymentCases hold the script to it).
+-- effective_phase: an unpaid session (a phase in EXPIRABLE, written from
+-- provider.ExpirablePhases when the script is loaded) past its expiry
+-- counts as expired before the expiry job runs. TestBeginCases and
+-- TestClaimPaymentCases hold the script to it.
 local function effective_phase(h, now)
   if not h.phase then
     return 'NONE'
   end
-  if (h.phase == 'WAITING' or h.phase == 'THREEDS') and h.expiresAt and num(h.expiresAt) <= now then
+  if EXPIRABLE[h.phase] and h.expiresAt and num(h.expiresAt) <= now then
     return 'EXPIRED'
   end
   return h.phase
+end
+
+-- with_phase returns a flat HGETALL reply with its phase set to phase,
+-- so the session a script hands back reads as the script decided.
+local function with_phase(flat, phase)
+  for i = 1, #flat, 2 do
+    if flat[i] == 'phase' then
+      flat[i + 1] = phase
+    end
+  end
+  return flat
 end
 
 -- retain keeps an order's keys for the retention after its latest
@@ -35,15 +46,6 @@ local function retain(ms, ...)
   for _, k in ipairs({...}) do
     redis.call('PEXPIRE', k, ms)
   end
-end
-
--- argv_from collects ARGV[first..] (name, value pairs) for one HSET.
-local function argv_from(first)
-  local out = {}
-  for i = first, #ARGV do
-    out[#out + 1] = ARGV[i]
-  end
-  return out
 end
 
 -- claim_verdict is '' when the shopper's

@@ -58,16 +58,17 @@ var (
 )
 
 // Scripts are the idempotency functions and the session helpers followed
-// by one script's body.
+// by one script's body; begin.lua is preceded by the state machine.
 var (
-	beginScript          = redis.NewScript(idempotency.Lua + sessionLua + beginLua)
-	finishScript         = redis.NewScript(idempotency.Lua + sessionLua + finishLua)
-	claimPaymentScript   = redis.NewScript(sessionLua + claimPaymentLua)
+	sessionPrelude       = expirableLua() + sessionLua
+	beginScript          = redis.NewScript(idempotency.Lua + rulesLua() + sessionPrelude + beginLua)
+	finishScript         = redis.NewScript(idempotency.Lua + sessionPrelude + finishLua)
+	claimPaymentScript   = redis.NewScript(sessionPrelude + claimPaymentLua)
 	abandonScript        = redis.NewScript(idempotency.Lua + abandonLua)
 	releasePaymentScript = redis.NewScript(releasePaymentLua)
-	settlePaymentScript  = redis.NewScript(sessionLua + outboxLua + settlePaymentLua)
-	refuseTryScript      = redis.NewScript(sessionLua + outboxLua + refuseTryLua)
-	transitionScript     = redis.NewScript(sessionLua + outboxLua + transitionLua)
+	settlePaymentScript  = redis.NewScript(sessionPrelude + outboxLua + settlePaymentLua)
+	refuseTryScript      = redis.NewScript(sessionPrelude + outboxLua + refuseTryLua)
+	transitionScript     = redis.NewScript(sessionPrelude + outboxLua + transitionLua)
 	claimDueScript       = redis.NewScript(claimDueLua)
 	recordAttemptScript  = redis.NewScript(recordAttemptLua)
 	replayEventScript    = redis.NewScript(replayEventLua)

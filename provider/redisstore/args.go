@@ -1,0 +1,183 @@
+package redisstore
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/akinon-gateway/gateway/provider"
+)
+
+// The scripts with more than a few arguments take one, ARGV[1]: a JSON
+// object of named values that the script decodes with cjson (A.guid,
+// A.now, …). Numbers travel as decimal strings, so the script writes them
+// into Redis exactly as Go spelled them.
+
+// named encodes a script's arguments.
+func named(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// The argument types below hold only strings, numbers and flags.
+		panic(fmt.Sprintf("redisstore: script arguments: %v", err))
+	}
+	return string(b)
+}
+
+// strs spells name, value pairs as strings for one HSET.
+func strs(pairs []any) []string {
+	out := make([]string, len(pairs))
+	for i, v := range pairs {
+		out[i] = fmt.Sprint(v)
+	}
+	return out
+}
+
+// beginArgs are begin.lua's arguments; Start is set for a start-session.
+type beginArgs struct {
+	Fingerprint string     `json:"fp"`
+	Token       string     `json:"token"`
+	Lease       int64      `json:"lease,string"`
+	Action      string     `json:"action"`
+	GUID        string     `json:"guid"`
+	Amount      int64      `json:"amount,string"`
+	Currency    string     `json:"currency"`
+	Now         int64      `json:"now,string"`
+	Deadline    int64      `json:"deadline,string"`
+	Doubt       string     `json:"doubt"`
+	Retention   int64      `json:"retention,string"`
+	Order       string     `json:"order"`
+	Start       *startArgs `json:"start,omitempty"`
+}
+
+// startArgs are what a start-session writes: the new session and its
+// stored reply.
+type startArgs struct {
+	Step    string   `json:"step"`
+	Owner   string   `json:"owner"`  // the session-id index's value
+	Expiry  string   `json:"expiry"` // the expiry schedule's member
+	Status  int      `json:"status,string"`
+	Body    string   `json:"body"`
+	Expires int64    `json:"expires,string"`
+	TTL     int64    `json:"ttl,string"`
+	Fields  []string `json:"fields"`
+}
+
+// finishArgs are finish.lua's arguments; Settle is set when the request
+// settles its reservation.
+type finishArgs struct {
+	GUID        string      `json:"guid"`
+	Fingerprint string      `json:"fp"`
+	Status      int         `json:"status,string"`
+	Body        string      `json:"body"`
+	Expires     int64       `json:"expires,string"`
+	TTL         int64       `json:"ttl,string"`
+	Step        string      `json:"step"`
+	Doubt       string      `json:"doubt"`
+	Retention   int64       `json:"retention,string"`
+	Token       string      `json:"token"`
+	Order       string      `json:"order"`
+	Settle      *settleArgs `json:"settle,omitempty"`
+}
+
+type settleArgs struct {
+	Phase    string `json:"phase"`
+	Captured int64  `json:"captured,string"`
+	Refunded int64  `json:"refunded,string"`
+	Release  int64  `json:"release,string"`
+}
+
+// claimPaymentArgs are claim_payment.lua's arguments.
+type claimPaymentArgs struct {
+	SessionID   string `json:"sid"`
+	Stage       string `json:"stage"`
+	Token       string `json:"token"`
+	Lease       int64  `json:"lease,string"`
+	Now         int64  `json:"now,string"`
+	Deadline    int64  `json:"deadline,string"`
+	Doubt       string `json:"doubt"`
+	Amount      int64  `json:"amount,string"`
+	Installment int    `json:"installment,string"`
+	BIN         string `json:"bin"`
+	Last4       string `json:"last4"`
+	Retention   int64  `json:"retention,string"`
+}
+
+// eventArgs are the webhook event a script queues with its change (ID
+// empty: none).
+type eventArgs struct {
+	ID   string `json:"id"`
+	Body string `json:"body"`
+	Due  int64  `json:"due,string"`
+}
+
+// settlePaymentArgs are settle_payment.lua's arguments.
+type settlePaymentArgs struct {
+	Token     string    `json:"token"`
+	Step      string    `json:"step"`
+	Event     eventArgs `json:"event"`
+	Now       int64     `json:"now,string"`
+	Pending   string    `json:"pending"` // the pending schedule's member, '' for none
+	ResolveAt int64     `json:"resolveAt,string"`
+	Doubt     string    `json:"doubt"`
+	Retention int64     `json:"retention,string"`
+	Fields    []string  `json:"fields"`
+}
+
+// refuseTryArgs are refuse_try.lua's arguments.
+type refuseTryArgs struct {
+	SessionID string    `json:"sid"`
+	MaxTries  int       `json:"maxTries,string"`
+	Now       int64     `json:"now,string"`
+	Step      string    `json:"step"`
+	Detail    string    `json:"detail"`
+	Event     eventArgs `json:"event"`
+	Retention int64     `json:"retention,string"`
+}
+
+// transitionArgs are transition.lua's arguments.
+type transitionArgs struct {
+	SessionID string    `json:"sid"`
+	From      string    `json:"from"` // the phases it starts from, comma separated
+	Expired   bool      `json:"expired"`
+	Member    string    `json:"member"` // the schedule entry that led here
+	Step      string    `json:"step"`
+	Event     eventArgs `json:"event"`
+	Now       int64     `json:"now,string"`
+	Retention int64     `json:"retention,string"`
+	Fields    []string  `json:"fields"`
+}
+
+// recordAttemptArgs are record_attempt.lua's arguments.
+type recordAttemptArgs struct {
+	ID        string `json:"id"`
+	Claim     int64  `json:"claim,string"` // the score the claim set
+	Outcome   string `json:"outcome"`
+	Attempt   string `json:"attempt"` // one JSON line
+	Next      int64  `json:"next,string"`
+	Now       int64  `json:"now,string"`
+	Retention int64  `json:"retention,string"`
+}
+
+// expirableLua spells provider.ExpirablePhases as a Lua set, EXPIRABLE,
+// for effective_phase in session.lua.
+func expirableLua() string {
+	parts := make([]string, len(provider.ExpirablePhases))
+	for i, p := range provider.ExpirablePhases {
+		parts[i] = string(p) + " = true"
+	}
+	return "local EXPIRABLE = {" + strings.Join(parts, ", ") + "}\n"
+}
+
+// rulesLua spells the state machine (provider.RuleTable, one encoded
+// column per action) as a Lua table, written into begin.lua when it is
+// loaded, so the rules are not shipped with every call and still have
+// one source.
+func rulesLua() string {
+	parts := make([]string, 0, len(provider.Actions))
+	for _, a := range provider.Actions {
+		parts = append(parts, fmt.Sprintf("%s = '%s'", a, provider.RuleTable(a)))
+	}
+	sort.Strings(parts)
+	return "local RULES = {" + strings.Join(parts, ", ") + "}\n"
+}
