@@ -22,6 +22,7 @@ import (
 
 	"github.com/akinon-gateway/gateway/extension/openapicheck"
 	"github.com/akinon-gateway/gateway/provider/audit"
+	"github.com/akinon-gateway/gateway/provider/nestpay/nestpaybanktest"
 	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 	"github.com/akinon-gateway/gateway/provider/redisstore"
 	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
@@ -37,6 +38,7 @@ func TestMain(m *testing.M) {
 	if build.dir != "" {
 		os.RemoveAll(build.dir)
 	}
+	nestpaybanktest.Remove()
 	redistest.Stop()
 	os.Exit(code)
 }
