@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/akinon-gateway/gateway/cmd/checkout/commerce"
-	"github.com/akinon-gateway/gateway/provider/nestpay/nestpaybanktest"
+	"github.com/akinon-gateway/gateway/provider/processors/nestpay/nestpaybanktest"
 	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
 )
 

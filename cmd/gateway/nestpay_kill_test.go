@@ -11,8 +11,8 @@ import (
 
 	"github.com/akinon-gateway/gateway/provider"
 	"github.com/akinon-gateway/gateway/provider/audit"
-	"github.com/akinon-gateway/gateway/provider/nestpay/nestpaybank"
-	"github.com/akinon-gateway/gateway/provider/nestpay/nestpaybanktest"
+	"github.com/akinon-gateway/gateway/provider/processors/nestpay/nestpaybank"
+	"github.com/akinon-gateway/gateway/provider/processors/nestpay/nestpaybanktest"
 	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
 )
 

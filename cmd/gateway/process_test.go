@@ -22,7 +22,7 @@ import (
 
 	"github.com/akinon-gateway/gateway/extension/openapicheck"
 	"github.com/akinon-gateway/gateway/provider/audit"
-	"github.com/akinon-gateway/gateway/provider/nestpay/nestpaybanktest"
+	"github.com/akinon-gateway/gateway/provider/processors/nestpay/nestpaybanktest"
 	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 	"github.com/akinon-gateway/gateway/provider/redisstore"
 	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"

@@ -30,31 +30,31 @@ const (
 )
 
 var layerOf = map[string]string{
-	"hashing":                          library,
-	"idempotency":                      library,
-	"provider":                         domain,
-	"provider/redisstore":              adapter,
-	"provider/processors":              registry,
-	"provider/processors/sandbox":      adapter,
-	"provider/nestpay":                 adapter,
-	"provider/nestpay/nestpaybank":     tool, // the fake bank, built on the adapter's own XML types
-	"provider/nestpay/nestpaybanktest": testkit,
-	"provider/processortest":           tool, // the conformance kit: domain only
-	"cmd/nestpaybank":                  command,
-	"provider/audit":                   adapter,
-	"extension":                        adapter,
-	"extension/webhook":                adapter,
-	"extension/observe":                adapter,
-	"extension/openapicheck":           tool,
-	"provider/redisstore/redistest":    testkit,
-	"extension/observe/otlptest":       testkit,
-	"cmd/gateway":                      command,
-	"cmd/checkout":                     command,
-	"cmd/checkout/chromium":            command,
-	"cmd/checkout/commerce":            command,
-	"cmd/layers":                       command,
-	"cmd/benchload":                    command,
-	"cmd/benchjobs":                    command,
+	"hashing":                                     library,
+	"idempotency":                                 library,
+	"provider":                                    domain,
+	"provider/redisstore":                         adapter,
+	"provider/processors":                         registry,
+	"provider/processors/sandbox":                 adapter,
+	"provider/processors/nestpay":                 adapter,
+	"provider/processors/nestpay/nestpaybank":     tool, // the fake bank, built on the adapter's own XML types
+	"provider/processors/nestpay/nestpaybanktest": testkit,
+	"provider/processortest":                      tool, // the conformance kit: domain only
+	"cmd/nestpaybank":                             command,
+	"provider/audit":                              adapter,
+	"extension":                                   adapter,
+	"extension/webhook":                           adapter,
+	"extension/observe":                           adapter,
+	"extension/openapicheck":                      tool,
+	"provider/redisstore/redistest":               testkit,
+	"extension/observe/otlptest":                  testkit,
+	"cmd/gateway":                                 command,
+	"cmd/checkout":                                command,
+	"cmd/checkout/chromium":                       command,
+	"cmd/checkout/commerce":                       command,
+	"cmd/layers":                                  command,
+	"cmd/benchload":                               command,
+	"cmd/benchjobs":                               command,
 }
 
 // notIn are what a package must not know: the domain no HTTP, Redis or

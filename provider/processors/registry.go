@@ -1,9 +1,9 @@
 // Package processors is where the gateway's processors live and the
 // registry that builds them from configuration. Each processor is a
-// package (under this one, or provider/<bank> for a bank's adapter) with
-// a settings section of its own (a struct whose fields carry `json`,
-// `env` and `secret` tags, its defaults and a Validate that names the bad
-// field); adding one is that package plus its line in Builtin.
+// package under this one with a settings section of its own (a struct
+// whose fields carry `json`, `env` and `secret` tags, its defaults and a
+// Validate that names the bad field); adding one is that package plus
+// its line in Builtin.
 package processors
 
 import (
@@ -15,7 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/akinon-gateway/gateway/provider"
-	"github.com/akinon-gateway/gateway/provider/nestpay"
+	"github.com/akinon-gateway/gateway/provider/processors/nestpay"
 	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 )
 

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/akinon-gateway/gateway/provider/nestpay"
+	"github.com/akinon-gateway/gateway/provider/processors/nestpay"
 )
 
 // TestCheck: -check-config's proof of a section passes against the fake

@@ -7,7 +7,7 @@ import (
 
 	"github.com/akinon-gateway/gateway/hashing"
 	"github.com/akinon-gateway/gateway/provider"
-	"github.com/akinon-gateway/gateway/provider/nestpay"
+	"github.com/akinon-gateway/gateway/provider/processors/nestpay"
 )
 
 func validSettings() nestpay.Settings {
