@@ -122,6 +122,7 @@ func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, s
 	pcfg.CallTimeout = cfg.ProcessorTimeout
 	gw.svc = provider.NewService(observe.Store(gw.store, gw.metrics), nil, "", pcfg)
 	gw.svc.SetMerchantProcessors(banks)
+	gw.svc.SetProcessorFailures(observe.ProcessorFailures(log, gw.metrics))
 	gw.svc.SetEvents(webhook.NewEncoder(merchants, cfg.WebhookRetrySchedule))
 
 	gw.ready = &readiness{check: func(ctx context.Context) error { return gw.store.Check(ctx, cfg.Replica, gw.embedded) }}
