@@ -158,7 +158,7 @@ func (c *Config) variables() []variable {
 		duration("SESSION_TTL", "30m", &c.SessionTTL),
 		bind("WEBHOOK_RETRY_SCHEDULE", "0s,10s,1m,5m,30m,2h,6h,12h,24h", &c.WebhookRetrySchedule, parseSchedule, formatSchedule),
 		text("SANDBOX_ACS_ADDR", "127.0.0.1:0", &c.SandboxACSAddr),
-		text("SANDBOX_ACS_URL", "", &c.SandboxACSURL),
+		bind("SANDBOX_ACS_URL", "", &c.SandboxACSURL, parseACSURL, same[string]),
 		duration("WEBHOOK_TIMEOUT", "10s", &c.WebhookTimeout),
 		duration("WEBHOOK_POLL", "500ms", &c.WebhookPoll),
 		duration("JOBS_INTERVAL", "1s", &c.JobsInterval),
