@@ -44,12 +44,6 @@ func (r reporting) Authorise(ctx context.Context, req AuthoriseRequest) (Result,
 	return res, err
 }
 
-func (r reporting) Authenticate(ctx context.Context, req AuthenticateRequest) (Result, error) {
-	res, err := r.Processor.Authenticate(ctx, req)
-	r.done(ctx, OpAuthenticate, req.Reference, err)
-	return res, err
-}
-
 func (r reporting) Capture(ctx context.Context, req OperationRequest) (Result, error) {
 	res, err := r.Processor.Capture(ctx, req)
 	r.done(ctx, OpCapture, req.Reference, err)

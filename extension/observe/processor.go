@@ -82,10 +82,6 @@ func (p *processor) Authorise(ctx context.Context, req provider.AuthoriseRequest
 	return observe(p, ctx, "authorise", req.Reference, func(ctx context.Context) (provider.Result, error) { return p.Processor.Authorise(ctx, req) }, resultOutcome)
 }
 
-func (p *processor) Authenticate(ctx context.Context, req provider.AuthenticateRequest) (provider.Result, error) {
-	return observe(p, ctx, "authenticate", req.Reference, func(ctx context.Context) (provider.Result, error) { return p.Processor.Authenticate(ctx, req) }, resultOutcome)
-}
-
 func (p *processor) Capture(ctx context.Context, req provider.OperationRequest) (provider.Result, error) {
 	return observe(p, ctx, "capture", req.Reference, func(ctx context.Context) (provider.Result, error) { return p.Processor.Capture(ctx, req) }, resultOutcome)
 }

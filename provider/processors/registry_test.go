@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/akinon-gateway/gateway/provider"
-	"github.com/akinon-gateway/gateway/provider/processors/nestpay"
 	"github.com/akinon-gateway/gateway/provider/processors"
+	"github.com/akinon-gateway/gateway/provider/processors/nestpay"
 	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 )
 
