@@ -77,7 +77,11 @@ func testNestPay(t *testing.T, bin binaries, mode string) {
 	bankOrigin := strings.TrimSuffix(bank.URL, "/")
 	for _, s := range rep.Scenarios {
 		for _, o := range s.Orders {
-			t.Logf("nestpay %s: pages %s → the shop's %q page", s.Name, strings.Join(o.Pages, " → "), o.Page)
+			end := "the shop's " + o.Page
+			if o.Page == "" {
+				end = "left at the bank's ACS"
+			}
+			t.Logf("nestpay %s: pages %s → %s", s.Name, strings.Join(o.Pages, " → "), end)
 			if len(o.Screenshots) > 0 {
 				t.Logf("nestpay %s: screenshots %s", s.Name, strings.Join(o.Screenshots, " "))
 			}
