@@ -149,10 +149,6 @@ func (b *bank) Authorise(ctx context.Context, req provider.AuthoriseRequest) (pr
 	return pass(b, ctx, "Authorise", req.Reference, func() (provider.Result, error) { return b.Processor.Authorise(ctx, req) })
 }
 
-func (b *bank) Authenticate(ctx context.Context, req provider.AuthenticateRequest) (provider.Result, error) {
-	return pass(b, ctx, "Authenticate", req.Reference, func() (provider.Result, error) { return b.Processor.Authenticate(ctx, req) })
-}
-
 func (b *bank) Complete(ctx context.Context, req provider.CompleteRequest) (provider.Result, error) {
 	return pass(b, ctx, "Complete", req.Reference, func() (provider.Result, error) { return b.Processor.Complete(ctx, req) })
 }

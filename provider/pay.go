@@ -304,17 +304,26 @@ func (s *Service) afterClaimError(ctx context.Context, m *Merchant, id string, e
 // processor is the session's processor: the merchant's of that name
 // where the merchant has its own, else the service's; a name no longer
 // configured falls back to the default, as a session that named none.
+// Its failed calls are reported with the merchant and processor named.
 func (s *Service) processor(sess *Session) Processor {
-	if mp, ok := s.merchants[sess.Merchant]; ok {
-		if p := mp.ByName[sess.Processor]; p != nil {
-			return p
-		}
-		return mp.ByName[mp.Default]
-	}
-	if p := s.processors[sess.Processor]; p != nil {
+	name, p := s.processorNamed(sess)
+	if s.failures == nil || p == nil {
 		return p
 	}
-	return s.processors[s.fallback]
+	return reporting{Processor: p, merchant: sess.Merchant, name: name, report: s.failures}
+}
+
+func (s *Service) processorNamed(sess *Session) (string, Processor) {
+	if mp, ok := s.merchants[sess.Merchant]; ok {
+		if p := mp.ByName[sess.Processor]; p != nil {
+			return sess.Processor, p
+		}
+		return mp.Default, mp.ByName[mp.Default]
+	}
+	if p := s.processors[sess.Processor]; p != nil {
+		return sess.Processor, p
+	}
+	return s.fallback, s.processors[s.fallback]
 }
 
 // payReference is the processor reference of the shopper's payment: one

@@ -19,8 +19,6 @@ import (
 // asks Inquire before it records anything.
 type Processor interface {
 	Authorise(ctx context.Context, req AuthoriseRequest) (Result, error)
-	// Authenticate answers a 3-D Secure challenge that Authorise raised.
-	Authenticate(ctx context.Context, req AuthenticateRequest) (Result, error)
 	Capture(ctx context.Context, req OperationRequest) (Result, error)
 	Void(ctx context.Context, req OperationRequest) (Result, error)
 	Refund(ctx context.Context, req OperationRequest) (Result, error)
@@ -59,7 +57,7 @@ type Result struct {
 	Code        string
 	Detail      string
 	ProcessorID string    // the processor's payment id, used for later operations
-	ChallengeID string    // for Challenge answered with the gateway's own code form
+	ChallengeID string    // for Challenge: the attempt the bank's return must name (the service sets it)
 	ResolveAt   time.Time // for Pending: when Status is worth asking
 	// Redirect, for Challenge, takes the shopper's browser to the bank;
 	// the payment is finished by Completer.Complete. Never stored.
@@ -114,13 +112,6 @@ type AuthoriseRequest struct {
 	// browser back: the gateway's return URL for this attempt.
 	ReturnURL string
 	Locale    string // the page language the shopper reads, e.g. "tr"
-}
-
-// AuthenticateRequest answers a 3-D Secure challenge.
-type AuthenticateRequest struct {
-	Reference   string
-	ChallengeID string
-	Code        string
 }
 
 // Operation names a processor call, for inquiries and the bank's ledger.

@@ -83,6 +83,7 @@ type Service struct {
 	now        func() time.Time
 	events     EventEncoder
 	render     Renderers
+	failures   func(context.Context, ProcessorFailure) // nil: failed calls are not reported
 }
 
 // NewService returns a service; fallback names the processor used when a

@@ -57,8 +57,9 @@ func TestE2E(t *testing.T) {
 	base := []string{"-gateway", gw, "-listen", shopAddr, "-hash-key", e2eHashKey,
 		"-webhook-hash-key", e2eWebhookKey, "-webhook-wait", "30s", "-session-ttl", "20s"}
 
+	t.Run("3-D Secure through the fake NestPay bank", func(t *testing.T) { testNestPay(t, bin, mode) })
 	if mode == "browser" {
-		testBrowser(t, bin.checkout, base)
+		t.Run("every scenario in Chromium", func(t *testing.T) { testBrowser(t, bin.checkout, base) })
 		return
 	}
 	dir := t.TempDir()

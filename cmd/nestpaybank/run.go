@@ -10,7 +10,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/akinon-gateway/gateway/provider/nestpay/nestpaybank"
+	"github.com/akinon-gateway/gateway/provider/processors/nestpay/nestpaybank"
 	"github.com/redis/go-redis/v9"
 )
 

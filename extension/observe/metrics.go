@@ -24,18 +24,20 @@ import (
 type Metrics struct {
 	reg *prometheus.Registry
 
-	requests     *prometheus.CounterVec
-	latency      *prometheus.HistogramVec
-	calls        *prometheus.CounterVec
-	callLatency  *prometheus.HistogramVec
-	idempotency  *prometheus.CounterVec
-	storeErrors  *prometheus.CounterVec
-	reconciled   *prometheus.CounterVec
-	attempts     *prometheus.CounterVec
-	attemptTime  prometheus.Histogram
-	throttled    *prometheus.CounterVec
-	reconcileRun prometheus.Counter
-	testParts    *prometheus.GaugeVec
+	requests    *prometheus.CounterVec
+	latency     *prometheus.HistogramVec
+	calls       *prometheus.CounterVec
+	callLatency *prometheus.HistogramVec
+	// processorErrors counts the failures the service reports (ProcessorFailures).
+	processorErrors *prometheus.CounterVec
+	idempotency     *prometheus.CounterVec
+	storeErrors     *prometheus.CounterVec
+	reconciled      *prometheus.CounterVec
+	attempts        *prometheus.CounterVec
+	attemptTime     prometheus.Histogram
+	throttled       *prometheus.CounterVec
+	reconcileRun    prometheus.Counter
+	testParts       *prometheus.GaugeVec
 }
 
 // State is what the metrics read at scrape time from the store: what is
@@ -57,10 +59,13 @@ func NewMetrics(state State) *Metrics {
 	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "gateway_http_request_duration_seconds",
 		Help: "HTTP request latency by route and method.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}, []string{"route", "method"})
 	m.calls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gateway_processor_calls_total",
-		Help: "Processor calls by operation and outcome (approved, declined, fraud, pending, challenge, transient, no_answer, received, not_received)."},
-		[]string{"operation", "outcome"})
+		Help: "Processor calls by processor, operation and outcome (approved, declined, fraud, pending, challenge, transient, no_answer, received, not_received)."},
+		[]string{"processor", "operation", "outcome"})
 	m.callLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "gateway_processor_call_duration_seconds",
-		Help: "Processor call latency by operation.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}, []string{"operation"})
+		Help: "Processor call latency by processor and operation.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}, []string{"processor", "operation"})
+	m.processorErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gateway_processor_errors_total",
+		Help: "Processor calls that ended in an error instead of an answer, as the service met them, by processor, operation and kind (transient: the bank did nothing; no_answer: it may have acted)."},
+		[]string{"processor", "operation", "kind"})
 	m.idempotency = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gateway_idempotency_total",
 		Help: "What a guid's arrival found: new, replayed, in_flight, reused, refused (a rule, stored), order_busy."}, []string{"outcome"})
 	m.storeErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gateway_store_errors_total",
@@ -78,7 +83,7 @@ func NewMetrics(state State) *Metrics {
 	m.testParts = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "gateway_not_for_production",
 		Help: "1 for each part running that is not for production: sandbox (the test bank takes payments), embedded_store (the in-memory store)."},
 		[]string{"part"})
-	for _, c := range []prometheus.Collector{m.requests, m.latency, m.calls, m.callLatency, m.idempotency, m.storeErrors,
+	for _, c := range []prometheus.Collector{m.requests, m.latency, m.calls, m.callLatency, m.processorErrors, m.idempotency, m.storeErrors,
 		m.reconciled, m.reconcileRun, m.attempts, m.attemptTime, m.throttled, m.testParts} {
 		f(c)
 	}

@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
+	"go.uber.org/zap"
 
 	"github.com/akinon-gateway/gateway/provider"
 )
@@ -16,18 +17,19 @@ import (
 // processor is a Processor that counts, times and traces every call.
 type processor struct {
 	provider.Processor
+	name   string
 	m      *Metrics
 	tracer trace.Tracer
 }
 
-// Processor wraps p so each call is counted by operation and outcome,
-// timed, and traced as a span (a child of the request's). m or tp may be
-// nil.
-func Processor(p provider.Processor, m *Metrics, tp trace.TracerProvider) provider.Processor {
+// Processor wraps p, the processor registered as name, so each call is
+// counted by processor, operation and outcome, timed, and traced as a
+// span (a child of the request's). m or tp may be nil.
+func Processor(name string, p provider.Processor, m *Metrics, tp trace.TracerProvider) provider.Processor {
 	if tp == nil {
 		tp = noop.NewTracerProvider()
 	}
-	return &processor{Processor: p, m: m, tracer: tp.Tracer("github.com/akinon-gateway/gateway/processor")}
+	return &processor{Processor: p, name: name, m: m, tracer: tp.Tracer("github.com/akinon-gateway/gateway/processor")}
 }
 
 var _ provider.Processor = (*processor)(nil)
@@ -37,7 +39,8 @@ var _ provider.Processor = (*processor)(nil)
 // bank's key for the operation, not card data).
 func observe[T any](p *processor, ctx context.Context, op, ref string, call func(context.Context) (T, error), outcome func(T) string) (T, error) {
 	ctx, span := p.tracer.Start(ctx, "processor "+op, trace.WithSpanKind(trace.SpanKindClient),
-		trace.WithAttributes(attribute.String("processor.operation", op), attribute.String("processor.reference", ref)))
+		trace.WithAttributes(attribute.String("processor.name", p.name), attribute.String("processor.operation", op),
+			attribute.String("processor.reference", ref)))
 	defer span.End()
 	start := time.Now()
 	res, err := call(ctx)
@@ -53,8 +56,8 @@ func observe[T any](p *processor, ctx context.Context, op, ref string, call func
 		span.SetStatus(codes.Error, out)
 	}
 	if p.m != nil {
-		p.m.calls.WithLabelValues(op, out).Inc()
-		p.m.callLatency.WithLabelValues(op).Observe(time.Since(start).Seconds())
+		p.m.calls.WithLabelValues(p.name, op, out).Inc()
+		p.m.callLatency.WithLabelValues(p.name, op).Observe(time.Since(start).Seconds())
 	}
 	return res, err
 }
@@ -77,10 +80,6 @@ func resultOutcome(r provider.Result) string {
 
 func (p *processor) Authorise(ctx context.Context, req provider.AuthoriseRequest) (provider.Result, error) {
 	return observe(p, ctx, "authorise", req.Reference, func(ctx context.Context) (provider.Result, error) { return p.Processor.Authorise(ctx, req) }, resultOutcome)
-}
-
-func (p *processor) Authenticate(ctx context.Context, req provider.AuthenticateRequest) (provider.Result, error) {
-	return observe(p, ctx, "authenticate", req.Reference, func(ctx context.Context) (provider.Result, error) { return p.Processor.Authenticate(ctx, req) }, resultOutcome)
 }
 
 func (p *processor) Capture(ctx context.Context, req provider.OperationRequest) (provider.Result, error) {
@@ -120,3 +119,22 @@ func (p *processor) Complete(ctx context.Context, req provider.CompleteRequest) 
 }
 
 var _ provider.Completer = (*processor)(nil)
+
+// ProcessorFailures is what the service reports a failed processor call
+// to (provider.Service.SetProcessorFailures): one warning line with the
+// merchant, processor, operation, reference and error, and a count by
+// processor, operation and kind. m may be nil.
+func ProcessorFailures(log *zap.Logger, m *Metrics) func(context.Context, provider.ProcessorFailure) {
+	return func(_ context.Context, f provider.ProcessorFailure) {
+		kind := "no_answer"
+		if f.Transient {
+			kind = "transient"
+		}
+		log.Warn("processor error", zap.String("merchant", f.Merchant), zap.String("processor", f.Processor),
+			zap.String("operation", f.Operation), zap.String("reference", f.Reference), zap.String("kind", kind),
+			zap.Error(f.Err))
+		if m != nil {
+			m.processorErrors.WithLabelValues(f.Processor, f.Operation, kind).Inc()
+		}
+	}
+}

@@ -43,7 +43,7 @@ func TestAPurchaseIsOneTrace(t *testing.T) {
 	prefix := redistest.Prefix(t)
 	st := redisstore.New(rdb, prefix, 1)
 	bank := sandbox.New(srv.Client(t), sandbox.Options{Prefix: prefix + "-bank"})
-	svc := provider.NewService(st, map[string]provider.Processor{sandbox.Name: observe.Processor(bank, nil, tp)}, sandbox.Name, provider.DefaultConfig())
+	svc := provider.NewService(st, map[string]provider.Processor{sandbox.Name: observe.Processor(sandbox.Name, bank, nil, tp)}, sandbox.Name, provider.DefaultConfig())
 	m := &extension.Merchant{Merchant: provider.Merchant{ID: "m", InstallmentRates: provider.DefaultInstallmentRates()},
 		Username: "u", Password: "p", HashKey: strings.Repeat("k", 32), HashScheme: hashing.DefaultScheme}
 	ms, _ := extension.NewMerchants([]*extension.Merchant{m})

@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/akinon-gateway/gateway/provider"
+	"github.com/akinon-gateway/gateway/provider/processors/nestpay"
 	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 )
 
@@ -67,6 +68,9 @@ var Builtin = Registry{
 		o := s.Options()
 		o.ACSURL = d.ACSURL
 		return sandbox.New(d.Books, o), nil
+	}),
+	Register(nestpay.Name, nestpay.Defaults, func(s *nestpay.Settings, _ Deps) (provider.Processor, error) {
+		return nestpay.New(*s)
 	}),
 }
 

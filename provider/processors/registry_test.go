@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/akinon-gateway/gateway/provider"
 	"github.com/akinon-gateway/gateway/provider/processors"
+	"github.com/akinon-gateway/gateway/provider/processors/nestpay"
 	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 )
 
@@ -45,6 +47,7 @@ func (refusingBank) Check(context.Context) error { return errors.New("the bank r
 
 var registry = processors.Registry{
 	processors.Builtin[0],
+	processors.Builtin[1],
 	processors.Register("testbank", bankDefaults, func(s *bankSettings, _ processors.Deps) (provider.Processor, error) {
 		if s.ClientID == "refused" {
 			return refusingBank{}, nil
@@ -77,7 +80,16 @@ func TestSection(t *testing.T) {
 		{name: "bank from its variables", proc: "testbank",
 			env:   map[string]string{"TESTBANK_CLIENT_ID": "700100", "TESTBANK_STORE_KEY": "s3cr3t-store-key"},
 			shown: map[string]string{"name": "testbank", "clientId": "700100", "storeKey": "***", "apiUrl": "https://bank.example/api", "timeout": "5s"}},
-		{name: "unknown processor", proc: "nestpay", refused: `"nestpay" is not a processor this gateway has (known: sandbox, testbank)`},
+		{name: "nestpay, secrets masked", proc: "nestpay", section: `{"name": "nestpay", "clientId": "100200300", "storeKey": "s3cr3t-store-key",
+			"apiUser": "api", "apiPassword": "s3cr3t-api-password", "gateUrl": "https://bank.example/fim/est3Dgate", "apiUrl": "https://bank.example/fim/api"}`,
+			shown: map[string]string{"name": "nestpay", "clientId": "100200300", "storeKey": "***", "apiUser": "api", "apiPassword": "***",
+				"gateUrl": "https://bank.example/fim/est3Dgate", "apiUrl": "https://bank.example/fim/api", "storeType": "3d", "timeout": "30s"}},
+		{name: "nestpay, every missing setting named", proc: "nestpay", section: `{"name": "nestpay", "clientId": "100200300", "gateUrl": "/fim/est3Dgate"}`,
+			refused: "storeKey: is required\napiUser: is required\napiPassword: is required\ngateUrl: \"/fim/est3Dgate\" is not an absolute http(s) URL\napiUrl: \"\" is not an absolute http(s) URL"},
+		{name: "nestpay, another model", proc: "nestpay", section: `{"name": "nestpay", "clientId": "1", "storeKey": "k", "apiUser": "u", "apiPassword": "p",
+			"gateUrl": "https://bank.example/g", "apiUrl": "https://bank.example/a", "storeType": "3d_pay"}`,
+			refused: `storeType: "3d_pay" is not supported (only "3d")`},
+		{name: "unknown processor", proc: "paybank", refused: `"paybank" is not a processor this gateway has (known: sandbox, nestpay, testbank)`},
 		{name: "missing field", proc: "testbank", section: `{"name": "testbank", "storeKey": "s3cr3t-store-key"}`,
 			refused: "clientId: is required"},
 		{name: "unknown key", proc: "sandbox", section: `{"name": "sandbox", "latencyy": "1s"}`,
@@ -184,10 +196,10 @@ func TestVariables(t *testing.T) {
 	}
 }
 
-// TestBuiltinNames: the sandbox is registered under the name sessions
-// store and targetProvider gives.
+// TestBuiltinNames: the sandbox and NestPay are registered under the
+// names sessions store and targetProvider give.
 func TestBuiltinNames(t *testing.T) {
-	if got := processors.Builtin.Names(); len(got) != 1 || got[0] != sandbox.Name {
+	if got := processors.Builtin.Names(); !slices.Equal(got, []string{sandbox.Name, nestpay.Name}) {
 		t.Errorf("Builtin.Names() = %v", got)
 	}
 }

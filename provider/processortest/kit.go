@@ -160,13 +160,8 @@ func (h *harness) pay(number string, typ provider.PaymentType, code string) paym
 	case p.res.Outcome != provider.Challenge:
 	case p.res.Redirect != nil:
 		p.res = h.complete(p, p.walk.fields)
-	default: // a challenge answered with a code on the gateway's own page
-		res, err := h.Processor.Authenticate(h.ctx(), provider.AuthenticateRequest{Reference: p.ref, ChallengeID: p.res.ChallengeID, Code: code})
-		h.note(res, err)
-		if err != nil {
-			h.t.Fatalf("Authenticate: %v", err)
-		}
-		p.walk.challenge, p.res = true, res
+	default:
+		h.t.Fatalf("a challenge without a Redirect: the shopper has no bank page to go to (%+v)", p.res)
 	}
 	return p
 }

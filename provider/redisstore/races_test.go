@@ -3,8 +3,13 @@ package redisstore_test
 import (
 	"context"
 	"errors"
+	"html"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -223,7 +228,7 @@ func mustLateChallenge(t *testing.T) *lateChallenge {
 	srv := redistest.Shared(t)
 	st := redisstore.New(srv.Client(t), redistest.Prefix(t), 1)
 	hs := &hookStore{Store: st}
-	bank := sandbox.New(srv.Client(t), sandbox.Options{Prefix: redistest.Prefix(t), PendingDelay: time.Second})
+	bank := sandbox.New(srv.Client(t), sandbox.Options{Prefix: redistest.Prefix(t), PendingDelay: time.Second, ACSURL: "http://acs.test"})
 	svc := provider.NewService(hs, map[string]provider.Processor{sandbox.Name: bank}, sandbox.Name, provider.DefaultConfig())
 	var sid string
 	svc.SetRenderers(sessionIDOf(&sid))
@@ -240,10 +245,12 @@ func mustLateChallenge(t *testing.T) *lateChallenge {
 		t.Fatal(err)
 	}
 	res, err := bank.Authorise(ctx, provider.AuthoriseRequest{Reference: provider.PaymentReference(sid), Type: provider.Sale,
-		Amount: 10000, Currency: "TRY", Installment: 1, Card: provider.Card{Number: sandbox.CardThreeDS, ExpMonth: 12, ExpYear: 2039, CVC: "123"}})
-	if err != nil || res.Outcome != provider.Challenge {
+		Amount: 10000, Currency: "TRY", Installment: 1, Card: provider.Card{Number: sandbox.CardThreeDS, ExpMonth: 12, ExpYear: 2039, CVC: "123"},
+		ReturnURL: "https://gw.example/pay/" + sid + "/return/attempt-1"})
+	if err != nil || res.Outcome != provider.Challenge || res.Redirect == nil {
 		t.Fatalf("authorise = %+v, %v", res, err)
 	}
+	res.ChallengeID = "attempt-1" // as the service names the attempt
 	return &lateChallenge{st: st, hs: hs, bank: bank, svc: svc, sid: sid, card: card, res: res, now: now}
 }
 
@@ -368,9 +375,10 @@ func TestTheReconcilerNeverSettlesANewerClaim(t *testing.T) {
 	if _, err := svc.ReconcileOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
-	// The shopper's request, alive all along, sends the right code now.
-	auth, err := bank.Authenticate(ctx, provider.AuthenticateRequest{Reference: provider.PaymentReference(sid),
-		ChallengeID: res.ChallengeID, Code: sandbox.ThreeDSCode})
+	// The shopper's request, alive all along, brings the bank's return
+	// for the right code now.
+	auth, err := bank.Complete(ctx, provider.CompleteRequest{Reference: provider.PaymentReference(sid), Type: provider.Sale,
+		Amount: 10000, Currency: "TRY", Installment: 1, Fields: answerACS(t, bank, res.Redirect, sandbox.ThreeDSCode)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -381,6 +389,30 @@ func TestTheReconcilerNeverSettlesANewerClaim(t *testing.T) {
 		t.Errorf("the reconciler settled a payment claimed after its pass began: %s %s (%s)", sess.Phase, sess.Rejection, sess.Detail)
 	}
 }
+
+// answerACS answers the sandbox ACS's code page with code, as the
+// shopper's browser does, and returns the signed fields it sends back.
+func answerACS(t *testing.T, bank *sandbox.Processor, rd *provider.Redirect, code string) map[string]string {
+	t.Helper()
+	form := url.Values{"code": {code}}
+	for _, f := range rd.Fields {
+		form.Set(f.Name, f.Value)
+	}
+	req := httptest.NewRequest(http.MethodPost, "/acs/answer", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rec := httptest.NewRecorder()
+	bank.ACS().ServeHTTP(rec, req)
+	fields := map[string]string{}
+	for _, m := range hiddenRE.FindAllStringSubmatch(rec.Body.String(), -1) {
+		fields[m[1]] = html.UnescapeString(m[2])
+	}
+	if rec.Code != http.StatusOK || fields["mac"] == "" {
+		t.Fatalf("the ACS answered %d without its signed return:\n%s", rec.Code, rec.Body)
+	}
+	return fields
+}
+
+var hiddenRE = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
 
 // asyncRefunds is a bank whose refunds are asynchronous, as many
 // acquirers' are: a refund is accepted as PENDING and completes later.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"strings"
 	"time"
 
@@ -62,4 +63,17 @@ func usesSandbox(sections map[string][]*processors.Section) bool {
 		}
 	}
 	return false
+}
+
+// parseACSURL reads SANDBOX_ACS_URL: empty (the listener's own URL), or
+// the absolute http(s) base URL shoppers' browsers are sent to.
+func parseACSURL(v string) (string, error) {
+	if v == "" {
+		return v, nil
+	}
+	u, err := neturl.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("%q is not an absolute http(s) URL such as https://acs.example.com", v)
+	}
+	return v, nil
 }

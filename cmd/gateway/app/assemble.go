@@ -119,6 +119,7 @@ func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, s
 	}
 	gw.svc = provider.NewService(observe.Store(gw.store, gw.metrics), nil, "", cfg.Service)
 	gw.svc.SetMerchantProcessors(o.wrapBanks(banks))
+	gw.svc.SetProcessorFailures(observe.ProcessorFailures(log, gw.metrics))
 	gw.svc.SetEvents(webhook.NewEncoder(merchants, cfg.Webhook.Schedule))
 
 	gw.ready = &readiness{check: func(ctx context.Context) error { return gw.store.Check(ctx, cfg.Replica, gw.embedded) }}

@@ -193,11 +193,20 @@ func (c Config) Validate() error {
 func (c Config) validate() (*extension.Merchants, map[string][]*processors.Section, error) {
 	ms, sections, merchants := c.merchants()
 	err := errors.Join(c.checkPublicURL(), c.HTTP.Validate(c.DevMode), c.Service.Validate(), c.Store.Validate(),
-		c.checkEmbedded(), c.checkWebhookTargets(ms), merchants, c.checkSandbox(ms))
+		c.checkEmbedded(), c.checkWebhookTargets(ms), merchants, c.checkSandbox(ms), c.checkACSURL())
 	if err != nil {
 		return nil, nil, err
 	}
 	return ms, sections, nil
+}
+
+// checkACSURL refuses a SANDBOX_ACS_URL shoppers' browsers could not be
+// sent to.
+func (c Config) checkACSURL() error {
+	if _, err := parseACSURL(c.SandboxACSURL); err != nil {
+		return fmt.Errorf("SANDBOX_ACS_URL: %w", err)
+	}
+	return nil
 }
 
 // checkEmbedded refuses the embedded in-memory store outside DEV_MODE

@@ -95,7 +95,7 @@ var variableCases = map[string]struct{ def, set, shown, bad string }{
 	"SANDBOX_RETENTION":           {`"9600h0m0s"`, "720h", `"720h0m0s"`, "400d"},
 	"SANDBOX_LATENCY":             {`"0s"`, "150ms", `"150ms"`, "-1s"},
 	"SANDBOX_ACS_ADDR":            {`"127.0.0.1:0"`, "127.0.0.1:9443", `"127.0.0.1:9443"`, ""},
-	"SANDBOX_ACS_URL":             {`""`, "https://acs.sandbox.example", `"https://acs.sandbox.example"`, ""},
+	"SANDBOX_ACS_URL":             {`""`, "https://acs.sandbox.example", `"https://acs.sandbox.example"`, "acs.sandbox.example:9443"},
 	"REDIS_MIN_REPLICAS":          {`0`, "1", `1`, "-1"},
 	"REDIS_REPLICA_TIMEOUT":       {`"500ms"`, "2s", `"2s"`, "0"},
 	"REDIS_WAIT_AOF":              {`false`, "1", `true`, "yes"},

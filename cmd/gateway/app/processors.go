@@ -47,7 +47,7 @@ func buildProcessors(sections map[string][]*processors.Section, deps processors.
 				if page, ok := raw.(interface{ ACS() http.Handler }); ok && acs == nil {
 					acs = page.ACS()
 				}
-				built = append(built, made{sec, observe.Processor(raw, m, tp)})
+				built = append(built, made{sec, observe.Processor(sec.Name, raw, m, tp)})
 				i = len(built) - 1
 			}
 			mp.ByName[sec.Name] = built[i].p

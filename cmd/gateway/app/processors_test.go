@@ -105,8 +105,8 @@ func TestMerchantSections(t *testing.T) {
 			}},
 		{name: "several, secret masked", sections: []string{`[{"name": "otherbank", "clientId": "700100", "storeKey": "` + secret + `"}, {"name": "sandbox"}]`},
 			want: map[string][]string{"shop-0": {"otherbank (clientId=700100 storeKey=***)", "sandbox (latency=0s pendingDelay=10s retention=9600h0m0s)"}}},
-		{name: "unknown processor", sections: []string{`{"name": "nestpay"}`},
-			refused: `MERCHANTS_FILE: merchant 0 ("shop-0"): processor: "nestpay" is not a processor this gateway has (known: sandbox, otherbank)`},
+		{name: "unknown processor", sections: []string{`{"name": "akbank"}`},
+			refused: `MERCHANTS_FILE: merchant 0 ("shop-0"): processor: "akbank" is not a processor this gateway has (known: sandbox, nestpay, otherbank)`},
 		{name: "missing field", sections: []string{`{"name": "otherbank", "storeKey": "` + secret + `"}`},
 			refused: `MERCHANTS_FILE: merchant 0 ("shop-0"): processor: otherbank: clientId: is required`},
 		{name: "unknown setting", sections: []string{`[{"name": "sandbox"}, {"name": "otherbank", "clientId": "1", "storeKey": "k", "apiUrl": "x"}]`},
@@ -216,7 +216,7 @@ func TestTargetProvider(t *testing.T) {
 		{"named: the other bank", testUser, testPassword, "otherbank", http.StatusOK, otherBankPrefix},
 		{"named: the sandbox", testUser, testPassword, "sandbox", http.StatusOK, "sbx"},
 		{"none: the merchant's first", testUser, testPassword, "", http.StatusOK, "sbx"},
-		{"not registered", testUser, testPassword, "nestpay", http.StatusBadRequest, ""},
+		{"not registered", testUser, testPassword, "akbank", http.StatusBadRequest, ""},
 		{"registered, not the merchant's", testUser + "-1", testPassword + "-1", "otherbank", http.StatusBadRequest, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

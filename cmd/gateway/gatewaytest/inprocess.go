@@ -101,7 +101,13 @@ func Start(tb testing.TB, env map[string]string, opts ...app.Option) *Gateway {
 // would, and returns what it returned: for -check-config, -version and
 // the refusals at start.
 func Exec(ctx context.Context, args []string, env map[string]string) error {
-	return app.Run(ctx, args, func(k string) string { return env[k] }, io.Discard)
+	return ExecTo(ctx, io.Discard, args, env)
+}
+
+// ExecTo is Exec with the program's standard output (what -check-config
+// and -version print) written to out.
+func ExecTo(ctx context.Context, out io.Writer, args []string, env map[string]string) error {
+	return app.Run(ctx, args, func(k string) string { return env[k] }, out)
 }
 
 // Run is Start for a test that needs only the URL and the stop.

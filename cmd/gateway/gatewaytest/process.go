@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/akinon-gateway/gateway/provider/processors/nestpay/nestpaybanktest"
 	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
 )
 
@@ -20,6 +21,7 @@ func Main(m *testing.M) {
 	if build.dir != "" {
 		os.RemoveAll(build.dir)
 	}
+	nestpaybanktest.Remove()
 	redistest.Stop()
 	os.Exit(code)
 }

@@ -78,8 +78,8 @@ type Options struct {
 	Latency time.Duration
 	Now     func() time.Time // the bank's clock, for PENDING verdicts
 	// ACSURL is the public base URL of the bank's 3-D Secure page (the
-	// handler ACS serves); empty, a challenge is a code answered by
-	// Authenticate, for tests of the books alone.
+	// handler ACS serves); empty, a 3-D Secure card's challenge has no
+	// page to be answered on, for tests of the card stage and books alone.
 	ACSURL string
 	// ACSKey signs what the ACS sends through the browser; empty, a key
 	// kept in the books is used, shared by every replica.
@@ -145,9 +145,6 @@ func (p *Processor) Authorise(ctx context.Context, req provider.AuthoriseRequest
 		res = provider.Result{Outcome: provider.Fraud, Code: "59", Detail: "suspected fraud"}
 	case CardThreeDS, CardFrictionless:
 		res = provider.Result{Outcome: provider.Challenge, Code: "3DS", Detail: "3-D Secure required"}
-		if p.opts.ACSURL == "" {
-			res.ChallengeID = "sbx3ds-" + d
-		}
 	case CardNotEnrolled:
 		res = approved(id(""))
 		res.Detail = "approved; card not enrolled in 3-D Secure"
@@ -181,18 +178,6 @@ func (p *Processor) Authorise(ctx context.Context, req provider.AuthoriseRequest
 		return provider.Result{}, fmt.Errorf("%w: %w", provider.ErrTransient, err)
 	}
 	return res, nil
-}
-
-// Authenticate implements provider.Processor.
-func (p *Processor) Authenticate(ctx context.Context, req provider.AuthenticateRequest) (provider.Result, error) {
-	res := approved(processorID("", req.Reference))
-	switch {
-	case !strings.HasPrefix(req.ChallengeID, "sbx3ds-"):
-		res = declined("3DS", "unknown challenge")
-	case req.Code != ThreeDSCode:
-		res = declined("3DS", "3-D Secure authentication failed")
-	}
-	return p.act(ctx, "Authenticate", entry{op: provider.OpAuthenticate, ref: req.Reference, tag: digest(req.Reference), res: res})
 }
 
 // Capture implements provider.Processor.

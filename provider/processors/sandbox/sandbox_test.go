@@ -100,9 +100,6 @@ func TestTestCards(t *testing.T) {
 			if res.Outcome != tt.outcome || res.Code != tt.code || res.Detail == "" {
 				t.Fatalf("Authorise = %+v, want %s/%s", res, tt.outcome, tt.code)
 			}
-			if tt.outcome == provider.Challenge && res.ChallengeID == "" {
-				t.Fatalf("a challenge without its id: %+v", res)
-			}
 			if tt.outcome == provider.Pending && res.ResolveAt.IsZero() {
 				t.Fatalf("a pending payment without its resolve time: %+v", res)
 			}
@@ -184,36 +181,6 @@ func TestSameReferenceSameOperation(t *testing.T) {
 	}
 	if got := p.Effects("Authorise"); got != 2 {
 		t.Fatalf("Effects(Authorise) = %d, want 2", got)
-	}
-}
-
-func TestThreeDSCode(t *testing.T) {
-	tests := []struct {
-		code string
-		want provider.Outcome
-	}{
-		{sandbox.ThreeDSCode, provider.Approved},
-		{"000000", provider.Declined},
-		{"", provider.Declined},
-		{"1234567", provider.Declined},
-	}
-	for _, tt := range tests {
-		t.Run(tt.code, func(t *testing.T) {
-			p, _ := mustSandbox(t)
-			ch, _ := authorise(p, "pay-3ds", sandbox.CardThreeDS)
-			res, err := p.Authenticate(context.Background(), provider.AuthenticateRequest{Reference: "pay-3ds", ChallengeID: ch.ChallengeID, Code: tt.code})
-			if err != nil || res.Outcome != tt.want {
-				t.Fatalf("Authenticate(%q) = %+v, %v; want %s", tt.code, res, err, tt.want)
-			}
-			if tt.want == provider.Approved && res.ProcessorID == "" {
-				t.Fatalf("approved without a processor id")
-			}
-		})
-	}
-	p, _ := mustSandbox(t)
-	res, _ := p.Authenticate(context.Background(), provider.AuthenticateRequest{Reference: "x", ChallengeID: "forged", Code: sandbox.ThreeDSCode})
-	if res.Outcome != provider.Declined {
-		t.Fatalf("an unknown challenge = %+v, want declined", res)
 	}
 }
 

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/akinon-gateway/gateway/provider"
-	"github.com/akinon-gateway/gateway/provider/nestpay"
-	"github.com/akinon-gateway/gateway/provider/nestpay/nestpaybank"
+	"github.com/akinon-gateway/gateway/provider/processors/nestpay"
+	"github.com/akinon-gateway/gateway/provider/processors/nestpay/nestpaybank"
 	"github.com/akinon-gateway/gateway/provider/processortest"
 )
 

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/akinon-gateway/gateway/provider"
-	"github.com/akinon-gateway/gateway/provider/nestpay"
-	"github.com/akinon-gateway/gateway/provider/nestpay/nestpaybanktest"
+	"github.com/akinon-gateway/gateway/provider/processors/nestpay"
+	"github.com/akinon-gateway/gateway/provider/processors/nestpay/nestpaybanktest"
 	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
 )
 

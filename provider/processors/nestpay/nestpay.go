@@ -93,13 +93,6 @@ func (p *Processor) Authorise(_ context.Context, req provider.AuthoriseRequest) 
 		ProcessorID: req.Reference, Redirect: &provider.Redirect{Method: http.MethodPost, URL: p.s.GateURL, Fields: fields}}, nil
 }
 
-// Authenticate implements provider.Processor. NestPay authenticates at the
-// bank's ACS and finishes in Complete; a code typed on the gateway's page
-// means nothing to it.
-func (p *Processor) Authenticate(context.Context, provider.AuthenticateRequest) (provider.Result, error) {
-	return refused("3D", "NestPay authenticates at the bank, not by a code on the gateway's page"), nil
-}
-
 // Capture implements provider.Processor (PostAuth).
 func (p *Processor) Capture(ctx context.Context, req provider.OperationRequest) (provider.Result, error) {
 	return p.operate(ctx, provider.OpCapture, "PostAuth", req, req.Amount.String())

@@ -161,14 +161,17 @@ func token() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// The pages carry the ids an issuer's pages are driven by in the browser
+// walk (cmd/checkout): the challenge form, its code field and button, the
+// form back to the store.
 var (
 	acsPage = template.Must(template.New("acs").Parse(`<!doctype html><html><head><meta charset="utf-8"><title>Issuer ACS</title></head>
 <body><h1>3-D Secure</h1><p>Card {{.Masked}}, amount {{.Amount}}. Enter the code sent to your phone.</p>
-<form method="POST" action="/acs"><input type="hidden" name="md" value="{{.MD}}">
-<label>Code <input name="code" autocomplete="one-time-code"></label><button type="submit">Confirm</button></form></body></html>`))
+<form method="POST" action="/acs" id="acs-challenge"><input type="hidden" name="md" value="{{.MD}}">
+<label>Code <input id="code" name="code" inputmode="numeric" autocomplete="one-time-code"></label><button type="submit" id="verify">Confirm</button></form></body></html>`))
 	returnPage = template.Must(template.New("return").Parse(`<!doctype html><html><head><meta charset="utf-8"><title>Returning to the store</title></head>
-<body onload="document.forms[0].submit()"><form method="POST" action="{{.URL}}">{{range $k, $v := .Fields}}<input type="hidden" name="{{$k}}" value="{{$v}}">{{end}}
-<noscript><p>Press the button to return to the store.</p></noscript><button type="submit">Continue</button></form></body></html>`))
+<body onload="document.forms[0].submit()"><form method="POST" action="{{.URL}}" id="acs-return">{{range $k, $v := .Fields}}<input type="hidden" name="{{$k}}" value="{{$v}}">{{end}}
+<noscript><p>Press the button to return to the store.</p></noscript><button type="submit" id="acs-continue">Continue</button></form></body></html>`))
 )
 
 func render(w http.ResponseWriter, t *template.Template, data any) {

@@ -7,7 +7,7 @@ import (
 
 	"github.com/akinon-gateway/gateway/hashing"
 	"github.com/akinon-gateway/gateway/provider"
-	"github.com/akinon-gateway/gateway/provider/nestpay"
+	"github.com/akinon-gateway/gateway/provider/processors/nestpay"
 )
 
 func validSettings() nestpay.Settings {
@@ -22,12 +22,12 @@ func TestSettingsValidate(t *testing.T) {
 		want   string
 	}{
 		{name: "valid", change: func(*nestpay.Settings) {}},
-		{name: "no client id", change: func(s *nestpay.Settings) { s.ClientID = "" }, want: "client id"},
-		{name: "no store key", change: func(s *nestpay.Settings) { s.StoreKey = "" }, want: "store key"},
-		{name: "no API password", change: func(s *nestpay.Settings) { s.APIPassword = "" }, want: "API password"},
-		{name: "relative gate", change: func(s *nestpay.Settings) { s.GateURL = "/fim/est3Dgate" }, want: "3D gate URL"},
-		{name: "ftp API", change: func(s *nestpay.Settings) { s.APIURL = "ftp://bank.example/api" }, want: "API URL"},
-		{name: "3d_pay model", change: func(s *nestpay.Settings) { s.StoreType = "3d_pay" }, want: "store type"},
+		{name: "no client id", change: func(s *nestpay.Settings) { s.ClientID = "" }, want: "clientId: is required"},
+		{name: "no store key", change: func(s *nestpay.Settings) { s.StoreKey = "" }, want: "storeKey: is required"},
+		{name: "no API password", change: func(s *nestpay.Settings) { s.APIPassword = "" }, want: "apiPassword: is required"},
+		{name: "relative gate", change: func(s *nestpay.Settings) { s.GateURL = "/fim/est3Dgate" }, want: "gateUrl:"},
+		{name: "ftp API", change: func(s *nestpay.Settings) { s.APIURL = "ftp://bank.example/api" }, want: "apiUrl:"},
+		{name: "3d_pay model", change: func(s *nestpay.Settings) { s.StoreType = "3d_pay" }, want: "storeType:"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

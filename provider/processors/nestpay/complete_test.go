@@ -10,7 +10,7 @@ import (
 
 	"github.com/akinon-gateway/gateway/hashing"
 	"github.com/akinon-gateway/gateway/provider"
-	"github.com/akinon-gateway/gateway/provider/nestpay"
+	"github.com/akinon-gateway/gateway/provider/processors/nestpay"
 )
 
 // TestCompleteChecksBeforeTheBank shows each check of the bank's return on

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/akinon-gateway/gateway/provider"
-	"github.com/akinon-gateway/gateway/provider/nestpay"
+	"github.com/akinon-gateway/gateway/provider/processors/nestpay"
 	"github.com/redis/go-redis/v9"
 )
 
