@@ -2,9 +2,13 @@ package sandbox_test
 
 import (
 	"context"
+	"errors"
 	"net/http/httptest"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/akinon-gateway/gateway/provider"
 	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 	"github.com/akinon-gateway/gateway/provider/processortest"
 	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
@@ -21,8 +25,10 @@ func TestConformance(t *testing.T) {
 	acs.Config.Handler = p.ACS()
 	acs.Start()
 	t.Cleanup(acs.Close)
+	link := &link{Processor: p}
 	processortest.Run(t, processortest.Kit{
-		Processor: p,
+		Processor: link,
+		Faults:    link,
 		Books:     p,
 		Cards: processortest.Cards{Approve: sandbox.CardApproved, Decline: sandbox.CardDeclined,
 			Challenge: sandbox.CardThreeDS, Frictionless: sandbox.CardFrictionless, NotEnrolled: sandbox.CardNotEnrolled},
@@ -46,8 +52,63 @@ func TestConformance(t *testing.T) {
 			}
 			return all
 		},
-		Skip: map[string]string{
-			processortest.TimeoutInDoubt: "the sandbox's latency is set at construction (Options.Latency); the kit's fault switches are not wired to it",
-		},
 	})
+}
+
+// link is the network between the gateway and the sandbox, with the kit's
+// fault switches: the bank acts on every call, and its answer may come
+// back slowly or not at all.
+type link struct {
+	*sandbox.Processor
+	mu   sync.Mutex
+	slow time.Duration
+	drop bool
+}
+
+func (l *link) Slow(t *testing.T, d time.Duration) { l.set(d, false) }
+func (l *link) DropAfterActing(t *testing.T)       { l.set(0, true) }
+func (l *link) Reset(t *testing.T)                 { l.set(0, false) }
+
+func (l *link) set(slow time.Duration, drop bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.slow, l.drop = slow, drop
+}
+
+// answer passes on what the bank answered after it acted, late or never.
+func (l *link) answer(ctx context.Context, res provider.Result, err error) (provider.Result, error) {
+	l.mu.Lock()
+	slow, drop := l.slow, l.drop
+	l.mu.Unlock()
+	if drop {
+		return provider.Result{}, errors.New("sandbox link: connection reset after the request was sent")
+	}
+	if slow > 0 {
+		select {
+		case <-time.After(slow):
+		case <-ctx.Done():
+			return provider.Result{}, ctx.Err()
+		}
+	}
+	return res, err
+}
+
+func (l *link) Authorise(ctx context.Context, req provider.AuthoriseRequest) (provider.Result, error) {
+	res, err := l.Processor.Authorise(ctx, req)
+	return l.answer(ctx, res, err)
+}
+
+func (l *link) Capture(ctx context.Context, req provider.OperationRequest) (provider.Result, error) {
+	res, err := l.Processor.Capture(ctx, req)
+	return l.answer(ctx, res, err)
+}
+
+func (l *link) Void(ctx context.Context, req provider.OperationRequest) (provider.Result, error) {
+	res, err := l.Processor.Void(ctx, req)
+	return l.answer(ctx, res, err)
+}
+
+func (l *link) Refund(ctx context.Context, req provider.OperationRequest) (provider.Result, error) {
+	res, err := l.Processor.Refund(ctx, req)
+	return l.answer(ctx, res, err)
 }
