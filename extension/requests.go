@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"strings"
 	"unicode"
@@ -17,13 +18,19 @@ import (
 	"github.com/akinon-gateway/gateway/provider"
 )
 
+// orderCall is what every call names: the version, the guid that makes
+// it idempotent and the order.
+type orderCall struct {
+	Version string `json:"version" validate:"max=32"`
+	GUID    string `json:"guid" validate:"required,max=128,token"`
+	OrderID string `json:"orderId" validate:"required,max=128,token"`
+}
+
 // The request bodies of the five calls. Amounts are kept raw and parsed
 // by provider.ParseJSONMoney, which refuses a string where a number is due
 // and more than two decimals.
 type startSessionRequest struct {
-	Version        string          `json:"version" validate:"max=32"`
-	GUID           string          `json:"guid" validate:"required,max=128,token"`
-	OrderID        string          `json:"orderId" validate:"required,max=128,token"`
+	orderCall
 	OrderAmount    json.RawMessage `json:"orderAmount"`
 	Locale         string          `json:"locale" validate:"required,bcp47_language_tag"`
 	ReturnURL      string          `json:"returnUrl" validate:"required,max=2048,url"`
@@ -43,30 +50,22 @@ type customer struct {
 }
 
 type purchaseRequest struct {
-	Version     string          `json:"version" validate:"max=32"`
-	GUID        string          `json:"guid" validate:"required,max=128,token"`
-	OrderID     string          `json:"orderId" validate:"required,max=128,token"`
+	orderCall
 	OrderAmount json.RawMessage `json:"orderAmount"`
 }
 
 type voidRequest struct {
-	Version string `json:"version" validate:"max=32"`
-	GUID    string `json:"guid" validate:"required,max=128,token"`
-	OrderID string `json:"orderId" validate:"required,max=128,token"`
+	orderCall
 }
 
 type refundRequest struct {
-	Version  string          `json:"version" validate:"max=32"`
-	GUID     string          `json:"guid" validate:"required,max=128,token"`
-	OrderID  string          `json:"orderId" validate:"required,max=128,token"`
+	orderCall
 	Amount   json.RawMessage `json:"amount"`
 	Currency string          `json:"currency" validate:"required,iso4217"`
 }
 
 type historyRequest struct {
-	Version       string `json:"version" validate:"max=32"`
-	GUID          string `json:"guid" validate:"required,max=128,token"`
-	OrderID       string `json:"orderId" validate:"required,max=128,token"`
+	orderCall
 	Type          string `json:"type" validate:"omitempty,oneof=START REFUND VOID PURCHASE HISTORY"`
 	TransactionID string `json:"transactionId" validate:"omitempty,max=128,token"`
 	Status        string `json:"status" validate:"omitempty,oneof=REJECTED RESOLVED PENDING"`
@@ -185,6 +184,10 @@ func walkNames(dec *jsontext.Decoder, t reflect.Type, path string) error {
 func jsonFields(t reflect.Type) map[string]reflect.Type {
 	out := make(map[string]reflect.Type, t.NumField())
 	for f := range t.Fields() {
+		if f.Anonymous && f.Type.Kind() == reflect.Struct {
+			maps.Copy(out, jsonFields(f.Type)) // an embedded struct's names stand in the body itself
+			continue
+		}
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 		if f.IsExported() && name != "-" && name != "" {
 			out[name] = f.Type
@@ -224,13 +227,14 @@ func (s *Server) check(dst any) error {
 	return out
 }
 
-// fieldPath drops the struct name validator puts first.
+// fieldPath drops the struct name validator puts first, and the embedded
+// orderCall, so a field is named by its path in the body.
 func fieldPath(ns string) string {
 	_, path, ok := strings.Cut(ns, ".")
 	if !ok {
 		return ns
 	}
-	return path
+	return strings.TrimPrefix(path, "orderCall.")
 }
 
 func message(fe validator.FieldError) string {

@@ -48,103 +48,153 @@ func bench(ctx context.Context, s settings, w io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
+	r, err := startRig(ctx, dir)
+	defer r.stop()
+	if err != nil {
+		return err
+	}
+	f, err := prepare(ctx, r, s)
+	if err != nil {
+		return err
+	}
+	jobs := r.jobs(s, f)
+	fmt.Fprintf(w, "benchload: %d connections, %s per scenario after %s of warm-up, %d interleaved rounds; medians\n",
+		s.Connections, s.Duration, s.Warmup, s.Rounds)
+	samples, err := runRounds(ctx, s, jobs)
+	if err != nil {
+		return err
+	}
+	report(w, jobs, samples, loadBefore)
+	return nil
+}
 
+// rig is the servers a bench loads: redis-server, the floor and the
+// gateway, each a process of its own.
+type rig struct{ redis, floor, gw *proc }
+
+// startRig builds the gateway and starts the three servers; stop the rig
+// even when it fails, to stop those that did start.
+func startRig(ctx context.Context, dir string) (*rig, error) {
+	r := &rig{}
 	gwBin := filepath.Join(dir, "gateway")
 	goCmd := os.Getenv("GO")
 	if goCmd == "" {
 		goCmd = "go"
 	}
 	if out, err := exec.CommandContext(ctx, goCmd, "build", "-o", gwBin, "./cmd/gateway").CombinedOutput(); err != nil {
-		return fmt.Errorf("go build ./cmd/gateway (run from the repository's root): %v\n%s", err, out)
+		return r, fmt.Errorf("go build ./cmd/gateway (run from the repository's root): %v\n%s", err, out)
 	}
 	self, err := os.Executable()
 	if err != nil {
-		return err
+		return r, err
 	}
+	var redisURL string
+	if r.redis, redisURL, err = startRedis(ctx, dir); err != nil {
+		return r, err
+	}
+	if r.floor, err = startFloor(ctx, dir, self, redisURL); err != nil {
+		return r, err
+	}
+	r.gw, err = startGatewayProc(ctx, dir, gwBin, redisURL)
+	return r, err
+}
 
-	rp, redisURL, err := startRedis(ctx, dir)
-	if err != nil {
-		return err
-	}
-	defer rp.stop()
+func (r *rig) stop() {
+	r.gw.stop()
+	r.floor.stop()
+	r.redis.stop()
+}
 
-	floor, err := startFloor(ctx, dir, self, redisURL)
-	if err != nil {
-		return err
-	}
-	defer floor.stop()
-	gw, err := startGatewayProc(ctx, dir, gwBin, redisURL)
-	if err != nil {
-		return err
-	}
-	defer gw.stop()
+// fixtures are what the gateway scenarios need: one order per connection
+// and round to refund (refunds of one order queue behind each other, and
+// each round starts from orders as short as the first's), one whose
+// history is read, and a start-session to replay.
+type fixtures struct {
+	refundOrders []string
+	historyOrder string
+	replayBody   []byte
+}
 
-	// What the gateway scenarios need: one order per connection and round
-	// to refund (refunds of one order queue behind each other, and each
-	// round starts from orders as short as the first's), one whose history
-	// is read, and a start-session to replay.
+// refundOrder is the order connection w refunds in round.
+func (f fixtures) refundOrder(s settings, round, w int) string {
+	return f.refundOrders[round*s.Connections+w]
+}
+
+// prepare makes the fixtures and checks that each scenario measures what
+// it names.
+func prepare(ctx context.Context, r *rig, s settings) (fixtures, error) {
 	n := s.Connections * s.Rounds
 	// The setup shares one small pool and closes it before the load: its
 	// idle connections would count against the gateway's MAX_CONNS_PER_IP.
 	setup := newClient(8)
-	orders, err := purchasedOrders(ctx, setup, gw.base, n+1)
+	defer setup.CloseIdleConnections()
+	orders, err := purchasedOrders(ctx, setup, r.gw.base, n+1)
 	if err != nil {
-		return err
+		return fixtures{}, err
 	}
-	refundOrders, historyOrder := orders[:n], orders[n]
-	refundOrder := func(round, w int) string { return refundOrders[round*s.Connections+w] }
-	replayBody := startSessionBody("replay-1", "o-replay", 120.5)
-	for _, p := range []string{gw.base + "/start-session", floor.base + "/floor"} {
-		if status, err := post(ctx, setup, p, benchUser, benchPassword, replayBody); err != nil || status != http.StatusOK {
-			return fmt.Errorf("the start-session to replay on %s: %s", p, describe(status, err))
+	f := fixtures{refundOrders: orders[:n], historyOrder: orders[n], replayBody: startSessionBody("replay-1", "o-replay", 120.5)}
+	for _, p := range []string{r.gw.base + "/start-session", r.floor.base + "/floor"} {
+		if status, err := post(ctx, setup, p, benchUser, benchPassword, f.replayBody); err != nil || status != http.StatusOK {
+			return f, fmt.Errorf("the start-session to replay on %s: %s", p, describe(status, err))
 		}
 	}
 	// The refund scenario must measure refunds that move money.
-	if out, err := call(ctx, setup, gw.base+"/refund", refundBody("r-check", refundOrder(0, 0))); err != nil || !strings.Contains(string(out), `"status":"RESOLVED"`) {
-		return fmt.Errorf("a refund of 0.01 before the load: %s %v", out, err)
+	if out, err := call(ctx, setup, r.gw.base+"/refund", refundBody("r-check", f.refundOrder(s, 0, 0))); err != nil || !strings.Contains(string(out), `"status":"RESOLVED"`) {
+		return f, fmt.Errorf("a refund of 0.01 before the load: %s %v", out, err)
 	}
 	// The replay scenario must measure replays: the gateway says so.
-	if ok, err := replayed(ctx, setup, gw.base+"/start-session", replayBody); err != nil || !ok {
-		return fmt.Errorf("the gateway did not answer the start-session to replay as a replay (%s: true): %v", idempotency.HeaderReplayed, err)
+	if ok, err := replayed(ctx, setup, r.gw.base+"/start-session", f.replayBody); err != nil || !ok {
+		return f, fmt.Errorf("the gateway did not answer the start-session to replay as a replay (%s: true): %v", idempotency.HeaderReplayed, err)
 	}
-	setup.CloseIdleConnections()
+	return f, nil
+}
 
-	type job struct {
-		sc   scenario
-		p    *proc
-		path string
-		body func(round int) request
-	}
+// job is one row of the table: the server and path it loads, and the
+// bodies it sends in a round.
+type job struct {
+	sc   scenario
+	p    *proc
+	path string
+	body func(round int) request
+}
+
+// jobs are the rows of the table, in its order.
+func (r *rig) jobs(s settings, f fixtures) []job {
 	unique := func(prefix string, round, w, i int) string { return fmt.Sprintf("%s-%d-%d-%d", prefix, round, w, i) }
-	jobs := []job{
-		{floorNew, floor, "/floor", func(r int) request {
-			return func(w, i int) []byte { g := unique("fs", r, w, i); return startSessionBody(g, g, 120.5) }
-		}},
-		{floorReplay, floor, "/floor", func(int) request { return func(int, int) []byte { return replayBody } }},
-		{floorBank, floor, "/floor4", func(r int) request {
-			return func(w, i int) []byte { return refundBody(unique("fr", r, w, i), refundOrder(r, w)) }
-		}},
-		{gwStart, gw, "/start-session", func(r int) request {
-			return func(w, i int) []byte { g := unique("s", r, w, i); return startSessionBody(g, g, 120.5) }
-		}},
-		{gwReplay, gw, "/start-session", func(int) request { return func(int, int) []byte { return replayBody } }},
-		{gwHistory, gw, "/history", func(r int) request {
-			return func(w, i int) []byte { return historyBody(unique("h", r, w, i), historyOrder) }
-		}},
-		{gwRefund, gw, "/refund", func(r int) request {
-			return func(w, i int) []byte { return refundBody(unique("r", r, w, i), refundOrder(r, w)) }
-		}},
+	newSession := func(prefix string) func(int) request {
+		return func(round int) request {
+			return func(w, i int) []byte { g := unique(prefix, round, w, i); return startSessionBody(g, g, 120.5) }
+		}
 	}
+	refunds := func(prefix string) func(int) request {
+		return func(round int) request {
+			return func(w, i int) []byte { return refundBody(unique(prefix, round, w, i), f.refundOrder(s, round, w)) }
+		}
+	}
+	replay := func(int) request { return func(int, int) []byte { return f.replayBody } }
+	return []job{
+		{floorNew, r.floor, "/floor", newSession("fs")},
+		{floorReplay, r.floor, "/floor", replay},
+		{floorBank, r.floor, "/floor4", refunds("fr")},
+		{gwStart, r.gw, "/start-session", newSession("s")},
+		{gwReplay, r.gw, "/start-session", replay},
+		{gwHistory, r.gw, "/history", func(round int) request {
+			return func(w, i int) []byte { return historyBody(unique("h", round, w, i), f.historyOrder) }
+		}},
+		{gwRefund, r.gw, "/refund", refunds("r")},
+	}
+}
 
-	fmt.Fprintf(w, "benchload: %d connections, %s per scenario after %s of warm-up, %d interleaved rounds; medians\n",
-		s.Connections, s.Duration, s.Warmup, s.Rounds)
+// runRounds measures every job once a round, interleaved, and returns
+// each scenario's samples by name.
+func runRounds(ctx context.Context, s settings, jobs []job) (map[string][]sample, error) {
 	samples := map[string][]sample{}
 	client := newClient(s.Connections)
 	for round := range s.Rounds {
 		for _, j := range jobs {
 			sm, res := measure(ctx, client, j.p, j.path, s, j.body(round))
 			if ctx.Err() != nil {
-				return ctx.Err()
+				return nil, ctx.Err()
 			}
 			line := fmt.Sprintf("round %d  %-28s %8.0f req/s  p99 %6.1f ms  errors %d", round+1, j.sc.Name, sm.Rate, ms(sm.P99), sm.Errors)
 			if res.FirstError != "" {
@@ -154,6 +204,12 @@ func bench(ctx context.Context, s settings, w io.Writer) error {
 			samples[j.sc.Name] = append(samples[j.sc.Name], sm)
 		}
 	}
+	return samples, nil
+}
+
+// report writes the table of medians, a warning for each row that
+// counted failures, and the machine it ran on.
+func report(w io.Writer, jobs []job, samples map[string][]sample, loadBefore string) {
 	var rows []row
 	for _, j := range jobs {
 		rows = append(rows, summarise(j.sc, samples[j.sc.Name]))
@@ -167,7 +223,6 @@ func bench(ctx context.Context, s settings, w io.Writer) error {
 	}
 	fmt.Fprintf(w, "\nmachine: %s, %d CPUs (nproc), %s; load average before the run: %s\n",
 		cpuModel(), runtime.NumCPU(), runtime.Version(), loadBefore)
-	return nil
 }
 
 // measure loads one server for one window while sampling its RSS, and

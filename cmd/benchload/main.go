@@ -12,27 +12,33 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	var err error
-	if len(os.Args) == 7 && os.Args[1] == "floor" {
-		err = runFloor(ctx, os.Args[2], os.Args[3], os.Args[4], os.Args[5], os.Args[6])
-	} else if len(os.Args) == 1 {
-		var s settings
-		if s, err = parseSettings(os.Getenv); err == nil {
-			err = bench(ctx, s, os.Stdout)
-		}
-	} else {
-		err = fmt.Errorf("usage: benchload (settings from BENCH_DURATION, BENCH_CONNECTIONS, BENCH_ROUNDS, BENCH_WARMUP)")
-	}
-	if err != nil {
+	if err := run(context.Background(), os.Args[1:], os.Getenv, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "benchload:", err)
 		os.Exit(1)
 	}
+}
+
+// run is the floor when args name it, else the bench; an interrupt ends
+// either.
+func run(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	switch {
+	case len(args) == 6 && args[0] == "floor":
+		return runFloor(ctx, args[1], args[2], args[3], args[4], args[5])
+	case len(args) == 0:
+		s, err := parseSettings(getenv)
+		if err != nil {
+			return err
+		}
+		return bench(ctx, s, out)
+	}
+	return fmt.Errorf("usage: benchload (settings from BENCH_DURATION, BENCH_CONNECTIONS, BENCH_ROUNDS, BENCH_WARMUP)")
 }

@@ -11,7 +11,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/akinon-gateway/gateway/cmd/checkout/commerce"
@@ -42,8 +44,11 @@ func replayAt(args []string) int {
 // boolFlags are the flags that take no value.
 var boolFlags = map[string]bool{"browser": true, "v": true, "h": true, "help": true}
 
-// run is the whole program, so a test can boot it.
+// run is the whole program on the process's own output, so a test can
+// boot it; an interrupt ends it.
 func run(ctx context.Context, args []string, env func(string) string) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	return runTo(ctx, args, env, os.Stdout, os.Stderr)
 }
 

@@ -186,12 +186,9 @@ func runDecline(ctx context.Context, sc *scene) error {
 	sc.expectReturn(o, resolved, subResolved)
 	sc.expectPurchased(o)
 	sc.expectThankYou(o, v)
-	h, err := sc.history(ctx, o, commerce.HistoryRequest{})
-	if err != nil {
+	if err := sc.historyIs(ctx, o, "PURCHASE", resolved, subResolved, "50.00", "START REJECTED/PROCESSING_ERROR", "START RESOLVED/RESOLVED", "PURCHASE RESOLVED/RESOLVED"); err != nil {
 		return err
 	}
-	sc.expectHistory(h, "PURCHASE", resolved, subResolved, "50.00")
-	sc.expectSteps(h, "START REJECTED/PROCESSING_ERROR", "START RESOLVED/RESOLVED", "PURCHASE RESOLVED/RESOLVED")
 	sc.summary = fmt.Sprintf("%s declined (PROCESSING_ERROR), then paid with another card", o.Number)
 	return nil
 }
@@ -376,12 +373,9 @@ func runPendingResolved(ctx context.Context, sc *scene) error {
 		return fmt.Errorf("no purchase after the RESOLVED webhook: %w", err)
 	}
 	sc.expectPurchased(o)
-	h, err := sc.history(ctx, o, commerce.HistoryRequest{})
-	if err != nil {
+	if err := sc.historyIs(ctx, o, "PURCHASE", resolved, subResolved, "120.00", "START RESOLVED/RESOLVED", "PURCHASE RESOLVED/RESOLVED"); err != nil {
 		return err
 	}
-	sc.expectHistory(h, "PURCHASE", resolved, subResolved, "120.00")
-	sc.expectSteps(h, "START RESOLVED/RESOLVED", "PURCHASE RESOLVED/RESOLVED")
 	st := sc.shop.WebhookStats()
 	sc.summary = fmt.Sprintf("%s PENDING, webhook %s RESOLVED, purchased (webhooks: %d taken, %d duplicates, %d refused)",
 		o.Number, wh.EventID, st.Applied, st.Duplicates, st.Refused)
@@ -397,11 +391,9 @@ func runPendingRisky(ctx context.Context, sc *scene) error {
 	if p := o.View().Purchase; p != nil {
 		sc.failf("order %s: Commerce purchased a rejected payment (%s)", o.Number, p.Describe())
 	}
-	h, err := sc.history(ctx, o, commerce.HistoryRequest{})
-	if err != nil {
+	if err := sc.historyIs(ctx, o, "START", rejected, risky, "0.00"); err != nil {
 		return err
 	}
-	sc.expectHistory(h, "START", rejected, risky, "0.00")
 	sc.summary = fmt.Sprintf("%s PENDING, webhook %s REJECTED/RISKY, not purchased", o.Number, wh.EventID)
 	return nil
 }
@@ -412,19 +404,15 @@ func runRefund(ctx context.Context, sc *scene) error {
 		return err
 	}
 	sc.expectResolved("refund 50.00", sc.shop.Refund(ctx, o, commerce.MustAmount("50.00")))
-	h, err := sc.history(ctx, o, commerce.HistoryRequest{})
-	if err != nil {
+	if err := sc.historyIs(ctx, o, "REFUND", resolved, subResolved, "150.00"); err != nil {
 		return err
 	}
-	sc.expectHistory(h, "REFUND", resolved, subResolved, "150.00")
 	sc.expectResolved("refund the remaining 150.00", sc.shop.Refund(ctx, o, commerce.MustAmount("150.00")))
 	sc.expectRefused("refund 0.01 more than paid", sc.shop.Refund(ctx, o, commerce.MustAmount("0.01")),
 		http.StatusUnprocessableEntity, "amount_exceeds_balance")
-	if h, err = sc.history(ctx, o, commerce.HistoryRequest{}); err != nil {
+	if err := sc.historyIs(ctx, o, "REFUND", resolved, subResolved, "0.00", "START RESOLVED/RESOLVED", "PURCHASE RESOLVED/RESOLVED", "REFUND RESOLVED/RESOLVED", "REFUND RESOLVED/RESOLVED"); err != nil {
 		return err
 	}
-	sc.expectHistory(h, "REFUND", resolved, subResolved, "0.00")
-	sc.expectSteps(h, "START RESOLVED/RESOLVED", "PURCHASE RESOLVED/RESOLVED", "REFUND RESOLVED/RESOLVED", "REFUND RESOLVED/RESOLVED")
 	sc.summary = o.Number + " 200.00 refunded as 50.00 + 150.00, balance 0.00"
 	return nil
 }
@@ -440,12 +428,9 @@ func runVoid(ctx context.Context, sc *scene) error {
 	sc.expectThankYou(o, v)
 	sc.expect("order status", o.View().Status, commerce.OrderAuthorised)
 	sc.expectResolved("void of the authorisation", sc.shop.Void(ctx, o))
-	h, err := sc.history(ctx, o, commerce.HistoryRequest{})
-	if err != nil {
+	if err := sc.historyIs(ctx, o, "VOID", resolved, subResolved, "0.00", "START RESOLVED/RESOLVED", "VOID RESOLVED/RESOLVED"); err != nil {
 		return err
 	}
-	sc.expectHistory(h, "VOID", resolved, subResolved, "0.00")
-	sc.expectSteps(h, "START RESOLVED/RESOLVED", "VOID RESOLVED/RESOLVED")
 	sc.expectRefused("capture after void", sc.shop.Capture(ctx, o, nil), http.StatusUnprocessableEntity, "session_voided")
 	sc.expectRefused("refund after void", sc.shop.Refund(ctx, o, commerce.MustAmount("1.00")), http.StatusUnprocessableEntity, "session_voided")
 
@@ -455,11 +440,9 @@ func runVoid(ctx context.Context, sc *scene) error {
 		return err
 	}
 	sc.expectResolved("void of the purchase", sc.shop.Void(ctx, p))
-	if h, err = sc.history(ctx, p, commerce.HistoryRequest{}); err != nil {
+	if err := sc.historyIs(ctx, p, "VOID", resolved, subResolved, "0.00", "START RESOLVED/RESOLVED", "PURCHASE RESOLVED/RESOLVED", "VOID RESOLVED/RESOLVED"); err != nil {
 		return err
 	}
-	sc.expectHistory(h, "VOID", resolved, subResolved, "0.00")
-	sc.expectSteps(h, "START RESOLVED/RESOLVED", "PURCHASE RESOLVED/RESOLVED", "VOID RESOLVED/RESOLVED")
 	sc.summary = fmt.Sprintf("%s authorisation voided, %s purchase voided, balances 0.00", o.Number, p.Number)
 	return nil
 }
@@ -550,12 +533,9 @@ func runReplaySameGUID(ctx context.Context, sc *scene) error {
 		sc.expect("purchase retry transactionId", operationOf(x).TransactionID, p.TransactionID)
 		sc.expect("purchase retry Idempotent-Replayed", x.Header.Get(commerce.HeaderReplayed), "true")
 	}
-	h, err := sc.history(ctx, o, commerce.HistoryRequest{})
-	if err != nil {
+	if err := sc.historyIs(ctx, o, "REFUND", resolved, subResolved, "50.00", "START RESOLVED/RESOLVED", "PURCHASE RESOLVED/RESOLVED", "REFUND RESOLVED/RESOLVED"); err != nil {
 		return err
 	}
-	sc.expectHistory(h, "REFUND", resolved, subResolved, "50.00")
-	sc.expectSteps(h, "START RESOLVED/RESOLVED", "PURCHASE RESOLVED/RESOLVED", "REFUND RESOLVED/RESOLVED")
 	sc.summary = o.Number + " refund, history and purchase replayed byte for byte; refunded once"
 	return nil
 }
@@ -589,12 +569,9 @@ func runGUIDReused(ctx context.Context, sc *scene) error {
 		}
 		sc.expectRefused(st.what, operationOf(x), st.status, st.code)
 	}
-	h, err := sc.history(ctx, o, commerce.HistoryRequest{})
-	if err != nil {
+	if err := sc.historyIs(ctx, o, "REFUND", resolved, subResolved, "30.00", "START RESOLVED/RESOLVED", "PURCHASE RESOLVED/RESOLVED", "REFUND RESOLVED/RESOLVED"); err != nil {
 		return err
 	}
-	sc.expectHistory(h, "REFUND", resolved, subResolved, "30.00")
-	sc.expectSteps(h, "START RESOLVED/RESOLVED", "PURCHASE RESOLVED/RESOLVED", "REFUND RESOLVED/RESOLVED")
 	sc.summary = o.Number + " guid reused with another amount and another endpoint: 422 both times"
 	return nil
 }

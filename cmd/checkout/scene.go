@@ -150,6 +150,20 @@ func (sc *scene) expectHistory(h commerce.HistoryResponse, lastAction, status, s
 	sc.expect("history balance", h.Balance, commerce.MustAmount(balance))
 }
 
+// historyIs reads the order's whole history and expects its summary, and
+// its steps when they are given.
+func (sc *scene) historyIs(ctx context.Context, o *commerce.Order, lastAction, status, sub, balance string, steps ...string) error {
+	h, err := sc.history(ctx, o, commerce.HistoryRequest{})
+	if err != nil {
+		return err
+	}
+	sc.expectHistory(h, lastAction, status, sub, balance)
+	if steps != nil {
+		sc.expectSteps(h, steps...)
+	}
+	return nil
+}
+
 // expectSteps checks the steps' type/status/subStatus, in order.
 func (sc *scene) expectSteps(h commerce.HistoryResponse, want ...string) {
 	got := make([]string, len(h.Steps))

@@ -191,8 +191,8 @@ func expectPage(p *commerce.Page, want string) error {
 // wait.
 func payOnHostedPage(ctx context.Context, c *http.Client, start string, p Payment, pages *[]string) (*htmlForm, []string, error) {
 	var screens []string
+	w := &httpWalk{p: p}
 	resp, err := get(ctx, c, start)
-	cardSent, codeSent, hops := false, false, 0
 	for {
 		if err != nil {
 			return nil, screens, err
@@ -211,39 +211,55 @@ func payOnHostedPage(ctx context.Context, c *http.Client, start string, p Paymen
 		case kindReturn:
 			f, err := returnForm(here, form)
 			return f, screens, err
-		case kindCard:
-			if cardSent {
-				return nil, screens, fmt.Errorf("the card form came back (HTTP %d): %v", resp.StatusCode, page.Errors)
-			}
-			cardSent = true
-			if err := fillCard(form, p); err != nil {
-				return nil, screens, err
-			}
-		case kindBank:
-			// What the page's script does: submit the form as it stands.
-			if hops++; hops > 4 {
-				return nil, screens, fmt.Errorf("sent between the gateway and the bank %d times", hops)
-			}
-		case kindThreeDS:
-			if p.AbandonAtBank {
-				return nil, screens, errAbandoned
-			}
-			if err := codeOnce(codeSent, resp.StatusCode, p); err != nil {
-				return nil, screens, err
-			}
-			codeSent = true
-			form.Fields.Set("code", p.ThreeDSCode)
 		case kindProcessing:
 			if err := waitRefresh(ctx, refresh); err != nil {
 				return nil, screens, err
 			}
 			resp, err = get(ctx, c, here.String())
 			continue
-		default:
-			return nil, screens, fmt.Errorf("HTTP %d at %s: %q", resp.StatusCode, here.Path, page.Title)
+		}
+		if err := w.fill(kind, form, resp, page); err != nil {
+			return nil, screens, err
 		}
 		resp, err = post(ctx, c, here, form)
 	}
+}
+
+// httpWalk is what a shopper has sent on the way through the hosted page, so
+// that a screen coming back is a failure rather than a loop.
+type httpWalk struct {
+	p                  Payment
+	cardSent, codeSent bool
+	hops               int // bank forms submitted as they stand
+}
+
+// fill answers a screen that asks for something: the card, the 3-D
+// Secure code, or a bank form the page's script submits as it stands.
+func (w *httpWalk) fill(kind pageKind, form *htmlForm, resp *http.Response, page *hostedPage) error {
+	switch kind {
+	case kindCard:
+		if w.cardSent {
+			return fmt.Errorf("the card form came back (HTTP %d): %v", resp.StatusCode, page.Errors)
+		}
+		w.cardSent = true
+		return fillCard(form, w.p)
+	case kindBank:
+		if w.hops++; w.hops > 4 {
+			return fmt.Errorf("sent between the gateway and the bank %d times", w.hops)
+		}
+		return nil
+	case kindThreeDS:
+		if w.p.AbandonAtBank {
+			return errAbandoned
+		}
+		if err := codeOnce(w.codeSent, resp.StatusCode, w.p); err != nil {
+			return err
+		}
+		w.codeSent = true
+		form.Fields.Set("code", w.p.ThreeDSCode)
+		return nil
+	}
+	return fmt.Errorf("HTTP %d at %s: %q", resp.StatusCode, resp.Request.URL.Path, page.Title)
 }
 
 // readHostedPage reads and parses a screen of the gateway's.

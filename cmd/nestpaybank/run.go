@@ -8,13 +8,19 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/akinon-gateway/gateway/provider/processors/nestpay/nestpaybank"
 	"github.com/redis/go-redis/v9"
 )
 
+// run serves the bank until ctx ends or an interrupt comes.
 func run(ctx context.Context, args []string, out io.Writer) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	fs := flag.NewFlagSet("nestpaybank", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:0", "listen address")
 	redisURL := fs.String("redis", "redis://127.0.0.1:6379", "Redis holding the books")

@@ -82,20 +82,26 @@ func (p *processor) Authorise(ctx context.Context, req provider.AuthoriseRequest
 	return observe(p, ctx, "authorise", req.Reference, func(ctx context.Context) (provider.Result, error) { return p.Processor.Authorise(ctx, req) }, resultOutcome)
 }
 
+// The operations on an existing payment, observed alike.
 func (p *processor) Capture(ctx context.Context, req provider.OperationRequest) (provider.Result, error) {
-	return observe(p, ctx, "capture", req.Reference, func(ctx context.Context) (provider.Result, error) { return p.Processor.Capture(ctx, req) }, resultOutcome)
+	return p.op(ctx, "capture", req, p.Processor.Capture)
 }
 
 func (p *processor) Void(ctx context.Context, req provider.OperationRequest) (provider.Result, error) {
-	return observe(p, ctx, "void", req.Reference, func(ctx context.Context) (provider.Result, error) { return p.Processor.Void(ctx, req) }, resultOutcome)
+	return p.op(ctx, "void", req, p.Processor.Void)
 }
 
 func (p *processor) Refund(ctx context.Context, req provider.OperationRequest) (provider.Result, error) {
-	return observe(p, ctx, "refund", req.Reference, func(ctx context.Context) (provider.Result, error) { return p.Processor.Refund(ctx, req) }, resultOutcome)
+	return p.op(ctx, "refund", req, p.Processor.Refund)
 }
 
 func (p *processor) Status(ctx context.Context, req provider.OperationRequest) (provider.Result, error) {
-	return observe(p, ctx, "status", req.Reference, func(ctx context.Context) (provider.Result, error) { return p.Processor.Status(ctx, req) }, resultOutcome)
+	return p.op(ctx, "status", req, p.Processor.Status)
+}
+
+// op observes one operation on an existing payment.
+func (p *processor) op(ctx context.Context, method string, req provider.OperationRequest, call func(context.Context, provider.OperationRequest) (provider.Result, error)) (provider.Result, error) {
+	return observe(p, ctx, method, req.Reference, func(ctx context.Context) (provider.Result, error) { return call(ctx, req) }, resultOutcome)
 }
 
 func (p *processor) Inquire(ctx context.Context, req provider.InquiryRequest) (provider.Inquiry, error) {

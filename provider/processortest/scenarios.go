@@ -27,16 +27,12 @@ var scenarios = []scenario{
 	}},
 	{Frictionless, func(h *harness) {
 		p := h.approved(h.Cards.Frictionless, provider.Auth)
-		if p.walk.challenge {
-			h.t.Fatalf("a frictionless card was challenged: %s", describe(p.walk))
-		}
+		h.challenged(p, false, "a frictionless card")
 		h.books(p, "authorised", p.amount, 0, 0, 0)
 	}},
 	{ChallengePassed, func(h *harness) {
 		p := h.approved(h.Cards.Challenge, provider.Auth)
-		if !p.walk.challenge {
-			h.t.Fatalf("the challenge card was not challenged: %s", describe(p.walk))
-		}
+		h.challenged(p, true, "the challenge card")
 		h.books(p, "authorised", p.amount, 0, 0, 0)
 	}},
 	{ChallengeFailed, func(h *harness) {
@@ -46,9 +42,7 @@ var scenarios = []scenario{
 	}},
 	{NotEnrolled, func(h *harness) {
 		p := h.approved(h.Cards.NotEnrolled, provider.Auth)
-		if p.walk.challenge {
-			h.t.Fatalf("a card not enrolled was challenged: %s", describe(p.walk))
-		}
+		h.challenged(p, false, "a card not enrolled")
 	}},
 	{PartialCapture, func(h *harness) {
 		p := h.approved(h.Cards.Approve, provider.Auth)
@@ -187,6 +181,15 @@ func (h *harness) books(p payment, state string, authorised, captured, refunded,
 	if a.State != state || a.Authorised != authorised || a.Captured != captured || a.Refunded != refunded || a.Voided != voided {
 		h.t.Fatalf("bank's books %+v, want %s authorised %s captured %s refunded %s voided %s",
 			a, state, authorised, captured, refunded, voided)
+	}
+}
+
+// challenged fails unless the card's way met a 3-D Secure challenge
+// exactly when want says.
+func (h *harness) challenged(p payment, want bool, card string) {
+	h.t.Helper()
+	if p.walk.challenge != want {
+		h.t.Fatalf("%s: challenged %v, want %v: %s", card, p.walk.challenge, want, describe(p.walk))
 	}
 }
 

@@ -267,36 +267,33 @@ type SubStep struct {
 
 // StartSession calls start-session.
 func (g *Gateway) StartSession(ctx context.Context, r StartSessionRequest) (StartSessionResponse, *Exchange, error) {
-	var out StartSessionResponse
-	x, err := g.post(ctx, EndpointStartSession, r, &out)
-	return out, x, err
+	return call[StartSessionResponse](ctx, g, EndpointStartSession, r)
 }
 
 // Purchase calls purchase.
 func (g *Gateway) Purchase(ctx context.Context, r PurchaseRequest) (OperationResponse, *Exchange, error) {
-	var out OperationResponse
-	x, err := g.post(ctx, EndpointPurchase, r, &out)
-	return out, x, err
+	return call[OperationResponse](ctx, g, EndpointPurchase, r)
 }
 
 // Void calls void.
 func (g *Gateway) Void(ctx context.Context, r VoidRequest) (OperationResponse, *Exchange, error) {
-	var out OperationResponse
-	x, err := g.post(ctx, EndpointVoid, r, &out)
-	return out, x, err
+	return call[OperationResponse](ctx, g, EndpointVoid, r)
 }
 
 // Refund calls refund.
 func (g *Gateway) Refund(ctx context.Context, r RefundRequest) (OperationResponse, *Exchange, error) {
-	var out OperationResponse
-	x, err := g.post(ctx, EndpointRefund, r, &out)
-	return out, x, err
+	return call[OperationResponse](ctx, g, EndpointRefund, r)
 }
 
 // History calls history.
 func (g *Gateway) History(ctx context.Context, r HistoryRequest) (HistoryResponse, *Exchange, error) {
-	var out HistoryResponse
-	x, err := g.post(ctx, EndpointHistory, r, &out)
+	return call[HistoryResponse](ctx, g, EndpointHistory, r)
+}
+
+// call posts one of the five calls and decodes its answer as Out.
+func call[Out any](ctx context.Context, g *Gateway, endpoint string, r any) (Out, *Exchange, error) {
+	var out Out
+	x, err := g.post(ctx, endpoint, r, &out)
 	return out, x, err
 }
 

@@ -7,28 +7,20 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/akinon-gateway/gateway/extension/webhook"
 	"github.com/akinon-gateway/gateway/hashing"
 )
 
 // EventPaymentStatusChanged is the one event type of the contract.
-const EventPaymentStatusChanged = "PAYMENT_STATUS_CHANGED"
+const EventPaymentStatusChanged = webhook.EventType
 
-// webhookBody is the gateway's webhook. Amount is kept as the literal of
-// the body, because the hash covers the value as written.
+// webhookBody is the gateway's webhook, the body the gateway's encoder
+// declares, but with Amount kept as the literal of the body, because the
+// hash covers the value as written, and Installment as sent.
 type webhookBody struct {
-	EventID        string          `json:"eventId"`
-	EventType      string          `json:"eventType"`
-	EventTimestamp string          `json:"eventTimestamp"`
-	OrderID        string          `json:"orderId"`
-	SessionID      string          `json:"sessionId"`
-	TransactionID  string          `json:"transactionId"`
-	Status         string          `json:"status"`
-	SubStatus      string          `json:"subStatus"`
-	Amount         json.RawMessage `json:"amount"`
-	Currency       string          `json:"currency"`
-	Installment    json.RawMessage `json:"installment"`
-	Salt           string          `json:"salt"`
-	Hash           string          `json:"hash"`
+	webhook.Body
+	Amount      json.RawMessage `json:"amount"`
+	Installment json.RawMessage `json:"installment"`
 }
 
 // webhookAnswer is what the endpoint answers; the gateway reads only the
@@ -104,9 +96,8 @@ func (s *Shop) verifiedWebhook(w http.ResponseWriter, r *http.Request) (webhookB
 	if err := ev.check(); err != nil {
 		return ev, http.StatusBadRequest, err.Error()
 	}
-	fields := hashing.WebhookFields{Salt: ev.Salt, EventID: ev.EventID, EventTimestamp: ev.EventTimestamp,
-		OrderID: ev.OrderID, TransactionID: ev.TransactionID, Amount: string(ev.Amount),
-		Status: ev.Status, SubStatus: ev.SubStatus}
+	fields := ev.Fields()
+	fields.Amount = string(ev.Amount)
 	if !hashing.VerifyWebhook(s.cfg.WebhookHashKey, ev.Hash, fields) {
 		return ev, http.StatusUnauthorized, "bad hash: the body hash does not verify with this shop's WEBHOOK_HASH_KEY"
 	}

@@ -16,6 +16,13 @@ local function record_reply(rec)
   return redis.call('HGETALL', rec)
 end
 
+-- What a capture and a refund move: an amount within what one field
+-- holds and the other has not yet taken, into the other.
+local moves = {
+  capture = {from = 'authorised', into = 'captured', over = 'amount exceeds what is authorised'},
+  refund = {from = 'captured', into = 'refunded', over = 'amount exceeds what is captured and not refunded'},
+}
+
 -- act: KEYS 1 record, 2 account, 3 ledger, 4 transient counter
 -- ARGV 1 op, 2 ref, 3 outcome, 4 code, 5 detail, 6 processor id,
 --      7 challenge id, 8 resolve-at ms, 9 amount, 10 currency, 11 type,
@@ -68,17 +75,12 @@ local function act()
   elseif outcome == 'APPROVED' then
     if a.state ~= 'authorised' then
       refuse('12', 'the payment cannot take this operation')
-    elseif op == 'capture' then
-      if amount > n('authorised') - n('captured') then
-        refuse('13', 'amount exceeds what is authorised')
+    elseif moves[op] then
+      local m = moves[op]
+      if amount > n(m.from) - n(m.into) then
+        refuse('13', m.over)
       else
-        redis.call('HINCRBY', acct, 'captured', amount)
-      end
-    elseif op == 'refund' then
-      if amount > n('captured') - n('refunded') then
-        refuse('13', 'amount exceeds what is captured and not refunded')
-      else
-        redis.call('HINCRBY', acct, 'refunded', amount)
+        redis.call('HINCRBY', acct, m.into, amount)
       end
     elseif op == 'void' then
       -- A void reverses what the payment holds now: the authorisation

@@ -133,9 +133,30 @@ func (p *Processor) Installments(bin string) bool { return installmentBINs[bin] 
 // Authorise implements provider.Processor.
 func (p *Processor) Authorise(ctx context.Context, req provider.AuthoriseRequest) (provider.Result, error) {
 	d := digest(req.Reference)
+	res, failures := p.cardAnswer(req, d)
+	res, err := p.act(ctx, "Authorise", entry{op: provider.OpAuthorise, ref: req.Reference, tag: d, res: res,
+		amount: req.Amount, currency: req.Currency, typ: string(req.Type), failures: failures})
+	if err != nil || res.Outcome != provider.Challenge || p.opts.ACSURL == "" {
+		return res, err
+	}
+	// The form to the ACS is never in the books: a repeated reference
+	// gets it built again from the request.
+	flow := flowChallenge
+	if req.Card.Number == CardFrictionless {
+		flow = flowFrictionless
+	}
+	if res.Redirect, err = p.redirect(ctx, req, flow); err != nil {
+		return provider.Result{}, fmt.Errorf("%w: %w", provider.ErrTransient, err)
+	}
+	return res, nil
+}
+
+// cardAnswer is what the bank answers an authorisation of the card, d
+// being the digest of its reference, and how many transient failures
+// come before the answer.
+func (p *Processor) cardAnswer(req provider.AuthoriseRequest, d string) (res provider.Result, failures int) {
 	id := func(flags string) string { return "sbx-" + flags + "-" + d }
-	res := approved(id(""))
-	failures := 0
+	res = approved(id(""))
 	switch req.Card.Number {
 	case CardDeclined:
 		res = declined("05", "do not honour")
@@ -163,21 +184,7 @@ func (p *Processor) Authorise(ctx context.Context, req provider.AuthoriseRequest
 	case CardRefundFails:
 		res = approved(id("r"))
 	}
-	res, err := p.act(ctx, "Authorise", entry{op: provider.OpAuthorise, ref: req.Reference, tag: d, res: res,
-		amount: req.Amount, currency: req.Currency, typ: string(req.Type), failures: failures})
-	if err != nil || res.Outcome != provider.Challenge || p.opts.ACSURL == "" {
-		return res, err
-	}
-	// The form to the ACS is never in the books: a repeated reference
-	// gets it built again from the request.
-	flow := flowChallenge
-	if req.Card.Number == CardFrictionless {
-		flow = flowFrictionless
-	}
-	if res.Redirect, err = p.redirect(ctx, req, flow); err != nil {
-		return provider.Result{}, fmt.Errorf("%w: %w", provider.ErrTransient, err)
-	}
-	return res, nil
+	return res, failures
 }
 
 // Capture implements provider.Processor.

@@ -181,15 +181,13 @@ func (g *Sentinel) Master(tb testing.TB) *Server {
 // writes and has every replica back.
 func (g *Sentinel) Failover(tb testing.TB) time.Time {
 	tb.Helper()
-	old := g.Master(tb)
-	c := redis.NewSentinelClient(&redis.Options{Addr: g.sentinels[0].Addr})
-	defer c.Close()
-	if err := c.Failover(context.Background(), g.Name).Err(); err != nil {
-		tb.Fatal(err)
-	}
-	promoted := g.waitPromoted(tb, old)
-	g.waitNewMaster(tb, old)
-	return promoted
+	return g.replaceMaster(tb, func(*Server) {
+		c := redis.NewSentinelClient(&redis.Options{Addr: g.sentinels[0].Addr})
+		defer c.Close()
+		if err := c.Failover(context.Background(), g.Name).Err(); err != nil {
+			tb.Fatal(err)
+		}
+	}, nil)
 }
 
 // KillMaster SIGKILLs the master. The sentinels promote a replica after
@@ -198,12 +196,7 @@ func (g *Sentinel) Failover(tb testing.TB) time.Time {
 // returns when a replica became master.
 func (g *Sentinel) KillMaster(tb testing.TB) time.Time {
 	tb.Helper()
-	old := g.Master(tb)
-	old.Kill()
-	promoted := g.waitPromoted(tb, old)
-	old.Restart(tb)
-	g.waitNewMaster(tb, old)
-	return promoted
+	return g.replaceMaster(tb, (*Server).Kill, func(old *Server) { old.Restart(tb) })
 }
 
 // KillMasterForGood SIGKILLs the master and leaves it dead, as a host
@@ -211,10 +204,21 @@ func (g *Sentinel) KillMaster(tb testing.TB) time.Time {
 // others follow it. It returns when a replica became master.
 func (g *Sentinel) KillMasterForGood(tb testing.TB) time.Time {
 	tb.Helper()
+	return g.replaceMaster(tb, func(old *Server) { old.Kill(); g.dead[old] = true }, nil)
+}
+
+// replaceMaster ends the master's reign with end, waits until a replica
+// is promoted, runs after (nil for nothing) on the old master, and
+// waits until the new master takes writes with every replica back. It
+// returns when the replica was promoted.
+func (g *Sentinel) replaceMaster(tb testing.TB, end, after func(old *Server)) time.Time {
+	tb.Helper()
 	old := g.Master(tb)
-	old.Kill()
-	g.dead[old] = true
+	end(old)
 	promoted := g.waitPromoted(tb, old)
+	if after != nil {
+		after(old)
+	}
 	g.waitNewMaster(tb, old)
 	return promoted
 }
@@ -352,7 +356,7 @@ func (c *Cluster) Masters() []*Server {
 }
 
 // replicasOf are the replicas of a master: the nodes whose own line in
-// CLUSTER NODES says they replicate the master's id.
+// CLUSTER ServerS says they replicate the master's id.
 func (c *Cluster) replicasOf(tb testing.TB, master *Server) []*Server {
 	tb.Helper()
 	id := nodeID(tb, master)
@@ -435,12 +439,7 @@ func (c *Cluster) Failover(tb testing.TB, master *Server) time.Time {
 // It returns when the replica became master.
 func (c *Cluster) KillMaster(tb testing.TB, master *Server) time.Time {
 	tb.Helper()
-	replicas := c.replicasOf(tb, master)
-	master.Kill()
-	promoted := waitPromoted(tb, replicas)
-	master.Restart(tb)
-	c.waitOK(tb)
-	return promoted
+	return c.kill(tb, master, true)
 }
 
 // KillMasterForGood SIGKILLs a master and leaves it dead, as a host that
@@ -448,10 +447,23 @@ func (c *Cluster) KillMaster(tb testing.TB, master *Server) time.Time {
 // cluster is ok again.
 func (c *Cluster) KillMasterForGood(tb testing.TB, master *Server) time.Time {
 	tb.Helper()
+	return c.kill(tb, master, false)
+}
+
+// kill SIGKILLs a master, waits until a replica is promoted, starts the
+// master again if it comes back, and returns the promotion's time once
+// the cluster is ok.
+func (c *Cluster) kill(tb testing.TB, master *Server, comesBack bool) time.Time {
+	tb.Helper()
 	replicas := c.replicasOf(tb, master)
 	master.Kill()
-	c.dead[master] = true
+	if !comesBack {
+		c.dead[master] = true
+	}
 	promoted := waitPromoted(tb, replicas)
+	if comesBack {
+		master.Restart(tb)
+	}
 	c.waitOK(tb)
 	return promoted
 }

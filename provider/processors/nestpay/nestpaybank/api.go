@@ -52,6 +52,9 @@ func (b *Bank) api(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(out)
 }
 
+// act answers one operation of the XML API from the books: an inquiry,
+// a closing of a reference, a repeat of what was answered, or a step of
+// the order's life.
 func (b *Bank) act(ctx context.Context, req nestpay.Request) (nestpay.Response, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -63,16 +66,8 @@ func (b *Bank) act(ctx context.Context, req nestpay.Request) (nestpay.Response, 
 		return b.closeRef(ctx, req, provider.Operation(strings.TrimPrefix(req.Extra.Operation, "close:")))
 	}
 	key := b.opKey(req.OrderID, op, req.Extra.Reference)
-	if prev, err := b.rdb.Get(ctx, key).Result(); err == nil {
-		var a nestpay.Response
-		return a, xml.Unmarshal([]byte(prev), &a)
-	} else if !errors.Is(err, redis.Nil) {
-		return nestpay.Response{}, err
-	}
-	if closed, err := b.rdb.Exists(ctx, b.closedKey(req.OrderID, op, req.Extra.Reference)).Result(); err != nil {
-		return nestpay.Response{}, err
-	} else if closed == 1 {
-		return fail("99", "reference closed by an inquiry"), nil
+	if prev, done, err := b.answered(ctx, req, op, key); done || err != nil {
+		return prev, err
 	}
 	o, err := b.load(ctx, req.OrderID)
 	if errors.Is(err, errNoOrder) {
@@ -81,17 +76,8 @@ func (b *Bank) act(ctx context.Context, req nestpay.Request) (nestpay.Response, 
 	if err != nil {
 		return nestpay.Response{}, err
 	}
-	var step func(*order, nestpay.Request) (nestpay.Response, int64)
-	switch {
-	case (req.Type == "PreAuth" || req.Type == "Auth") && op == provider.OpAuthorise:
-		step = provision
-	case req.Type == "PostAuth" && op == provider.OpCapture:
-		step = postAuth
-	case req.Type == "Void" && op == provider.OpVoid:
-		step = void
-	case req.Type == "Credit" && op == provider.OpRefund:
-		step = credit
-	default:
+	step := stepOf(req.Type, op)
+	if step == nil {
 		return fail("99", "unsupported request "+req.Type+"/"+string(op)), nil
 	}
 	answer, amount := step(&o, req)
@@ -106,6 +92,42 @@ func (b *Bank) act(ctx context.Context, req nestpay.Request) (nestpay.Response, 
 	}
 	line := &ledger{Op: op, Ref: req.Extra.Reference, Outcome: outcome, Amount: amount}
 	return answer, b.save(ctx, req.OrderID, o, line, key, string(kept))
+}
+
+// answered is the answer the books already hold for the operation kept
+// at key, or the refusal of a reference an inquiry closed; done says
+// whether there was one.
+func (b *Bank) answered(ctx context.Context, req nestpay.Request, op provider.Operation, key string) (a nestpay.Response, done bool, err error) {
+	if prev, err := b.rdb.Get(ctx, key).Result(); err == nil {
+		err = xml.Unmarshal([]byte(prev), &a)
+		return a, true, err
+	} else if !errors.Is(err, redis.Nil) {
+		return a, true, err
+	}
+	closed, err := b.rdb.Exists(ctx, b.closedKey(req.OrderID, op, req.Extra.Reference)).Result()
+	if err != nil {
+		return a, true, err
+	}
+	if closed == 1 {
+		return fail("99", "reference closed by an inquiry"), true, nil
+	}
+	return a, false, nil
+}
+
+// stepOf is the step of an order's life a request type makes for the
+// operation, nil for a pair the bank does not serve.
+func stepOf(typ string, op provider.Operation) func(*order, nestpay.Request) (nestpay.Response, int64) {
+	switch {
+	case (typ == "PreAuth" || typ == "Auth") && op == provider.OpAuthorise:
+		return provision
+	case typ == "PostAuth" && op == provider.OpCapture:
+		return postAuth
+	case typ == "Void" && op == provider.OpVoid:
+		return void
+	case typ == "Credit" && op == provider.OpRefund:
+		return credit
+	}
+	return nil
 }
 
 func (b *Bank) closedKey(oid string, op provider.Operation, ref string) string {
