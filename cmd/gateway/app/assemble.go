@@ -43,11 +43,54 @@ func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, s
 	if gw.embedded {
 		gw.closers = append(gw.closers, tuneGC())
 	}
-	rdb, err := gw.connect(string(cfg.Store.URL), log, cfg.Store.ReplicaTimeout)
+	err := gw.wire(ctx, cfg, merchants, sections, log, o)
 	if err != nil {
+		gw.close()
 		return nil, err
 	}
-	books := rdb
+	return gw, nil
+}
+
+// wire builds the parts in the order they depend on each other; what it
+// opened before an error is closed by the caller.
+func (gw *gateway) wire(ctx context.Context, cfg Config, merchants *extension.Merchants, sections map[string][]*processors.Section,
+	log *zap.Logger, o options) error {
+	rdb, books, err := gw.connectStores(cfg, log)
+	if err != nil {
+		return err
+	}
+	tp, err := gw.tracing(ctx, cfg, rdb)
+	if err != nil {
+		return err
+	}
+	if err := gw.checkRedis(ctx, cfg, rdb, books, log); err != nil {
+		return err
+	}
+	parts := gw.openStore(cfg, rdb, merchants, log)
+	if err := gw.wireService(cfg, merchants, sections, books, tp, log, o); err != nil {
+		return err
+	}
+	gw.ready = &readiness{check: func(ctx context.Context) error { return gw.store.Check(ctx, cfg.Replica, gw.embedded) }}
+	gw.ready.refresh(ctx)
+	if err := gw.ready.detail(); err != nil {
+		log.Warn("not ready", zap.Error(err))
+	}
+	gw.wireHTTP(cfg, merchants, rdb, tp, partWarnings(parts), log)
+	hooks := cfg.Webhook
+	hooks.AllowPrivate = hooks.AllowPrivate || cfg.DevMode
+	gw.sender = webhook.NewSender(observe.Outbox(gw.store, gw.metrics), merchants, nil, hooks, log.Named("webhook"))
+	return nil
+}
+
+// connectStores opens the gateway's store and the sandbox bank's books:
+// SANDBOX_REDIS_URL's, an embedded store of their own beside an embedded
+// gateway store, or else the gateway's own.
+func (gw *gateway) connectStores(cfg Config, log *zap.Logger) (rdb, books redis.UniversalClient, err error) {
+	rdb, err = gw.connect(string(cfg.Store.URL), log, cfg.Store.ReplicaTimeout)
+	if err != nil {
+		return nil, nil, err
+	}
+	books = rdb
 	switch {
 	case cfg.SandboxRedisURL != "":
 		books, err = gw.connect(string(cfg.SandboxRedisURL), log, 0)
@@ -61,37 +104,46 @@ func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, s
 			log.Info("the sandbox bank keeps its books in an embedded store of its own", zap.String("embedded_addr", addr))
 		}
 	}
+	return rdb, books, err
+}
+
+// tracing sets up OpenTelemetry when configured, before the first Redis
+// command: on a Cluster, go-redis instruments only the node clients made
+// after it. Nil when tracing is off.
+func (gw *gateway) tracing(ctx context.Context, cfg Config, rdb redis.UniversalClient) (trace.TracerProvider, error) {
+	if cfg.Observe.OtelEndpoint == "" {
+		return nil, nil
+	}
+	sdk, err := observe.Tracing(ctx, cfg.Observe.OtelEndpoint, version)
 	if err != nil {
-		gw.close()
 		return nil, err
 	}
-	// Tracing is set up before the first command: on a Cluster, go-redis
-	// instruments only the node clients made after it.
-	var tp trace.TracerProvider
-	if cfg.Observe.OtelEndpoint != "" {
-		sdk, err := observe.Tracing(ctx, cfg.Observe.OtelEndpoint, version)
-		if err != nil {
-			gw.close()
-			return nil, err
-		}
-		gw.closers = append(gw.closers, func() { _ = sdk.Shutdown(context.Background()) })
-		if err := observe.TraceRedis(rdb, sdk); err != nil {
-			gw.close()
-			return nil, err
-		}
-		tp = sdk
+	gw.closers = append(gw.closers, func() { _ = sdk.Shutdown(context.Background()) })
+	if err := observe.TraceRedis(rdb, sdk); err != nil {
+		return nil, err
 	}
-	if !gw.embedded {
-		if err := checkPolicies(ctx, rdb, books); err != nil {
-			gw.close()
-			return nil, err
-		}
-		// -check-config refuses it; a running deployment is warned, not
-		// stopped.
-		if err := redisstore.CheckReplicas(ctx, rdb, cfg.Store.MinReplicas); errors.Is(err, redisstore.ErrUnwaitedReplicas) {
-			log.Warn("answers are not waited for by the replicas: a failover can lose them", zap.Error(err))
-		}
+	return sdk, nil
+}
+
+// checkRedis refuses a Redis that may evict and warns when answers are
+// not waited for by the replicas (-check-config refuses that; a running
+// deployment is warned, not stopped).
+func (gw *gateway) checkRedis(ctx context.Context, cfg Config, rdb, books redis.UniversalClient, log *zap.Logger) error {
+	if gw.embedded {
+		return nil
 	}
+	if err := checkPolicies(ctx, rdb, books); err != nil {
+		return err
+	}
+	if err := redisstore.CheckReplicas(ctx, rdb, cfg.Store.MinReplicas); errors.Is(err, redisstore.ErrUnwaitedReplicas) {
+		log.Warn("answers are not waited for by the replicas: a failover can lose them", zap.Error(err))
+	}
+	return nil
+}
+
+// openStore makes the store and its metrics, and names the parts that
+// are not for production in the log and the metrics.
+func (gw *gateway) openStore(cfg Config, rdb redis.UniversalClient, merchants *extension.Merchants, log *zap.Logger) []testPart {
 	gw.store = redisstore.New(rdb, "gw", cfg.Store.Shards)
 	gw.metrics = observe.NewMetrics(gw.store)
 	parts := testParts(cfg, merchants)
@@ -103,16 +155,20 @@ func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, s
 	durability := cfg.Store.Durability()
 	durability.Sentinel = gw.sentinelCensus(string(cfg.Store.URL))
 	gw.store.SetDurability(durability)
+	return parts
+}
 
+// wireService builds the merchants' processors (and the sandbox's ACS
+// when one uses it) and the service over the observed store.
+func (gw *gateway) wireService(cfg Config, merchants *extension.Merchants, sections map[string][]*processors.Section,
+	books redis.UniversalClient, tp trace.TracerProvider, log *zap.Logger, o options) error {
 	acsURL, serveACS, err := gw.sandboxACS(cfg, sections, log)
 	if err != nil {
-		gw.close()
-		return nil, err
+		return err
 	}
 	banks, acs, err := buildProcessors(sections, processors.Deps{Books: books, ACSURL: acsURL}, gw.metrics, tp)
 	if err != nil {
-		gw.close()
-		return nil, err
+		return err
 	}
 	if acs != nil {
 		serveACS(acs)
@@ -121,12 +177,13 @@ func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, s
 	gw.svc.SetMerchantProcessors(o.wrapBanks(banks))
 	gw.svc.SetProcessorFailures(observe.ProcessorFailures(log, gw.metrics))
 	gw.svc.SetEvents(webhook.NewEncoder(merchants, cfg.Webhook.Schedule))
+	return nil
+}
 
-	gw.ready = &readiness{check: func(ctx context.Context) error { return gw.store.Check(ctx, cfg.Replica, gw.embedded) }}
-	gw.ready.refresh(ctx)
-	if err := gw.ready.detail(); err != nil {
-		log.Warn("not ready", zap.Error(err))
-	}
+// wireHTTP builds the HTTP side: Akinon's calls and the hosted page, and
+// the operator's endpoints on their own router when ADMIN_ADDR is set.
+func (gw *gateway) wireHTTP(cfg Config, merchants *extension.Merchants, rdb redis.UniversalClient, tp trace.TracerProvider,
+	warnings []string, log *zap.Logger) {
 	throttle := extension.NewThrottle(redisstore.NewBudgets(rdb, "gw:rl"), cfg.HTTP.Throttle)
 	throttle.Refused = gw.metrics.Throttled
 	gw.srv = extension.New(extension.Options{
@@ -138,7 +195,7 @@ func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, s
 		Ready:          gw.ready.err,
 		Throttle:       throttle,
 		TrustedProxies: cfg.HTTP.TrustedProxies,
-		Warnings:       partWarnings(parts),
+		Warnings:       warnings,
 		IPv6Prefix:     cfg.HTTP.IPv6Prefix,
 	})
 	gw.admin = gw.srv.OperatorEcho(cfg.HTTP.AdminAddr != "")
@@ -157,11 +214,6 @@ func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, s
 	webhook.Mount(admin, gw.svc)
 	extension.MountDoubts(admin, gw.svc)
 	gw.srv.MountConsole(admin)
-
-	hooks := cfg.Webhook
-	hooks.AllowPrivate = hooks.AllowPrivate || cfg.DevMode
-	gw.sender = webhook.NewSender(observe.Outbox(gw.store, gw.metrics), merchants, nil, hooks, log.Named("webhook"))
-	return gw, nil
 }
 
 // background is the work that runs beside the HTTP side until its
