@@ -30,7 +30,7 @@ func (gw *gateway) sandboxACS(cfg Config, sections map[string][]*processors.Sect
 	if err != nil {
 		return "", nil, fmt.Errorf("listen %s (SANDBOX_ACS_ADDR): %w", cfg.SandboxACSAddr, err)
 	}
-	url = strings.TrimSuffix(cfg.SandboxACSURL, "/")
+	url = strings.TrimSuffix(string(cfg.SandboxACSURL), "/")
 	if url == "" {
 		url = "http://" + ln.Addr().String()
 	}
@@ -63,6 +63,17 @@ func usesSandbox(sections map[string][]*processors.Section) bool {
 		}
 	}
 	return false
+}
+
+// acsURL is SANDBOX_ACS_URL, refused at load when browsers could not be
+// sent to it.
+type acsURL string
+
+// UnmarshalText reads SANDBOX_ACS_URL.
+func (u *acsURL) UnmarshalText(text []byte) error {
+	v, err := parseACSURL(string(text))
+	*u = acsURL(v)
+	return err
 }
 
 // parseACSURL reads SANDBOX_ACS_URL: empty (the listener's own URL), or

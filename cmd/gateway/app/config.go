@@ -54,7 +54,7 @@ type Config struct {
 
 	SandboxRedisURL redisstore.URL `env:"SANDBOX_REDIS_URL" secret:"url" doc:"the sandbox bank's store; empty: the REDIS_URL one"`
 	SandboxACSAddr  string         `env:"SANDBOX_ACS_ADDR" doc:"the sandbox bank's 3-D Secure page listens here"`
-	SandboxACSURL   string         `env:"SANDBOX_ACS_URL" doc:"its public base URL; empty: the listener's own"`
+	SandboxACSURL   acsURL         `env:"SANDBOX_ACS_URL" doc:"its public base URL; empty: the listener's own"`
 	ReadyInterval   time.Duration  `env:"READY_INTERVAL" min:"1ns" doc:"how often readiness is re-checked"`
 
 	// What stands in for production parts, refused outside DEV_MODE unless
@@ -193,20 +193,11 @@ func (c Config) Validate() error {
 func (c Config) validate() (*extension.Merchants, map[string][]*processors.Section, error) {
 	ms, sections, merchants := c.merchants()
 	err := errors.Join(c.checkPublicURL(), c.HTTP.Validate(c.DevMode), c.Service.Validate(), c.Store.Validate(),
-		c.checkEmbedded(), c.checkWebhookTargets(ms), merchants, c.checkSandbox(ms), c.checkACSURL())
+		c.checkEmbedded(), c.checkWebhookTargets(ms), merchants, c.checkSandbox(ms))
 	if err != nil {
 		return nil, nil, err
 	}
 	return ms, sections, nil
-}
-
-// checkACSURL refuses a SANDBOX_ACS_URL shoppers' browsers could not be
-// sent to.
-func (c Config) checkACSURL() error {
-	if _, err := parseACSURL(c.SandboxACSURL); err != nil {
-		return fmt.Errorf("SANDBOX_ACS_URL: %w", err)
-	}
-	return nil
 }
 
 // checkEmbedded refuses the embedded in-memory store outside DEV_MODE
