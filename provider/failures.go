@@ -44,28 +44,28 @@ func (r reporting) Authorise(ctx context.Context, req AuthoriseRequest) (Result,
 	return res, err
 }
 
-func (r reporting) Capture(ctx context.Context, req OperationRequest) (Result, error) {
-	res, err := r.Processor.Capture(ctx, req)
-	r.done(ctx, OpCapture, req.Reference, err)
+// op reports a failed operation on an existing payment.
+func (r reporting) op(ctx context.Context, op Operation, req OperationRequest,
+	call func(context.Context, OperationRequest) (Result, error)) (Result, error) {
+	res, err := call(ctx, req)
+	r.done(ctx, op, req.Reference, err)
 	return res, err
+}
+
+func (r reporting) Capture(ctx context.Context, req OperationRequest) (Result, error) {
+	return r.op(ctx, OpCapture, req, r.Processor.Capture)
 }
 
 func (r reporting) Void(ctx context.Context, req OperationRequest) (Result, error) {
-	res, err := r.Processor.Void(ctx, req)
-	r.done(ctx, OpVoid, req.Reference, err)
-	return res, err
+	return r.op(ctx, OpVoid, req, r.Processor.Void)
 }
 
 func (r reporting) Refund(ctx context.Context, req OperationRequest) (Result, error) {
-	res, err := r.Processor.Refund(ctx, req)
-	r.done(ctx, OpRefund, req.Reference, err)
-	return res, err
+	return r.op(ctx, OpRefund, req, r.Processor.Refund)
 }
 
 func (r reporting) Status(ctx context.Context, req OperationRequest) (Result, error) {
-	res, err := r.Processor.Status(ctx, req)
-	r.done(ctx, "status", req.Reference, err)
-	return res, err
+	return r.op(ctx, "status", req, r.Processor.Status)
 }
 
 func (r reporting) Inquire(ctx context.Context, req InquiryRequest) (Inquiry, error) {
