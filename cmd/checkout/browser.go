@@ -19,6 +19,7 @@ import (
 
 	"github.com/akinon-gateway/gateway/cmd/checkout/chromium"
 	"github.com/akinon-gateway/gateway/cmd/checkout/commerce"
+	"github.com/akinon-gateway/gateway/cmd/checkout/hostedpage"
 )
 
 // browserShopper drives headless Chromium through the checkout: the
@@ -179,7 +180,7 @@ func (w *walker) hostedSteps(p Payment) (string, []string, error) {
 	if _, err := w.waitState("card"); err != nil {
 		return "", screens, err
 	}
-	screens = append(screens, string(kindCard))
+	screens = append(screens, string(hostedpage.KindCard))
 	if err := w.typeCard(p); err != nil {
 		return "", screens, err
 	}
@@ -197,10 +198,10 @@ func (w *walker) hostedSteps(p Payment) (string, []string, error) {
 		}
 		switch {
 		case strings.HasPrefix(state, "shop:"):
-			screens = append(screens, string(kindReturn))
+			screens = append(screens, string(hostedpage.KindReturn))
 			return state, screens, nil
 		case state == "3ds" && !codeSent:
-			screens = append(screens, string(kindThreeDS))
+			screens = append(screens, string(hostedpage.KindThreeDS))
 			if p.AbandonAtBank {
 				if err := w.screenshot("3-d-secure-abandoned"); err != nil {
 					return "", screens, err
