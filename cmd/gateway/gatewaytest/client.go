@@ -109,7 +109,7 @@ func (a Akinon) Call(tb testing.TB, path string, body, out any) int {
 func StartBody(order string) map[string]any {
 	return map[string]any{
 		"version": "1", "guid": "start-" + order, "orderId": order, "orderAmount": 120.5, "locale": "en",
-		"returnUrl": "http://127.0.0.1:9/return", "type": "SALE", "currency": "TRY",
+		"returnUrl": ReturnURL, "type": "SALE", "currency": "TRY",
 		"customer": map[string]any{"firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com"},
 	}
 }
