@@ -42,7 +42,6 @@ func newBrowserShopper(ctx context.Context, exec string) (*browserShopper, error
 	return &browserShopper{Browser: b, step: 30 * time.Second}, nil
 }
 
-
 // Checkout walks one order in its own browser context (its own cookies).
 func (b *browserShopper) Checkout(ctx context.Context, shop *commerce.Shop, o *commerce.Order, p Payment, sh *shots) (v Visit, err error) {
 	tab, cancel := chromedp.NewContext(b.Ctx, chromedp.WithNewBrowserContext())
