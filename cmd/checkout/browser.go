@@ -19,15 +19,14 @@ import (
 
 	"github.com/akinon-gateway/gateway/cmd/checkout/chromium"
 	"github.com/akinon-gateway/gateway/cmd/checkout/commerce"
+	"github.com/akinon-gateway/gateway/cmd/checkout/hostedpage"
 )
 
 // browserShopper drives headless Chromium through the checkout: the
 // shop's pages, the gateway's card form, the 3-D Secure step, the return
 // and the thank-you page, with a screenshot of each step.
 type browserShopper struct {
-	browser context.Context
-	cancel  func()
-	profile string
+	*chromium.Browser
 	// step bounds one wait for a page, well inside a scenario's deadline.
 	step time.Duration
 }
@@ -36,47 +35,16 @@ var _ Shopper = (*browserShopper)(nil)
 
 // newBrowserShopper starts Chromium with a fresh profile directory.
 func newBrowserShopper(ctx context.Context, exec string) (*browserShopper, error) {
-	if _, err := os.Stat(exec); err != nil {
-		return nil, fmt.Errorf("chromium: %w (set -chromium)", err)
-	}
-	profile, err := os.MkdirTemp("", "checkout-chromium-")
+	b, err := chromium.Start(ctx, exec, 760, 680, 30*time.Second)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w (set -chromium)", err)
 	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.WithoutCancel(ctx), chromium.Options(exec, profile, 760, 680)...)
-	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
-	b := &browserShopper{browser: browserCtx, profile: profile, step: 30 * time.Second,
-		cancel: func() { cancelBrowser(); cancelAlloc() }}
-
-	// The first action starts the browser and binds it to browserCtx, so
-	// it runs on that context; a timer bounds it instead.
-	started := make(chan error, 1)
-	go func() { started <- chromedp.Do(browserCtx) }()
-	timer := time.NewTimer(30 * time.Second)
-	defer timer.Stop()
-	select {
-	case err = <-started:
-	case <-timer.C:
-		err = errors.New("chromium did not start within 30s")
-	case <-ctx.Done():
-		err = ctx.Err()
-	}
-	if err != nil {
-		_ = b.Close()
-		return nil, fmt.Errorf("chromium: %w", err)
-	}
-	return b, nil
-}
-
-// Close stops Chromium and removes its profile.
-func (b *browserShopper) Close() error {
-	b.cancel()
-	return os.RemoveAll(b.profile)
+	return &browserShopper{Browser: b, step: 30 * time.Second}, nil
 }
 
 // Checkout walks one order in its own browser context (its own cookies).
 func (b *browserShopper) Checkout(ctx context.Context, shop *commerce.Shop, o *commerce.Order, p Payment, sh *shots) (v Visit, err error) {
-	tab, cancel := chromedp.NewContext(b.browser, chromedp.WithNewBrowserContext())
+	tab, cancel := chromedp.NewContext(b.Ctx, chromedp.WithNewBrowserContext())
 	defer cancel()
 	stop := context.AfterFunc(ctx, cancel)
 	defer stop()
@@ -179,7 +147,7 @@ func (w *walker) hostedSteps(p Payment) (string, []string, error) {
 	if _, err := w.waitState("card"); err != nil {
 		return "", screens, err
 	}
-	screens = append(screens, string(kindCard))
+	screens = append(screens, string(hostedpage.KindCard))
 	if err := w.typeCard(p); err != nil {
 		return "", screens, err
 	}
@@ -197,10 +165,10 @@ func (w *walker) hostedSteps(p Payment) (string, []string, error) {
 		}
 		switch {
 		case strings.HasPrefix(state, "shop:"):
-			screens = append(screens, string(kindReturn))
+			screens = append(screens, string(hostedpage.KindReturn))
 			return state, screens, nil
 		case state == "3ds" && !codeSent:
-			screens = append(screens, string(kindThreeDS))
+			screens = append(screens, string(hostedpage.KindThreeDS))
 			if p.AbandonAtBank {
 				if err := w.screenshot("3-d-secure-abandoned"); err != nil {
 					return "", screens, err

@@ -19,6 +19,7 @@ import (
 
 	"github.com/akinon-gateway/gateway/cmd/checkout/chromium"
 	"github.com/akinon-gateway/gateway/cmd/checkout/commerce"
+	"github.com/akinon-gateway/gateway/cmd/checkout/hostedpage"
 	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 	"github.com/akinon-gateway/gateway/extension/openapicheck"
 	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
@@ -160,26 +161,26 @@ func testBrowser(t *testing.T, checkout string, base []string) {
 			}
 			t.Run(fmt.Sprintf("%s/%d-%s", s.Name, i+1, o.Page), func(t *testing.T) {
 				dom := mustParseDOM(t, o.FinalDOM)
-				main := findElement(dom, func(n *html.Node) bool { return n.Data == "main" && attr(n, "data-page") != "" })
+				main := findElement(dom, func(n *html.Node) bool { return n.Data == "main" && hostedpage.Attr(n, "data-page") != "" })
 				if main == nil {
 					t.Fatalf("%s: no <main data-page>", o.FinalDOM)
 				}
-				if got := attr(main, "data-page"); got != o.Page {
+				if got := hostedpage.Attr(main, "data-page"); got != o.Page {
 					t.Errorf("DOM page %q, report says %q", got, o.Page)
 				}
 				switch o.Page {
 				case commerce.PageThankYou:
 					thankYou++
-					el := findElement(dom, func(n *html.Node) bool { return attr(n, "id") == "order-number" })
+					el := findElement(dom, func(n *html.Node) bool { return hostedpage.Attr(n, "id") == "order-number" })
 					if el == nil {
 						t.Fatalf("thank-you page without #order-number")
 					}
-					if got := strings.TrimSpace(text(el)); got != o.Number {
+					if got := strings.TrimSpace(hostedpage.Text(el)); got != o.Number {
 						t.Errorf("thank-you page shows order %q, want %q", got, o.Number)
 					}
 				case commerce.PagePaymentOptionSelection:
 					failed++
-					if findElement(dom, func(n *html.Node) bool { return attr(n, "id") == "errors" }) == nil {
+					if findElement(dom, func(n *html.Node) bool { return hostedpage.Attr(n, "id") == "errors" }) == nil {
 						t.Errorf("declined payment back on %s without #errors", o.Page)
 					}
 				default:

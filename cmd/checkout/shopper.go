@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/akinon-gateway/gateway/cmd/checkout/commerce"
+	"github.com/akinon-gateway/gateway/cmd/checkout/hostedpage"
 )
 
 // Payment is what the shopper types on the hosted page.
@@ -189,7 +189,7 @@ func expectPage(p *commerce.Page, want string) error {
 // page's URL in pages. A processing screen is reloaded after the Refresh
 // delay it names, as a browser does; the context's deadline bounds the
 // wait.
-func payOnHostedPage(ctx context.Context, c *http.Client, start string, p Payment, pages *[]string) (*htmlForm, []string, error) {
+func payOnHostedPage(ctx context.Context, c *http.Client, start string, p Payment, pages *[]string) (*hostedpage.Form, []string, error) {
 	var screens []string
 	w := &httpWalk{p: p}
 	resp, err := get(ctx, c, start)
@@ -197,21 +197,21 @@ func payOnHostedPage(ctx context.Context, c *http.Client, start string, p Paymen
 		if err != nil {
 			return nil, screens, err
 		}
-		page, perr := readHostedPage(resp)
+		page, perr := hostedpage.Read(resp)
 		if perr != nil {
 			return nil, screens, perr
 		}
 		here, refresh := resp.Request.URL, resp.Header.Get("Refresh")
 		*pages = append(*pages, here.Scheme+"://"+here.Host+here.Path)
-		kind, form := page.kind(refresh)
-		if kind != kindBank { // a form that submits itself is no screen the shopper sees
+		kind, form := page.Kind(refresh)
+		if kind != hostedpage.KindBank { // a form that submits itself is no screen the shopper sees
 			screens = append(screens, string(kind))
 		}
 		switch kind {
-		case kindReturn:
+		case hostedpage.KindReturn:
 			f, err := returnForm(here, form)
 			return f, screens, err
-		case kindProcessing:
+		case hostedpage.KindProcessing:
 			if err := waitRefresh(ctx, refresh); err != nil {
 				return nil, screens, err
 			}
@@ -235,20 +235,20 @@ type httpWalk struct {
 
 // fill answers a screen that asks for something: the card, the 3-D
 // Secure code, or a bank form the page's script submits as it stands.
-func (w *httpWalk) fill(kind pageKind, form *htmlForm, resp *http.Response, page *hostedPage) error {
+func (w *httpWalk) fill(kind hostedpage.Kind, form *hostedpage.Form, resp *http.Response, page *hostedpage.Page) error {
 	switch kind {
-	case kindCard:
+	case hostedpage.KindCard:
 		if w.cardSent {
 			return fmt.Errorf("the card form came back (HTTP %d): %v", resp.StatusCode, page.Errors)
 		}
 		w.cardSent = true
 		return fillCard(form, w.p)
-	case kindBank:
+	case hostedpage.KindBank:
 		if w.hops++; w.hops > 4 {
 			return fmt.Errorf("sent between the gateway and the bank %d times", w.hops)
 		}
 		return nil
-	case kindThreeDS:
+	case hostedpage.KindThreeDS:
 		if w.p.AbandonAtBank {
 			return errAbandoned
 		}
@@ -262,18 +262,8 @@ func (w *httpWalk) fill(kind pageKind, form *htmlForm, resp *http.Response, page
 	return fmt.Errorf("HTTP %d at %s: %q", resp.StatusCode, resp.Request.URL.Path, page.Title)
 }
 
-// readHostedPage reads and parses a screen of the gateway's.
-func readHostedPage(resp *http.Response) (*hostedPage, error) {
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	resp.Body.Close()
-	if err != nil {
-		return nil, err
-	}
-	return parseHostedPage(bytes.NewReader(raw))
-}
-
 // returnForm is the return form, its action made absolute against here.
-func returnForm(here *url.URL, form *htmlForm) (*htmlForm, error) {
+func returnForm(here *url.URL, form *hostedpage.Form) (*hostedpage.Form, error) {
 	action, err := here.Parse(form.Action)
 	if err != nil {
 		return nil, fmt.Errorf("return form action %q: %w", form.Action, err)
@@ -310,7 +300,7 @@ func waitRefresh(ctx context.Context, refresh string) error {
 
 // fillCard types the card into the form; the anti-forgery field and any
 // other hidden value stay as the page set them.
-func fillCard(form *htmlForm, p Payment) error {
+func fillCard(form *hostedpage.Form, p Payment) error {
 	form.Fields.Set("cardHolder", p.holder())
 	form.Fields.Set("cardNumber", p.CardNumber)
 	form.Fields.Set("expiry", p.expiry())
@@ -340,7 +330,7 @@ func get(ctx context.Context, c *http.Client, target string) (*http.Response, er
 
 // post submits a form the way a browser does; the client follows the
 // gateway's 303 to the next screen.
-func post(ctx context.Context, c *http.Client, base *url.URL, f *htmlForm) (*http.Response, error) {
+func post(ctx context.Context, c *http.Client, base *url.URL, f *hostedpage.Form) (*http.Response, error) {
 	action, err := base.Parse(f.Action)
 	if err != nil {
 		return nil, err

@@ -7,20 +7,31 @@ import (
 	"io"
 	"net/http"
 
-	"github.com/akinon-gateway/gateway/extension/webhook"
 	"github.com/akinon-gateway/gateway/hashing"
 )
 
 // EventPaymentStatusChanged is the one event type of the contract.
-const EventPaymentStatusChanged = webhook.EventType
+const EventPaymentStatusChanged = "PAYMENT_STATUS_CHANGED"
 
-// webhookBody is the gateway's webhook, the body the gateway's encoder
-// declares, but with Amount kept as the literal of the body, because the
-// hash covers the value as written, and Installment as sent.
+// webhookBody is the gateway's webhook as Akinon reads it. It is declared
+// here again on purpose, from the contract: a client that borrowed the
+// gateway's own type would agree with the gateway's mistakes. Amount is
+// kept as the literal of the body, because the hash covers the value as
+// written.
 type webhookBody struct {
-	webhook.Body
-	Amount      json.RawMessage `json:"amount"`
-	Installment json.RawMessage `json:"installment"`
+	EventID        string          `json:"eventId"`
+	EventType      string          `json:"eventType"`
+	EventTimestamp string          `json:"eventTimestamp"`
+	OrderID        string          `json:"orderId"`
+	SessionID      string          `json:"sessionId"`
+	TransactionID  string          `json:"transactionId"`
+	Status         string          `json:"status"`
+	SubStatus      string          `json:"subStatus"`
+	Amount         json.RawMessage `json:"amount"`
+	Currency       string          `json:"currency"`
+	Installment    json.RawMessage `json:"installment"`
+	Salt           string          `json:"salt"`
+	Hash           string          `json:"hash"`
 }
 
 // webhookAnswer is what the endpoint answers; the gateway reads only the
@@ -96,8 +107,9 @@ func (s *Shop) verifiedWebhook(w http.ResponseWriter, r *http.Request) (webhookB
 	if err := ev.check(); err != nil {
 		return ev, http.StatusBadRequest, err.Error()
 	}
-	fields := ev.Fields()
-	fields.Amount = string(ev.Amount)
+	fields := hashing.WebhookFields{Salt: ev.Salt, EventID: ev.EventID, EventTimestamp: ev.EventTimestamp,
+		OrderID: ev.OrderID, TransactionID: ev.TransactionID, Amount: string(ev.Amount),
+		Status: ev.Status, SubStatus: ev.SubStatus}
 	if !hashing.VerifyWebhook(s.cfg.WebhookHashKey, ev.Hash, fields) {
 		return ev, http.StatusUnauthorized, "bad hash: the body hash does not verify with this shop's WEBHOOK_HASH_KEY"
 	}

@@ -1,18 +1,18 @@
 package gatewaytest
 
 import (
-	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
-	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"regexp"
 	"testing"
 	"time"
 
+	"github.com/akinon-gateway/gateway/cmd/checkout/commerce"
+	"github.com/akinon-gateway/gateway/cmd/checkout/hostedpage"
 	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 )
 
@@ -77,19 +77,16 @@ func (a Akinon) Post(path string, body any) Answer {
 	return a.PostRaw(path, b)
 }
 
-// PostRaw sends one call with the body as it is.
+// PostRaw sends one call with the body as it is, through the one Akinon
+// client (commerce.Gateway) the checkout driver uses too.
 func (a Akinon) PostRaw(path string, body []byte) Answer {
-	req, err := http.NewRequest(http.MethodPost, a.Base+path, bytes.NewReader(body))
-	if err != nil {
-		return Answer{Err: err}
-	}
-	req.Header.Set("Content-Type", "application/json")
 	user, pass := a.User, a.Password
 	if user == "" {
 		user, pass = User, Password
 	}
-	req.SetBasicAuth(user, pass)
-	return answerOf((&http.Client{Timeout: 30 * time.Second}).Do(req))
+	g := &commerce.Gateway{BaseURL: a.Base, Username: user, Password: pass, Client: &http.Client{Timeout: 30 * time.Second}}
+	x := g.Call(context.Background(), path, body, "")
+	return Answer{Status: x.Status, Header: x.Header, Body: x.Body, Err: x.Err}
 }
 
 // Call sends one call and decodes the answer into out (when not nil); a
@@ -112,7 +109,7 @@ func (a Akinon) Call(tb testing.TB, path string, body, out any) int {
 func StartBody(order string) map[string]any {
 	return map[string]any{
 		"version": "1", "guid": "start-" + order, "orderId": order, "orderAmount": 120.5, "locale": "en",
-		"returnUrl": "http://127.0.0.1:9/return", "type": "SALE", "currency": "TRY",
+		"returnUrl": ReturnURL, "type": "SALE", "currency": "TRY",
 		"customer": map[string]any{"firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com"},
 	}
 }
@@ -129,17 +126,21 @@ func (a Akinon) StartSession(tb testing.TB, order string) (sid, redirect string)
 	return out.SessionID, out.RedirectURL
 }
 
-var csrfRE = regexp.MustCompile(`name="_csrf" value="([^"]*)"`)
-
-// CardForm is the hosted page's card form for card, with its CSRF token
-// read from page.
+// CardForm is the hosted page's card form for card, as the page set it
+// (its anti-forgery token among its fields) with the card typed in.
 func CardForm(page []byte, card string) (url.Values, error) {
-	m := csrfRE.FindSubmatch(page)
-	if m == nil {
+	p, err := hostedpage.Bytes(page)
+	if err != nil {
+		return nil, err
+	}
+	kind, form := p.Kind("")
+	if kind != hostedpage.KindCard {
 		return nil, fmt.Errorf("no card form on the page: %.300s", page)
 	}
-	return url.Values{"_csrf": {string(m[1])}, "cardHolder": {"Ada Lovelace"}, "cardNumber": {card},
-		"expiry": {"12/39"}, "cvc": {"123"}, "installment": {"1"}}, nil
+	for k, v := range map[string]string{"cardHolder": "Ada Lovelace", "cardNumber": card, "expiry": "12/39", "cvc": "123", "installment": "1"} {
+		form.Fields.Set(k, v)
+	}
+	return form.Fields, nil
 }
 
 // Shopper is one browser (a cookie jar) on the hosted page.
@@ -204,22 +205,16 @@ func ShopThreeDS(tb testing.TB, redirect string) Answer {
 	return s.PostForm(back, fields)
 }
 
-var (
-	formActionRE  = regexp.MustCompile(`<form[^>]*action="([^"]*)"`)
-	hiddenFieldRE = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
-)
-
-// PageForm reads a page's form: its action and hidden fields.
+// PageForm reads a page's first form: its action and fields.
 func PageForm(page []byte) (string, url.Values, error) {
-	m := formActionRE.FindSubmatch(page)
-	if m == nil {
+	p, err := hostedpage.Bytes(page)
+	if err != nil {
+		return "", nil, err
+	}
+	if len(p.Forms) == 0 {
 		return "", nil, fmt.Errorf("no form: %.300s", page)
 	}
-	fields := url.Values{}
-	for _, f := range hiddenFieldRE.FindAllSubmatch(page, -1) {
-		fields.Set(string(f[1]), html.UnescapeString(string(f[2])))
-	}
-	return html.UnescapeString(string(m[1])), fields, nil
+	return p.Forms[0].Action, p.Forms[0].Fields, nil
 }
 
 func mustForm(tb testing.TB, page Answer) (string, url.Values) {

@@ -30,6 +30,10 @@
 //	sid, redirect := a.StartSession(t, order)          // a SALE session of 120.50 TRY
 //	ans = gatewaytest.Shop(redirect, card)             // the shopper: hosted page, card form (HTTP); MustShop fails on Err
 //	ans = gatewaytest.ShopThreeDS(t, redirect)         // the same through the sandbox ACS and back
+//	back := gatewaytest.NewChromium(t).Pay(t, redirect, card) // in Chromium: the fields posted to ReturnURL
+//
+// The Akinon client is commerce.Gateway and the page is read by
+// hostedpage, the parts the checkout driver ships (cmd/checkout).
 //
 // And the test's own tools: NewClock (a clock that moves only when told),
 // FreeAddr (a loopback address nobody listens on) and Eventually (wait for

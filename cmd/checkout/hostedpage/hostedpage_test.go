@@ -1,4 +1,4 @@
-package main
+package hostedpage
 
 import (
 	"strings"
@@ -10,7 +10,7 @@ func TestParseHostedPage(t *testing.T) {
 		name       string
 		html       string
 		refresh    string
-		wantKind   pageKind
+		wantKind   Kind
 		wantAction string
 		wantFields map[string]string
 		wantSelect []string
@@ -24,7 +24,7 @@ func TestParseHostedPage(t *testing.T) {
 <input id="expiry" name="expiry"><input id="cvc" name="cvc">
 <select id="installment" name="installment"><option value="1">Single</option><option value="3">3</option></select>
 <button id="pay">Pay</button></form></main>`,
-			wantKind: kindCard, wantAction: "/pay/s1",
+			wantKind: KindCard, wantAction: "/pay/s1",
 			wantFields: map[string]string{"_csrf": "tok", "cardNumber": "", "installment": "1"},
 			wantSelect: []string{"1", "3"},
 		},
@@ -33,42 +33,42 @@ func TestParseHostedPage(t *testing.T) {
 			html: `<form method="POST" action="/pay/s1"><input type="hidden" name="_csrf" value="t2">
 <input name="cardNumber"><div class="err" id="err-cardNumber"> The card number is not valid. </div>
 <input type="hidden" name="installment" value="1"></form>`,
-			wantKind: kindCard, wantAction: "/pay/s1",
+			wantKind: KindCard, wantAction: "/pay/s1",
 			wantFields: map[string]string{"_csrf": "t2", "installment": "1"},
 			wantErrors: map[string]string{"cardNumber": "The card number is not valid."},
 		},
 		{
 			name:     "to the bank",
 			html:     `<h1>3-D Secure</h1><form method="POST" action="http://127.0.0.1:9/acs" id="bank"><input type="hidden" name="ref" value="pay-s1"><button id="to-bank">Continue</button></form>`,
-			wantKind: kindBank, wantAction: "http://127.0.0.1:9/acs", wantFields: map[string]string{"ref": "pay-s1"},
+			wantKind: KindBank, wantAction: "http://127.0.0.1:9/acs", wantFields: map[string]string{"ref": "pay-s1"},
 		},
 		{
 			name:     "the bank's 3-D Secure page",
 			html:     `<h1>Sandbox Bank</h1><form method="POST" action="/acs/answer" id="acs-challenge"><input type="hidden" name="sig" value="t3"><input id="code" name="code"><button id="verify">Verify</button></form>`,
-			wantKind: kindThreeDS, wantAction: "/acs/answer", wantFields: map[string]string{"sig": "t3", "code": ""},
+			wantKind: KindThreeDS, wantAction: "/acs/answer", wantFields: map[string]string{"sig": "t3", "code": ""},
 		},
 		{
 			name:     "back from the bank",
 			html:     `<form method="POST" action="http://gw.test/pay/s1/return/a1" id="acs-return"><input type="hidden" name="mac" value="m"></form>`,
-			wantKind: kindBank, wantAction: "http://gw.test/pay/s1/return/a1", wantFields: map[string]string{"mac": "m"},
+			wantKind: KindBank, wantAction: "http://gw.test/pay/s1/return/a1", wantFields: map[string]string{"mac": "m"},
 		},
 		{
 			name: "return",
 			html: `<h1 id="result">Payment approved</h1><form method="POST" action="http://shop.test/orders/redirection/return/" id="return">
 <input type="hidden" name="salt" value="abc"><input type="hidden" name="hash" value="h+/="><button id="back">Back</button></form>`,
-			wantKind: kindReturn, wantAction: "http://shop.test/orders/redirection/return/",
+			wantKind: KindReturn, wantAction: "http://shop.test/orders/redirection/return/",
 			wantFields: map[string]string{"salt": "abc", "hash": "h+/="},
 		},
-		{name: "processing", html: `<h1>Your payment is being processed</h1>`, refresh: "2", wantKind: kindProcessing},
-		{name: "expired", html: `<h1 id="message">This payment session has expired</h1>`, wantKind: kindMessage},
+		{name: "processing", html: `<h1>Your payment is being processed</h1>`, refresh: "2", wantKind: KindProcessing},
+		{name: "expired", html: `<h1 id="message">This payment session has expired</h1>`, wantKind: KindMessage},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := parseHostedPage(strings.NewReader(tc.html))
+			p, err := Parse(strings.NewReader(tc.html))
 			if err != nil {
 				t.Fatal(err)
 			}
-			kind, form := p.kind(tc.refresh)
+			kind, form := p.Kind(tc.refresh)
 			if kind != tc.wantKind {
 				t.Fatalf("kind %q, want %q", kind, tc.wantKind)
 			}
@@ -90,40 +90,6 @@ func TestParseHostedPage(t *testing.T) {
 				if p.Errors[k] != v {
 					t.Errorf("error %s = %q, want %q", k, p.Errors[k], v)
 				}
-			}
-		})
-	}
-}
-
-func TestFillCard(t *testing.T) {
-	cases := []struct {
-		name        string
-		choices     []string
-		installment int
-		want        string
-		wantErr     bool
-	}{
-		{"single payment", nil, 0, "", false},
-		{"3 installments offered", []string{"1", "2", "3"}, 3, "3", false},
-		{"12 installments not offered", []string{"1", "2", "3"}, 12, "", true},
-		{"installments on a foreign currency", nil, 3, "", true},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			f := &htmlForm{Fields: map[string][]string{"_csrf": {"tok"}}, Selects: map[string][]string{}}
-			if tc.choices != nil {
-				f.Selects["installment"] = tc.choices
-			}
-			err := fillCard(f, Payment{CardNumber: "4242 4242 4242 4242", Expiry: "12/30", Installment: tc.installment})
-			if (err != nil) != tc.wantErr {
-				t.Fatalf("error %v, want error %v", err, tc.wantErr)
-			}
-			if err != nil {
-				return
-			}
-			if f.Fields.Get("installment") != tc.want || f.Fields.Get("cardNumber") != "4242 4242 4242 4242" ||
-				f.Fields.Get("expiry") != "12/30" || f.Fields.Get("cvc") == "" || f.Fields.Get("_csrf") != "tok" {
-				t.Errorf("fields %v", f.Fields)
 			}
 		})
 	}
