@@ -34,24 +34,7 @@ func TestConformance(t *testing.T) {
 			Challenge: sandbox.CardThreeDS, Frictionless: sandbox.CardFrictionless, NotEnrolled: sandbox.CardNotEnrolled},
 		ChallengeCode: sandbox.ThreeDSCode,
 		Currency:      "TRY",
-		Stored: func(t *testing.T) []string {
-			t.Helper()
-			ctx := context.Background()
-			var all []string
-			for _, k := range rdb.Keys(ctx, prefix+"*").Val() {
-				switch rdb.Type(ctx, k).Val() {
-				case "list":
-					all = append(all, rdb.LRange(ctx, k, 0, -1).Val()...)
-				case "hash":
-					for f, v := range rdb.HGetAll(ctx, k).Val() {
-						all = append(all, f, v)
-					}
-				default:
-					all = append(all, rdb.Get(ctx, k).Val())
-				}
-			}
-			return all
-		},
+		Stored:        processortest.StoredValues(rdb, prefix),
 	})
 }
 
