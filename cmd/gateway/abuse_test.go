@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -23,9 +24,7 @@ func twoReplicas(t *testing.T, extra map[string]string) []string {
 	t.Helper()
 	srv := redistest.Start(t)
 	env := map[string]string{"TRUSTED_PROXIES": "127.0.0.1", "LOG_LEVEL": "error"}
-	for k, v := range extra {
-		env[k] = v
-	}
+	maps.Copy(env, extra)
 	a, _ := gatewaytest.Run(t, gatewaytest.Env(gatewaytest.FreeAddr(t), srv.URL(), "", env))
 	b, _ := gatewaytest.Run(t, gatewaytest.Env(gatewaytest.FreeAddr(t), srv.URL(), "", env))
 	return []string{a, b}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 	"io"
+	"maps"
 	"net/http"
 	"regexp"
 	"testing"
@@ -153,9 +154,7 @@ func faultEnv(tb testing.TB, storeURL, booksURL, hookURL string, extra map[strin
 		"ADMIN_PASSWORD":         "ops-password-123",
 		"LOG_LEVEL":              "error",
 	})
-	for k, v := range extra {
-		env[k] = v
-	}
+	maps.Copy(env, extra)
 	return env
 }
 
