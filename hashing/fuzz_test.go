@@ -10,7 +10,7 @@ import (
 // verification, which reads what a browser posts.
 func FuzzVerifyReturn(f *testing.F) {
 	for _, v := range mustLoadVectors(f, "return") {
-		r := v.returnFields()
+		r := v.returnFields(f)
 		f.Add(v.Scheme == string(SchemeSHA512KeyLast), v.Key, v.Hash,
 			r.Salt, r.OrderID, r.SessionID, r.TransactionID, r.Amount, r.Installment, r.Currency, r.Status, r.SubStatus,
 			uint8(0), uint8(1))

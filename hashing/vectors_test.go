@@ -1,6 +1,7 @@
 package hashing
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"strconv"
@@ -33,31 +34,31 @@ type vector struct {
 	Signature string `json:"signature"`
 }
 
-func (v vector) returnFields() ReturnFields {
-	return ReturnFields{
-		Salt:          v.Fields["salt"],
-		OrderID:       v.Fields["orderId"],
-		SessionID:     v.Fields["sessionId"],
-		TransactionID: v.Fields["transactionId"],
-		Amount:        v.Fields["amount"],
-		Installment:   v.Fields["installment"],
-		Currency:      v.Fields["currency"],
-		Status:        v.Fields["status"],
-		SubStatus:     v.Fields["subStatus"],
-	}
+func (v vector) returnFields(tb testing.TB) ReturnFields {
+	tb.Helper()
+	return fieldsAs[ReturnFields](tb, v)
 }
 
-func (v vector) webhookFields() WebhookFields {
-	return WebhookFields{
-		Salt:           v.Fields["salt"],
-		EventID:        v.Fields["eventId"],
-		EventTimestamp: v.Fields["eventTimestamp"],
-		OrderID:        v.Fields["orderId"],
-		TransactionID:  v.Fields["transactionId"],
-		Amount:         v.Fields["amount"],
-		Status:         v.Fields["status"],
-		SubStatus:      v.Fields["subStatus"],
+func (v vector) webhookFields(tb testing.TB) WebhookFields {
+	tb.Helper()
+	return fieldsAs[WebhookFields](tb, v)
+}
+
+// fieldsAs reads a vector's fields into T by name (encoding/json matches
+// orderId to OrderID), refusing a name T lacks so no field is dropped unseen.
+func fieldsAs[T any](tb testing.TB, v vector) T {
+	tb.Helper()
+	var out T
+	raw, err := json.Marshal(v.Fields)
+	if err != nil {
+		tb.Fatal(err)
 	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&out); err != nil {
+		tb.Fatalf("%s: fields of %T: %v", v.Name, out, err)
+	}
+	return out
 }
 
 func mustLoadVectors(tb testing.TB, kind string) []vector {
@@ -117,7 +118,7 @@ func TestReturnVectors(t *testing.T) {
 	for _, v := range mustLoadVectors(t, "return") {
 		t.Run(v.Name, func(t *testing.T) {
 			s := mustParseScheme(t, v.Scheme)
-			f := v.returnFields()
+			f := v.returnFields(t)
 			// The message openssl signed was joined in the contract's order,
 			// so this pins Values() to that order.
 			if got := joinFields(f.Values()); got != v.Message {
@@ -136,7 +137,7 @@ func TestReturnVectors(t *testing.T) {
 func TestWebhookVectors(t *testing.T) {
 	for _, v := range mustLoadVectors(t, "webhook") {
 		t.Run(v.Name, func(t *testing.T) {
-			f := v.webhookFields()
+			f := v.webhookFields(t)
 			if got := joinFields(f.Values()); got != v.Message {
 				t.Fatalf("signed message\n got %q\nwant %q", got, v.Message)
 			}
@@ -175,7 +176,7 @@ func TestReturnTampering(t *testing.T) {
 	for _, v := range mustLoadVectors(t, "return") {
 		t.Run(v.Name, func(t *testing.T) {
 			s := mustParseScheme(t, v.Scheme)
-			f := v.returnFields()
+			f := v.returnFields(t)
 			for i := range f.Values() {
 				values := f.Values()
 				values[i] = tamper(values[i])
@@ -201,7 +202,7 @@ func TestReturnTampering(t *testing.T) {
 func TestWebhookTampering(t *testing.T) {
 	for _, v := range mustLoadVectors(t, "webhook") {
 		t.Run(v.Name, func(t *testing.T) {
-			base := v.webhookFields()
+			base := v.webhookFields(t)
 			mutators := []func(*WebhookFields){
 				func(f *WebhookFields) { f.Salt = tamper(f.Salt) },
 				func(f *WebhookFields) { f.EventID = tamper(f.EventID) },
@@ -237,7 +238,7 @@ func TestWebhookTampering(t *testing.T) {
 func TestVerifyRejectsMalformedHash(t *testing.T) {
 	v := mustLoadVectors(t, "return")[0]
 	s := mustParseScheme(t, v.Scheme)
-	f := v.returnFields()
+	f := v.returnFields(t)
 	last := len(v.Hash) - 1
 	cases := []struct {
 		name, hash string

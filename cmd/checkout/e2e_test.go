@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -249,9 +250,7 @@ func mergeEnv(base, extra map[string]string) map[string]string {
 	for k, v := range base {
 		out[k] = v
 	}
-	for k, v := range extra {
-		out[k] = v
-	}
+	maps.Copy(out, extra)
 	return out
 }
 
@@ -315,15 +314,7 @@ func wantLine(t *testing.T, out, pattern string) {
 // successful refund's answer changed.
 func mustTamperRecording(t *testing.T, from, to string) {
 	t.Helper()
-	f, err := os.Open(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	records, err := commerce.ReadRecords(f)
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	records := mustReadRecords(t, from)
 	done := false
 	var buf bytes.Buffer
 	for _, r := range records {
@@ -340,6 +331,21 @@ func mustTamperRecording(t *testing.T, from, to string) {
 	if err := os.WriteFile(to, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// mustReadRecords reads the exchanges of a -record file.
+func mustReadRecords(t *testing.T, path string) []commerce.Record {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	records, err := commerce.ReadRecords(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return records
 }
 
 func mustParseDOM(t *testing.T, path string) *html.Node {
@@ -391,15 +397,7 @@ func checkRecording(t *testing.T, path string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	records, err := commerce.ReadRecords(f)
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	records := mustReadRecords(t, path)
 	if len(records) == 0 {
 		t.Fatalf("%s holds no exchange", path)
 	}

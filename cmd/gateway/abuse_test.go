@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -23,9 +24,7 @@ func twoReplicas(t *testing.T, extra map[string]string) []string {
 	t.Helper()
 	srv := redistest.Start(t)
 	env := map[string]string{"TRUSTED_PROXIES": "127.0.0.1", "LOG_LEVEL": "error"}
-	for k, v := range extra {
-		env[k] = v
-	}
+	maps.Copy(env, extra)
 	a, _ := gatewaytest.Run(t, gatewaytest.Env(gatewaytest.FreeAddr(t), srv.URL(), "", env))
 	b, _ := gatewaytest.Run(t, gatewaytest.Env(gatewaytest.FreeAddr(t), srv.URL(), "", env))
 	return []string{a, b}
@@ -89,6 +88,20 @@ func TestFailedAuthIsThrottledAcrossReplicas(t *testing.T) {
 // payFrom is a shopper at ip sending a card on a session's page.
 func payFrom(t *testing.T, redirect, ip, card string) *http.Response {
 	t.Helper()
+	c, resp := openPageFrom(t, redirect, ip)
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	form, err := gatewaytest.CardForm(page, card)
+	if err != nil {
+		t.Fatalf("%d: %v", resp.StatusCode, err)
+	}
+	return postFormFrom(t, c, redirect, ip, form.Encode())
+}
+
+// openPageFrom opens a session's page as a browser at ip, whose cookie jar
+// then carries the anti-forgery token for its card forms.
+func openPageFrom(t *testing.T, redirect, ip string) (*http.Client, *http.Response) {
+	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar}
 	get, _ := http.NewRequest(http.MethodGet, redirect, nil)
@@ -97,16 +110,16 @@ func payFrom(t *testing.T, redirect, ip, card string) *http.Response {
 	if err != nil {
 		t.Fatal(err)
 	}
-	page, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	form, err := gatewaytest.CardForm(page, card)
-	if err != nil {
-		t.Fatalf("%d: %v", resp.StatusCode, err)
-	}
-	post, _ := http.NewRequest(http.MethodPost, redirect, strings.NewReader(form.Encode()))
+	return c, resp
+}
+
+// postFormFrom posts an encoded card form to a session's page from ip.
+func postFormFrom(t *testing.T, c *http.Client, redirect, ip, form string) *http.Response {
+	t.Helper()
+	post, _ := http.NewRequest(http.MethodPost, redirect, strings.NewReader(form))
 	post.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	post.Header.Set("X-Forwarded-For", ip)
-	resp, err = c.Do(post)
+	resp, err := c.Do(post)
 	if err != nil {
 		t.Fatal(err)
 	}

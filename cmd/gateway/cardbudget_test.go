@@ -5,7 +5,6 @@ import (
 	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"strconv"
 	"strings"
@@ -19,19 +18,12 @@ import (
 // returns how many answers had each status.
 func junkForms(t *testing.T, redirect, ip, card string, n int) map[int]int {
 	t.Helper()
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar}
-	get, _ := http.NewRequest(http.MethodGet, redirect, nil)
-	get.Header.Set("X-Forwarded-For", ip)
-	resp, err := c.Do(get)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, resp := openPageFrom(t, redirect, ip)
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	u, _ := url.Parse(redirect)
 	token := ""
-	for _, ck := range jar.Cookies(u) {
+	for _, ck := range c.Jar.Cookies(u) {
 		if ck.Name == "gw_csrf" {
 			token = ck.Value
 		}
@@ -42,13 +34,7 @@ func junkForms(t *testing.T, redirect, ip, card string, n int) map[int]int {
 	form := url.Values{"_csrf": {token}, "cardHolder": {"X"}, "cardNumber": {card}, "expiry": {"12/39"}, "cvc": {"000"}, "installment": {"1"}}.Encode()
 	seen := map[int]int{}
 	for range n {
-		post, _ := http.NewRequest(http.MethodPost, redirect, strings.NewReader(form))
-		post.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		post.Header.Set("X-Forwarded-For", ip)
-		resp, err := c.Do(post)
-		if err != nil {
-			t.Fatal(err)
-		}
+		resp := postFormFrom(t, c, redirect, ip, form)
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		seen[resp.StatusCode]++

@@ -19,6 +19,7 @@ import (
 	"github.com/akinon-gateway/gateway/provider/audit"
 	"github.com/akinon-gateway/gateway/provider/processors/nestpay/nestpaybank"
 	"github.com/akinon-gateway/gateway/provider/processors/nestpay/nestpaybanktest"
+	"github.com/akinon-gateway/gateway/provider/processortest"
 	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
 )
 
@@ -62,45 +63,15 @@ func formOf(tb testing.TB, at *url.URL, body []byte) (htmlForm, bool) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	var found *html.Node
-	var walk func(*html.Node)
-	walk = func(n *html.Node) {
-		if found == nil && n.Type == html.ElementNode && n.Data == "form" {
-			found = n
-		}
-		for c := n.FirstChild; c != nil && found == nil; c = c.NextSibling {
-			walk(c)
-		}
-	}
-	walk(doc)
-	if found == nil {
+	found, ok := processortest.FirstForm(doc)
+	if !ok {
 		return htmlForm{}, false
 	}
-	attr := func(n *html.Node, k string) string {
-		for _, a := range n.Attr {
-			if a.Key == k {
-				return a.Val
-			}
-		}
-		return ""
-	}
-	f := htmlForm{Fields: url.Values{}}
-	to, err := at.Parse(attr(found, "action"))
+	to, err := at.Parse(found.Action)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	f.Action = to.String()
-	var inputs func(*html.Node)
-	inputs = func(n *html.Node) {
-		if n.Type == html.ElementNode && n.Data == "input" && attr(n, "name") != "" {
-			f.Fields.Set(attr(n, "name"), attr(n, "value"))
-		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			inputs(c)
-		}
-	}
-	inputs(found)
-	return f, true
+	return htmlForm{Action: to.String(), Fields: found.Fields}, true
 }
 
 // submit posts a form as a browser does after another site's page: with

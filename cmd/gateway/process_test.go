@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 	"io"
+	"maps"
 	"net/http"
 	"regexp"
 	"testing"
@@ -139,7 +140,7 @@ func page(u string) gatewaytest.Answer {
 // their own (a bank does not live in the gateway's store).
 func faultEnv(tb testing.TB, storeURL, booksURL, hookURL string, extra map[string]string) map[string]string {
 	tb.Helper()
-	env := gatewaytest.Env(gatewaytest.FreeAddr(tb), storeURL, hookURL, map[string]string{
+	faults := map[string]string{
 		"SANDBOX_REDIS_URL":      booksURL,
 		"REQUEST_LEASE":          "4s",
 		"PROCESSOR_TIMEOUT":      "1s",
@@ -152,11 +153,9 @@ func faultEnv(tb testing.TB, storeURL, booksURL, hookURL string, extra map[strin
 		"ADMIN_USERNAME":         "ops",
 		"ADMIN_PASSWORD":         "ops-password-123",
 		"LOG_LEVEL":              "error",
-	})
-	for k, v := range extra {
-		env[k] = v
 	}
-	return env
+	maps.Copy(faults, extra)
+	return gatewaytest.Env(gatewaytest.FreeAddr(tb), storeURL, hookURL, faults)
 }
 
 // settleWithin is how long a fault test waits for the reconciler after

@@ -95,39 +95,43 @@ func follow(ctx context.Context, rs *returns, ref string, rd *provider.Redirect,
 			w.fields = p[0]
 			return w, nil
 		}
-		next, ok := firstForm(doc)
+		next, ok := FirstForm(doc)
 		if !ok {
 			return w, fmt.Errorf("follow %s: the page has no form to go on with", action)
 		}
-		if _, asks := next.fields["code"]; asks {
+		if _, asks := next.Fields["code"]; asks {
 			w.challenge = true
-			next.fields.Set("code", code)
+			next.Fields.Set("code", code)
 		}
 		base := resp.Request.URL
-		to, err := base.Parse(next.action)
+		to, err := base.Parse(next.Action)
 		if err != nil {
-			return w, fmt.Errorf("follow: form action %q: %w", next.action, err)
+			return w, fmt.Errorf("follow: form action %q: %w", next.Action, err)
 		}
-		method, action, form = next.method, to.String(), next.fields
+		method, action, form = next.Method, to.String(), next.Fields
 	}
 	return w, fmt.Errorf("follow: no return after %v", w.pages)
 }
 
-type htmlForm struct {
-	method, action string
-	fields         url.Values
+// Form is a page's first form as a browser would submit it; its action is
+// as written on the page, still to be resolved against the page's address.
+type Form struct {
+	Method, Action string
+	Fields         url.Values
 }
 
-func firstForm(n *html.Node) (htmlForm, bool) {
+// FirstForm reads the first form under n with its named inputs; a form
+// that names no method is sent with GET, as a browser does.
+func FirstForm(n *html.Node) (Form, bool) {
 	if n.Type == html.ElementNode && n.Data == "form" {
-		f := htmlForm{method: strings.ToUpper(attr(n, "method")), action: attr(n, "action"), fields: url.Values{}}
-		if f.method == "" {
-			f.method = http.MethodGet
+		f := Form{Method: strings.ToUpper(attr(n, "method")), Action: attr(n, "action"), Fields: url.Values{}}
+		if f.Method == "" {
+			f.Method = http.MethodGet
 		}
 		var inputs func(*html.Node)
 		inputs = func(m *html.Node) {
 			if m.Type == html.ElementNode && m.Data == "input" && attr(m, "name") != "" {
-				f.fields.Set(attr(m, "name"), attr(m, "value"))
+				f.Fields.Set(attr(m, "name"), attr(m, "value"))
 			}
 			for c := m.FirstChild; c != nil; c = c.NextSibling {
 				inputs(c)
@@ -137,11 +141,11 @@ func firstForm(n *html.Node) (htmlForm, bool) {
 		return f, true
 	}
 	for c := n.FirstChild; c != nil; c = c.NextSibling {
-		if f, ok := firstForm(c); ok {
+		if f, ok := FirstForm(c); ok {
 			return f, true
 		}
 	}
-	return htmlForm{}, false
+	return Form{}, false
 }
 
 func attr(n *html.Node, name string) string {

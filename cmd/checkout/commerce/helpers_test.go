@@ -80,7 +80,9 @@ func postForm(target string, f url.Values) *http.Request {
 	return r
 }
 
-// testEvent is a webhook as the gateway writes it.
+// testEvent is a webhook as the gateway writes it. It does not reuse
+// webhookBody: a test that wrote events with the reader's own type would
+// agree with a mistake in its tags.
 type testEvent struct {
 	EventID        string          `json:"eventId"`
 	EventType      string          `json:"eventType"`

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -33,9 +34,7 @@ func production(extra map[string]string) map[string]string {
 		"ALLOW_SANDBOX":        "1",
 		"ALLOW_EMBEDDED_STORE": "1",
 	}
-	for k, v := range extra {
-		env[k] = v
-	}
+	maps.Copy(env, extra)
 	return env
 }
 
@@ -389,9 +388,7 @@ func fileMerchant(extra map[string]any) map[string]any {
 		"password": "a-long-and-secret-password",
 		"hashKey":  strings.Repeat("k", 32),
 	}
-	for k, v := range extra {
-		m[k] = v
-	}
+	maps.Copy(m, extra)
 	return m
 }
 

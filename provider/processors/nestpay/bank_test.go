@@ -60,19 +60,7 @@ func TestFakeBankBooksSurviveAKill(t *testing.T) {
 	bank, p, books, _ := startBank(t)
 	ctx := context.Background()
 	ref := "pay-kill-" + strings.ReplaceAll(time.Now().Format("150405.000000"), ".", "")
-	res, err := p.Authorise(ctx, provider.AuthoriseRequest{Reference: ref, Type: provider.Auth, Amount: 5000, Currency: "TRY",
-		ReturnURL: "http://127.0.0.1:1/return", Card: provider.Card{Number: "4000000000003220", ExpMonth: 1, ExpYear: 2040, CVC: "123"}})
-	if err != nil || res.Redirect == nil {
-		t.Fatalf("Authorise = %+v, %v", res, err)
-	}
-	fields := url.Values{}
-	for _, f := range res.Redirect.Fields {
-		fields.Set(f.Name, f.Value)
-	}
-	page, err := http.PostForm(res.Redirect.URL, fields)
-	if err != nil {
-		t.Fatal(err)
-	}
+	page := challengeAtBank(t, p, ref, 5000, "http://127.0.0.1:1/return")
 	returned := hiddenInputs(t, page)
 	done, err := p.Complete(ctx, provider.CompleteRequest{Reference: ref, Type: provider.Auth, Amount: 5000, Currency: "TRY", Fields: returned})
 	if err != nil || done.Outcome != provider.Approved {
@@ -112,19 +100,7 @@ func TestFakeBankDuplicateReturn(t *testing.T) {
 	t.Cleanup(listener.Close)
 	bank.SetFaults(t, nestpaybanktest.Faults{DuplicateReturn: true})
 	ref := "pay-dup-" + strings.ReplaceAll(time.Now().Format("150405.000000"), ".", "")
-	res, err := p.Authorise(ctx, provider.AuthoriseRequest{Reference: ref, Type: provider.Auth, Amount: 7000, Currency: "TRY",
-		ReturnURL: listener.URL + "/return", Card: provider.Card{Number: "4000000000003220", ExpMonth: 1, ExpYear: 2040, CVC: "123"}})
-	if err != nil || res.Redirect == nil {
-		t.Fatalf("Authorise = %+v, %v", res, err)
-	}
-	fields := url.Values{}
-	for _, f := range res.Redirect.Fields {
-		fields.Set(f.Name, f.Value)
-	}
-	page, err := http.PostForm(res.Redirect.URL, fields)
-	if err != nil {
-		t.Fatal(err)
-	}
+	page := challengeAtBank(t, p, ref, 7000, listener.URL+"/return")
 	first := hiddenInputs(t, page) // what the browser would post
 	var second url.Values
 	select {
@@ -142,6 +118,26 @@ func TestFakeBankDuplicateReturn(t *testing.T) {
 	if err != nil || a.Authorised != 7000 || len(a.Entries) != 1 {
 		t.Fatalf("books after two returns = %+v, %v; want one authorisation of 70.00", a, err)
 	}
+}
+
+// challengeAtBank authorises ref with the 3-D Secure test card and posts the
+// redirect form to the bank as a browser would, returning the bank's page.
+func challengeAtBank(t *testing.T, p *nestpay.Processor, ref string, amount provider.Money, returnURL string) *http.Response {
+	t.Helper()
+	res, err := p.Authorise(t.Context(), provider.AuthoriseRequest{Reference: ref, Type: provider.Auth, Amount: amount, Currency: "TRY",
+		ReturnURL: returnURL, Card: provider.Card{Number: "4000000000003220", ExpMonth: 1, ExpYear: 2040, CVC: "123"}})
+	if err != nil || res.Redirect == nil {
+		t.Fatalf("Authorise = %+v, %v", res, err)
+	}
+	fields := url.Values{}
+	for _, f := range res.Redirect.Fields {
+		fields.Set(f.Name, f.Value)
+	}
+	page, err := http.PostForm(res.Redirect.URL, fields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return page
 }
 
 func flat(v url.Values) map[string]string {

@@ -1,7 +1,6 @@
 package nestpay_test
 
 import (
-	"context"
 	"os"
 	"testing"
 	"time"
@@ -35,24 +34,7 @@ func startBank(t *testing.T) (*nestpaybanktest.Bank, *nestpay.Processor, *nestpa
 		t.Fatal(err)
 	}
 	rdb := srv.Client(t)
-	stored := func(t *testing.T) []string {
-		t.Helper()
-		ctx := context.Background()
-		var all []string
-		keys, err := rdb.Keys(ctx, store.Prefix+":*").Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, k := range keys {
-			if typ := rdb.Type(ctx, k).Val(); typ == "list" {
-				all = append(all, rdb.LRange(ctx, k, 0, -1).Val()...)
-			} else {
-				all = append(all, rdb.Get(ctx, k).Val())
-			}
-		}
-		return all
-	}
-	return bank, p, nestpaybank.NewBooks(rdb, store.Prefix), stored
+	return bank, p, nestpaybank.NewBooks(rdb, store.Prefix), processortest.StoredValues(rdb, store.Prefix+":")
 }
 
 type faults struct{ bank *nestpaybanktest.Bank }

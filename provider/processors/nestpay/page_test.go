@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"golang.org/x/net/html"
+
+	"github.com/akinon-gateway/gateway/provider/processortest"
 )
 
 // hiddenInputs reads the fields of the bank's auto-submitting return page.
@@ -15,25 +17,9 @@ func hiddenInputs(t *testing.T, resp *http.Response) map[string]string {
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("return page: HTTP %d, %v", resp.StatusCode, err)
 	}
-	out := map[string]string{}
-	var walk func(*html.Node)
-	walk = func(n *html.Node) {
-		if n.Type == html.ElementNode && n.Data == "input" {
-			var name, value string
-			for _, a := range n.Attr {
-				switch a.Key {
-				case "name":
-					name = a.Val
-				case "value":
-					value = a.Val
-				}
-			}
-			out[name] = value
-		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			walk(c)
-		}
+	form, ok := processortest.FirstForm(doc)
+	if !ok {
+		t.Fatal("return page: no form")
 	}
-	walk(doc)
-	return out
+	return flat(form.Fields)
 }

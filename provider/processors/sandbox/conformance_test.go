@@ -34,24 +34,7 @@ func TestConformance(t *testing.T) {
 			Challenge: sandbox.CardThreeDS, Frictionless: sandbox.CardFrictionless, NotEnrolled: sandbox.CardNotEnrolled},
 		ChallengeCode: sandbox.ThreeDSCode,
 		Currency:      "TRY",
-		Stored: func(t *testing.T) []string {
-			t.Helper()
-			ctx := context.Background()
-			var all []string
-			for _, k := range rdb.Keys(ctx, prefix+"*").Val() {
-				switch rdb.Type(ctx, k).Val() {
-				case "list":
-					all = append(all, rdb.LRange(ctx, k, 0, -1).Val()...)
-				case "hash":
-					for f, v := range rdb.HGetAll(ctx, k).Val() {
-						all = append(all, f, v)
-					}
-				default:
-					all = append(all, rdb.Get(ctx, k).Val())
-				}
-			}
-			return all
-		},
+		Stored:        processortest.StoredValues(rdb, prefix),
 	})
 }
 
@@ -75,40 +58,38 @@ func (l *link) set(slow time.Duration, drop bool) {
 	l.slow, l.drop = slow, drop
 }
 
-// answer passes on what the bank answered after it acted, late or never.
-func (l *link) answer(ctx context.Context, res provider.Result, err error) (provider.Result, error) {
-	l.mu.Lock()
-	slow, drop := l.slow, l.drop
-	l.mu.Unlock()
-	if drop {
-		return provider.Result{}, errors.New("sandbox link: connection reset after the request was sent")
-	}
-	if slow > 0 {
-		select {
-		case <-time.After(slow):
-		case <-ctx.Done():
-			return provider.Result{}, ctx.Err()
+// after passes on what the bank answered after it acted, late or never.
+func (l *link) after(ctx context.Context) func(provider.Result, error) (provider.Result, error) {
+	return func(res provider.Result, err error) (provider.Result, error) {
+		l.mu.Lock()
+		slow, drop := l.slow, l.drop
+		l.mu.Unlock()
+		if drop {
+			return provider.Result{}, errors.New("sandbox link: connection reset after the request was sent")
 		}
+		if slow > 0 {
+			select {
+			case <-time.After(slow):
+			case <-ctx.Done():
+				return provider.Result{}, ctx.Err()
+			}
+		}
+		return res, err
 	}
-	return res, err
 }
 
 func (l *link) Authorise(ctx context.Context, req provider.AuthoriseRequest) (provider.Result, error) {
-	res, err := l.Processor.Authorise(ctx, req)
-	return l.answer(ctx, res, err)
+	return l.after(ctx)(l.Processor.Authorise(ctx, req))
 }
 
 func (l *link) Capture(ctx context.Context, req provider.OperationRequest) (provider.Result, error) {
-	res, err := l.Processor.Capture(ctx, req)
-	return l.answer(ctx, res, err)
+	return l.after(ctx)(l.Processor.Capture(ctx, req))
 }
 
 func (l *link) Void(ctx context.Context, req provider.OperationRequest) (provider.Result, error) {
-	res, err := l.Processor.Void(ctx, req)
-	return l.answer(ctx, res, err)
+	return l.after(ctx)(l.Processor.Void(ctx, req))
 }
 
 func (l *link) Refund(ctx context.Context, req provider.OperationRequest) (provider.Result, error) {
-	res, err := l.Processor.Refund(ctx, req)
-	return l.answer(ctx, res, err)
+	return l.after(ctx)(l.Processor.Refund(ctx, req))
 }
