@@ -20,7 +20,7 @@ func TestAHangUpIsNotAFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _ = c.Write([]byte("POST /refund HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
-		"Authorization: Basic YWtpbm9uOnRlc3QtcGFzc3dvcmQtMDEyMw==\r\nContent-Length: 1000\r\n\r\n{\"guid\":"))
+		"Authorization: Basic YWtpbm9uLWd3OnRlc3QtcGFzc3dvcmQtMDEyMw==\r\nContent-Length: 1000\r\n\r\n{\"guid\":"))
 	c.Close()
 	redistest.Eventually(t, 5*time.Second, "the request's log line", func() bool {
 		return len(g.logs.FilterMessage("request").FilterField(zap.Int("status", 499)).All()) == 1

@@ -65,7 +65,11 @@ type consoleWorld struct {
 func mustConsoleWorld(tb testing.TB) *consoleWorld {
 	tb.Helper()
 	rcv := mustHookReceiver(tb)
-	g := mustGateway(tb, withAdmin(), withWebhooks(rcv.URL, []time.Duration{0, 10 * time.Millisecond, 10 * time.Millisecond}))
+	// A refund held in the bank stays in doubt while a browser looks at
+	// it, which takes longer than production's 8 s processor timeout when
+	// Chromium starts cold.
+	g := mustGateway(tb, withAdmin(), withWebhooks(rcv.URL, []time.Duration{0, 10 * time.Millisecond, 10 * time.Millisecond}),
+		withCallTimeout(2*time.Minute))
 	g.mustOrderIn(tb, "o-console", "refunded")
 	g.runSender(tb)
 	w := &consoleWorld{gateway: g, rcv: rcv}

@@ -109,7 +109,7 @@ func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, s
 		gw.close()
 		return nil, err
 	}
-	banks, acs, err := buildProcessors(sections, processors.Deps{Books: books, ACSURL: acsURL}, gw.metrics, tp)
+	banks, acs, err := buildProcessors(sections, processors.Deps{Books: books, ACSURL: acsURL, Now: o.now}, gw.metrics, tp)
 	if err != nil {
 		gw.close()
 		return nil, err

@@ -34,7 +34,8 @@ type Parts struct {
 	Merchants *extension.Merchants
 }
 
-// WithClock makes the service read the time from now, so a test can move it.
+// WithClock makes the service and the sandbox bank read the time from
+// now, so a test can move it (a PENDING card's verdict comes due with it).
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
 // WithProcessors wraps every processor built from the configuration, so a
