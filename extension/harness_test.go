@@ -202,6 +202,7 @@ type gateway struct {
 	merchant  *extension.Merchant
 	merchants *extension.Merchants
 	handler   http.Handler // what the gateway's listener serves
+	server    *extension.Server
 }
 
 type gatewayConfig struct {
@@ -325,6 +326,7 @@ func mustGateway(tb testing.TB, opts ...option) *gateway {
 	g.logs = logs
 	gw := gatewaytest.Start(tb, env, app.WithClock(g.clock.Now), app.WithProcessors(g.bank.wrap), app.WithLogCore(core))
 	g.svc, g.store, g.merchants, g.handler = gw.Service, gw.Store, gw.Merchants, gw.Handler
+	g.server = gw.Server
 	g.merchant = gw.Merchants.ByID("default")
 	return g
 }
