@@ -6,8 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
 	"go.uber.org/zap"
+
+	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 )
 
 // TestAHangUpIsNotAFailure: a client that goes away mid-request (its body
@@ -20,9 +21,9 @@ func TestAHangUpIsNotAFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _ = c.Write([]byte("POST /refund HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
-		"Authorization: Basic YWtpbm9uOnRlc3QtcGFzc3dvcmQtMDEyMw==\r\nContent-Length: 1000\r\n\r\n{\"guid\":"))
+		"Authorization: Basic YWtpbm9uLWd3OnRlc3QtcGFzc3dvcmQtMDEyMw==\r\nContent-Length: 1000\r\n\r\n{\"guid\":"))
 	c.Close()
-	redistest.Eventually(t, 5*time.Second, "the request's log line", func() bool {
+	gatewaytest.Eventually(t, 5*time.Second, "the request's log line", func() bool {
 		return len(g.logs.FilterMessage("request").FilterField(zap.Int("status", 499)).All()) == 1
 	})
 	for _, e := range g.logs.All() {

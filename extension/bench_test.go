@@ -10,24 +10,21 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
-	"github.com/akinon-gateway/gateway/extension"
-	"github.com/akinon-gateway/gateway/hashing"
+	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 	"github.com/akinon-gateway/gateway/provider"
 	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
-	"github.com/akinon-gateway/gateway/provider/redisstore"
 	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
 )
 
 // The benchmarks measure what a call costs against two baselines taken
-// in the same run: an Echo handler that touches nothing (BenchmarkBaseline)
-// and one Redis round trip (BenchmarkRedisRoundTrip). `make bench` prints
-// every result as a ratio of both, so a regression shows as a ratio that
+// in the same run: the gateway's handler answering /healthz, which
+// touches nothing (BenchmarkBaseline), and one Redis round trip
+// (BenchmarkRedisRoundTrip). `make bench` prints every result as a ratio of both, so a regression shows as a ratio that
 // moved, whatever the machine's speed.
 
 type benchGateway struct {
-	srv   *extension.Server
+	h     http.Handler // the gateway's handler, called without a network
 	merch *provider.Merchant
 	svc   *provider.Service
 }
@@ -39,6 +36,9 @@ type benchStore struct {
 	shards, replicas int
 }
 
+// mustBenchGateway starts the gateway (gatewaytest.Start) on a
+// redis-server of its own laid out as asked, with no background work
+// running beside the calls measured.
 func mustBenchGateway(b *testing.B, layouts ...benchStore) (*benchGateway, *redistest.Server) {
 	b.Helper()
 	layout := benchStore{shards: 1}
@@ -46,33 +46,29 @@ func mustBenchGateway(b *testing.B, layouts ...benchStore) (*benchGateway, *redi
 		layout = layouts[0]
 	}
 	rs := redistest.Start(b)
-	st := redisstore.New(rs.Client(b), "bench", layout.shards)
+	env := gatewaytest.Env(gatewaytest.FreeAddr(b), rs.URL(), "", map[string]string{
+		"REDIS_SHARDS": strconv.Itoa(layout.shards), "LOG_LEVEL": "error",
+		"JOBS_INTERVAL": "1000h", "RECONCILE_INTERVAL": "1000h", "WEBHOOK_POLL": "1000h",
+	})
 	if layout.replicas > 0 {
 		redistest.Start(b, redistest.ReplicaOf(rs))
-		st.SetDurability(redisstore.Durability{MinReplicas: layout.replicas, Timeout: time.Second})
+		env["REDIS_MIN_REPLICAS"], env["REDIS_REPLICA_TIMEOUT"] = strconv.Itoa(layout.replicas), "1s"
 		c := rs.Client(b)
 		for c.Do(context.Background(), "WAIT", layout.replicas, 100).Val() != int64(layout.replicas) {
 			c.Set(context.Background(), "sync-probe", 1, 0) // until the replica is in sync
 		}
 	}
-	bank := sandbox.New(rs.Client(b), sandbox.Options{Prefix: "bench-bank", PendingDelay: time.Second})
-	svc := provider.NewService(st, map[string]provider.Processor{sandbox.Name: bank}, sandbox.Name, provider.DefaultConfig())
-	m := &extension.Merchant{Merchant: provider.Merchant{ID: "m", InstallmentRates: provider.DefaultInstallmentRates()},
-		Username: "u", Password: "p", HashKey: strings.Repeat("k", 32), HashScheme: hashing.DefaultScheme}
-	ms, err := extension.NewMerchants([]*extension.Merchant{m})
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := extension.New(extension.Options{Service: svc, Merchants: ms, PublicURL: "https://gw.example"})
-	return &benchGateway{srv: srv, merch: &m.Merchant, svc: svc}, rs
+	gw := gatewaytest.Start(b, env)
+	m := gw.Merchants.All()[0]
+	return &benchGateway{h: gw.Handler, merch: &m.Merchant, svc: gw.Service}, rs
 }
 
 func (g *benchGateway) post(b *testing.B, path, body string) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
-	req.SetBasicAuth("u", "p")
+	req.SetBasicAuth(gatewaytest.User, gatewaytest.Password)
 	rec := httptest.NewRecorder()
-	g.srv.ServeHTTP(rec, req)
+	g.h.ServeHTTP(rec, req)
 	if rec.Code != http.StatusOK {
 		b.Fatalf("%s: %d %s", path, rec.Code, rec.Body)
 	}
@@ -104,7 +100,7 @@ func BenchmarkBaseline(b *testing.B) {
 	req := httptest.NewRequest(http.MethodGet, "/healthz", nil)
 	for b.Loop() {
 		rec := httptest.NewRecorder()
-		g.srv.ServeHTTP(rec, req)
+		g.h.ServeHTTP(rec, req)
 	}
 }
 

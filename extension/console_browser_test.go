@@ -12,11 +12,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/akinon-gateway/gateway/cmd/checkout/chromium"
+	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 )
 
 // chromiumPath is the browser the console test drives: $CHROMIUM, or
@@ -222,7 +222,7 @@ func TestConsoleInChromium(t *testing.T) {
 	if state := b.text(t, "#event-state"); state != "pending" && state != "delivered" {
 		t.Errorf("right after the replay the event is %q, want pending (or already delivered)", state)
 	}
-	redistest.Eventually(t, 10*time.Second, "the replayed event delivered", func() bool {
+	gatewaytest.Eventually(t, 10*time.Second, "the replayed event delivered", func() bool {
 		b.open(t, "/admin/events/"+w.eventID)
 		return b.text(t, "#event-state") == "delivered"
 	})

@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 	"github.com/akinon-gateway/gateway/extension/webhook"
 	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
-	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
 )
 
 // hookReceiver is the merchant's webhook endpoint: it answers 503 until
@@ -65,11 +65,15 @@ type consoleWorld struct {
 func mustConsoleWorld(tb testing.TB) *consoleWorld {
 	tb.Helper()
 	rcv := mustHookReceiver(tb)
-	g := mustGateway(tb, withAdmin(), withWebhooks(rcv.URL, []time.Duration{0, 10 * time.Millisecond, 10 * time.Millisecond}))
+	// A refund held in the bank stays in doubt while a browser looks at
+	// it, which takes longer than production's 8 s processor timeout when
+	// Chromium starts cold.
+	g := mustGateway(tb, withAdmin(), withWebhooks(rcv.URL, []time.Duration{0, 10 * time.Millisecond, 10 * time.Millisecond}),
+		withCallTimeout(2*time.Minute))
 	g.mustOrderIn(tb, "o-console", "refunded")
 	g.runSender(tb)
 	w := &consoleWorld{gateway: g, rcv: rcv}
-	redistest.Eventually(tb, 10*time.Second, "a dead letter", func() bool {
+	gatewaytest.Eventually(tb, 10*time.Second, "a dead letter", func() bool {
 		evs, err := g.store.DeadLetters(context.Background(), 10)
 		if err != nil || len(evs) != 1 {
 			return false
@@ -298,7 +302,7 @@ func TestConsoleActions(t *testing.T) {
 	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/admin/events/"+w.eventID+"?replayed=1" {
 		t.Fatalf("replay: %d %s\n%s", r.Status, r.Header.Get("Location"), r.Body)
 	}
-	redistest.Eventually(t, 5*time.Second, "the replayed event delivered", func() bool {
+	gatewaytest.Eventually(t, 5*time.Second, "the replayed event delivered", func() bool {
 		return strings.Contains(string(op.get(t, "/admin/events/"+w.eventID).Body), `id="event-state">delivered<`)
 	})
 	again := op.post(t, replay, url.Values{"_csrf": {token}})

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -22,14 +21,13 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/akinon-gateway/gateway/cmd/gateway/app"
+	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 	"github.com/akinon-gateway/gateway/extension"
 	"github.com/akinon-gateway/gateway/extension/openapicheck"
-	"github.com/akinon-gateway/gateway/extension/webhook"
-	"github.com/akinon-gateway/gateway/hashing"
 	"github.com/akinon-gateway/gateway/provider"
 	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 	"github.com/akinon-gateway/gateway/provider/redisstore"
@@ -40,7 +38,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // Credentials and keys of the merchant every test gateway serves.
 const (
-	testUser     = "akinon"
+	testUser     = "akinon-gw" // not the development one, which only DEV_MODE takes
 	testPassword = "test-password-0123"
 	testHashKey  = "test-hash-key-0123456789abcdef0123456789"
 	returnURL    = "https://shop.example/orders/return"
@@ -51,18 +49,6 @@ const (
 // it, so timestamps in bodies are fixed and golden files can hold them.
 var epoch = time.Date(2026, 11, 22, 11, 5, 9, 123e6, time.UTC)
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // gate holds one processor call until the test releases it: before the
 // bank acts, or (after) once it has acted and before its answer returns.
 type gate struct {
@@ -71,16 +57,21 @@ type gate struct {
 	after   bool
 }
 
-// bank is the sandbox with two things a test needs: a call can be held
-// inside the processor, and every reference the processor saw is kept.
+// bank is what a test sees of the gateway's sandbox bank: a call can be
+// held inside the processor, every reference the processor saw is kept,
+// and the bank's books can be read.
 type bank struct {
-	*sandbox.Processor
+	books *sandbox.Processor // a reader of the bank's books in Redis
 	mu    sync.Mutex
 	gates map[string]*gate
 	refs  map[string][]string
 }
 
-var _ provider.Processor = (*bank)(nil)
+// wrap is the app.WithProcessors seam: every merchant's processor goes
+// through the bank's gates and counts.
+func (b *bank) wrap(_, _ string, p provider.Processor) provider.Processor {
+	return &gated{Processor: p, bank: b}
+}
 
 // hold makes the next call of method wait inside the processor, before
 // the bank acts, until the returned release is called; entered is closed
@@ -145,63 +136,99 @@ func (b *bank) references(method string) []string {
 	return append([]string(nil), b.refs[method]...)
 }
 
-func (b *bank) Authorise(ctx context.Context, req provider.AuthoriseRequest) (provider.Result, error) {
-	return pass(b, ctx, "Authorise", req.Reference, func() (provider.Result, error) { return b.Processor.Authorise(ctx, req) })
+// Calls is how many times the processor was asked to do method.
+func (b *bank) Calls(method string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.refs[method])
 }
 
-func (b *bank) Complete(ctx context.Context, req provider.CompleteRequest) (provider.Result, error) {
-	return pass(b, ctx, "Complete", req.Reference, func() (provider.Result, error) { return b.Processor.Complete(ctx, req) })
+// Effects is how many distinct operations of method the bank acted on.
+func (b *bank) Effects(method string) int { return b.books.Effects(method) }
+
+// Account is the bank's books for one payment.
+func (b *bank) Account(ctx context.Context, payReference string) (sandbox.Account, error) {
+	return b.books.Account(ctx, payReference)
 }
 
-func (b *bank) Capture(ctx context.Context, req provider.OperationRequest) (provider.Result, error) {
-	return pass(b, ctx, "Capture", req.Reference, func() (provider.Result, error) { return b.Processor.Capture(ctx, req) })
+// gated is one merchant's processor seen through the bank's gates.
+type gated struct {
+	provider.Processor
+	bank *bank
 }
 
-func (b *bank) Void(ctx context.Context, req provider.OperationRequest) (provider.Result, error) {
-	return pass(b, ctx, "Void", req.Reference, func() (provider.Result, error) { return b.Processor.Void(ctx, req) })
+var _ provider.Processor = (*gated)(nil)
+
+func (p *gated) Authorise(ctx context.Context, req provider.AuthoriseRequest) (provider.Result, error) {
+	return pass(p.bank, ctx, "Authorise", req.Reference, func() (provider.Result, error) { return p.Processor.Authorise(ctx, req) })
 }
 
-func (b *bank) Refund(ctx context.Context, req provider.OperationRequest) (provider.Result, error) {
-	return pass(b, ctx, "Refund", req.Reference, func() (provider.Result, error) { return b.Processor.Refund(ctx, req) })
+// Complete reaches the bank through the wrapped processor's Completer,
+// which the gateway's own wrapper of every processor offers.
+func (p *gated) Complete(ctx context.Context, req provider.CompleteRequest) (provider.Result, error) {
+	return pass(p.bank, ctx, "Complete", req.Reference, func() (provider.Result, error) {
+		return p.Processor.(provider.Completer).Complete(ctx, req)
+	})
 }
 
-func (b *bank) Inquire(ctx context.Context, req provider.InquiryRequest) (provider.Inquiry, error) {
-	return pass(b, ctx, "Inquire", req.Reference, func() (provider.Inquiry, error) { return b.Processor.Inquire(ctx, req) })
+func (p *gated) Capture(ctx context.Context, req provider.OperationRequest) (provider.Result, error) {
+	return pass(p.bank, ctx, "Capture", req.Reference, func() (provider.Result, error) { return p.Processor.Capture(ctx, req) })
 }
 
-// gateway is an extension.Server on a real Redis, served over loopback.
+func (p *gated) Void(ctx context.Context, req provider.OperationRequest) (provider.Result, error) {
+	return pass(p.bank, ctx, "Void", req.Reference, func() (provider.Result, error) { return p.Processor.Void(ctx, req) })
+}
+
+func (p *gated) Refund(ctx context.Context, req provider.OperationRequest) (provider.Result, error) {
+	return pass(p.bank, ctx, "Refund", req.Reference, func() (provider.Result, error) { return p.Processor.Refund(ctx, req) })
+}
+
+func (p *gated) Inquire(ctx context.Context, req provider.InquiryRequest) (provider.Inquiry, error) {
+	return pass(p.bank, ctx, "Inquire", req.Reference, func() (provider.Inquiry, error) { return p.Processor.Inquire(ctx, req) })
+}
+
+// gateway is the production assembly (gatewaytest.Start) on a
+// redis-server of its own, with the parts a test reads or acts on.
 type gateway struct {
 	URL       string
 	ACSURL    string // the sandbox bank's 3-D Secure origin
 	svc       *provider.Service
 	store     *redisstore.Store
 	bank      *bank
-	clock     *clock
-	rdb       *redis.Client
+	clock     *gatewaytest.Clock
+	rdb       *redis.Client // the gateway's Redis, its keys under prefix
 	prefix    string
 	logs      *observer.ObservedLogs
 	merchant  *extension.Merchant
 	merchants *extension.Merchants
+	handler   http.Handler // what the gateway's listener serves
+	server    *extension.Server
 }
 
 type gatewayConfig struct {
-	redis      *redistest.Server // nil: the package's shared server
-	sessionTTL time.Duration
-	lease      time.Duration
-	rates      map[int]int
-	publicURL  string // "": the test server's own address
-	admin      bool   // operator endpoints on, with adminUser/adminPassword
-	webhookURL string // the merchant's webhooks go there; "": none
-	schedule   []time.Duration
+	redis       *redistest.Server // nil: a server of the test's own
+	sessionTTL  time.Duration
+	callTimeout time.Duration // "": production's PROCESSOR_TIMEOUT
+	rates       map[int]int
+	publicURL   string // "": the gateway's own address
+	admin       bool   // operator endpoints on, with adminUser/adminPassword
+	webhookURL  string // the merchant's webhooks go there; "": none
+	schedule    []time.Duration
 }
 
 type option func(*gatewayConfig)
 
-// onRedis puts the gateway on a private server the test may kill.
+// onRedis puts the gateway on a private server the test may kill; the
+// bank keeps its books on another, as another company's system would.
 func onRedis(s *redistest.Server) option { return func(c *gatewayConfig) { c.redis = s } }
 
 func withSessionTTL(d time.Duration) option { return func(c *gatewayConfig) { c.sessionTTL = d } }
 func withRates(r map[int]int) option        { return func(c *gatewayConfig) { c.rates = r } }
+
+// withCallTimeout lets a processor call (and so a call a test holds in
+// the bank) last d, the request lease growing with it as the service
+// requires.
+func withCallTimeout(d time.Duration) option { return func(c *gatewayConfig) { c.callTimeout = d } }
 
 // Operator credentials of withAdmin.
 const (
@@ -209,8 +236,7 @@ const (
 	adminPassword = "operator-password"
 )
 
-// withAdmin mounts the operator endpoints, as cmd/gateway does when
-// ADMIN_USERNAME and ADMIN_PASSWORD are set.
+// withAdmin mounts the operator endpoints (ADMIN_USERNAME, ADMIN_PASSWORD).
 func withAdmin() option { return func(c *gatewayConfig) { c.admin = true } }
 
 // webhookKey signs the webhooks of withWebhooks.
@@ -222,96 +248,113 @@ func withWebhooks(url string, schedule []time.Duration) option {
 	return func(c *gatewayConfig) { c.webhookURL, c.schedule = url, schedule }
 }
 
-// withPublicURL sets PUBLIC_URL, e.g. to an https address the test
-// server does not serve: redirectUrl then points there.
+// withPublicURL sets PUBLIC_URL, e.g. to an https address the gateway
+// does not serve: redirectUrl then points there.
 func withPublicURL(u string) option { return func(c *gatewayConfig) { c.publicURL = u } }
 
+// mustGateway starts the gateway through the one test kit. Its settings
+// are production's but for what a test drives itself: no background jobs,
+// reconciler or webhook sender run on their own (a test calls
+// RunJobsOnce, ReconcileOnce or runSender), no throttle counts, and the
+// clock and the bank's clock stand at epoch until the test moves them.
 func mustGateway(tb testing.TB, opts ...option) *gateway {
 	tb.Helper()
-	cfg := gatewayConfig{sessionTTL: 30 * time.Minute, lease: 30 * time.Second, rates: provider.DefaultInstallmentRates()}
+	cfg := gatewayConfig{sessionTTL: 30 * time.Minute, rates: provider.DefaultInstallmentRates()}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	g := &gateway{clock: &clock{t: epoch}}
-	if cfg.redis == nil {
-		g.rdb = redistest.Shared(tb).Client(tb)
-		g.prefix = redistest.Prefix(tb)
+	g := &gateway{clock: gatewaytest.NewClock(epoch), prefix: "gw",
+		bank: &bank{gates: map[string]*gate{}, refs: map[string][]string{}}}
+	srv, books := cfg.redis, cfg.redis
+	if srv == nil {
+		srv = redistest.Start(tb)
+		books = srv
 	} else {
-		// Fail fast while the server is down, as cmd/gateway configures it.
-		g.rdb = redis.NewClient(&redis.Options{Addr: cfg.redis.Addr, MaxRetries: -1, DialerRetries: 1,
-			DialTimeout: time.Second, ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second})
-		tb.Cleanup(func() { g.rdb.Close() })
-		g.prefix = "gw"
+		books = redistest.Start(tb)
 	}
-	store := redisstore.New(g.rdb, g.prefix, 1)
-	g.store = store
-	// The bank keeps its books on the shared server, never on the
-	// gateway's private one that a test kills or fills.
-	// Its ACS is an origin of its own, as an issuer's is.
-	acs := httptest.NewUnstartedServer(nil)
-	g.ACSURL = "http://" + acs.Listener.Addr().String()
-	books := sandbox.New(redistest.Shared(tb).Client(tb), sandbox.Options{Prefix: redistest.Prefix(tb), PendingDelay: 10 * time.Second, Now: g.clock.Now,
-		ACSURL: g.ACSURL})
-	acs.Config.Handler = books.ACS()
-	acs.Start()
-	tb.Cleanup(acs.Close)
-	g.bank = &bank{Processor: books, gates: map[string]*gate{}, refs: map[string][]string{}}
-	pcfg := provider.DefaultConfig()
-	pcfg.SessionTTL = cfg.sessionTTL
-	pcfg.Lease = cfg.lease
-	pcfg.FinishRetry = 300 * time.Millisecond
-	pcfg.Backoff = time.Millisecond
-	g.svc = provider.NewService(store, map[string]provider.Processor{sandbox.Name: g.bank}, sandbox.Name, pcfg)
-	g.svc.SetClock(g.clock.Now)
+	// Fail fast while the server is down, as the gateway's own client does.
+	g.rdb = redis.NewClient(&redis.Options{Addr: srv.Addr, MaxRetries: -1, DialerRetries: 1,
+		DialTimeout: time.Second, ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second})
+	tb.Cleanup(func() { g.rdb.Close() })
+	g.bank.books = sandbox.New(books.Client(tb), sandbox.Options{})
 
-	g.merchant = &extension.Merchant{
-		Merchant:   provider.Merchant{ID: "default", InstallmentRates: cfg.rates},
-		Username:   testUser,
-		Password:   testPassword,
-		HashKey:    testHashKey,
-		HashScheme: hashing.DefaultScheme,
-	}
-	if cfg.webhookURL != "" {
-		g.merchant.WebhookURL, g.merchant.WebhookHashKey = cfg.webhookURL, webhookKey
-	}
-	other := &extension.Merchant{
-		Merchant: provider.Merchant{ID: "other", InstallmentRates: provider.DefaultInstallmentRates(), ReturnHosts: []string{"shop.example"}},
-		Username: "other-shop", Password: "other-password-0123", HashKey: strings.Repeat("o", 40), HashScheme: hashing.DefaultScheme,
-	}
-	ms, err := extension.NewMerchants([]*extension.Merchant{g.merchant, other})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	g.merchants = ms
-	if cfg.webhookURL != "" {
-		g.svc.SetEvents(webhook.NewEncoder(ms, cfg.schedule))
-	}
-	core, logs := observer.New(zapcore.DebugLevel)
-	g.logs = logs
-
-	ts := httptest.NewUnstartedServer(nil)
-	g.URL = "http://" + ts.Listener.Addr().String()
+	addr, acs := gatewaytest.FreeAddr(tb), gatewaytest.FreeAddr(tb)
+	g.URL, g.ACSURL = "http://"+addr, "http://"+acs
 	if cfg.publicURL == "" {
 		cfg.publicURL = g.URL
 	}
-	srv := extension.New(extension.Options{
-		Service:   g.svc,
-		Merchants: ms,
-		PublicURL: cfg.publicURL,
-		DevMode:   false, // return URLs must be https, as in production
-		Logger:    zap.New(core),
-		Ready:     func(ctx context.Context) error { return store.Check(ctx, "test", false) },
+	env := gatewaytest.Env(addr, srv.URL(), "", map[string]string{
+		"PUBLIC_URL":         cfg.publicURL,
+		"MERCHANTS_FILE":     merchantsFile(tb, cfg),
+		"DEV_MODE":           "false", // return URLs must be https, as in production
+		"ALLOW_SANDBOX":      "true",
+		"PROCESSOR":          sandbox.Name,
+		"SANDBOX_ACS_ADDR":   acs,
+		"SESSION_TTL":        cfg.sessionTTL.String(),
+		"REQUEST_LEASE":      "30s",
+		"FINISH_RETRY":       "300ms",
+		"JOBS_INTERVAL":      "1000h",
+		"RECONCILE_INTERVAL": "1000h",
+		"WEBHOOK_POLL":       "1000h",
+		"THROTTLE_AUTH_IP":   "0", "THROTTLE_AUTH_USER": "0", "THROTTLE_CARD_IP": "0",
+		"THROTTLE_CARD_MERCHANT": "0", "THROTTLE_CARD_BIN": "0",
+		"LOG_LEVEL": "error",
 	})
-	if cfg.admin {
-		admin := srv.AdminGroup(srv.Echo(), adminUser, adminPassword)
-		webhook.Mount(admin, g.svc)
-		extension.MountDoubts(admin, g.svc)
-		srv.MountConsole(admin)
+	for _, k := range []string{"GATEWAY_USERNAME", "GATEWAY_PASSWORD", "HASH_KEY", "WEBHOOK_URL", "WEBHOOK_HASH_KEY"} {
+		delete(env, k)
 	}
-	ts.Config.Handler = srv
-	ts.Start()
-	tb.Cleanup(ts.Close)
+	if cfg.redis != nil {
+		env["SANDBOX_REDIS_URL"] = books.URL()
+	}
+	if cfg.callTimeout > 0 {
+		env["PROCESSOR_TIMEOUT"], env["REQUEST_LEASE"] = cfg.callTimeout.String(), (4 * cfg.callTimeout).String()
+	}
+	if cfg.admin {
+		env["ADMIN_USERNAME"], env["ADMIN_PASSWORD"] = adminUser, adminPassword
+	}
+	if cfg.webhookURL != "" {
+		env["WEBHOOK_ALLOW_PRIVATE"] = "true" // the test's receiver listens on loopback
+	}
+	if cfg.schedule != nil {
+		s := make([]string, len(cfg.schedule))
+		for i, d := range cfg.schedule {
+			s[i] = d.String()
+		}
+		env["WEBHOOK_RETRY_SCHEDULE"] = strings.Join(s, ",")
+	}
+	core, logs := observer.New(zapcore.DebugLevel)
+	g.logs = logs
+	gw := gatewaytest.Start(tb, env, app.WithClock(g.clock.Now), app.WithProcessors(g.bank.wrap), app.WithLogCore(core))
+	g.svc, g.store, g.merchants, g.handler = gw.Service, gw.Store, gw.Merchants, gw.Handler
+	g.server = gw.Server
+	g.merchant = gw.Merchants.ByID("default")
 	return g
+}
+
+// merchantsFile writes the MERCHANTS_FILE of a test gateway: the merchant
+// the tests act as, and another one on the same gateway.
+func merchantsFile(tb testing.TB, cfg gatewayConfig) string {
+	tb.Helper()
+	rates := map[string]int{}
+	for n, r := range cfg.rates {
+		rates[strconv.Itoa(n)] = r
+	}
+	main := map[string]any{"id": "default", "username": testUser, "password": testPassword, "hashKey": testHashKey,
+		"installmentRates": rates}
+	if cfg.webhookURL != "" {
+		main["webhookUrl"], main["webhookHashKey"] = cfg.webhookURL, webhookKey
+	}
+	other := map[string]any{"id": "other", "username": "other-shop", "password": "other-password-0123",
+		"hashKey": strings.Repeat("o", 40), "returnHosts": []string{"shop.example"}}
+	b, err := json.Marshal(map[string]any{"merchants": []any{main, other}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	path := filepath.Join(tb.TempDir(), "merchants.json")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return path
 }
 
 // response is an HTTP answer, read whole.

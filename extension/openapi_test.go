@@ -14,7 +14,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/akinon-gateway/gateway/extension"
-	"github.com/akinon-gateway/gateway/extension/webhook"
 	"github.com/akinon-gateway/gateway/provider"
 )
 
@@ -37,16 +36,10 @@ func TestOpenAPIServed(t *testing.T) {
 // TestOpenAPIRoutes: the document's operations are exactly the routes the
 // gateway serves, the operator endpoints mounted.
 func TestOpenAPIRoutes(t *testing.T) {
-	g := mustGateway(t)
-	srv := extension.New(extension.Options{Service: g.svc, Merchants: mustMerchants(t), PublicURL: "http://gateway.test"})
-	admin := srv.AdminGroup(srv.Echo(), "operator", "operator-password")
-	webhook.Mount(admin, g.svc)
-	extension.MountDoubts(admin, g.svc)
-	srv.MountConsole(admin)
-	srv.MountMetrics(srv.Echo(), http.NotFoundHandler(), false, "operator", "operator-password")
+	g := mustGateway(t, withAdmin()) // the operator endpoints and /metrics on the main listener
 
 	var served []string
-	for _, r := range srv.Echo().Routes() {
+	for _, r := range g.server.Echo().Routes() {
 		if r.Method == echo.RouteNotFound { // Echo's own, of each group
 			continue
 		}
@@ -81,15 +74,6 @@ func params(path string) string {
 		}
 	}
 	return strings.Join(parts, "/")
-}
-
-func mustMerchants(tb testing.TB) *extension.Merchants {
-	tb.Helper()
-	ms, err := extension.NewMerchants([]*extension.Merchant{{Merchant: provider.Merchant{ID: "m"}, Username: "u", Password: "p"}})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return ms
 }
 
 // errorCodes reads the codes an error response of the document allows.

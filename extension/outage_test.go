@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 	"github.com/akinon-gateway/gateway/provider"
-
 	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
 )
@@ -74,7 +74,7 @@ func TestStoreOutage(t *testing.T) {
 	}
 
 	srv.Restart(t)
-	redistest.Eventually(t, 10*time.Second, "/readyz to answer 200 after the restart", func() bool {
+	gatewaytest.Eventually(t, 10*time.Second, "/readyz to answer 200 after the restart", func() bool {
 		return do(t, http.DefaultClient, mustGet(t, g.URL+"/readyz")).Status == http.StatusOK
 	})
 	r := g.call(t, "/purchase", purchase)

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -30,6 +31,7 @@ type Settings interface {
 type Deps struct {
 	Books  redis.UniversalClient // where a processor that plays the bank keeps its books (the sandbox)
 	ACSURL string                // where the sandbox's 3-D Secure page is reached (SANDBOX_ACS_URL)
+	Now    func() time.Time      // the bank's clock; nil: the wall clock (a test passes one it moves)
 }
 
 // Checker is a processor that can prove its settings before the gateway
@@ -66,7 +68,7 @@ type Registry []Kind
 var Builtin = Registry{
 	Register(sandbox.Name, sandbox.Defaults, func(s *sandbox.Settings, d Deps) (provider.Processor, error) {
 		o := s.Options()
-		o.ACSURL = d.ACSURL
+		o.ACSURL, o.Now = d.ACSURL, d.Now
 		return sandbox.New(d.Books, o), nil
 	}),
 	Register(nestpay.Name, nestpay.Defaults, func(s *nestpay.Settings, _ Deps) (provider.Processor, error) {

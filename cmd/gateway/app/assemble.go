@@ -166,7 +166,7 @@ func (gw *gateway) wireService(cfg Config, merchants *extension.Merchants, secti
 	if err != nil {
 		return err
 	}
-	banks, acs, err := buildProcessors(sections, processors.Deps{Books: books, ACSURL: acsURL}, gw.metrics, tp)
+	banks, acs, err := buildProcessors(sections, processors.Deps{Books: books, ACSURL: acsURL, Now: o.now}, gw.metrics, tp)
 	if err != nil {
 		return err
 	}

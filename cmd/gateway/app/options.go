@@ -32,9 +32,11 @@ type Parts struct {
 	Service   *provider.Service
 	Store     *redisstore.Store
 	Merchants *extension.Merchants
+	Server    *extension.Server // the HTTP side, whose Echo lists the routes served
 }
 
-// WithClock makes the service read the time from now, so a test can move it.
+// WithClock makes the service and the sandbox bank read the time from
+// now, so a test can move it (a PENDING card's verdict comes due with it).
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
 // WithProcessors wraps every processor built from the configuration, so a
@@ -65,7 +67,7 @@ func (o options) wrapBanks(banks map[string]provider.MerchantProcessors) map[str
 // parts are what Started hands a test.
 func (gw *gateway) parts(merchants *extension.Merchants, servers []*http.Server, listeners []net.Listener) Parts {
 	p := Parts{Handler: servers[0].Handler, Admin: servers[0].Handler, Addr: listeners[0].Addr().String(),
-		Service: gw.svc, Store: gw.store, Merchants: merchants}
+		Service: gw.svc, Store: gw.store, Merchants: merchants, Server: gw.srv}
 	if len(servers) > 1 {
 		p.Admin, p.AdminAddr = servers[1].Handler, listeners[1].Addr().String()
 	}

@@ -9,9 +9,11 @@
 //		app.WithProcessors(wrap),                  // hold or count the bank's calls
 //		app.WithLogCore(observedCore))             // read the log (zaptest/observer)
 //	g.Base; g.Service; g.Store; g.Merchants; g.Handler; g.Admin
+//	g.Server.Echo().Routes() // the routes the HTTP side serves
 //	g.Stop() // what Run returned; cleanup stops it otherwise
 //
-// Run is Start returning only Base and Stop. Env sets ADDR, PUBLIC_URL, the test
+// app.WithClock moves the sandbox bank's clock too (a PENDING card's
+// verdict comes due with it). Run is Start returning only Base and Stop. Env sets ADDR, PUBLIC_URL, the test
 // merchant's credentials (User, Password, HashKey, WebhookKey), DEV_MODE
 // and short background intervals; an empty redisURL is the embedded store.
 //

@@ -82,6 +82,7 @@ func Start(tb testing.TB, env map[string]string, opts ...app.Option) *Gateway {
 	select {
 	case g.Parts = <-parts:
 	case err := <-done:
+		done <- err // for Stop, which the cleanup calls
 		tb.Fatalf("run returned before it listened: %v", err)
 	case <-time.After(30 * time.Second):
 		tb.Fatal("the gateway did not listen within 30s")
