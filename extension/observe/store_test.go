@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 	"github.com/akinon-gateway/gateway/extension/observe"
 	"github.com/akinon-gateway/gateway/provider"
 	"github.com/akinon-gateway/gateway/provider/redisstore"
@@ -29,7 +30,7 @@ func TestOperatorCallsAreCounted(t *testing.T) {
 	t.Cleanup(func() { rdb.Close() })
 	st := redisstore.New(rdb, redistest.Prefix(t), 1)
 	m := observe.NewMetrics(st)
-	svc := provider.NewService(observe.Store(st, m), nil, "", provider.DefaultConfig())
+	svc := gatewaytest.Service(observe.Store(st, m), nil, provider.DefaultConfig())
 	srv.Kill()
 
 	ctx, now := context.Background(), time.Now()

@@ -13,6 +13,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
+	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 	"github.com/akinon-gateway/gateway/extension"
 	"github.com/akinon-gateway/gateway/extension/observe"
 	"github.com/akinon-gateway/gateway/extension/observe/otlptest"
@@ -43,7 +44,7 @@ func TestAPurchaseIsOneTrace(t *testing.T) {
 	prefix := redistest.Prefix(t)
 	st := redisstore.New(rdb, prefix, 1)
 	bank := sandbox.New(srv.Client(t), sandbox.Options{Prefix: prefix + "-bank"})
-	svc := provider.NewService(st, map[string]provider.Processor{sandbox.Name: observe.Processor(sandbox.Name, bank, nil, tp)}, sandbox.Name, provider.DefaultConfig())
+	svc := gatewaytest.Service(st, observe.Processor(sandbox.Name, bank, nil, tp), provider.DefaultConfig())
 	m := &extension.Merchant{Merchant: provider.Merchant{ID: "m", InstallmentRates: provider.DefaultInstallmentRates()},
 		Username: "u", Password: "p", HashKey: strings.Repeat("k", 32), HashScheme: hashing.DefaultScheme}
 	ms, _ := extension.NewMerchants([]*extension.Merchant{m})

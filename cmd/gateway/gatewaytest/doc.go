@@ -11,6 +11,16 @@
 //	g.Base; g.Service; g.Store; g.Merchants; g.Handler; g.Admin
 //	g.Stop() // what Run returned; cleanup stops it otherwise
 //
+// The payment service alone, wired as the gateway wires it (app.Service),
+// for tests that drive the service and a store of their own without HTTP
+// (the store's, the adapters' and the audit's tests):
+//
+//	svc := gatewaytest.Service(st, bank, cfg, app.WithClock(clock.Now)) // bank: the sandbox every merchant pays through; nil for none
+//
+// A test gets a gateway or a wired provider.Service only from this
+// package: provider.NewService is called by hand only here (through app)
+// and in package provider's own tests.
+//
 // Run is Start returning only Base and Stop. Env sets ADDR, PUBLIC_URL, the test
 // merchant's credentials (User, Password, HashKey, WebhookKey), DEV_MODE
 // and short background intervals; an empty redisURL is the embedded store.
