@@ -3,12 +3,14 @@ package app
 import (
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	"go.uber.org/zap/zapcore"
 
 	"github.com/akinon-gateway/gateway/extension"
 	"github.com/akinon-gateway/gateway/provider"
+	"github.com/akinon-gateway/gateway/provider/processors"
 	"github.com/akinon-gateway/gateway/provider/redisstore"
 )
 
@@ -21,6 +23,7 @@ type options struct {
 	wrap    func(merchant, name string, p provider.Processor) provider.Processor
 	logCore zapcore.Core
 	started func(Parts)
+	extra   []processors.Kind
 }
 
 // Parts are the running gateway's pieces a test reads or acts on.
@@ -45,6 +48,18 @@ func WithProcessors(wrap func(merchant, name string, p provider.Processor) provi
 
 // WithLogCore tees the gateway's log into core (a zaptest observer, say).
 func WithLogCore(core zapcore.Core) Option { return func(o *options) { o.logCore = core } }
+
+// WithProcessorKinds lets the gateway build kinds beside its own
+// processors (processors.Builtin), so a test can give a merchant a bank
+// that only the test has.
+func WithProcessorKinds(kinds ...processors.Kind) Option {
+	return func(o *options) { o.extra = append(o.extra, kinds...) }
+}
+
+// kinds are the processors the gateway can build: its own and the test's.
+func (o options) kinds() processors.Registry {
+	return append(slices.Clip(processors.Builtin), o.extra...)
+}
 
 // Started is called once the gateway listens, before it serves, with its parts.
 func Started(f func(Parts)) Option { return func(o *options) { o.started = f } }

@@ -38,7 +38,7 @@ func Run(ctx context.Context, args []string, env func(string) string, stdout io.
 	if *showVersion {
 		return printVersion(stdout)
 	}
-	cfg, merchants, sections, err := configure(env)
+	cfg, merchants, sections, err := configure(env, o.kinds())
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
@@ -75,8 +75,8 @@ func Run(ctx context.Context, args []string, env func(string) string, stdout io.
 }
 
 // configure reads and checks the configuration and the merchants.
-func configure(env func(string) string) (Config, *extension.Merchants, map[string][]*processors.Section, error) {
-	cfg, err := LoadConfig(env)
+func configure(env func(string) string, kinds processors.Registry) (Config, *extension.Merchants, map[string][]*processors.Section, error) {
+	cfg, err := loadConfig(env, kinds)
 	if err != nil {
 		return cfg, nil, nil, err
 	}
