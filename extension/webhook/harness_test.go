@@ -24,7 +24,9 @@ import (
 
 func TestMain(m *testing.M) { redistest.Main(m) }
 
-const webhookKey = "whk-test-0123456789abcdef0123456789abcdef"
+// webhookKey signs what the receiver gets: the test kit's merchant's, so
+// one receiver checks the deliveries of the gateway the kit starts too.
+const webhookKey = gatewaytest.WebhookKey
 
 // delivery is one request the receiver got, checked as a receiver would.
 type delivery struct {
