@@ -59,7 +59,7 @@ func (gw *gateway) wire(ctx context.Context, cfg Config, merchants *extension.Me
 	if err != nil {
 		return err
 	}
-	tp, err := gw.tracing(ctx, cfg, rdb)
+	tp, err := gw.tracing(ctx, cfg, rdb, o.tp)
 	if err != nil {
 		return err
 	}
@@ -107,22 +107,26 @@ func (gw *gateway) connectStores(cfg Config, log *zap.Logger) (rdb, books redis.
 	return rdb, books, err
 }
 
-// tracing sets up OpenTelemetry when configured, before the first Redis
-// command: on a Cluster, go-redis instruments only the node clients made
-// after it. Nil when tracing is off.
-func (gw *gateway) tracing(ctx context.Context, cfg Config, rdb redis.UniversalClient) (trace.TracerProvider, error) {
-	if cfg.Observe.OtelEndpoint == "" {
+// tracing sets up OpenTelemetry when configured, or on the test's
+// provider (WithTracerProvider), before the first Redis command: on a
+// Cluster, go-redis instruments only the node clients made after it. Nil
+// when tracing is off.
+func (gw *gateway) tracing(ctx context.Context, cfg Config, rdb redis.UniversalClient, tp trace.TracerProvider) (trace.TracerProvider, error) {
+	if tp == nil && cfg.Observe.OtelEndpoint == "" {
 		return nil, nil
 	}
-	sdk, err := observe.Tracing(ctx, cfg.Observe.OtelEndpoint, version)
-	if err != nil {
+	if tp == nil {
+		sdk, err := observe.Tracing(ctx, cfg.Observe.OtelEndpoint, version)
+		if err != nil {
+			return nil, err
+		}
+		gw.closers = append(gw.closers, func() { _ = sdk.Shutdown(context.Background()) })
+		tp = sdk
+	}
+	if err := observe.TraceRedis(rdb, tp); err != nil {
 		return nil, err
 	}
-	gw.closers = append(gw.closers, func() { _ = sdk.Shutdown(context.Background()) })
-	if err := observe.TraceRedis(rdb, sdk); err != nil {
-		return nil, err
-	}
-	return sdk, nil
+	return tp, nil
 }
 
 // checkRedis refuses a Redis that may evict and warns when answers are

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap/zapcore"
 
 	"github.com/akinon-gateway/gateway/extension"
@@ -24,6 +25,7 @@ type options struct {
 	logCore zapcore.Core
 	started func(Parts)
 	extra   []processors.Kind
+	tp      trace.TracerProvider
 }
 
 // Parts are the running gateway's pieces a test reads or acts on.
@@ -60,6 +62,11 @@ func WithProcessorKinds(kinds ...processors.Kind) Option {
 func (o options) kinds() processors.Registry {
 	return append(slices.Clip(processors.Builtin), o.extra...)
 }
+
+// WithTracerProvider traces the gateway (its requests, Redis commands and
+// processor calls) through tp, an SDK with an in-memory exporter say, in
+// place of the OTLP exporter OTEL_EXPORTER_OTLP_ENDPOINT would make.
+func WithTracerProvider(tp trace.TracerProvider) Option { return func(o *options) { o.tp = tp } }
 
 // Started is called once the gateway listens, before it serves, with its parts.
 func Started(f func(Parts)) Option { return func(o *options) { o.started = f } }

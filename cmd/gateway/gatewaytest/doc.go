@@ -7,7 +7,9 @@
 //	g := gatewaytest.Start(t, gatewaytest.Env(gatewaytest.FreeAddr(t), redisURL, hookURL, nil),
 //		app.WithClock(clock.Now),                 // a Clock a test moves
 //		app.WithProcessors(wrap),                  // hold or count the bank's calls
-//		app.WithLogCore(observedCore))             // read the log (zaptest/observer)
+//		app.WithLogCore(observedCore),             // read the log (zaptest/observer)
+//		app.WithProcessorKinds(kind),              // a bank only the test has, for MERCHANTS_FILE's sections
+//		app.WithTracerProvider(tp))                // trace into an SDK of the test's (tracetest's in-memory exporter)
 //	g.Base; g.Service; g.Store; g.Merchants; g.Handler; g.Admin
 //	g.Stop() // what Run returned; cleanup stops it otherwise
 //
