@@ -32,6 +32,7 @@ type gateway struct {
 	ready    *readiness
 	embedded bool
 	closers  []func()
+	tune     func(*redis.UniversalOptions) // WithRedisOptions
 }
 
 // assemble connects the stores, refuses a Redis that may evict, and
@@ -39,7 +40,7 @@ type gateway struct {
 func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, sections map[string][]*processors.Section,
 	log *zap.Logger, o options) (*gateway, error) {
 	logRedisThrough(log)
-	gw := &gateway{embedded: cfg.Store.URL == ""}
+	gw := &gateway{embedded: cfg.Store.URL == "", tune: o.redisOpts}
 	if gw.embedded {
 		gw.closers = append(gw.closers, tuneGC())
 	}
@@ -265,6 +266,9 @@ func (gw *gateway) connect(raw string, log *zap.Logger, wait time.Duration) (red
 		return nil, err
 	}
 	opts.ReadTimeout = max(opts.ReadTimeout, wait+time.Second)
+	if gw.tune != nil {
+		gw.tune(opts)
+	}
 	rdb := redis.NewUniversalClient(opts)
 	gw.closers = append(gw.closers, func() { _ = rdb.Close() })
 	return rdb, nil

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap/zapcore"
 
@@ -20,12 +21,13 @@ import (
 type Option func(*options)
 
 type options struct {
-	now     func() time.Time
-	wrap    func(merchant, name string, p provider.Processor) provider.Processor
-	logCore zapcore.Core
-	started func(Parts)
-	extra   []processors.Kind
-	tp      trace.TracerProvider
+	now       func() time.Time
+	wrap      func(merchant, name string, p provider.Processor) provider.Processor
+	logCore   zapcore.Core
+	started   func(Parts)
+	extra     []processors.Kind
+	tp        trace.TracerProvider
+	redisOpts func(*redis.UniversalOptions)
 }
 
 // Parts are the running gateway's pieces a test reads or acts on.
@@ -67,6 +69,13 @@ func (o options) kinds() processors.Registry {
 // processor calls) through tp, an SDK with an in-memory exporter say, in
 // place of the OTLP exporter OTEL_EXPORTER_OTLP_ENDPOINT would make.
 func WithTracerProvider(tp trace.TracerProvider) Option { return func(o *options) { o.tp = tp } }
+
+// WithRedisOptions adjusts the options of each Redis client the gateway
+// opens from a URL, so a test that kills its server can make the client
+// give up at once instead of dialling again.
+func WithRedisOptions(tune func(*redis.UniversalOptions)) Option {
+	return func(o *options) { o.redisOpts = tune }
+}
 
 // Started is called once the gateway listens, before it serves, with its parts.
 func Started(f func(Parts)) Option { return func(o *options) { o.started = f } }

@@ -9,7 +9,8 @@
 //		app.WithProcessors(wrap),                  // hold or count the bank's calls
 //		app.WithLogCore(observedCore),             // read the log (zaptest/observer)
 //		app.WithProcessorKinds(kind),              // a bank only the test has, for MERCHANTS_FILE's sections
-//		app.WithTracerProvider(tp))                // trace into an SDK of the test's (tracetest's in-memory exporter)
+//		app.WithTracerProvider(tp),                // trace into an SDK of the test's (tracetest's in-memory exporter)
+//		app.WithRedisOptions(tune))                // the Redis client's retries and timeouts, for a test that kills its server
 //	g.Base; g.Service; g.Store; g.Merchants; g.Handler; g.Admin
 //	g.Stop() // what Run returned; cleanup stops it otherwise
 //
