@@ -178,7 +178,7 @@ func (gw *gateway) wireService(cfg Config, merchants *extension.Merchants, secti
 	if acs != nil {
 		serveACS(acs)
 	}
-	gw.svc = provider.NewService(observe.Store(gw.store, gw.metrics), nil, "", cfg.Service)
+	gw.svc = newService(observe.Store(gw.store, gw.metrics), nil, "", cfg.Service, o)
 	gw.svc.SetMerchantProcessors(o.wrapBanks(banks))
 	gw.svc.SetProcessorFailures(observe.ProcessorFailures(log, gw.metrics))
 	gw.svc.SetEvents(webhook.NewEncoder(merchants, cfg.Webhook.Schedule))

@@ -61,9 +61,6 @@ func Run(ctx context.Context, args []string, env func(string) string, stdout io.
 		return err
 	}
 	defer gw.close()
-	if o.now != nil {
-		gw.svc.SetClock(o.now)
-	}
 	servers, listeners, err := listen(cfg, gw, log)
 	if err != nil {
 		return err

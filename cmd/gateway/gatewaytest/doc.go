@@ -14,7 +14,7 @@
 //	g.Base; g.Service; g.Store; g.Merchants; g.Handler; g.Admin
 //	g.Stop() // what Run returned; cleanup stops it otherwise
 //
-// The payment service alone, wired as the gateway wires it (app.Service),
+// The payment service alone, built as the gateway builds its own (app.Service),
 // for tests that drive the service and a store of their own without HTTP
 // (the store's, the adapters' and the audit's tests):
 //
