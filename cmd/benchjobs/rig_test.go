@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 	"github.com/akinon-gateway/gateway/extension/webhook"
 	"github.com/akinon-gateway/gateway/provider"
 	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
@@ -33,7 +34,7 @@ func mustRig(b *testing.B, hooks *merchants) *rig {
 	rs := redistest.Start(b, redistest.Args("--maxmemory-policy", "noeviction"))
 	st := redisstore.New(rs.Client(b), "gw", 1)
 	bank := sandbox.New(rs.Client(b), sandbox.Options{Prefix: "sbx", PendingDelay: time.Millisecond})
-	svc := provider.NewService(st, map[string]provider.Processor{sandbox.Name: bank}, sandbox.Name, provider.DefaultConfig())
+	svc := gatewaytest.Service(st, bank, provider.DefaultConfig())
 	// Events on, as the gateway runs: each expiry or resolution writes its
 	// webhook into the outbox in the same script.
 	svc.SetEvents(webhook.NewEncoder(hooks, []time.Duration{0}))

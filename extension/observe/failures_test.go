@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 	"github.com/akinon-gateway/gateway/extension"
 	"github.com/akinon-gateway/gateway/extension/observe"
 	"github.com/akinon-gateway/gateway/hashing"
@@ -48,7 +49,7 @@ func TestProcessorErrorsAreLoggedAndCounted(t *testing.T) {
 			m := observe.NewMetrics(nil)
 			cfg := provider.DefaultConfig()
 			cfg.CallTimeout, cfg.Backoff = 100*time.Millisecond, time.Millisecond
-			svc := provider.NewService(st, map[string]provider.Processor{sandbox.Name: observe.Processor(sandbox.Name, bank, m, nil)}, sandbox.Name, cfg)
+			svc := gatewaytest.Service(st, observe.Processor(sandbox.Name, bank, m, nil), cfg)
 			core, logs := observer.New(zap.WarnLevel)
 			svc.SetProcessorFailures(observe.ProcessorFailures(zap.New(core), m))
 

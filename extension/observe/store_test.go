@@ -8,28 +8,29 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
-	"github.com/akinon-gateway/gateway/extension/observe"
+	"github.com/akinon-gateway/gateway/cmd/gateway/app"
+	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 	"github.com/akinon-gateway/gateway/provider"
-	"github.com/akinon-gateway/gateway/provider/redisstore"
 	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
+	"github.com/redis/go-redis/v9"
 )
 
 // TestOperatorCallsAreCounted: the operator's reads and actions go
-// through the service to the store it was built with, the metrics
-// wrapper: with Redis gone, each one fails and gateway_store_errors_total
+// through the gateway's service to the store it was built with, the
+// metrics wrapper: with Redis gone, each one fails and gateway_store_errors_total
 // counts it under its call, as the console's and the webhook admin's
 // failures are counted in production.
 func TestOperatorCallsAreCounted(t *testing.T) {
 	redistest.RequireServer(t, "kills its server")
 	srv := redistest.Start(t)
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond,
-		DialerRetries: 1, DialerRetryTimeout: time.Millisecond})
-	t.Cleanup(func() { rdb.Close() })
-	st := redisstore.New(rdb, redistest.Prefix(t), 1)
-	m := observe.NewMetrics(st)
-	svc := provider.NewService(observe.Store(st, m), nil, "", provider.DefaultConfig())
+	// The client gives up at once on a dead server; the background work
+	// waits an hour, so only the calls below touch the store once it is gone.
+	g := gatewaytest.Start(t, gatewaytest.Env(gatewaytest.FreeAddr(t), srv.URL(), "", map[string]string{"ADMIN_ADDR": gatewaytest.FreeAddr(t),
+		"JOBS_INTERVAL": "1h", "RECONCILE_INTERVAL": "1h", "READY_INTERVAL": "1h", "WEBHOOK_POLL": "1h"}),
+		app.WithRedisOptions(func(o *redis.UniversalOptions) {
+			o.MaxRetries, o.DialTimeout, o.DialerRetries, o.DialerRetryTimeout = -1, 200*time.Millisecond, 1, time.Millisecond
+		}))
+	svc := g.Service
 	srv.Kill()
 
 	ctx, now := context.Background(), time.Now()
@@ -56,7 +57,7 @@ func TestOperatorCallsAreCounted(t *testing.T) {
 		}
 	}
 	rec := httptest.NewRecorder()
-	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	g.Admin.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	scraped, _ := io.ReadAll(rec.Body)
 	for _, c := range calls {
 		if !strings.Contains(string(scraped), `gateway_store_errors_total{call="`+c.call+`",kind="unavailable"} 1`) {

@@ -4,14 +4,12 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/akinon-gateway/gateway/extension"
+	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 	"github.com/akinon-gateway/gateway/extension/openapicheck"
-	"github.com/akinon-gateway/gateway/extension/webhook"
 	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
 )
@@ -55,16 +53,16 @@ func checkOperatorExchange(tb testing.TB, req *http.Request, resp *http.Response
 	}
 }
 
+// TestDeadLetterIsReplayedByTheOperator runs a gateway whose merchant's
+// webhook endpoint refuses every attempt: the event becomes a dead letter
+// the operator endpoints show, and replaying it once the receiver
+// recovers delivers it.
 func TestDeadLetterIsReplayedByTheOperator(t *testing.T) {
 	rcv := mustReceiver(t, func(int, delivery) int { return http.StatusServiceUnavailable })
-	w := mustWorld(t, redistest.Shared(t), rcv.URL, ms(0, 30, 30))
-	w.mustPaidOrder(t, "o-dead", sandbox.CardApproved)
-	runSender(t, w.sender("r1", time.Second))
-
-	srv := extension.New(extension.Options{Service: w.svc, Merchants: w.merchants, PublicURL: "http://gateway.test"})
-	webhook.Mount(srv.AdminGroup(srv.Echo(), "operator", "operator-password"), w.svc)
-	admin := httptest.NewServer(srv)
-	t.Cleanup(admin.Close)
+	g := gatewaytest.Start(t, gatewaytest.Env(gatewaytest.FreeAddr(t), redistest.Start(t).URL(), rcv.URL, map[string]string{
+		"WEBHOOK_RETRY_SCHEDULE": "0s,30ms,30ms", "ADMIN_USERNAME": "operator", "ADMIN_PASSWORD": "operator-password"}))
+	_, redirect := gatewaytest.AkinonAt(g.Base).StartSession(t, "o-dead")
+	gatewaytest.MustShop(t, redirect, sandbox.CardApproved)
 
 	var dead struct {
 		DeadLetters []struct {
@@ -73,7 +71,7 @@ func TestDeadLetterIsReplayedByTheOperator(t *testing.T) {
 		}
 	}
 	redistest.Eventually(t, 5*time.Second, "a dead letter", func() bool {
-		operatorCall(t, admin.URL, "GET", "/admin/webhooks/dead", "operator", "operator-password", &dead)
+		operatorCall(t, g.Base, "GET", "/admin/webhooks/dead", "operator", "operator-password", &dead)
 		return len(dead.DeadLetters) == 1
 	})
 	d := dead.DeadLetters[0]
@@ -83,7 +81,7 @@ func TestDeadLetterIsReplayedByTheOperator(t *testing.T) {
 	if n := len(rcv.deliveries()); n != 3 {
 		t.Fatalf("receiver got %d attempts, want the schedule's 3", n)
 	}
-	if code := operatorCall(t, admin.URL, "GET", "/admin/webhooks/dead", "operator", "wrong", nil); code != http.StatusUnauthorized {
+	if code := operatorCall(t, g.Base, "GET", "/admin/webhooks/dead", "operator", "wrong", nil); code != http.StatusUnauthorized {
 		t.Fatalf("wrong operator password: %d", code)
 	}
 
@@ -96,14 +94,14 @@ func TestDeadLetterIsReplayedByTheOperator(t *testing.T) {
 			Outcome string
 		}
 	}
-	operatorCall(t, admin.URL, "GET", "/admin/webhooks/events/"+d.EventID, "operator", "operator-password", &detail)
+	operatorCall(t, g.Base, "GET", "/admin/webhooks/events/"+d.EventID, "operator", "operator-password", &detail)
 	if len(detail.AttemptLog) != 3 || detail.AttemptLog[2].Outcome != "dead" || detail.AttemptLog[0].Status != 503 || detail.Body["orderId"] != "o-dead" {
 		t.Fatalf("event detail = %+v", detail)
 	}
 
 	// The receiver recovers; the operator replays the dead letter.
 	rcv.setAnswer(func(int, delivery) int { return http.StatusOK })
-	if code := operatorCall(t, admin.URL, "POST", "/admin/webhooks/events/"+d.EventID+"/replay", "operator", "operator-password", nil); code != http.StatusAccepted {
+	if code := operatorCall(t, g.Base, "POST", "/admin/webhooks/events/"+d.EventID+"/replay", "operator", "operator-password", nil); code != http.StatusAccepted {
 		t.Fatalf("replay: %d", code)
 	}
 	redistest.Eventually(t, 5*time.Second, "the replayed delivery", func() bool { return len(rcv.deliveries()) == 4 })
@@ -115,14 +113,14 @@ func TestDeadLetterIsReplayedByTheOperator(t *testing.T) {
 		OutboxDepth, DeadLetters int
 	}
 	redistest.Eventually(t, 5*time.Second, "an empty outbox", func() bool {
-		operatorCall(t, admin.URL, "GET", "/admin/webhooks/stats", "operator", "operator-password", &stats)
+		operatorCall(t, g.Base, "GET", "/admin/webhooks/stats", "operator", "operator-password", &stats)
 		return stats.OutboxDepth == 0 && stats.DeadLetters == 0
 	})
 	// Replaying what is not parked is refused.
-	if code := operatorCall(t, admin.URL, "POST", "/admin/webhooks/events/"+d.EventID+"/replay", "operator", "operator-password", nil); code != http.StatusConflict {
+	if code := operatorCall(t, g.Base, "POST", "/admin/webhooks/events/"+d.EventID+"/replay", "operator", "operator-password", nil); code != http.StatusConflict {
 		t.Fatalf("replay of a delivered event: %d, want 409", code)
 	}
-	if code := operatorCall(t, admin.URL, "GET", "/admin/webhooks/events/"+strings.Repeat("0", 8), "operator", "operator-password", nil); code != http.StatusNotFound {
+	if code := operatorCall(t, g.Base, "GET", "/admin/webhooks/events/"+strings.Repeat("0", 8), "operator", "operator-password", nil); code != http.StatusNotFound {
 		t.Fatalf("unknown event: %d, want 404", code)
 	}
 	if c, err := openapicheck.Shared(); err == nil {

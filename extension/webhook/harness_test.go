@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 	"github.com/akinon-gateway/gateway/extension"
 	"github.com/akinon-gateway/gateway/extension/webhook"
 	"github.com/akinon-gateway/gateway/hashing"
@@ -23,7 +24,9 @@ import (
 
 func TestMain(m *testing.M) { redistest.Main(m) }
 
-const webhookKey = "whk-test-0123456789abcdef0123456789abcdef"
+// webhookKey signs what the receiver gets: the test kit's merchant's, so
+// one receiver checks the deliveries of the gateway the kit starts too.
+const webhookKey = gatewaytest.WebhookKey
 
 // delivery is one request the receiver got, checked as a receiver would.
 type delivery struct {
@@ -117,7 +120,7 @@ func mustWorld(tb testing.TB, srv *redistest.Server, url string, schedule []time
 	cfg := provider.DefaultConfig()
 	cfg.Backoff = time.Millisecond
 	bank := sandbox.New(redistest.Shared(tb).Client(tb), sandbox.Options{Prefix: redistest.Prefix(tb), PendingDelay: 50 * time.Millisecond})
-	svc := provider.NewService(st, map[string]provider.Processor{sandbox.Name: bank}, sandbox.Name, cfg)
+	svc := gatewaytest.Service(st, bank, cfg)
 	svc.SetEvents(webhook.NewEncoder(ms, schedule))
 	return &world{store: st, svc: svc, merchants: ms, merchant: m, schedule: schedule}
 }

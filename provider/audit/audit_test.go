@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 	"github.com/akinon-gateway/gateway/provider"
 	"github.com/akinon-gateway/gateway/provider/audit"
 	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
@@ -34,7 +35,7 @@ func mustWorld(tb testing.TB) *world {
 	w.bank = sandbox.New(rdb, sandbox.Options{Prefix: w.prefix + "-bank"})
 	cfg := provider.DefaultConfig()
 	cfg.Backoff = time.Millisecond
-	w.svc = provider.NewService(w.store, map[string]provider.Processor{sandbox.Name: w.bank}, sandbox.Name, cfg)
+	w.svc = gatewaytest.Service(w.store, w.bank, cfg)
 	return w
 }
 

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 	"github.com/akinon-gateway/gateway/provider"
 	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 	"github.com/akinon-gateway/gateway/provider/redisstore"
@@ -27,7 +28,7 @@ func mustFixture(tb testing.TB) *fixture {
 	bank := sandbox.New(srv.Client(tb), sandbox.Options{Prefix: redistest.Prefix(tb), PendingDelay: time.Second})
 	cfg := provider.DefaultConfig()
 	cfg.Backoff = time.Millisecond
-	svc := provider.NewService(st, map[string]provider.Processor{sandbox.Name: bank}, sandbox.Name, cfg)
+	svc := gatewaytest.Service(st, bank, cfg)
 	svc.SetRenderers(provider.Renderers{Start: echo, Operation: echo})
 	return &fixture{svc: svc, store: st, bank: bank, m: &provider.Merchant{ID: "m1", InstallmentRates: provider.DefaultInstallmentRates()}}
 }

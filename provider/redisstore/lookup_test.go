@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 	"github.com/akinon-gateway/gateway/provider"
 	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 	"github.com/akinon-gateway/gateway/provider/redisstore"
@@ -24,7 +25,7 @@ func TestOrderOfGUID(t *testing.T) {
 			srv := redistest.Shared(t)
 			st := redisstore.New(srv.Client(t), redistest.Prefix(t), shards)
 			bank := sandbox.New(srv.Client(t), sandbox.Options{Prefix: redistest.Prefix(t)})
-			svc := provider.NewService(st, map[string]provider.Processor{sandbox.Name: bank}, sandbox.Name, provider.DefaultConfig())
+			svc := gatewaytest.Service(st, bank, provider.DefaultConfig())
 			svc.SetRenderers(provider.Renderers{Start: echo, Operation: echo})
 			m := &provider.Merchant{ID: "m1", InstallmentRates: provider.DefaultInstallmentRates()}
 			ctx := context.Background()
@@ -109,7 +110,7 @@ func TestOrderEvents(t *testing.T) {
 	bank := sandbox.New(rdb, sandbox.Options{Prefix: prefix, PendingDelay: time.Millisecond})
 	cfg := provider.DefaultConfig()
 	cfg.Backoff = time.Millisecond
-	svc := provider.NewService(st, map[string]provider.Processor{sandbox.Name: bank}, sandbox.Name, cfg)
+	svc := gatewaytest.Service(st, bank, cfg)
 	var sid string
 	svc.SetRenderers(sessionIDOf(&sid))
 	svc.SetEvents(plainEncoder{})

@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 	"github.com/akinon-gateway/gateway/provider"
 	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 	"github.com/akinon-gateway/gateway/provider/redisstore"
@@ -80,7 +81,7 @@ func TestStateChangeAndEventAreOneStep(t *testing.T) {
 	bank := &fillOnStatus{Processor: books, rdb: rdb}
 	cfg := provider.DefaultConfig()
 	cfg.Lease, cfg.FinishRetry, cfg.Backoff = 300*time.Millisecond, 50*time.Millisecond, time.Millisecond
-	svc := provider.NewService(st, map[string]provider.Processor{sandbox.Name: bank}, sandbox.Name, cfg)
+	svc := gatewaytest.Service(st, bank, cfg)
 	svc.SetEvents(plainEncoder{})
 	m := &provider.Merchant{ID: "m1", InstallmentRates: provider.DefaultInstallmentRates()}
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 	"github.com/akinon-gateway/gateway/provider"
 	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 	"github.com/akinon-gateway/gateway/provider/redisstore"
@@ -229,7 +230,7 @@ func mustLateChallenge(t *testing.T) *lateChallenge {
 	st := redisstore.New(srv.Client(t), redistest.Prefix(t), 1)
 	hs := &hookStore{Store: st}
 	bank := sandbox.New(srv.Client(t), sandbox.Options{Prefix: redistest.Prefix(t), PendingDelay: time.Second, ACSURL: "http://acs.test"})
-	svc := provider.NewService(hs, map[string]provider.Processor{sandbox.Name: bank}, sandbox.Name, provider.DefaultConfig())
+	svc := gatewaytest.Service(hs, bank, provider.DefaultConfig())
 	var sid string
 	svc.SetRenderers(sessionIDOf(&sid))
 	m := &provider.Merchant{ID: "m1", InstallmentRates: provider.DefaultInstallmentRates()}
@@ -322,7 +323,7 @@ func TestARefundWhoseBankReplyIsLostIsNotDeclined(t *testing.T) {
 	bank := sandbox.New(books, sandbox.Options{Prefix: redistest.Prefix(t), PendingDelay: time.Second})
 	cfg := provider.DefaultConfig()
 	cfg.Backoff = time.Millisecond
-	svc := provider.NewService(st, map[string]provider.Processor{sandbox.Name: bank}, sandbox.Name, cfg)
+	svc := gatewaytest.Service(st, bank, cfg)
 	svc.SetRenderers(provider.Renderers{Start: echo, Operation: echo})
 	m := &provider.Merchant{ID: "m1", InstallmentRates: provider.DefaultInstallmentRates()}
 	ctx := context.Background()
@@ -439,7 +440,7 @@ func TestAnUndecidedRefundKeepsItsReservation(t *testing.T) {
 	srv := redistest.Shared(t)
 	st := redisstore.New(srv.Client(t), redistest.Prefix(t), 1)
 	bank := asyncRefunds{sandbox.New(srv.Client(t), sandbox.Options{Prefix: redistest.Prefix(t), PendingDelay: time.Second})}
-	svc := provider.NewService(st, map[string]provider.Processor{sandbox.Name: bank}, sandbox.Name, provider.DefaultConfig())
+	svc := gatewaytest.Service(st, bank, provider.DefaultConfig())
 	svc.SetRenderers(provider.Renderers{Start: echo, Operation: echo})
 	m := &provider.Merchant{ID: "m1", InstallmentRates: provider.DefaultInstallmentRates()}
 	ctx := context.Background()
@@ -482,7 +483,7 @@ func TestAGuidRetriedAfterItsRecordExpiredRunsNoMore(t *testing.T) {
 	bank := sandbox.New(srv.Client(t), sandbox.Options{Prefix: redistest.Prefix(t), PendingDelay: time.Second})
 	cfg := provider.DefaultConfig()
 	cfg.IdempotencyTTL = 200 * time.Millisecond // 24h in production: the same, a day later
-	svc := provider.NewService(st, map[string]provider.Processor{sandbox.Name: bank}, sandbox.Name, cfg)
+	svc := gatewaytest.Service(st, bank, cfg)
 	svc.SetRenderers(provider.Renderers{Start: echo, Operation: echo})
 	m := &provider.Merchant{ID: "m1", InstallmentRates: provider.DefaultInstallmentRates()}
 	ctx := context.Background()
@@ -528,7 +529,7 @@ func lossyService(t *testing.T) (*provider.Service, *redisstore.Store, *sandbox.
 	prefix := redistest.Prefix(t)
 	st := redisstore.New(rdb, prefix, 1)
 	bank := sandbox.New(srv.Client(t), sandbox.Options{Prefix: prefix, PendingDelay: time.Second})
-	svc := provider.NewService(st, map[string]provider.Processor{sandbox.Name: bank}, sandbox.Name, provider.DefaultConfig())
+	svc := gatewaytest.Service(st, bank, provider.DefaultConfig())
 	svc.SetRenderers(provider.Renderers{Start: echo, Operation: echo})
 	return svc, st, bank, proxy, &provider.Merchant{ID: "m1", InstallmentRates: provider.DefaultInstallmentRates()}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 	"github.com/akinon-gateway/gateway/provider"
 	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 	"github.com/akinon-gateway/gateway/provider/redisstore"
@@ -24,7 +25,7 @@ func TestShardsSpreadOrders(t *testing.T) {
 	cfg := provider.DefaultConfig()
 	cfg.Backoff = time.Millisecond
 	bank := sandbox.New(rdb, sandbox.Options{Prefix: prefix + "-bank"})
-	svc := provider.NewService(st, map[string]provider.Processor{sandbox.Name: bank}, sandbox.Name, cfg)
+	svc := gatewaytest.Service(st, bank, cfg)
 	svc.SetEvents(plainEncoder{})
 	m := &provider.Merchant{ID: "m1", InstallmentRates: provider.DefaultInstallmentRates()}
 	ctx := context.Background()
@@ -84,7 +85,7 @@ func TestAGuidReusedOnAnotherShardIsFound(t *testing.T) {
 	rdb := redistest.Shared(t).Client(t)
 	prefix := redistest.Prefix(t)
 	st := redisstore.New(rdb, prefix, 16)
-	svc := provider.NewService(st, map[string]provider.Processor{sandbox.Name: sandbox.New(rdb, sandbox.Options{Prefix: prefix + "-bank"})}, sandbox.Name, provider.DefaultConfig())
+	svc := gatewaytest.Service(st, sandbox.New(rdb, sandbox.Options{Prefix: prefix + "-bank"}), provider.DefaultConfig())
 	m := &provider.Merchant{ID: "m1", InstallmentRates: provider.DefaultInstallmentRates()}
 	ctx := context.Background()
 	start := func(order, guid string) error {

@@ -32,6 +32,7 @@ type gateway struct {
 	ready    *readiness
 	embedded bool
 	closers  []func()
+	tune     func(*redis.UniversalOptions) // WithRedisOptions
 }
 
 // assemble connects the stores, refuses a Redis that may evict, and
@@ -39,7 +40,7 @@ type gateway struct {
 func assemble(ctx context.Context, cfg Config, merchants *extension.Merchants, sections map[string][]*processors.Section,
 	log *zap.Logger, o options) (*gateway, error) {
 	logRedisThrough(log)
-	gw := &gateway{embedded: cfg.Store.URL == ""}
+	gw := &gateway{embedded: cfg.Store.URL == "", tune: o.redisOpts}
 	if gw.embedded {
 		gw.closers = append(gw.closers, tuneGC())
 	}
@@ -59,7 +60,7 @@ func (gw *gateway) wire(ctx context.Context, cfg Config, merchants *extension.Me
 	if err != nil {
 		return err
 	}
-	tp, err := gw.tracing(ctx, cfg, rdb)
+	tp, err := gw.tracing(ctx, cfg, rdb, o.tp)
 	if err != nil {
 		return err
 	}
@@ -107,22 +108,26 @@ func (gw *gateway) connectStores(cfg Config, log *zap.Logger) (rdb, books redis.
 	return rdb, books, err
 }
 
-// tracing sets up OpenTelemetry when configured, before the first Redis
-// command: on a Cluster, go-redis instruments only the node clients made
-// after it. Nil when tracing is off.
-func (gw *gateway) tracing(ctx context.Context, cfg Config, rdb redis.UniversalClient) (trace.TracerProvider, error) {
-	if cfg.Observe.OtelEndpoint == "" {
+// tracing sets up OpenTelemetry when configured, or on the test's
+// provider (WithTracerProvider), before the first Redis command: on a
+// Cluster, go-redis instruments only the node clients made after it. Nil
+// when tracing is off.
+func (gw *gateway) tracing(ctx context.Context, cfg Config, rdb redis.UniversalClient, tp trace.TracerProvider) (trace.TracerProvider, error) {
+	if tp == nil && cfg.Observe.OtelEndpoint == "" {
 		return nil, nil
 	}
-	sdk, err := observe.Tracing(ctx, cfg.Observe.OtelEndpoint, version)
-	if err != nil {
+	if tp == nil {
+		sdk, err := observe.Tracing(ctx, cfg.Observe.OtelEndpoint, version)
+		if err != nil {
+			return nil, err
+		}
+		gw.closers = append(gw.closers, func() { _ = sdk.Shutdown(context.Background()) })
+		tp = sdk
+	}
+	if err := observe.TraceRedis(rdb, tp); err != nil {
 		return nil, err
 	}
-	gw.closers = append(gw.closers, func() { _ = sdk.Shutdown(context.Background()) })
-	if err := observe.TraceRedis(rdb, sdk); err != nil {
-		return nil, err
-	}
-	return sdk, nil
+	return tp, nil
 }
 
 // checkRedis refuses a Redis that may evict and warns when answers are
@@ -173,7 +178,7 @@ func (gw *gateway) wireService(cfg Config, merchants *extension.Merchants, secti
 	if acs != nil {
 		serveACS(acs)
 	}
-	gw.svc = provider.NewService(observe.Store(gw.store, gw.metrics), nil, "", cfg.Service)
+	gw.svc = newService(observe.Store(gw.store, gw.metrics), nil, "", cfg.Service, o)
 	gw.svc.SetMerchantProcessors(o.wrapBanks(banks))
 	gw.svc.SetProcessorFailures(observe.ProcessorFailures(log, gw.metrics))
 	gw.svc.SetEvents(webhook.NewEncoder(merchants, cfg.Webhook.Schedule))
@@ -261,6 +266,9 @@ func (gw *gateway) connect(raw string, log *zap.Logger, wait time.Duration) (red
 		return nil, err
 	}
 	opts.ReadTimeout = max(opts.ReadTimeout, wait+time.Second)
+	if gw.tune != nil {
+		gw.tune(opts)
+	}
 	rdb := redis.NewUniversalClient(opts)
 	gw.closers = append(gw.closers, func() { _ = rdb.Close() })
 	return rdb, nil

@@ -46,7 +46,7 @@ type Config struct {
 	Rates          rates    `env:"INSTALLMENT_RATES" doc:"count:basis-points, such as 3:150,6:300"`
 	WebhookURL     string   `env:"WEBHOOK_URL" show:"url"`
 	WebhookHashKey string   `env:"WEBHOOK_HASH_KEY" secret:"true"`
-	Processor      string   `env:"PROCESSOR" dev:"sandbox" doc:"the single merchant's processor (knownProcessors)"`
+	Processor      string   `env:"PROCESSOR" dev:"sandbox" doc:"the single merchant's processor (processors.Builtin)"`
 
 	MerchantsFile string `env:"MERCHANTS_FILE"`
 	Replica       string `env:"REPLICA_NAME" doc:"in logs and attempt records; hostname-pid when unset"`
@@ -72,6 +72,10 @@ type Config struct {
 	// declared in each processor's package) as text, by name; each
 	// merchant's section of that processor reads them.
 	ProcessorEnv map[string]string
+
+	// kinds are the processors this gateway can build: processors.Builtin,
+	// and a test's own (WithProcessorKinds).
+	kinds processors.Registry
 }
 
 // minPassword is the shortest merchant password accepted outside DEV_MODE.
@@ -100,7 +104,17 @@ func DefaultConfig() Config {
 		HTTP:           extension.DefaultSettings(),
 		Observe:        observe.DefaultSettings(),
 		ProcessorEnv:   map[string]string{},
+		kinds:          processors.Builtin,
 	}
+}
+
+// processorKinds are the processors this gateway can build; a Config
+// made as a literal builds the gateway's own.
+func (c Config) processorKinds() processors.Registry {
+	if c.kinds == nil {
+		return processors.Builtin
+	}
+	return c.kinds
 }
 
 // variable is one row of the configuration table: a setting of a
@@ -121,7 +135,7 @@ func (c *Config) variables() []variable {
 	for i, f := range settings.Fields(c) {
 		rows = append(rows, variable{name: f.Env, def: defs[i].Written(), secret: f.Secret, show: f.Show})
 	}
-	for _, pv := range registry.Variables() {
+	for _, pv := range c.processorKinds().Variables() {
 		rows = append(rows, variable{name: pv.Name, def: pv.Default, secret: pv.Secret,
 			show: func() any { return pv.Show(c.ProcessorEnv[pv.Name]) }})
 	}
@@ -132,9 +146,15 @@ func (c *Config) variables() []variable {
 // values that default to something computed. A value that cannot be
 // parsed is an error naming its variable.
 func LoadConfig(env func(string) string) (Config, error) {
+	return loadConfig(env, processors.Builtin)
+}
+
+// loadConfig is LoadConfig for a gateway that can build kinds.
+func loadConfig(env func(string) string, kinds processors.Registry) (Config, error) {
 	c := DefaultConfig()
+	c.kinds = kinds
 	errs := []error{settings.Load(&c, env)}
-	for _, pv := range registry.Variables() {
+	for _, pv := range kinds.Variables() {
 		if text := env(pv.Name); text != "" {
 			if err := pv.Check(text); err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", pv.Name, err))
@@ -277,7 +297,7 @@ func (c Config) Merchants() (*extension.Merchants, error) {
 func (c Config) merchants() (*extension.Merchants, map[string][]*processors.Section, error) {
 	env := c.processorEnv()
 	if c.MerchantsFile == "" {
-		m, secs, err := c.envMerchant().build(c.DevMode, env, func(key string) string { return envMerchantVars[key] })
+		m, secs, err := c.envMerchant().build(c.DevMode, c.processorKinds(), env, func(key string) string { return envMerchantVars[key] })
 		if err != nil {
 			return nil, nil, err
 		}
@@ -296,7 +316,7 @@ func (c Config) merchants() (*extension.Merchants, map[string][]*processors.Sect
 			spec.Processors = processorSections{{Name: c.Processor}}
 		}
 		where := fmt.Sprintf("MERCHANTS_FILE: merchant %d (%q)", i, spec.ID)
-		m, secs, err := spec.build(c.DevMode, env, func(key string) string { return where + ": " + key })
+		m, secs, err := spec.build(c.DevMode, c.processorKinds(), env, func(key string) string { return where + ": " + key })
 		errs = append(errs, err)
 		list = append(list, m)
 		sections[spec.ID] = secs
@@ -474,7 +494,7 @@ type complaint func(key, format string, args ...any)
 // build holds every rule a merchant's settings must keep, wherever they
 // come from; name(key) says how an error names the setting whose JSON
 // key is key.
-func (m merchantSpec) build(dev bool, env func(string) string, name func(key string) string) (*extension.Merchant, []*processors.Section, error) {
+func (m merchantSpec) build(dev bool, kinds processors.Registry, env func(string) string, name func(key string) string) (*extension.Merchant, []*processors.Section, error) {
 	var errs []error
 	bad := func(key, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", name(key), fmt.Sprintf(format, args...)))
@@ -488,7 +508,7 @@ func (m merchantSpec) build(dev bool, env func(string) string, name func(key str
 		bad("hashScheme", "%v", err)
 	}
 	m.checkWebhook(dev, bad)
-	sections := m.sections(env, bad)
+	sections := m.sections(kinds, env, bad)
 	rates := m.rates(bad)
 	if len(errs) > 0 {
 		return nil, nil, errors.Join(errs...)
@@ -512,8 +532,8 @@ func (m merchantSpec) build(dev bool, env func(string) string, name func(key str
 
 // sections read the merchant's processor sections, each of a processor
 // the gateway has and no two of the same one.
-func (m merchantSpec) sections(env func(string) string, bad complaint) []*processors.Section {
-	known := strings.Join(knownProcessors(), ", ")
+func (m merchantSpec) sections(kinds processors.Registry, env func(string) string, bad complaint) []*processors.Section {
+	known := strings.Join(kinds.Names(), ", ")
 	var out []*processors.Section
 	for i, p := range m.Processors {
 		key := "processor"
@@ -524,14 +544,14 @@ func (m merchantSpec) sections(env func(string) string, bad complaint) []*proces
 		case p.Name == "":
 			bad(key, "is required outside DEV_MODE: PROCESSOR or the merchant's processor section names its bank (known: %s)", known)
 			continue
-		case !slices.Contains(knownProcessors(), p.Name):
+		case !slices.Contains(kinds.Names(), p.Name):
 			bad(key, "%q is not a processor this gateway has (known: %s)", p.Name, known)
 			continue
 		case slices.ContainsFunc(m.Processors[:i], func(q processorSection) bool { return q.Name == p.Name }):
 			bad(key, "%q is listed twice", p.Name)
 			continue
 		}
-		sec, err := registry.Section(p.Name, env, p.Raw)
+		sec, err := kinds.Section(p.Name, env, p.Raw)
 		if err != nil {
 			bad(key, "%s: %v", p.Name, err)
 			continue

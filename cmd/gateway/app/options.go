@@ -3,12 +3,16 @@ package app
 import (
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap/zapcore"
 
 	"github.com/akinon-gateway/gateway/extension"
 	"github.com/akinon-gateway/gateway/provider"
+	"github.com/akinon-gateway/gateway/provider/processors"
 	"github.com/akinon-gateway/gateway/provider/redisstore"
 )
 
@@ -17,10 +21,13 @@ import (
 type Option func(*options)
 
 type options struct {
-	now     func() time.Time
-	wrap    func(merchant, name string, p provider.Processor) provider.Processor
-	logCore zapcore.Core
-	started func(Parts)
+	now       func() time.Time
+	wrap      func(merchant, name string, p provider.Processor) provider.Processor
+	logCore   zapcore.Core
+	started   func(Parts)
+	extra     []processors.Kind
+	tp        trace.TracerProvider
+	redisOpts func(*redis.UniversalOptions)
 }
 
 // Parts are the running gateway's pieces a test reads or acts on.
@@ -47,6 +54,30 @@ func WithProcessors(wrap func(merchant, name string, p provider.Processor) provi
 
 // WithLogCore tees the gateway's log into core (a zaptest observer, say).
 func WithLogCore(core zapcore.Core) Option { return func(o *options) { o.logCore = core } }
+
+// WithProcessorKinds lets the gateway build kinds beside its own
+// processors (processors.Builtin), so a test can give a merchant a bank
+// that only the test has.
+func WithProcessorKinds(kinds ...processors.Kind) Option {
+	return func(o *options) { o.extra = append(o.extra, kinds...) }
+}
+
+// kinds are the processors the gateway can build: its own and the test's.
+func (o options) kinds() processors.Registry {
+	return append(slices.Clip(processors.Builtin), o.extra...)
+}
+
+// WithTracerProvider traces the gateway (its requests, Redis commands and
+// processor calls) through tp, an SDK with an in-memory exporter say, in
+// place of the OTLP exporter OTEL_EXPORTER_OTLP_ENDPOINT would make.
+func WithTracerProvider(tp trace.TracerProvider) Option { return func(o *options) { o.tp = tp } }
+
+// WithRedisOptions adjusts the options of each Redis client the gateway
+// opens from a URL, so a test that kills its server can make the client
+// give up at once instead of dialling again.
+func WithRedisOptions(tune func(*redis.UniversalOptions)) Option {
+	return func(o *options) { o.redisOpts = tune }
+}
 
 // Started is called once the gateway listens, before it serves, with its parts.
 func Started(f func(Parts)) Option { return func(o *options) { o.started = f } }

@@ -11,13 +11,6 @@ import (
 	"net/http"
 )
 
-// registry is the processors this gateway can build (a test adds one).
-var registry = processors.Builtin
-
-// knownProcessors are the banks a merchant can pay through, by the name
-// PROCESSOR or a merchant's processor section gives: the registry's.
-func knownProcessors() []string { return registry.Names() }
-
 // processorEnv is how a processor section reads its variables.
 func (c Config) processorEnv() func(string) string {
 	return func(name string) string { return c.ProcessorEnv[name] }

@@ -38,7 +38,7 @@ func Run(ctx context.Context, args []string, env func(string) string, stdout io.
 	if *showVersion {
 		return printVersion(stdout)
 	}
-	cfg, merchants, sections, err := configure(env)
+	cfg, merchants, sections, err := configure(env, o.kinds())
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
@@ -61,9 +61,6 @@ func Run(ctx context.Context, args []string, env func(string) string, stdout io.
 		return err
 	}
 	defer gw.close()
-	if o.now != nil {
-		gw.svc.SetClock(o.now)
-	}
 	servers, listeners, err := listen(cfg, gw, log)
 	if err != nil {
 		return err
@@ -75,8 +72,8 @@ func Run(ctx context.Context, args []string, env func(string) string, stdout io.
 }
 
 // configure reads and checks the configuration and the merchants.
-func configure(env func(string) string) (Config, *extension.Merchants, map[string][]*processors.Section, error) {
-	cfg, err := LoadConfig(env)
+func configure(env func(string) string, kinds processors.Registry) (Config, *extension.Merchants, map[string][]*processors.Section, error) {
+	cfg, err := loadConfig(env, kinds)
 	if err != nil {
 		return cfg, nil, nil, err
 	}

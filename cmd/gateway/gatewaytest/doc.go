@@ -7,13 +7,28 @@
 //	g := gatewaytest.Start(t, gatewaytest.Env(gatewaytest.FreeAddr(t), redisURL, hookURL, nil),
 //		app.WithClock(clock.Now),                 // a Clock a test moves
 //		app.WithProcessors(wrap),                  // hold or count the bank's calls
-//		app.WithLogCore(observedCore))             // read the log (zaptest/observer)
+//		app.WithLogCore(observedCore),             // read the log (zaptest/observer)
+//		app.WithProcessorKinds(kind),              // a bank only the test has, for MERCHANTS_FILE's sections
+//		app.WithTracerProvider(tp),                // trace into an SDK of the test's (tracetest's in-memory exporter)
+//		app.WithRedisOptions(tune))                // the Redis client's retries and timeouts, for a test that kills its server
 //	g.Base; g.Service; g.Store; g.Merchants; g.Handler; g.Admin
 //	g.Server.Echo().Routes() // the routes the HTTP side serves
 //	g.Stop() // what Run returned; cleanup stops it otherwise
 //
 // app.WithClock moves the sandbox bank's clock too (a PENDING card's
-// verdict comes due with it). Run is Start returning only Base and Stop. Env sets ADDR, PUBLIC_URL, the test
+// verdict comes due with it).
+//
+// The payment service alone, built as the gateway builds its own (app.Service),
+// for tests that drive the service and a store of their own without HTTP
+// (the store's, the adapters' and the audit's tests):
+//
+//	svc := gatewaytest.Service(st, bank, cfg, app.WithClock(clock.Now)) // bank: the sandbox every merchant pays through; nil for none
+//
+// A test gets a gateway or a wired provider.Service only from this
+// package: provider.NewService is called by hand only here (through app)
+// and in package provider's own tests.
+//
+// Run is Start returning only Base and Stop. Env sets ADDR, PUBLIC_URL, the test
 // merchant's credentials (User, Password, HashKey, WebhookKey), DEV_MODE
 // and short background intervals; an empty redisURL is the embedded store.
 //
