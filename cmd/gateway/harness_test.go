@@ -144,7 +144,7 @@ func mustDueEvents(tb testing.TB, redisURL, hookURL string, n int) {
 	}
 	cfg := provider.DefaultConfig()
 	store := redisstore.New(rdb, "gw", 1)
-	svc := provider.NewService(store, map[string]provider.Processor{sandbox.Name: sandbox.New(rdb, sandbox.Options{PendingDelay: time.Second})}, sandbox.Name, cfg)
+	svc := gatewaytest.Service(store, sandbox.New(rdb, sandbox.Options{PendingDelay: time.Second}), cfg)
 	svc.SetEvents(webhook.NewEncoder(ms, nil))
 	ctx := context.Background()
 	for i := range n {

@@ -15,9 +15,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
-	"github.com/akinon-gateway/gateway/extension"
 	"github.com/akinon-gateway/gateway/extension/observe"
-	"github.com/akinon-gateway/gateway/hashing"
 	"github.com/akinon-gateway/gateway/provider"
 	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 	"github.com/akinon-gateway/gateway/provider/redisstore"
@@ -53,24 +51,17 @@ func TestProcessorErrorsAreLoggedAndCounted(t *testing.T) {
 			core, logs := observer.New(zap.WarnLevel)
 			svc.SetProcessorFailures(observe.ProcessorFailures(zap.New(core), m))
 
-			merchant := &extension.Merchant{Merchant: provider.Merchant{ID: "shop-7", InstallmentRates: provider.DefaultInstallmentRates()},
-				Username: "u", Password: "p", HashKey: strings.Repeat("k", 32), HashScheme: hashing.DefaultScheme}
-			ms, _ := extension.NewMerchants([]*extension.Merchant{merchant})
-			gw := extension.New(extension.Options{Service: svc, Merchants: ms, PublicURL: "https://gw.example"})
-			req := httptest.NewRequest(http.MethodPost, "/start-session", strings.NewReader(`{"guid":"s-1","orderId":"o-1","orderAmount":10,
-				"locale":"en","returnUrl":"https://shop.example/r","type":"SALE","currency":"TRY","customer":{"firstName":"A","lastName":"B","email":"a@example.com"}}`))
-			req.Header.Set("Content-Type", "application/json")
-			req.SetBasicAuth("u", "p")
-			rec := httptest.NewRecorder()
-			gw.ServeHTTP(rec, req)
-			if rec.Code != http.StatusOK {
-				t.Fatalf("start-session: %d %s", rec.Code, rec.Body)
+			merchant := &provider.Merchant{ID: "shop-7", InstallmentRates: provider.DefaultInstallmentRates()}
+			if _, err := svc.StartSession(context.Background(), provider.StartInput{
+				Request: provider.Request{Merchant: merchant, GUID: "s-1", OrderID: "o-1", Fingerprint: "s-1"},
+				Type:    provider.Sale, Amount: 1000, Currency: "TRY", Locale: "en", ReturnURL: "https://shop.example/r"}); err != nil {
+				t.Fatalf("start-session: %v", err)
 			}
 			sess, err := st.Order(context.Background(), "shop-7", "o-1")
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, _ = svc.Pay(context.Background(), &merchant.Merchant, sess, provider.CardForm{CardHolder: "A B", CardNumber: tc.card, Expiry: "12/39", CVC: "123"})
+			_, _ = svc.Pay(context.Background(), merchant, sess, provider.CardForm{CardHolder: "A B", CardNumber: tc.card, Expiry: "12/39", CVC: "123"})
 
 			var reported int
 			for _, e := range logs.All() {
