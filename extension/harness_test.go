@@ -265,11 +265,14 @@ func mustGateway(tb testing.TB, opts ...option) *gateway {
 	}
 	g := &gateway{clock: gatewaytest.NewClock(epoch), prefix: "gw",
 		bank: &bank{gates: map[string]*gate{}, refs: map[string][]string{}}}
-	srv, books := cfg.redis, cfg.redis
+	// The bank's books share the gateway's server, unless the test brings
+	// a server of its own (to kill or fill it): then the books keep theirs.
+	srv := cfg.redis
 	if srv == nil {
 		srv = redistest.Start(tb)
-		books = srv
-	} else {
+	}
+	books := srv
+	if cfg.redis != nil {
 		books = redistest.Start(tb)
 	}
 	// Fail fast while the server is down, as the gateway's own client does.

@@ -2,13 +2,14 @@ package main
 
 import (
 	"context"
-	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 	"net/http"
 	"regexp"
 	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 
 	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
@@ -112,8 +113,3 @@ func TestEveryKeyExpires(t *testing.T) {
 	t.Logf("one order (sale, purchase, refund, history): session+history+index+settled guids+event index %d B, 4 guid replies %d B, its webhook %d B (7 days), total %d B; the sandbox's books for all %d payments %d B",
 		orderBytes, guidBytes, eventBytes, orderBytes+guidBytes+eventBytes, 6, bankBytes)
 }
-
-var (
-	formActionRE  = regexp.MustCompile(`<form[^>]*action="([^"]*)"`)
-	hiddenFieldRE = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
-)
