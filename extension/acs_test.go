@@ -53,6 +53,16 @@ func (b *browser) toBank(tb testing.TB, g *gateway, page *response, code string)
 	return trip
 }
 
+// payToBank starts a session for order, pays it with the 3-D Secure card
+// in a new browser and takes the shopper to the bank, answering code:
+// the trip, the session and the browser, which a test may go on with.
+func (g *gateway) payToBank(tb testing.TB, order, code string) (bankTrip, started, *browser) {
+	tb.Helper()
+	s := g.mustStart(tb, order)
+	b := newBrowser(tb)
+	return b.toBank(tb, g, b.pay(tb, s.RedirectURL, cardOf(sandbox.CardThreeDS)), code), s, b
+}
+
 // postOff posts to the bank's ACS, which openapi.json does not describe.
 func (b *browser) postOff(tb testing.TB, u string, form url.Values) *response {
 	tb.Helper()
@@ -132,9 +142,7 @@ func TestNotEnrolledNeedsNoBank(t *testing.T) {
 func TestBankReturnReplayedOrTampered(t *testing.T) {
 	t.Run("replayed", func(t *testing.T) {
 		g := mustGateway(t)
-		s := g.mustStart(t, "order-replay")
-		b := newBrowser(t)
-		trip := b.toBank(t, g, b.pay(t, s.RedirectURL, cardOf(sandbox.CardThreeDS)), sandbox.ThreeDSCode)
+		trip, _, _ := g.payToBank(t, "order-replay", sandbox.ThreeDSCode)
 		_, first := returned(t, trip.back(t, trip.Back))
 		_, again := returned(t, trip.back(t, trip.Back))
 		t.Logf("first return: %s/%s %s; replayed: %s/%s %s", first["status"], first["subStatus"], first["transactionId"],
@@ -152,9 +160,7 @@ func TestBankReturnReplayedOrTampered(t *testing.T) {
 	})
 	t.Run("two at once", func(t *testing.T) {
 		g := mustGateway(t)
-		s := g.mustStart(t, "order-race")
-		b := newBrowser(t)
-		trip := b.toBank(t, g, b.pay(t, s.RedirectURL, cardOf(sandbox.CardThreeDS)), sandbox.ThreeDSCode)
+		trip, _, _ := g.payToBank(t, "order-race", sandbox.ThreeDSCode)
 		entered, release := g.bank.hold(t, "Complete")
 		first := make(chan *response, 1)
 		go func() { first <- trip.back(t, trip.Back) }()
@@ -190,9 +196,7 @@ func TestBankReturnReplayedOrTampered(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			g := mustGateway(t)
 			order := "order-forged-" + strings.ReplaceAll(tt.name, " ", "-")
-			s := g.mustStart(t, order)
-			b := newBrowser(t)
-			trip := b.toBank(t, g, b.pay(t, s.RedirectURL, cardOf(sandbox.CardThreeDS)), "000000")
+			trip, _, _ := g.payToBank(t, order, "000000")
 			f := url.Values{}
 			for k, v := range trip.Back {
 				f[k] = v
@@ -214,9 +218,7 @@ func TestBankReturnReplayedOrTampered(t *testing.T) {
 	}
 	t.Run("unknown attempt", func(t *testing.T) {
 		g := mustGateway(t)
-		s := g.mustStart(t, "order-other-attempt")
-		b := newBrowser(t)
-		trip := b.toBank(t, g, b.pay(t, s.RedirectURL, cardOf(sandbox.CardThreeDS)), sandbox.ThreeDSCode)
+		trip, _, _ := g.payToBank(t, "order-other-attempt", sandbox.ThreeDSCode)
 		other := trip.BackURL[:strings.LastIndex(trip.BackURL, "/")+1] + "not-this-attempt"
 		r := newBrowser(t).post(t, other, trip.Back)
 		if r.Status != http.StatusOK || bytes.Contains(r.Body, []byte(`id="return"`)) {
@@ -237,9 +239,7 @@ func TestBankReturnReplayedOrTampered(t *testing.T) {
 // nothing.
 func TestAbandonedChallenge(t *testing.T) {
 	g := mustGateway(t, withSessionTTL(15*time.Minute))
-	s := g.mustStart(t, "o-3ds-abandoned")
-	b := newBrowser(t)
-	trip := b.toBank(t, g, b.pay(t, s.RedirectURL, cardOf(sandbox.CardThreeDS)), sandbox.ThreeDSCode)
+	trip, s, b := g.payToBank(t, "o-3ds-abandoned", sandbox.ThreeDSCode)
 	// Meanwhile the hosted page waits for the bank.
 	if r := b.get(t, s.RedirectURL); r.Status != http.StatusOK || r.Header.Get("Refresh") == "" {
 		t.Fatalf("the hosted page while at the bank: %d\n%s", r.Status, r.Body)
@@ -269,9 +269,7 @@ func TestBankReturnSettledByTheReconciler(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			g := mustGateway(t, withSessionTTL(time.Minute))
 			order := "order-acs-rec-" + strings.ReplaceAll(tt.name, " ", "-")
-			s := g.mustStart(t, order)
-			b := newBrowser(t)
-			trip := b.toBank(t, g, b.pay(t, s.RedirectURL, cardOf(sandbox.CardThreeDS)), sandbox.ThreeDSCode)
+			trip, s, b := g.payToBank(t, order, sandbox.ThreeDSCode)
 			entered, release := g.bank.hold(t, "Complete")
 			if tt.afterActing {
 				entered, release = g.bank.holdAnswer(t, "Complete")
@@ -284,14 +282,7 @@ func TestBankReturnSettledByTheReconciler(t *testing.T) {
 				t.Fatal("the return never reached the bank")
 			}
 			g.clock.Add(2 * time.Minute) // past the lease, the margin and the session's expiry
-			rep, err := g.svc.ReconcileOnce(context.Background())
-			if err != nil || rep.Settled+rep.NotReceived != 1 {
-				t.Fatalf("reconcile = %+v, %v", rep, err)
-			}
-			_, f := returned(t, b.get(t, s.RedirectURL))
-			if f["status"] != tt.wantStatus {
-				t.Fatalf("settled as %v, want %s", f, tt.wantStatus)
-			}
+			g.mustReconcileOne(t, b, s.RedirectURL, tt.wantStatus)
 			release()
 			if _, late := returned(t, <-stuck); late["status"] != tt.wantStatus {
 				t.Fatalf("the late return's page: %v, want the settled payment", late)

@@ -713,6 +713,22 @@ func mustFail(tb testing.TB, r *response, status int, code string) {
 	}
 }
 
+// mustReconcileOne runs one reconciler pass, which must settle the one
+// payment in doubt, and returns the fields the shopper's page at redirect
+// then sends back to the shop, whose status must be want.
+func (g *gateway) mustReconcileOne(tb testing.TB, b *browser, redirect, want string) map[string]string {
+	tb.Helper()
+	rep, err := g.svc.ReconcileOnce(context.Background())
+	if err != nil || rep.Settled+rep.NotReceived != 1 {
+		tb.Fatalf("reconcile = %+v, %v", rep, err)
+	}
+	_, f := returned(tb, b.get(tb, redirect))
+	if f["status"] != want {
+		tb.Fatalf("settled as %v, want %s", f, want)
+	}
+	return f
+}
+
 // returned reads the auto-submitting return form: its action and fields.
 func returned(tb testing.TB, page *response) (action string, fields map[string]string) {
 	tb.Helper()

@@ -482,14 +482,7 @@ func TestADeadPaymentIsSettledByAsking(t *testing.T) {
 				t.Fatalf("the processor was asked %d times", n)
 			}
 
-			rep, err := g.svc.ReconcileOnce(context.Background())
-			if err != nil || rep.Settled+rep.NotReceived != 1 {
-				t.Fatalf("reconcile = %+v, %v", rep, err)
-			}
-			_, f := returned(t, b.get(t, s.RedirectURL))
-			if f["status"] != tt.wantStatus {
-				t.Fatalf("settled as %v, want %s", f, tt.wantStatus)
-			}
+			f := g.mustReconcileOne(t, b, s.RedirectURL, tt.wantStatus)
 			release()
 			if _, late := returned(t, <-stuck); late["status"] != tt.wantStatus || late["transactionId"] != f["transactionId"] {
 				t.Fatalf("the late request's page: %v, want the settled payment", late)

@@ -1,8 +1,6 @@
 package webhook_test
 
 import (
-	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -14,45 +12,6 @@ import (
 	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
 )
 
-// operatorCall calls an operator endpoint the way an operator would, and
-// holds the exchange against openapi.json.
-func operatorCall(tb testing.TB, base, method, path, user, pass string, out any) int {
-	tb.Helper()
-	req, _ := http.NewRequest(method, base+path, nil)
-	req.SetBasicAuth(user, pass)
-	req.Header.Set("X-Gateway-Operator", "1")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	checkOperatorExchange(tb, req, resp, body)
-	if out != nil {
-		if err := json.Unmarshal(body, out); err != nil {
-			tb.Fatalf("%s %s: %v", method, path, err)
-		}
-	}
-	return resp.StatusCode
-}
-
-// checkOperatorExchange validates an operator exchange with
-// extension/openapicheck.
-func checkOperatorExchange(tb testing.TB, req *http.Request, resp *http.Response, body []byte) {
-	tb.Helper()
-	c, err := openapicheck.Shared()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	err = c.Check(req, nil, resp.StatusCode, resp.Header, body)
-	if err != nil {
-		tb.Errorf("openapi.json: %v", err)
-	}
-}
-
 // TestDeadLetterIsReplayedByTheOperator runs a gateway whose merchant's
 // webhook endpoint refuses every attempt: the event becomes a dead letter
 // the operator endpoints show, and replaying it once the receiver
@@ -63,6 +22,7 @@ func TestDeadLetterIsReplayedByTheOperator(t *testing.T) {
 		"WEBHOOK_RETRY_SCHEDULE": "0s,30ms,30ms", "ADMIN_USERNAME": "operator", "ADMIN_PASSWORD": "operator-password"}))
 	_, redirect := gatewaytest.AkinonAt(g.Base).StartSession(t, "o-dead")
 	gatewaytest.MustShop(t, redirect, sandbox.CardApproved)
+	op := gatewaytest.Operator{Base: g.Base, User: "operator", Password: "operator-password"}
 
 	var dead struct {
 		DeadLetters []struct {
@@ -71,7 +31,7 @@ func TestDeadLetterIsReplayedByTheOperator(t *testing.T) {
 		}
 	}
 	redistest.Eventually(t, 5*time.Second, "a dead letter", func() bool {
-		operatorCall(t, g.Base, "GET", "/admin/webhooks/dead", "operator", "operator-password", &dead)
+		op.Call(t, http.MethodGet, "/admin/webhooks/dead", &dead)
 		return len(dead.DeadLetters) == 1
 	})
 	d := dead.DeadLetters[0]
@@ -81,7 +41,8 @@ func TestDeadLetterIsReplayedByTheOperator(t *testing.T) {
 	if n := len(rcv.deliveries()); n != 3 {
 		t.Fatalf("receiver got %d attempts, want the schedule's 3", n)
 	}
-	if code := operatorCall(t, g.Base, "GET", "/admin/webhooks/dead", "operator", "wrong", nil); code != http.StatusUnauthorized {
+	stranger := gatewaytest.Operator{Base: g.Base, User: op.User, Password: "wrong"}
+	if code := stranger.Call(t, http.MethodGet, "/admin/webhooks/dead", nil); code != http.StatusUnauthorized {
 		t.Fatalf("wrong operator password: %d", code)
 	}
 
@@ -94,14 +55,14 @@ func TestDeadLetterIsReplayedByTheOperator(t *testing.T) {
 			Outcome string
 		}
 	}
-	operatorCall(t, g.Base, "GET", "/admin/webhooks/events/"+d.EventID, "operator", "operator-password", &detail)
+	op.Call(t, http.MethodGet, "/admin/webhooks/events/"+d.EventID, &detail)
 	if len(detail.AttemptLog) != 3 || detail.AttemptLog[2].Outcome != "dead" || detail.AttemptLog[0].Status != 503 || detail.Body["orderId"] != "o-dead" {
 		t.Fatalf("event detail = %+v", detail)
 	}
 
 	// The receiver recovers; the operator replays the dead letter.
 	rcv.setAnswer(func(int, delivery) int { return http.StatusOK })
-	if code := operatorCall(t, g.Base, "POST", "/admin/webhooks/events/"+d.EventID+"/replay", "operator", "operator-password", nil); code != http.StatusAccepted {
+	if code := op.Call(t, http.MethodPost, "/admin/webhooks/events/"+d.EventID+"/replay", nil); code != http.StatusAccepted {
 		t.Fatalf("replay: %d", code)
 	}
 	redistest.Eventually(t, 5*time.Second, "the replayed delivery", func() bool { return len(rcv.deliveries()) == 4 })
@@ -113,14 +74,14 @@ func TestDeadLetterIsReplayedByTheOperator(t *testing.T) {
 		OutboxDepth, DeadLetters int
 	}
 	redistest.Eventually(t, 5*time.Second, "an empty outbox", func() bool {
-		operatorCall(t, g.Base, "GET", "/admin/webhooks/stats", "operator", "operator-password", &stats)
+		op.Call(t, http.MethodGet, "/admin/webhooks/stats", &stats)
 		return stats.OutboxDepth == 0 && stats.DeadLetters == 0
 	})
 	// Replaying what is not parked is refused.
-	if code := operatorCall(t, g.Base, "POST", "/admin/webhooks/events/"+d.EventID+"/replay", "operator", "operator-password", nil); code != http.StatusConflict {
+	if code := op.Call(t, http.MethodPost, "/admin/webhooks/events/"+d.EventID+"/replay", nil); code != http.StatusConflict {
 		t.Fatalf("replay of a delivered event: %d, want 409", code)
 	}
-	if code := operatorCall(t, g.Base, "GET", "/admin/webhooks/events/"+strings.Repeat("0", 8), "operator", "operator-password", nil); code != http.StatusNotFound {
+	if code := op.Call(t, http.MethodGet, "/admin/webhooks/events/"+strings.Repeat("0", 8), nil); code != http.StatusNotFound {
 		t.Fatalf("unknown event: %d, want 404", code)
 	}
 	if c, err := openapicheck.Shared(); err == nil {

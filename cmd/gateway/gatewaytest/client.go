@@ -13,6 +13,8 @@ import (
 
 	"github.com/akinon-gateway/gateway/cmd/checkout/commerce"
 	"github.com/akinon-gateway/gateway/cmd/checkout/hostedpage"
+	"github.com/akinon-gateway/gateway/extension"
+	"github.com/akinon-gateway/gateway/extension/openapicheck"
 	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 )
 
@@ -103,6 +105,48 @@ func (a Akinon) Call(tb testing.TB, path string, body, out any) int {
 		}
 	}
 	return ans.Status
+}
+
+// Operator calls the operator endpoints as a script or tool does: Basic
+// auth with HeaderOperator, each exchange held against openapi.json.
+type Operator struct {
+	Base           string
+	User, Password string
+}
+
+// Call sends one request without a body and decodes the answer into out
+// (when not nil); a broken connection or an undecodable body fails the
+// test, and an exchange openapi.json does not describe marks it failed.
+func (o Operator) Call(tb testing.TB, method, path string, out any) int {
+	tb.Helper()
+	req, err := http.NewRequest(method, o.Base+path, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	req.SetBasicAuth(o.User, o.Password)
+	req.Header.Set(extension.HeaderOperator, "1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c, err := openapicheck.Shared()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := c.Check(req, nil, resp.StatusCode, resp.Header, body); err != nil {
+		tb.Errorf("openapi.json: %v", err)
+	}
+	if out != nil {
+		if err := json.Unmarshal(body, out); err != nil {
+			tb.Fatalf("%s %s: %v: %s", method, path, err, body)
+		}
+	}
+	return resp.StatusCode
 }
 
 // StartBody is a SALE start-session body of 120.50 TRY for order.

@@ -48,6 +48,8 @@
 //	ans = gatewaytest.Shop(redirect, card)             // the shopper: hosted page, card form (HTTP); MustShop fails on Err
 //	ans = gatewaytest.ShopThreeDS(t, redirect)         // the same through the sandbox ACS and back
 //	back := gatewaytest.NewChromium(t).Pay(t, redirect, card) // in Chromium: the fields posted to ReturnURL
+//	op := gatewaytest.Operator{Base: g.Base, User: u, Password: p} // the operator endpoints, as a script calls them
+//	status = op.Call(t, http.MethodGet, "/admin/doubts", &out) // each exchange held against openapi.json
 //
 // The Akinon client is commerce.Gateway and the page is read by
 // hostedpage, the parts the checkout driver ships (cmd/checkout).
