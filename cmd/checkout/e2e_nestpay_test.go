@@ -27,8 +27,8 @@ var nestpayScenarios = []string{"3ds-pass", "3ds-fail", "3ds-abandoned", "3ds-fr
 // Chromium (mode browser) or over HTTP. It logs each order's pages in
 // order and, in Chromium, its screenshots.
 func testNestPay(t *testing.T, bin binaries, mode string) {
-	store := redistest.Start(t)
-	bank := nestpaybanktest.Start(t, store.URL(), nestpaybanktest.Store{ClientID: "100200300", StoreKey: "e2e|store\\key",
+	store := e2eStore(t) // the gateway's, on the run's topology
+	bank := nestpaybanktest.Start(t, redistest.Start(t).URL(), nestpaybanktest.Store{ClientID: "100200300", StoreKey: "e2e|store\\key",
 		APIUser: "api", APIPassword: "e2e-api-password", Prefix: "npb"})
 	shopAddr := gatewaytest.FreeAddr(t)
 	const user, password = "e2e-nestpay", "e2e-nestpay-password"
@@ -41,15 +41,14 @@ func testNestPay(t *testing.T, bin binaries, mode string) {
 	if err := os.WriteFile(file, raw, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	gw := mustStartGateway(t, map[string]string{
-		"REDIS_URL":              store.URL(),
+	gw := mustStartGateway(t, mergeEnv(store, map[string]string{
 		"MERCHANTS_FILE":         file,
-		"SESSION_TTL":            "20s", // the abandoned challenge waits for it
+		"SESSION_TTL":            sessionTTL(mode), // the abandoned challenge waits for it
 		"WEBHOOK_RETRY_SCHEDULE": "0s,1s,2s,5s",
-	})
+	}))
 	reportFile := filepath.Join(t.TempDir(), "report.json")
 	args := []string{"-gateway", gw, "-listen", shopAddr, "-username", user, "-password", password,
-		"-hash-key", e2eHashKey, "-webhook-hash-key", e2eWebhookKey, "-webhook-wait", "30s", "-session-ttl", "20s",
+		"-hash-key", e2eHashKey, "-webhook-hash-key", e2eWebhookKey, "-webhook-wait", "30s", "-session-ttl", sessionTTL(mode),
 		"-scenarios", strings.Join(nestpayScenarios, ","), "-report", reportFile}
 	if mode == "browser" {
 		out := t.TempDir()

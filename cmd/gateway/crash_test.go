@@ -24,6 +24,7 @@ import (
 // reconciler asks the bank and records the approved payment, queues its
 // webhook, and the order is paid. Nothing is retried by anyone.
 func TestKilledWhileTheShopperPays(t *testing.T) {
+	t.Parallel() // it waits on leases and restarts more than it works
 	store, bankSrv := redistest.Start(t, redistest.Durable()), redistest.Start(t, redistest.Durable())
 	h := mustHook(t, true)
 	env := faultEnv(t, store.URL(), bankSrv.URL(), h.URL, map[string]string{"SANDBOX_LATENCY": "3s"})
@@ -107,6 +108,7 @@ func TestKilledWhileTheShopperPays(t *testing.T) {
 // its books, not the process's memory, answer. The dead guid, retried at
 // last, answers the settled truth.
 func TestKilledDuringAnOperation(t *testing.T) {
+	t.Parallel() // it waits on leases and restarts more than it works
 	tests := []struct {
 		killed          string // the operation at the bank when the gateway dies
 		body            map[string]any
@@ -211,6 +213,7 @@ func TestKilledDuringAnOperation(t *testing.T) {
 // PROCESSING_ERROR and Akinon hears of it by webhook, though the shopper
 // never went back to Akinon. The order may be paid with a new session.
 func TestKilledBeforeTheBankReceives(t *testing.T) {
+	t.Parallel() // it waits on leases and restarts more than it works
 	store, bankSrv := redistest.Start(t, redistest.Durable()), redistest.Start(t, redistest.Durable())
 	h := mustHook(t, true)
 	gw := gatewaytest.StartProcess(t, faultEnv(t, store.URL(), bankSrv.URL(), h.URL, nil))

@@ -26,6 +26,7 @@ import (
 // the bank (the order-status query) and settles what was in doubt; at the
 // end the ledger audit against the bank's books finds no difference.
 func TestKilledWithNestPay(t *testing.T) {
+	t.Parallel() // it waits on leases and restarts more than it works
 	const orders = 12
 	store, bankSrv := redistest.Start(t, redistest.Durable()), redistest.Start(t, redistest.Durable())
 	bank, section := nestpayBank(t, bankSrv.URL())

@@ -32,6 +32,7 @@ import (
 // Either way the audit finds nothing, and every guid answers its settled
 // refund.
 func TestTheStoreFailsAfterTheBankActed(t *testing.T) {
+	t.Parallel() // it waits on leases and restarts more than it works
 	const orders, perOrder = 20, 10
 	tests := []struct {
 		fault       string

@@ -14,6 +14,7 @@ import (
 // event once the receiver recovers: the outbox and the claims' leases
 // live in Redis, not in the process.
 func TestKilledGatewayDeliversEverythingAfterRestart(t *testing.T) {
+	t.Parallel() // it waits on leases and restarts more than it works
 	const events = 40
 	srv := redistest.Start(t, redistest.Durable())
 	h := mustHook(t, false)
