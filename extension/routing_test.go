@@ -67,6 +67,8 @@ func TestRoutingAnswers(t *testing.T) {
 		{"GET", "/admin/doubts", akinon, 401, "unauthorized", ""},
 		{"POST", "/admin/webhooks/dead/replay", none, 401, "unauthorized", ""},
 		{"GET", "/admin/doubts", operator, 200, "", ""},
+		{"GET", "/admin/pprof/heap", none, 401, "unauthorized", ""},
+		{"GET", "/admin/pprof/heap", operator, 200, "", ""},
 		{"GET", "/admin/webhooks/events/nope", operator, 404, "event_not_found", ""},
 		{"POST", "/admin/webhooks/events/nope/replay", operator, 404, "event_not_found", ""},
 	}
@@ -127,5 +129,26 @@ func TestOperatorPathsWithoutOperator(t *testing.T) {
 	r := do(t, http.DefaultClient, req)
 	if r.Status != http.StatusNotFound || checkOperatorError(t, r) != "not_found" {
 		t.Fatalf("GET /admin/doubts without an operator: %s", r)
+	}
+}
+
+// TestProfilesForOperators: the operator reads a CPU profile and the
+// heap's, in the format go tool pprof reads (gzipped protobuf).
+func TestProfilesForOperators(t *testing.T) {
+	g := mustGateway(t, withAdmin())
+	for _, path := range []string{"/admin/pprof/profile?seconds=1", "/admin/pprof/heap", "/admin/pprof/"} {
+		req, _ := http.NewRequest(http.MethodGet, g.URL+path, nil)
+		req.SetBasicAuth(adminUser, adminPassword)
+		r := do(t, http.DefaultClient, req)
+		if r.Status != http.StatusOK {
+			t.Fatalf("%s: %s", path, r)
+		}
+		if strings.HasSuffix(path, "/") {
+			if !strings.Contains(string(r.Body), "heap") {
+				t.Errorf("%s: the index names no heap profile: %.200s", path, r.Body)
+			}
+		} else if len(r.Body) < 2 || r.Body[0] != 0x1f || r.Body[1] != 0x8b {
+			t.Errorf("%s: not a gzipped profile: %.20q", path, r.Body)
+		}
 	}
 }

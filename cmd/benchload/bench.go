@@ -25,6 +25,8 @@ import (
 const (
 	benchUser     = "bench-user"
 	benchPassword = "bench-password-0123456789"
+	adminUser     = "ops"
+	adminPassword = "bench-ops-password"
 )
 
 // The rows of the table, in the order. A gateway row's Floor is
@@ -192,9 +194,18 @@ func runRounds(ctx context.Context, s settings, jobs []job) (map[string][]sample
 	client := newClient(s.Connections)
 	for round := range s.Rounds {
 		for _, j := range jobs {
+			var profiled <-chan error
+			if s.Profile != "" && round == 0 && j.p.adminBase != "" {
+				profiled = profileWindow(ctx, j.p, s, filepath.Join(s.Profile, slug(j.sc.Name)+".pprof"))
+			}
 			sm, res := measure(ctx, client, j.p, j.path, s, j.body(round))
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
+			}
+			if profiled != nil {
+				if err := <-profiled; err != nil {
+					return nil, fmt.Errorf("BENCH_PROFILE: %s: %w", j.sc.Name, err)
+				}
 			}
 			line := fmt.Sprintf("round %d  %-28s %8.0f req/s  p99 %6.1f ms  errors %d", round+1, j.sc.Name, sm.Rate, ms(sm.P99), sm.Errors)
 			if res.FirstError != "" {
@@ -295,14 +306,14 @@ func startGatewayProc(ctx context.Context, dir, bin, redisURL string) (*proc, er
 		"GATEWAY_USERNAME=" + benchUser, "GATEWAY_PASSWORD=" + benchPassword,
 		"HASH_KEY=bench-hash-key-0123456789abcdef0123456789",
 		"REDIS_URL=" + redisURL, "PROCESSOR=" + sandbox.Name, "ALLOW_SANDBOX=1",
-		"ADMIN_ADDR=" + admin, "ADMIN_USERNAME=ops", "ADMIN_PASSWORD=bench-ops-password",
+		"ADMIN_ADDR=" + admin, "ADMIN_USERNAME=" + adminUser, "ADMIN_PASSWORD=" + adminPassword,
 		"THROTTLE_CARD_IP=0", "THROTTLE_CARD_MERCHANT=0", "THROTTLE_CARD_BIN=0",
 	}
 	p, err := start(dir, "gateway", bin, nil, env)
 	if err != nil {
 		return nil, err
 	}
-	p.base, p.metricsURL = "http://"+addr, "http://"+admin+"/metrics"
+	p.base, p.metricsURL, p.adminBase = "http://"+addr, "http://"+admin+"/metrics", "http://"+admin
 	if err := waitServing(ctx, p, "/healthz"); err != nil {
 		log, _ := os.ReadFile(filepath.Join(dir, "gateway.log"))
 		return p, fmt.Errorf("%w; its log:\n%s", err, log)

@@ -23,6 +23,7 @@ type proc struct {
 	cmd        *exec.Cmd
 	base       string // http://host:port of its API
 	metricsURL string // its Prometheus metrics, "" for none
+	adminBase  string // http://host:port of its operator endpoints, "" for none
 }
 
 // freeAddr is a loopback address no one listens on yet.

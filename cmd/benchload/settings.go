@@ -13,6 +13,7 @@ type settings struct {
 	Connections int           // BENCH_CONNECTIONS: the closed loop's connections
 	Rounds      int           // BENCH_ROUNDS: interleaved rounds; the table shows medians
 	Warmup      time.Duration // BENCH_WARMUP: load before each window that is not counted
+	Profile     string        // BENCH_PROFILE: a directory for the gateway's CPU profiles of round 1, or ""
 }
 
 var defaults = settings{Duration: 10 * time.Second, Connections: 64, Rounds: 3, Warmup: time.Second}
@@ -45,6 +46,7 @@ func parseSettings(getenv func(string) string) (settings, error) {
 		*dst = n
 		return nil
 	}
+	s.Profile = getenv("BENCH_PROFILE")
 	for _, err := range []error{
 		dur("BENCH_DURATION", &s.Duration),
 		num("BENCH_CONNECTIONS", &s.Connections),

@@ -218,6 +218,7 @@ func (gw *gateway) wireHTTP(cfg Config, merchants *extension.Merchants, rdb redi
 	admin := gw.srv.AdminGroup(gw.admin, cfg.HTTP.AdminUsername, cfg.HTTP.AdminPassword)
 	webhook.Mount(admin, gw.svc)
 	extension.MountDoubts(admin, gw.svc)
+	extension.MountProfiles(admin)
 	gw.srv.MountConsole(admin)
 }
 
