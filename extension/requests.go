@@ -8,6 +8,7 @@ import (
 	"maps"
 	"reflect"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -107,7 +108,14 @@ func newValidator() *validator.Validate {
 // strings could become one order; here both are 400s naming the field.
 // Unknown names are still ignored (the contract lets Akinon add fields),
 // unless they differ from a declared name only in case.
+//
+// A body whose names are all declared (Akinon's, almost always) is read
+// once; only one with another name is read again and its names walked.
 func decodeJSON(body []byte, dst any) error {
+	if jsonv2.Unmarshal(body, dst, jsonv2.RejectUnknownMembers(true)) == nil {
+		return nil
+	}
+	reflect.ValueOf(dst).Elem().SetZero()
 	err := jsonv2.Unmarshal(body, dst)
 	var se *jsontext.SyntacticError
 	var me *jsonv2.SemanticError
@@ -179,13 +187,25 @@ func walkNames(dec *jsontext.Decoder, t reflect.Type, path string) error {
 	return err
 }
 
+// fieldsOf caches jsonFields by type.
+var fieldsOf sync.Map // reflect.Type → map[string]reflect.Type
+
 // jsonFields maps a struct's JSON names to their types; an unknown name
 // maps to nil, whose value walkNames skips.
 func jsonFields(t reflect.Type) map[string]reflect.Type {
+	if m, ok := fieldsOf.Load(t); ok {
+		return m.(map[string]reflect.Type)
+	}
+	m := declaredFields(t)
+	fieldsOf.Store(t, m)
+	return m
+}
+
+func declaredFields(t reflect.Type) map[string]reflect.Type {
 	out := make(map[string]reflect.Type, t.NumField())
 	for f := range t.Fields() {
 		if f.Anonymous && f.Type.Kind() == reflect.Struct {
-			maps.Copy(out, jsonFields(f.Type)) // an embedded struct's names stand in the body itself
+			maps.Copy(out, declaredFields(f.Type)) // an embedded struct's names stand in the body itself
 			continue
 		}
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
