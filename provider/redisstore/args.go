@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/akinon-gateway/gateway/provider"
@@ -28,7 +29,16 @@ func named(v any) string {
 func strs(pairs []any) []string {
 	out := make([]string, len(pairs))
 	for i, v := range pairs {
-		out[i] = fmt.Sprint(v)
+		switch x := v.(type) {
+		case string:
+			out[i] = x
+		case int:
+			out[i] = strconv.Itoa(x)
+		case int64:
+			out[i] = strconv.FormatInt(x, 10)
+		default:
+			out[i] = fmt.Sprint(v)
+		}
 	}
 	return out
 }
