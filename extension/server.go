@@ -210,7 +210,7 @@ func (s *Server) requestContext(next echo.HandlerFunc) echo.HandlerFunc {
 			log = log.With(zap.String("api_version", capped(v, 32)))
 		}
 		c.Set(ctxLogger, log)
-		c.Set(ctxNoisy, s.noisy.With(zap.String("request_id", id)))
+		c.Set(ctxNoisy, s.noisy.WithLazy(zap.String("request_id", id))) // it seldom writes
 		err := next(c)
 		if err != nil {
 			c.Error(err)
