@@ -44,7 +44,8 @@ bench:
 ## bench-load: the gateway (DEV_MODE off) and the floor (Echo, Basic auth, go-redis, an idempotent
 ## reply) on one redis-server, loaded in turn over TCP, interleaved rounds, medians; see
 ## docs/benchmarks.md. Settings: BENCH_DURATION (10s), BENCH_CONNECTIONS (64), BENCH_ROUNDS (3),
-## BENCH_WARMUP (1s). It times things, so it is not part of test.
+## BENCH_WARMUP (1s), BENCH_PROFILE (a directory for the gateway's CPU profile of each scenario's
+## round-1 window). It times things, so it is not part of test.
 bench-load:
 	GO=$(GO) $(GO) run ./cmd/benchload
 
