@@ -26,8 +26,8 @@ func TestDocumentIsValid(t *testing.T) {
 			}
 		}
 	}
-	if n != 27 {
-		t.Errorf("%d operations, want 27: the five calls, four of the hosted page, healthz, readyz, openapi.json, metrics, six operator endpoints and eight console pages", n)
+	if n != 29 {
+		t.Errorf("%d operations, want 29: the five calls, four of the hosted page, healthz, readyz, openapi.json, metrics, six operator endpoints, two of runtime profiles and eight console pages", n)
 	}
 }
 
