@@ -183,6 +183,10 @@ func (p *gated) Refund(ctx context.Context, req provider.OperationRequest) (prov
 	return pass(p.bank, ctx, "Refund", req.Reference, func() (provider.Result, error) { return p.Processor.Refund(ctx, req) })
 }
 
+func (p *gated) Status(ctx context.Context, req provider.OperationRequest) (provider.Result, error) {
+	return pass(p.bank, ctx, "Status", req.Reference, func() (provider.Result, error) { return p.Processor.Status(ctx, req) })
+}
+
 func (p *gated) Inquire(ctx context.Context, req provider.InquiryRequest) (provider.Inquiry, error) {
 	return pass(p.bank, ctx, "Inquire", req.Reference, func() (provider.Inquiry, error) { return p.Processor.Inquire(ctx, req) })
 }

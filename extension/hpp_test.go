@@ -609,6 +609,51 @@ func TestPendingResolves(t *testing.T) {
 	}
 }
 
+// TestASlowBankAnswerHoldsNoOtherPayment: one pass of the jobs works on
+// its claimed entries at once, so a bank slow to give one PENDING
+// payment's outcome does not hold the others back until it answers.
+func TestASlowBankAnswerHoldsNoOtherPayment(t *testing.T) {
+	g := mustGateway(t, withCallTimeout(time.Minute)) // the held call waits for the test, not a timeout
+	orders := []string{"o-pending-1", "o-pending-2"}
+	for _, o := range orders {
+		s := g.mustStart(t, o)
+		if _, f := returned(t, newBrowser(t).pay(t, s.RedirectURL, cardOf(sandbox.CardPendingOK))); f["status"] != "PENDING" {
+			t.Fatalf("%s with a pending card: %v", o, f)
+		}
+	}
+	g.clock.Add(10 * time.Second)
+	entered, release := g.bank.hold(t, "Status")
+	pass := make(chan error, 1)
+	go func() { _, err := g.svc.RunJobsOnce(context.Background()); pass <- err }()
+	<-entered
+	held := g.bank.references("Status")[0]
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var resolved []string
+		for _, o := range orders {
+			if h, _ := g.mustHistory(t, o); h.Status == "RESOLVED" {
+				resolved = append(resolved, o)
+			}
+		}
+		if len(resolved) == 1 {
+			break
+		}
+		if len(resolved) > 1 || time.Now().After(deadline) {
+			t.Fatalf("while the bank held the outcome of %s, resolved: %v; want the other order only", held, resolved)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	release()
+	if err := <-pass; err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range orders {
+		if h, _ := g.mustHistory(t, o); h.Status != "RESOLVED" {
+			t.Errorf("%s after the pass: %+v", o, h)
+		}
+	}
+}
+
 // TestReturnURLOnThePage: the return form posts to the returnUrl with its
 // host as a browser writes it, and the page's Content-Security-Policy
 // allows exactly that origin.

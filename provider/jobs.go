@@ -14,6 +14,12 @@ type JobReport struct {
 	Waiting  int // PENDING payments the processor still holds
 }
 
+func (r *JobReport) add(o JobReport) {
+	r.Resolved += o.Resolved
+	r.Expired += o.Expired
+	r.Waiting += o.Waiting
+}
+
 // jobBatch is how many entries one pass claims from a schedule.
 const jobBatch = 50
 
@@ -49,48 +55,45 @@ func (s *Service) resolvePending(ctx context.Context, rep *JobReport) error {
 	if err != nil {
 		return storeError(err)
 	}
-	var errs []error
-	for _, d := range due {
-		sess, err := s.store.Order(ctx, d.Merchant, d.OrderID)
-		if err != nil || sess.ID != d.SessionID || sess.Phase != PhasePending {
-			errs = append(errs, s.drop(ctx, SchedulePending, d, err))
-			continue
-		}
-		p := s.processor(sess)
-		res, subs, err := s.call(ctx, s.budget(), func(ctx context.Context) (Result, error) {
-			return p.Status(ctx, OperationRequest{Reference: payReference(sess), ProcessorID: sess.ProcessorID,
-				Amount: sess.Authorised, Currency: sess.Currency})
-		}, nil)
-		if err != nil || res.Code == "UNAVAILABLE" {
-			// No verdict: ask again after the lease.
-			errs = append(errs, err, s.store.Reschedule(ctx, SchedulePending, d, now.Add(s.cfg.Lease)))
-			continue
-		}
-		if res.Outcome == Pending {
-			rep.Waiting++
-			at := res.ResolveAt
-			if !at.After(now) {
-				at = now.Add(s.cfg.Backoff * 10)
-			}
-			errs = append(errs, s.store.Reschedule(ctx, SchedulePending, d, at))
-			continue
-		}
-		tr := Transition{Schedule: SchedulePending, Due: d, From: []Phase{PhasePending}, Now: s.now(),
-			Phase: PhaseAuthorised, Detail: res.Detail, SubSteps: append(sess.PaySubSteps, subs...)}
-		switch res.Outcome {
-		case Approved:
-		case Fraud:
-			tr.Phase, tr.Rejection = PhaseRejected, SubRisky
-		default:
-			tr.Phase, tr.Rejection = PhaseRejected, SubProcessingError
-		}
-		if err := s.transition(ctx, sess, tr, CausePendingResolved); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		rep.Resolved++
+	return eachClaimed(due, func(d Due, r *JobReport) error { return s.resolveOne(ctx, d, now, r) }, rep.add)
+}
+
+func (s *Service) resolveOne(ctx context.Context, d Due, now time.Time, rep *JobReport) error {
+	sess, err := s.store.Order(ctx, d.Merchant, d.OrderID)
+	if err != nil || sess.ID != d.SessionID || sess.Phase != PhasePending {
+		return s.drop(ctx, SchedulePending, d, err)
 	}
-	return errors.Join(errs...)
+	p := s.processor(sess)
+	res, subs, err := s.call(ctx, s.budget(), func(ctx context.Context) (Result, error) {
+		return p.Status(ctx, OperationRequest{Reference: payReference(sess), ProcessorID: sess.ProcessorID,
+			Amount: sess.Authorised, Currency: sess.Currency})
+	}, nil)
+	if err != nil || res.Code == "UNAVAILABLE" {
+		// No verdict: ask again after the lease.
+		return errors.Join(err, s.store.Reschedule(ctx, SchedulePending, d, now.Add(s.cfg.Lease)))
+	}
+	if res.Outcome == Pending {
+		rep.Waiting++
+		at := res.ResolveAt
+		if !at.After(now) {
+			at = now.Add(s.cfg.Backoff * 10)
+		}
+		return s.store.Reschedule(ctx, SchedulePending, d, at)
+	}
+	tr := Transition{Schedule: SchedulePending, Due: d, From: []Phase{PhasePending}, Now: s.now(),
+		Phase: PhaseAuthorised, Detail: res.Detail, SubSteps: append(sess.PaySubSteps, subs...)}
+	switch res.Outcome {
+	case Approved:
+	case Fraud:
+		tr.Phase, tr.Rejection = PhaseRejected, SubRisky
+	default:
+		tr.Phase, tr.Rejection = PhaseRejected, SubProcessingError
+	}
+	if err := s.transition(ctx, sess, tr, CausePendingResolved); err != nil {
+		return err
+	}
+	rep.Resolved++
+	return nil
 }
 
 func (s *Service) expireUnpaid(ctx context.Context, rep *JobReport) error {
@@ -99,34 +102,31 @@ func (s *Service) expireUnpaid(ctx context.Context, rep *JobReport) error {
 	if err != nil {
 		return storeError(err)
 	}
-	var errs []error
-	for _, d := range due {
-		sess, err := s.store.Order(ctx, d.Merchant, d.OrderID)
-		if err == nil && sess.ID == d.SessionID && sess.Phase == PhasePaying {
-			// At the processor: the payment may yet come back asking for
-			// a 3-D Secure code, which must still expire. Look again once
-			// it is settled.
-			errs = append(errs, s.store.Reschedule(ctx, ScheduleExpiry, d, now.Add(s.cfg.Lease+s.cfg.Margin)))
-			continue
-		}
-		if err != nil || sess.ID != d.SessionID || !sess.Expirable() {
-			// Paid or replaced: nothing expires.
-			errs = append(errs, s.drop(ctx, ScheduleExpiry, d, err))
-			continue
-		}
-		if now.Before(sess.ExpiresAt) {
-			errs = append(errs, s.store.Reschedule(ctx, ScheduleExpiry, d, sess.ExpiresAt))
-			continue
-		}
-		tr := Transition{Schedule: ScheduleExpiry, Due: d, From: []Phase{PhaseWaiting, PhaseThreeDS}, Expired: true,
-			Now: now, Phase: PhaseExpired, Detail: expiredUnpaid, SubSteps: sess.PaySubSteps}
-		if err := s.transition(ctx, sess, tr, CauseExpired); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		rep.Expired++
+	return eachClaimed(due, func(d Due, r *JobReport) error { return s.expireOne(ctx, d, now, r) }, rep.add)
+}
+
+func (s *Service) expireOne(ctx context.Context, d Due, now time.Time, rep *JobReport) error {
+	sess, err := s.store.Order(ctx, d.Merchant, d.OrderID)
+	if err == nil && sess.ID == d.SessionID && sess.Phase == PhasePaying {
+		// At the processor: the payment may yet come back asking for
+		// a 3-D Secure code, which must still expire. Look again once
+		// it is settled.
+		return s.store.Reschedule(ctx, ScheduleExpiry, d, now.Add(s.cfg.Lease+s.cfg.Margin))
 	}
-	return errors.Join(errs...)
+	if err != nil || sess.ID != d.SessionID || !sess.Expirable() {
+		// Paid or replaced: nothing expires.
+		return s.drop(ctx, ScheduleExpiry, d, err)
+	}
+	if now.Before(sess.ExpiresAt) {
+		return s.store.Reschedule(ctx, ScheduleExpiry, d, sess.ExpiresAt)
+	}
+	tr := Transition{Schedule: ScheduleExpiry, Due: d, From: []Phase{PhaseWaiting, PhaseThreeDS}, Expired: true,
+		Now: now, Phase: PhaseExpired, Detail: expiredUnpaid, SubSteps: sess.PaySubSteps}
+	if err := s.transition(ctx, sess, tr, CauseExpired); err != nil {
+		return err
+	}
+	rep.Expired++
+	return nil
 }
 
 // transition renders what the change makes of the session (its START

@@ -24,6 +24,13 @@ type ReconcileReport struct {
 	Postponed   int // the processor has not decided yet
 }
 
+func (r *ReconcileReport) add(o ReconcileReport) {
+	r.Settled += o.Settled
+	r.NotReceived += o.NotReceived
+	r.Dropped += o.Dropped
+	r.Postponed += o.Postponed
+}
+
 // undecided is an answer that is not an outcome yet.
 func undecided(r Result) bool { return r.Outcome == Pending || r.Outcome == Challenge }
 
@@ -55,20 +62,16 @@ func (s *Service) ReconcileOnce(ctx context.Context) (ReconcileReport, error) {
 	if err != nil {
 		return rep, storeError(err)
 	}
-	var errs []error
-	for _, d := range due {
-		var err error
+	err = eachClaimed(due, func(d Doubt, r *ReconcileReport) error {
 		switch d.Kind {
 		case DoubtOperation:
-			err = s.settleOperation(ctx, d, &rep)
+			return s.settleOperation(ctx, d, r)
 		case DoubtPayment:
-			err = s.settlePayment(ctx, d, &rep)
-		default:
-			err = s.store.DropDoubt(ctx, d)
+			return s.settlePayment(ctx, d, r)
 		}
-		errs = append(errs, err)
-	}
-	return rep, errors.Join(errs...)
+		return s.store.DropDoubt(ctx, d)
+	}, rep.add)
+	return rep, err
 }
 
 // settleOperation settles a purchase, void or refund whose request died.
