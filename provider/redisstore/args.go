@@ -43,21 +43,20 @@ func strs(pairs []any) []string {
 	return out
 }
 
-// beginArgs are begin.lua's arguments; Start is set for a start-session.
+// beginArgs are begin.lua's named arguments (the fingerprint and the
+// token travel before them); Start is set for a start-session.
 type beginArgs struct {
-	Fingerprint string     `json:"fp"`
-	Token       string     `json:"token"`
-	Lease       int64      `json:"lease,string"`
-	Action      string     `json:"action"`
-	GUID        string     `json:"guid"`
-	Amount      int64      `json:"amount,string"`
-	Currency    string     `json:"currency"`
-	Now         int64      `json:"now,string"`
-	Deadline    int64      `json:"deadline,string"`
-	Doubt       string     `json:"doubt"`
-	Retention   int64      `json:"retention,string"`
-	Order       string     `json:"order"`
-	Start       *startArgs `json:"start,omitempty"`
+	Lease     int64      `json:"lease,string"`
+	Action    string     `json:"action"`
+	GUID      string     `json:"guid"`
+	Amount    int64      `json:"amount,string"`
+	Currency  string     `json:"currency"`
+	Now       int64      `json:"now,string"`
+	Deadline  int64      `json:"deadline,string"`
+	Doubt     string     `json:"doubt"`
+	Retention int64      `json:"retention,string"`
+	Order     string     `json:"order"`
+	Start     *startArgs `json:"start,omitempty"`
 }
 
 // startArgs are what a start-session writes: the new session and its

@@ -10,14 +10,12 @@
 --
 -- KEYS: 1 guid record, 2 session hash, 3 history list, 4 session-id index,
 --       5 expiry schedule, 6 doubt set, 7 the order's settled guids
--- ARGV: 1 named arguments (beginArgs in args.go); A.start for a
---       start-session (startArgs)
+-- ARGV: 1 the body's fingerprint, 2 the claim's token, 3 named arguments
+--       (beginArgs in args.go); A.start for a start-session (startArgs).
+--       A replay is answered from the first two, before the third is
+--       decoded.
 local idem, sess, steps, sidx, expiry, doubt, settled = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
-local A = cjson.decode(ARGV[1])
-local fp, token, lease = A.fp, A.token, tonumber(A.lease)
-local action, guid, amount, currency = A.action, A.guid, tonumber(A.amount), A.currency
-local now, rules = tonumber(A.now), RULES[action] or ''
-local retention, order = tonumber(A.retention), A.order
+local fp, token = ARGV[1], ARGV[2]
 
 -- A script sent again by the client after its reply was lost finds the
 -- guid claimed by its own token: it answers what the first run did,
@@ -30,6 +28,12 @@ if not mine then
     return seen
   end
 end
+
+local A = cjson.decode(ARGV[3])
+local lease = tonumber(A.lease)
+local action, guid, amount, currency = A.action, A.guid, tonumber(A.amount), A.currency
+local now, rules = tonumber(A.now), RULES[action] or ''
+local retention, order = tonumber(A.retention), A.order
 
 local h, flat = load(sess)
 local exists = h.phase ~= nil

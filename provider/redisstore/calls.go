@@ -28,7 +28,7 @@ func (s *Store) Begin(ctx context.Context, in provider.BeginInput) (provider.Beg
 		}
 	}
 	keys, args := s.beginCall(in)
-	raw, err := s.durable(ctx, beginScript, keys, args)
+	raw, err := s.durable(ctx, beginScript, keys, in.Fingerprint, in.Token, args)
 	v, _ := raw.([]any)
 	if err != nil && !s.acknowledgedReplay(v, in, err) {
 		return provider.Begun{}, notDurable("begin", err)
@@ -44,7 +44,7 @@ func (s *Store) beginCall(in provider.BeginInput) ([]string, string) {
 	k := s.order(in.Merchant, in.OrderID)
 	sidx := k.session // a placeholder key in the same slot when there is no new session
 	args := beginArgs{
-		Fingerprint: in.Fingerprint, Token: in.Token, Lease: in.Lease.Milliseconds(),
+		Lease:  in.Lease.Milliseconds(),
 		Action: string(in.Ask.Action), GUID: in.GUID, Amount: int64(in.Ask.Amount), Currency: in.Ask.Currency,
 		Now: in.Ask.Now.UnixMilli(), Deadline: in.Deadline.UnixMilli(),
 		Doubt:     doubtMember(provider.DoubtOperation, in.Merchant, in.OrderID, in.GUID),
