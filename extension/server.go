@@ -205,22 +205,27 @@ func (s *Server) requestContext(next echo.HandlerFunc) echo.HandlerFunc {
 			id = uuid.NewString()
 		}
 		c.Response().Header().Set(HeaderRequestID, id)
-		log := s.log.With(zap.String("request_id", id))
+		// The access line carries the request's fields itself; the
+		// loggers handed to the handlers take them lazily, as most
+		// requests write nothing else.
+		fields := make([]zap.Field, 0, 11)
+		fields = append(fields, zap.String("request_id", id))
 		if v := req.Header.Get(HeaderAPIVersion); v != "" {
-			log = log.With(zap.String("api_version", capped(v, 32)))
+			fields = append(fields, zap.String("api_version", capped(v, 32)))
 		}
-		c.Set(ctxLogger, log)
-		c.Set(ctxNoisy, s.noisy.WithLazy(zap.String("request_id", id))) // it seldom writes
+		c.Set(ctxLogger, s.log.WithLazy(fields...))
+		c.Set(ctxNoisy, s.noisy.WithLazy(fields[0]))
 		err := next(c)
 		if err != nil {
 			c.Error(err)
 		}
-		fields := []zap.Field{
+		log := s.log
+		fields = append(fields,
 			zap.String("method", capped(req.Method, 16)),
 			zap.String("route", c.Path()),
 			zap.Int("status", c.Response().Status),
 			zap.Duration("latency", time.Since(start)),
-		}
+		)
 		if m := merchantOf(c); m != nil {
 			fields = append(fields, zap.String("merchant", m.ID))
 		}
@@ -234,7 +239,7 @@ func (s *Server) requestContext(next echo.HandlerFunc) echo.HandlerFunc {
 			fields = append(fields, zap.Bool("replayed", true))
 		}
 		if st := c.Response().Status; st == http.StatusUnauthorized || st == http.StatusTooManyRequests {
-			log = s.noisyLogger(c)
+			log = s.noisy
 		}
 		log.Info("request", fields...)
 		return nil
