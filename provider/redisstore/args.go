@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/akinon-gateway/gateway/provider"
@@ -23,24 +22,6 @@ func named(v any) string {
 		panic(fmt.Sprintf("redisstore: script arguments: %v", err))
 	}
 	return string(b)
-}
-
-// strs spells name, value pairs as strings for one HSET.
-func strs(pairs []any) []string {
-	out := make([]string, len(pairs))
-	for i, v := range pairs {
-		switch x := v.(type) {
-		case string:
-			out[i] = x
-		case int:
-			out[i] = strconv.Itoa(x)
-		case int64:
-			out[i] = strconv.FormatInt(x, 10)
-		default:
-			out[i] = fmt.Sprint(v)
-		}
-	}
-	return out
 }
 
 // beginArgs are begin.lua's named arguments (the fingerprint and the

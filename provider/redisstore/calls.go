@@ -55,7 +55,7 @@ func (s *Store) beginCall(in provider.BeginInput) ([]string, string) {
 		due := provider.Due{Merchant: in.Merchant, OrderID: in.OrderID, SessionID: in.New.ID}
 		args.Start = &startArgs{Step: in.StartStep, Owner: in.Merchant + "\n" + in.OrderID, Expiry: member(due),
 			Status: in.Reply.Status, Body: string(in.Reply.Body), Expires: in.Reply.Expires.UnixMilli(),
-			TTL: in.TTL.Milliseconds(), Fields: strs(sessionFields(in.New))}
+			TTL: in.TTL.Milliseconds(), Fields: sessionFields(in.New)}
 	}
 	keys := []string{k.guid(in.Merchant, in.GUID), k.session, k.history, sidx, schedule(k.tag, provider.ScheduleExpiry), k.doubt(), k.settled}
 	return keys, named(args)
@@ -216,7 +216,7 @@ func (s *Store) SettlePayment(ctx context.Context, in provider.PaymentSettlement
 	k := s.order(in.Merchant, in.OrderID)
 	args := settlePaymentArgs{Token: in.Token, Step: in.StartStep, Event: event(in.Event, in.Now), Now: in.Now.UnixMilli(),
 		ResolveAt: msOrZero(in.Paid.ResolveAt), Doubt: doubtMember(provider.DoubtPayment, in.Merchant, in.OrderID, in.SessionID),
-		Retention: s.retentionMS(), Fields: strs(paymentFields(in.Paid))}
+		Retention: s.retentionMS(), Fields: paymentFields(in.Paid)}
 	if in.Paid.Phase == provider.PhasePending {
 		args.Pending = member(provider.Due{Merchant: in.Merchant, OrderID: in.OrderID, SessionID: in.SessionID})
 	}

@@ -10,10 +10,11 @@ import (
 	"github.com/akinon-gateway/gateway/provider"
 )
 
-// sessionFields are the hash fields of a new session. Amounts are minor
-// units and times unix milliseconds, so Lua compares integers.
-func sessionFields(s *provider.Session) []any {
-	return []any{
+// sessionFields are the hash fields of a new session, as name, value
+// pairs for one HSET. Amounts are minor units and times unix
+// milliseconds, so Lua compares integers.
+func sessionFields(s *provider.Session) []string {
+	return []string{
 		"id", s.ID,
 		"txn", s.TransactionID,
 		"merchant", s.Merchant,
@@ -24,36 +25,38 @@ func sessionFields(s *provider.Session) []any {
 		"locale", s.Locale,
 		"returnUrl", s.ReturnURL,
 		"processor", s.Processor,
-		"amount", int64(s.Amount),
-		"createdAt", s.CreatedAt.UnixMilli(),
-		"expiresAt", s.ExpiresAt.UnixMilli(),
+		"amount", decimal(int64(s.Amount)),
+		"createdAt", decimal(s.CreatedAt.UnixMilli()),
+		"expiresAt", decimal(s.ExpiresAt.UnixMilli()),
 		"phase", string(s.Phase),
-		"tries", 0,
-		"authorised", 0,
-		"captured", 0,
-		"refunded", 0,
-		"reserved", 0,
+		"tries", "0",
+		"authorised", "0",
+		"captured", "0",
+		"refunded", "0",
+		"reserved", "0",
 	}
 }
 
 // paymentFields are the hash fields a payment's outcome writes (the
 // claim's pay* fields are removed by settle_payment.lua).
-func paymentFields(s *provider.Session) []any {
+func paymentFields(s *provider.Session) []string {
 	subs, _ := json.Marshal(s.PaySubSteps)
-	return []any{
+	return []string{
 		"phase", string(s.Phase),
 		"rejection", string(s.Rejection),
 		"detail", s.Detail,
-		"authorised", int64(s.Authorised),
-		"installment", s.Installment,
+		"authorised", decimal(int64(s.Authorised)),
+		"installment", decimal(int64(s.Installment)),
 		"bin", s.CardBIN,
 		"last4", s.CardLast4,
 		"processorId", s.ProcessorID,
 		"challengeId", s.ChallengeID,
-		"resolveAt", msOrZero(s.ResolveAt),
+		"resolveAt", decimal(msOrZero(s.ResolveAt)),
 		"paySubSteps", string(subs),
 	}
 }
+
+func decimal(n int64) string { return strconv.FormatInt(n, 10) }
 
 // decodeSession reads a flat HGETALL reply; nil for an empty hash.
 func decodeSession(v any) (*provider.Session, error) {
