@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"unicode"
@@ -317,15 +318,13 @@ func money(raw json.RawMessage, field string, required bool) (provider.Money, er
 // one per field: the first rule a field broke is the one reported.
 func joinFieldErrors(errs ...error) error {
 	var out provider.FieldErrors
-	seen := map[string]bool{}
 	for _, err := range errs {
 		var fe provider.FieldErrors
 		switch {
 		case err == nil:
 		case errors.As(err, &fe):
 			for _, e := range fe {
-				if !seen[e.Field] {
-					seen[e.Field] = true
+				if !slices.ContainsFunc(out, func(o *provider.Error) bool { return o.Field == e.Field }) {
 					out = append(out, e)
 				}
 			}
