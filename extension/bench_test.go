@@ -30,10 +30,11 @@ type benchGateway struct {
 }
 
 // benchStore says how the benchmark's store is laid out: hash-tag shards
-// (more than one uses the guid registry, as on a Cluster) and replicas
-// that must acknowledge each answer (a replica is started for them).
+// (more than one uses the guid registry, as on a Cluster), replicas
+// started beside the master, and how many must acknowledge each answer
+// (REDIS_MIN_REPLICAS).
 type benchStore struct {
-	shards, replicas int
+	shards, replicas, wait int
 }
 
 // mustBenchGateway starts the gateway (gatewaytest.Start) on a
@@ -51,8 +52,10 @@ func mustBenchGateway(b *testing.B, layouts ...benchStore) (*benchGateway, *redi
 		"JOBS_INTERVAL": "1000h", "RECONCILE_INTERVAL": "1000h", "WEBHOOK_POLL": "1000h",
 	})
 	if layout.replicas > 0 {
-		redistest.Start(b, redistest.ReplicaOf(rs))
-		env["REDIS_MIN_REPLICAS"], env["REDIS_REPLICA_TIMEOUT"] = strconv.Itoa(layout.replicas), "1s"
+		for range layout.replicas {
+			redistest.Start(b, redistest.ReplicaOf(rs))
+		}
+		env["REDIS_MIN_REPLICAS"], env["REDIS_REPLICA_TIMEOUT"] = strconv.Itoa(layout.wait), "1s"
 		c := rs.Client(b)
 		for c.Do(context.Background(), "WAIT", layout.replicas, 100).Val() != int64(layout.replicas) {
 			c.Set(context.Background(), "sync-probe", 1, 0) // until the replica is in sync
@@ -133,7 +136,7 @@ func BenchmarkRefundNewSharded(b *testing.B) { benchRefunds(b, benchStore{shards
 
 // BenchmarkRefundNewReplicated waits for a replica's acknowledgement of
 // each answer (REDIS_MIN_REPLICAS=1).
-func BenchmarkRefundNewReplicated(b *testing.B) { benchRefunds(b, benchStore{shards: 1, replicas: 1}) }
+func BenchmarkRefundNewReplicated(b *testing.B) { benchRefunds(b, benchStore{shards: 1, replicas: 1, wait: 1}) }
 
 func benchRefunds(b *testing.B, layout benchStore) {
 	g, _ := mustBenchGateway(b, layout)
@@ -148,8 +151,17 @@ func benchRefunds(b *testing.B, layout benchStore) {
 // The parallel benchmarks are throughput: 16 clients refunding on 16
 // orders at once, without and with a replica's acknowledgement.
 func BenchmarkRefundsParallel(b *testing.B) { benchRefundsParallel(b, benchStore{shards: 1}) }
-func BenchmarkRefundsParallelReplicated(b *testing.B) {
+
+// BenchmarkRefundsParallelReplicaUnwaited has a replica that waits for
+// nothing (REDIS_MIN_REPLICAS=0): against BenchmarkRefundsParallel, the
+// cost of the replica itself (Redis feeding it, on the same cores);
+// against BenchmarkRefundsParallelReplicated, the cost of the setting.
+func BenchmarkRefundsParallelReplicaUnwaited(b *testing.B) {
 	benchRefundsParallel(b, benchStore{shards: 1, replicas: 1})
+}
+
+func BenchmarkRefundsParallelReplicated(b *testing.B) {
+	benchRefundsParallel(b, benchStore{shards: 1, replicas: 1, wait: 1})
 }
 
 func benchRefundsParallel(b *testing.B, layout benchStore) {
