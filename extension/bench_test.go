@@ -136,7 +136,9 @@ func BenchmarkRefundNewSharded(b *testing.B) { benchRefunds(b, benchStore{shards
 
 // BenchmarkRefundNewReplicated waits for a replica's acknowledgement of
 // each answer (REDIS_MIN_REPLICAS=1).
-func BenchmarkRefundNewReplicated(b *testing.B) { benchRefunds(b, benchStore{shards: 1, replicas: 1, wait: 1}) }
+func BenchmarkRefundNewReplicated(b *testing.B) {
+	benchRefunds(b, benchStore{shards: 1, replicas: 1, wait: 1})
+}
 
 func benchRefunds(b *testing.B, layout benchStore) {
 	g, _ := mustBenchGateway(b, layout)
