@@ -12,11 +12,13 @@ package redistest
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -278,13 +280,48 @@ func Stop() {
 	}
 }
 
+// freePort is a port no one listens on, taken below the kernel's
+// ephemeral range: a port the kernel handed out for ":0" can be given
+// to an outgoing connection between the check and the server's own
+// listen (seen as "address already in use"). It stays 10000 below the
+// range, where a Cluster node's bus port (port+10000) is too. Ports
+// handed out once are not handed out again by this process.
 func freePort() (int, error) {
+	lo := ephemeralLow()
+	for range 200 {
+		port := 10000 + rand.IntN(max(lo-20000, 1))
+		if _, taken := handedOut.LoadOrStore(port, true); taken {
+			continue
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		return port, nil
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+var handedOut sync.Map
+
+// ephemeralLow is the first port of the kernel's ephemeral range
+// (Linux's default when it cannot be read).
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if lo, err := strconv.Atoi(f[0]); err == nil && lo > 10001 {
+				return lo
+			}
+		}
+	}
+	return 32768
 }
 
 func tail(b []byte) string {
