@@ -55,7 +55,17 @@ func TestRetriesFollowTheScheduleUntilAccepted(t *testing.T) {
 		}
 	}
 
-	ev, attempts, err := w.store.Event(context.Background(), first)
+	// The sender records the attempt once the answer is back: after the
+	// receiver counted it.
+	var (
+		ev       provider.OutboxEvent
+		attempts []provider.Attempt
+		err      error
+	)
+	redistest.Eventually(t, 10*time.Second, "the accepted attempt recorded", func() bool {
+		ev, attempts, err = w.store.Event(context.Background(), first)
+		return err != nil || ev.State == provider.OutcomeDelivered
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
