@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 )
 
@@ -627,21 +628,18 @@ func TestASlowBankAnswerHoldsNoOtherPayment(t *testing.T) {
 	go func() { _, err := g.svc.RunJobsOnce(context.Background()); pass <- err }()
 	<-entered
 	held := g.bank.references("Status")[0]
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var resolved []string
+	var resolved []string
+	gatewaytest.Eventually(t, 10*time.Second, "the other payment resolved while the bank held "+held, func() bool {
+		resolved = resolved[:0]
 		for _, o := range orders {
 			if h, _ := g.mustHistory(t, o); h.Status == "RESOLVED" {
 				resolved = append(resolved, o)
 			}
 		}
-		if len(resolved) == 1 {
-			break
-		}
-		if len(resolved) > 1 || time.Now().After(deadline) {
-			t.Fatalf("while the bank held the outcome of %s, resolved: %v; want the other order only", held, resolved)
-		}
-		time.Sleep(10 * time.Millisecond)
+		return len(resolved) > 0
+	})
+	if len(resolved) != 1 {
+		t.Fatalf("while the bank held the outcome of %s, resolved: %v; want the other order only", held, resolved)
 	}
 	release()
 	if err := <-pass; err != nil {
