@@ -55,11 +55,12 @@ func (s *Service) resolvePending(ctx context.Context, rep *JobReport) error {
 	if err != nil {
 		return storeError(err)
 	}
-	return eachClaimed(due, func(d Due, r *JobReport) error { return s.resolveOne(ctx, d, now, r) }, rep.add)
+	return eachClaimed(s.claimedOrders(ctx, due), func(c claimed, r *JobReport) error {
+		return s.resolveOne(ctx, c.Due, c.sess, c.err, now, r)
+	}, rep.add)
 }
 
-func (s *Service) resolveOne(ctx context.Context, d Due, now time.Time, rep *JobReport) error {
-	sess, err := s.store.Order(ctx, d.Merchant, d.OrderID)
+func (s *Service) resolveOne(ctx context.Context, d Due, sess *Session, err error, now time.Time, rep *JobReport) error {
 	if err != nil || sess.ID != d.SessionID || sess.Phase != PhasePending {
 		return s.drop(ctx, SchedulePending, d, err)
 	}
@@ -102,11 +103,12 @@ func (s *Service) expireUnpaid(ctx context.Context, rep *JobReport) error {
 	if err != nil {
 		return storeError(err)
 	}
-	return eachClaimed(due, func(d Due, r *JobReport) error { return s.expireOne(ctx, d, now, r) }, rep.add)
+	return eachClaimed(s.claimedOrders(ctx, due), func(c claimed, r *JobReport) error {
+		return s.expireOne(ctx, c.Due, c.sess, c.err, now, r)
+	}, rep.add)
 }
 
-func (s *Service) expireOne(ctx context.Context, d Due, now time.Time, rep *JobReport) error {
-	sess, err := s.store.Order(ctx, d.Merchant, d.OrderID)
+func (s *Service) expireOne(ctx context.Context, d Due, sess *Session, err error, now time.Time, rep *JobReport) error {
 	if err == nil && sess.ID == d.SessionID && sess.Phase == PhasePaying {
 		// At the processor: the payment may yet come back asking for
 		// a 3-D Secure code, which must still expire. Look again once
@@ -127,6 +129,36 @@ func (s *Service) expireOne(ctx context.Context, d Due, now time.Time, rep *JobR
 	}
 	rep.Expired++
 	return nil
+}
+
+// claimed is a schedule entry with its order's session as read when the
+// pass claimed it (or the read's error).
+type claimed struct {
+	Due
+	sess *Session
+	err  error
+}
+
+// claimedOrders reads the orders of a pass's entries in one round trip
+// rather than one each. A read made as the pass began decides nothing a
+// later one would not: an expiry acts only on a session already past its
+// expiry, which no request can move any more; a PENDING payment's read
+// was always a bank call older than its transition; and each transition
+// checks the session's id and phase again as it applies.
+func (s *Service) claimedOrders(ctx context.Context, due []Due) []claimed {
+	if len(due) == 0 {
+		return nil
+	}
+	keys := make([]OrderKey, len(due))
+	for i, d := range due {
+		keys[i] = OrderKey{Merchant: d.Merchant, OrderID: d.OrderID}
+	}
+	sessions, errs := s.store.Orders(ctx, keys)
+	out := make([]claimed, len(due))
+	for i, d := range due {
+		out[i] = claimed{Due: d, sess: sessions[i], err: errs[i]}
+	}
+	return out
 }
 
 // transition renders what the change makes of the session (its START

@@ -43,6 +43,9 @@ type Store interface {
 
 	// Order reads an order's current session.
 	Order(ctx context.Context, merchant, orderID string) (*Session, error)
+	// Orders reads several orders' sessions in one round trip; each has
+	// its session or its error (ErrNotFound when there is none).
+	Orders(ctx context.Context, keys []OrderKey) ([]*Session, []error)
 	// ClaimDue hands out up to limit entries of a schedule that are due
 	// at now, each to one caller for lease.
 	ClaimDue(ctx context.Context, sched Schedule, now time.Time, lease time.Duration, limit int) ([]Due, error)
@@ -82,6 +85,12 @@ const (
 	// SchedulePending holds PENDING payments by the time to ask again.
 	SchedulePending Schedule = "pending"
 )
+
+// OrderKey names one merchant's order.
+type OrderKey struct {
+	Merchant string
+	OrderID  string
+}
 
 // Due is one session a schedule handed out.
 type Due struct {

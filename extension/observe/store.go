@@ -2,6 +2,7 @@ package observe
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/akinon-gateway/gateway/provider"
@@ -80,6 +81,18 @@ func counted[T any](m *Metrics, call string, do func() (T, error)) (T, error) {
 
 func (s *store) Order(ctx context.Context, merchant, orderID string) (*provider.Session, error) {
 	return counted(s.m, "order", func() (*provider.Session, error) { return s.Store.Order(ctx, merchant, orderID) })
+}
+
+func (s *store) Orders(ctx context.Context, keys []provider.OrderKey) ([]*provider.Session, []error) {
+	sessions, errs := s.Store.Orders(ctx, keys)
+	// One call, counted once: by its first failure other than a missing order.
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, provider.ErrNotFound) {
+			s.m.storeError("orders", err)
+			break
+		}
+	}
+	return sessions, errs
 }
 
 func (s *store) Steps(ctx context.Context, merchant, orderID string) ([]provider.Step, error) {

@@ -60,8 +60,12 @@ func decimal(n int64) string { return strconv.FormatInt(n, 10) }
 
 // decodeSession reads a flat HGETALL reply; nil for an empty hash.
 func decodeSession(v any) (*provider.Session, error) {
-	h := flatHash(v)
-	if h == nil {
+	return decodeSessionHash(flatHash(v))
+}
+
+// decodeSessionHash reads a session's hash; nil for an empty one.
+func decodeSessionHash(h map[string]string) (*provider.Session, error) {
+	if len(h) == 0 {
 		return nil, nil
 	}
 	d := decoder{h: h}

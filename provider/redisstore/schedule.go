@@ -16,14 +16,33 @@ import (
 // Order implements provider.Store.
 func (s *Store) Order(ctx context.Context, merchant, orderID string) (*provider.Session, error) {
 	v, err := s.rdb.HGetAll(ctx, s.order(merchant, orderID).session).Result()
+	return orderSession(orderID, v, err)
+}
+
+// Orders implements provider.Store: one pipeline, which a cluster client
+// splits by shard.
+func (s *Store) Orders(ctx context.Context, keys []provider.OrderKey) ([]*provider.Session, []error) {
+	cmds := make([]*redis.MapStringStringCmd, len(keys))
+	_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, k := range keys {
+			cmds[i] = p.HGetAll(ctx, s.order(k.Merchant, k.OrderID).session)
+		}
+		return nil
+	})
+	sessions, errs := make([]*provider.Session, len(keys)), make([]error, len(keys))
+	for i, c := range cmds {
+		v, err := c.Result()
+		sessions[i], errs[i] = orderSession(keys[i].OrderID, v, err)
+	}
+	return sessions, errs
+}
+
+// orderSession reads an order's HGETALL answer.
+func orderSession(orderID string, v map[string]string, err error) (*provider.Session, error) {
 	if err != nil {
 		return nil, translate("order", err)
 	}
-	flat := make([]any, 0, 2*len(v))
-	for k, val := range v {
-		flat = append(flat, k, val)
-	}
-	sess, err := decodeSession(flat)
+	sess, err := decodeSessionHash(v)
 	if err != nil {
 		return nil, err
 	}
