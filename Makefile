@@ -42,7 +42,8 @@ bench:
 	    for (i=1; i<=n; i++) { k=order[i]; printf "%-26s %12d %14.1f %16.1f\n", k, ns[k], ns[k]/base, ns[k]/rt } }' 
 
 ## bench-load: the gateway (DEV_MODE off) and the floor (Echo, Basic auth, go-redis, an idempotent
-## reply) on one redis-server, loaded in turn over TCP, interleaved rounds, medians; see
+## reply) on one redis-server, and two gateways on a redis-server with a replica (one waiting for it,
+## REDIS_MIN_REPLICAS=1, one not), loaded in turn over TCP, interleaved rounds, medians; see
 ## docs/benchmarks.md. Settings: BENCH_DURATION (10s), BENCH_CONNECTIONS (64), BENCH_ROUNDS (3),
 ## BENCH_WARMUP (1s), BENCH_PROFILE (a directory for the gateway's CPU profile of each scenario's
 ## round-1 window). It times things, so it is not part of test.

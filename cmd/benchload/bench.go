@@ -39,6 +39,12 @@ var (
 	gwReplay    = scenario{Name: "replay of a start-session", RoundTrips: "1", Floor: floorReplay.Name}
 	gwHistory   = scenario{Name: "history of one order", RoundTrips: "2", Floor: floorNew.Name}
 	gwRefund    = scenario{Name: "refund 0.01, new guid", RoundTrips: "2 + 2 of its bank", Floor: floorBank.Name}
+	// The cost of REDIS_MIN_REPLICAS=1 is measured against the same
+	// master and replica with nothing waiting: the replica's own cost
+	// (its master feeding it, on the same cores) is in both.
+	gwRefundReplica = scenario{Name: "refund, a replica, REDIS_MIN_REPLICAS=0", RoundTrips: "2 + 2 of its bank", Floor: floorBank.Name}
+	gwRefundWaited  = scenario{Name: "refund, a replica, REDIS_MIN_REPLICAS=1", RoundTrips: "2 + 2 of its bank, each of the 2 with WAIT",
+		Floor: gwRefundReplica.Name}
 )
 
 // bench starts redis-server, the floor and the gateway, runs the rounds
@@ -70,12 +76,19 @@ func bench(ctx context.Context, s settings, w io.Writer) error {
 	return nil
 }
 
-// rig is the servers a bench loads: redis-server, the floor and the
-// gateway, each a process of its own.
-type rig struct{ redis, floor, gw *proc }
+// rig is the servers a bench loads, each a process of its own:
+// redis-server, the floor and the gateway; and a second redis-server
+// with a replica, which two more gateways share, one waiting for the
+// replica (REDIS_MIN_REPLICAS=1) and one not.
+type rig struct {
+	redis, floor, gw    *proc
+	primary, replica    *proc
+	primaryAddr         string
+	gwReplica, gwWaited *proc
+}
 
-// startRig builds the gateway and starts the three servers; stop the rig
-// even when it fails, to stop those that did start.
+// startRig builds the gateway and starts the servers; stop the rig even
+// when it fails, to stop those that did start.
 func startRig(ctx context.Context, dir string) (*rig, error) {
 	r := &rig{}
 	gwBin := filepath.Join(dir, "gateway")
@@ -90,21 +103,34 @@ func startRig(ctx context.Context, dir string) (*rig, error) {
 	if err != nil {
 		return r, err
 	}
-	var redisURL string
-	if r.redis, redisURL, err = startRedis(ctx, dir); err != nil {
+	var redisAddr string
+	if r.redis, redisAddr, err = startRedis(ctx, dir, "redis", ""); err != nil {
 		return r, err
 	}
-	if r.floor, err = startFloor(ctx, dir, self, redisURL); err != nil {
+	if r.floor, err = startFloor(ctx, dir, self, "redis://"+redisAddr); err != nil {
 		return r, err
 	}
-	r.gw, err = startGatewayProc(ctx, dir, gwBin, redisURL)
+	if r.gw, err = startGatewayProc(ctx, dir, "gateway", gwBin, "redis://"+redisAddr); err != nil {
+		return r, err
+	}
+	if r.primary, r.primaryAddr, err = startRedis(ctx, dir, "redis-primary", ""); err != nil {
+		return r, err
+	}
+	if r.replica, _, err = startRedis(ctx, dir, "redis-replica", r.primaryAddr); err != nil {
+		return r, err
+	}
+	if r.gwReplica, err = startGatewayProc(ctx, dir, "gateway-replica", gwBin, "redis://"+r.primaryAddr); err != nil {
+		return r, err
+	}
+	r.gwWaited, err = startGatewayProc(ctx, dir, "gateway-waited", gwBin, "redis://"+r.primaryAddr,
+		"REDIS_MIN_REPLICAS=1", "REDIS_REPLICA_TIMEOUT=1s")
 	return r, err
 }
 
 func (r *rig) stop() {
-	r.gw.stop()
-	r.floor.stop()
-	r.redis.stop()
+	for _, p := range []*proc{r.gwWaited, r.gwReplica, r.gw, r.floor, r.replica, r.primary, r.redis} {
+		p.stop()
+	}
 }
 
 // fixtures are what the gateway scenarios need: one order per connection
@@ -113,8 +139,11 @@ func (r *rig) stop() {
 // history is read, and a start-session to replay.
 type fixtures struct {
 	refundOrders []string
-	historyOrder string
-	replayBody   []byte
+	// The replica rows' orders: the first half for the gateway that does
+	// not wait, the second for the one that does.
+	replicaOrders []string
+	historyOrder  string
+	replayBody    []byte
 }
 
 // refundOrder is the order connection w refunds in round.
@@ -135,6 +164,18 @@ func prepare(ctx context.Context, r *rig, s settings) (fixtures, error) {
 		return fixtures{}, err
 	}
 	f := fixtures{refundOrders: orders[:n], historyOrder: orders[n], replayBody: startSessionBody("replay-1", "o-replay", 120.5)}
+	if f.replicaOrders, err = purchasedOrders(ctx, setup, r.gwReplica.base, 2*n); err != nil {
+		return f, fmt.Errorf("the replica rows' orders: %w", err)
+	}
+	// The waiting gateway must refund, and wait for its replica to do so.
+	waits := func() int64 { return commandCalls(ctx, r.primaryAddr, "wait") }
+	before := waits()
+	if out, err := call(ctx, setup, r.gwWaited.base+"/refund", refundBody("r-check", f.replicaOrders[n])); err != nil || !strings.Contains(string(out), `"status":"RESOLVED"`) {
+		return f, fmt.Errorf("a refund of 0.01 with REDIS_MIN_REPLICAS=1 before the load: %s %v", out, err)
+	}
+	if after := waits(); after <= before {
+		return f, fmt.Errorf("a refund with REDIS_MIN_REPLICAS=1 sent no WAIT to its master (%d calls before, %d after)", before, after)
+	}
 	for _, p := range []string{r.gw.base + "/start-session", r.floor.base + "/floor"} {
 		if status, err := post(ctx, setup, p, benchUser, benchPassword, f.replayBody); err != nil || status != http.StatusOK {
 			return f, fmt.Errorf("the start-session to replay on %s: %s", p, describe(status, err))
@@ -168,11 +209,13 @@ func (r *rig) jobs(s settings, f fixtures) []job {
 			return func(w, i int) []byte { g := unique(prefix, round, w, i); return startSessionBody(g, g, 120.5) }
 		}
 	}
-	refunds := func(prefix string) func(int) request {
+	refundsOf := func(prefix string, orders []string) func(int) request {
 		return func(round int) request {
-			return func(w, i int) []byte { return refundBody(unique(prefix, round, w, i), f.refundOrder(s, round, w)) }
+			return func(w, i int) []byte { return refundBody(unique(prefix, round, w, i), orders[round*s.Connections+w]) }
 		}
 	}
+	refunds := func(prefix string) func(int) request { return refundsOf(prefix, f.refundOrders) }
+	n := s.Connections * s.Rounds
 	replay := func(int) request { return func(int, int) []byte { return f.replayBody } }
 	return []job{
 		{floorNew, r.floor, "/floor", newSession("fs")},
@@ -184,6 +227,8 @@ func (r *rig) jobs(s settings, f fixtures) []job {
 			return func(w, i int) []byte { return historyBody(unique("h", round, w, i), f.historyOrder) }
 		}},
 		{gwRefund, r.gw, "/refund", refunds("r")},
+		{gwRefundReplica, r.gwReplica, "/refund", refundsOf("rr", f.replicaOrders[:n])},
+		{gwRefundWaited, r.gwWaited, "/refund", refundsOf("rw", f.replicaOrders[n:])},
 	}
 }
 
@@ -292,7 +337,7 @@ func startFloor(ctx context.Context, dir, self, redisURL string) (*proc, error) 
 // logs at info, throttles on) except for the sandbox bank, which outside
 // DEV_MODE must be asked for, and the card throttles, off so that the
 // setup can pay for an order per connection from one address.
-func startGatewayProc(ctx context.Context, dir, bin, redisURL string) (*proc, error) {
+func startGatewayProc(ctx context.Context, dir, name, bin, redisURL string, extra ...string) (*proc, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -309,13 +354,13 @@ func startGatewayProc(ctx context.Context, dir, bin, redisURL string) (*proc, er
 		"ADMIN_ADDR=" + admin, "ADMIN_USERNAME=" + adminUser, "ADMIN_PASSWORD=" + adminPassword,
 		"THROTTLE_CARD_IP=0", "THROTTLE_CARD_MERCHANT=0", "THROTTLE_CARD_BIN=0",
 	}
-	p, err := start(dir, "gateway", bin, nil, env)
+	p, err := start(dir, name, bin, nil, append(env, extra...))
 	if err != nil {
 		return nil, err
 	}
 	p.base, p.metricsURL, p.adminBase = "http://"+addr, "http://"+admin+"/metrics", "http://"+admin
 	if err := waitServing(ctx, p, "/healthz"); err != nil {
-		log, _ := os.ReadFile(filepath.Join(dir, "gateway.log"))
+		log, _ := os.ReadFile(filepath.Join(dir, name+".log"))
 		return p, fmt.Errorf("%w; its log:\n%s", err, log)
 	}
 	return p, nil

@@ -59,28 +59,63 @@ func (p *proc) stop() {
 	}
 }
 
-// startRedis runs a redis-server on a free port, configured as the tests
-// configure theirs (no snapshots), and waits for its PING.
-func startRedis(ctx context.Context, dir string) (*proc, string, error) {
+// startRedis runs a redis-server named name on a free port, configured
+// as the tests configure theirs (no snapshots), in a directory of its
+// own under dir, and waits for its PING. With replicaOf (a master's
+// address) it is that master's replica, and it waits until the two are
+// in sync.
+func startRedis(ctx context.Context, dir, name, replicaOf string) (*proc, string, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, "", err
 	}
+	own := filepath.Join(dir, name)
+	if err := os.MkdirAll(own, 0o700); err != nil {
+		return nil, "", err
+	}
 	_, port, _ := net.SplitHostPort(addr)
-	p, err := start(dir, "redis", "redis-server", []string{"--port", port, "--bind", "127.0.0.1", "--dir", dir,
-		"--save", "", "--daemonize", "no", "--protected-mode", "no", "--maxmemory-policy", "noeviction"}, nil)
+	args := []string{"--port", port, "--bind", "127.0.0.1", "--dir", own,
+		"--save", "", "--daemonize", "no", "--protected-mode", "no", "--maxmemory-policy", "noeviction"}
+	if replicaOf != "" {
+		host, mport, _ := net.SplitHostPort(replicaOf)
+		args = append(args, "--replicaof", host, mport)
+	}
+	p, err := start(dir, name, "redis-server", args, nil)
 	if err != nil {
 		return nil, "", fmt.Errorf("redis-server: %w", err)
 	}
-	url := "redis://" + addr
 	rdb := redis.NewClient(&redis.Options{Addr: addr})
 	defer rdb.Close()
-	err = waitFor(ctx, 20*time.Second, "redis-server to answer PING", func() bool { return rdb.Ping(ctx).Err() == nil })
-	if err != nil {
+	what, ready := "redis-server to answer PING", func() bool { return rdb.Ping(ctx).Err() == nil }
+	if replicaOf != "" {
+		what, ready = "the replica to sync with its master", func() bool {
+			info, err := rdb.Info(ctx, "replication").Result()
+			return err == nil && strings.Contains(info, "master_link_status:up")
+		}
+	}
+	if err := waitFor(ctx, 20*time.Second, what, ready); err != nil {
 		p.stop()
 		return nil, "", err
 	}
-	return p, url, nil
+	return p, addr, nil
+}
+
+// commandCalls is how many times the redis-server at addr has run
+// command (INFO commandstats); -1 when it cannot say.
+func commandCalls(ctx context.Context, addr, command string) int64 {
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	defer rdb.Close()
+	info, err := rdb.Info(ctx, "commandstats").Result()
+	if err != nil {
+		return -1
+	}
+	for line := range strings.SplitSeq(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "cmdstat_"+command+":calls="); ok {
+			n, _ := strconv.ParseInt(v[:strings.IndexByte(v+",", ',')], 10, 64)
+			return n
+		}
+	}
+	return 0
 }
 
 // waitServing waits until GET base+path answers.
