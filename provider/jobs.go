@@ -90,11 +90,11 @@ func (s *Service) resolveOne(ctx context.Context, d Due, sess *Session, err erro
 	default:
 		tr.Phase, tr.Rejection = PhaseRejected, SubProcessingError
 	}
-	if err := s.transition(ctx, sess, tr, CausePendingResolved); err != nil {
-		return err
+	applied, err := s.transition(ctx, sess, tr, CausePendingResolved)
+	if applied {
+		rep.Resolved++
 	}
-	rep.Resolved++
-	return nil
+	return err
 }
 
 func (s *Service) expireUnpaid(ctx context.Context, rep *JobReport) error {
@@ -124,11 +124,11 @@ func (s *Service) expireOne(ctx context.Context, d Due, sess *Session, err error
 	}
 	tr := Transition{Schedule: ScheduleExpiry, Due: d, From: []Phase{PhaseWaiting, PhaseThreeDS}, Expired: true,
 		Now: now, Phase: PhaseExpired, Detail: expiredUnpaid, SubSteps: sess.PaySubSteps}
-	if err := s.transition(ctx, sess, tr, CauseExpired); err != nil {
-		return err
+	applied, err := s.transition(ctx, sess, tr, CauseExpired)
+	if applied {
+		rep.Expired++
 	}
-	rep.Expired++
-	return nil
+	return err
 }
 
 // claimed is a schedule entry with its order's session as read when the
@@ -162,20 +162,22 @@ func (s *Service) claimedOrders(ctx context.Context, due []Due) []claimed {
 }
 
 // transition renders what the change makes of the session (its START
-// step, its event) and asks the store to apply all of it at once.
-func (s *Service) transition(ctx context.Context, sess *Session, tr Transition, cause string) error {
+// step, its event) and asks the store to apply all of it at once; it
+// reports whether the store did (not when the session had moved on).
+func (s *Service) transition(ctx context.Context, sess *Session, tr Transition, cause string) (bool, error) {
 	after := *sess
 	after.Phase, after.Rejection, after.Detail, after.PaySubSteps = tr.Phase, tr.Rejection, tr.Detail, tr.SubSteps
 	tr.StartStep = MarshalStep(after.StartStep())
 	ev, err := s.event(&after, cause, tr.Now)
 	if err != nil {
-		return Wrap(CodeInternal, "event", err)
+		return false, Wrap(CodeInternal, "event", err)
 	}
 	tr.Event = ev
-	if _, err := s.store.Transition(context.WithoutCancel(ctx), tr); err != nil {
-		return storeError(err)
+	applied, err := s.store.Transition(context.WithoutCancel(ctx), tr)
+	if err != nil {
+		return false, storeError(err)
 	}
-	return nil
+	return applied, nil
 }
 
 // drop forgets a schedule entry whose session moved on; a read error is

@@ -72,8 +72,9 @@ type Store interface {
 	// Transition applies a change nobody asked for (a pending payment
 	// resolved, a session expired) with its event, if the session is
 	// still the one and in a phase the change starts from, and drops the
-	// schedule entry that led to it.
-	Transition(ctx context.Context, in Transition) (*Session, error)
+	// schedule entry that led to it. It reports whether the change was
+	// applied.
+	Transition(ctx context.Context, in Transition) (bool, error)
 }
 
 // Schedule names a set of sessions waiting for a time.

@@ -112,7 +112,7 @@ func (s *Store) Unschedule(ctx context.Context, sched provider.Schedule, d provi
 }
 
 // Transition implements provider.Store.
-func (s *Store) Transition(ctx context.Context, in provider.Transition) (*provider.Session, error) {
+func (s *Store) Transition(ctx context.Context, in provider.Transition) (bool, error) {
 	k := s.order(in.Due.Merchant, in.Due.OrderID)
 	from := make([]string, len(in.From))
 	for i, p := range in.From {
@@ -124,11 +124,11 @@ func (s *Store) Transition(ctx context.Context, in provider.Transition) (*provid
 		Step: in.StartStep, Event: ev, Now: in.Now.UnixMilli(), Retention: s.retentionMS(),
 		Fields: []string{"phase", string(in.Phase), "rejection", string(in.Rejection), "detail", in.Detail, "paySubSteps", string(subs)}}
 	keys := []string{k.session, k.history, schedule(k.tag, in.Schedule), outboxDue(k.tag), eventKey(k.tag, ev.ID), k.events}
-	v, err := transitionScript.Run(ctx, s.rdb, keys, named(args)).Slice()
+	v, err := transitionScript.Run(ctx, s.rdb, keys, named(args)).Text()
 	if err != nil {
-		return nil, translate("transition", err)
+		return false, translate("transition", err)
 	}
-	return decodeSession(v[1])
+	return v == "ok", nil
 }
 
 func zmember(at time.Time, m string) redis.Z {

@@ -554,8 +554,12 @@ func TestTransitionCases(t *testing.T) {
 				r.rdb.ZAdd(ctx, sched, zAt(caseNow, member))
 				ch := c.change
 				ch.Due, ch.Now, ch.StartStep = provider.Due{Merchant: merchant, OrderID: order, SessionID: sid}, caseNow, "{}"
-				if _, err := r.store.Transition(ctx, ch); err != nil {
+				applied, err := r.store.Transition(ctx, ch)
+				if err != nil {
 					t.Fatal(err)
+				}
+				if applied != (c.writes != "") {
+					t.Errorf("applied = %v, yet it wrote %q", applied, c.writes)
 				}
 			})
 			if r.rdb.ZScore(ctx, sched, member).Err() == nil {
