@@ -35,6 +35,14 @@ local function idem_claim(key, fp, token, lease_ms, order)
   end
 end
 
+-- idem_store writes a done record at a key that holds none: the caller
+-- knows it is empty.
+local function idem_store(key, fp, status, body, expires_ms, ttl_ms, order)
+  redis.call('HSET', key, REC.state, 'done', REC.fingerprint, fp, REC.status, status, REC.body, body,
+    REC.expires, expires_ms, REC.order, order)
+  redis.call('PEXPIRE', key, ttl_ms)
+end
+
 -- idem_complete stores a reply and returns {1}. A done record is never
 -- overwritten: when someone settled the guid first (the reconciler, after
 -- the request's lease), its reply stands and is returned as
@@ -45,8 +53,6 @@ local function idem_complete(key, fp, status, body, expires_ms, ttl_ms, order)
     return {0, r[2], r[3], r[4]}
   end
   redis.call('DEL', key)
-  redis.call('HSET', key, REC.state, 'done', REC.fingerprint, fp, REC.status, status, REC.body, body,
-    REC.expires, expires_ms, REC.order, order)
-  redis.call('PEXPIRE', key, ttl_ms)
+  idem_store(key, fp, status, body, expires_ms, ttl_ms, order)
   return {1}
 end

@@ -43,14 +43,15 @@ type beginArgs struct {
 // startArgs are what a start-session writes: the new session and its
 // stored reply.
 type startArgs struct {
-	Step    string   `json:"step"`
-	Owner   string   `json:"owner"`  // the session-id index's value
-	Expiry  string   `json:"expiry"` // the expiry schedule's member
-	Status  int      `json:"status,string"`
-	Body    string   `json:"body"`
-	Expires int64    `json:"expires,string"`
-	TTL     int64    `json:"ttl,string"`
-	Fields  []string `json:"fields"`
+	Step      string   `json:"step"`
+	Owner     string   `json:"owner"`            // the session-id index's value
+	Expiry    string   `json:"expiry"`           // the expiry schedule's member…
+	ExpiresAt int64    `json:"expiresAt,string"` // …and its score, the session's expiresAt
+	Status    int      `json:"status,string"`
+	Body      string   `json:"body"`
+	Expires   int64    `json:"expires,string"`
+	TTL       int64    `json:"ttl,string"`
+	Fields    []string `json:"fields"`
 }
 
 // finishArgs are finish.lua's arguments; Settle is set when the request

@@ -105,13 +105,21 @@ if action == 'START' then
   -- written finish, and DEL is allowed when memory is full.
   redis.call('SET', sidx, st.owner, 'PX', retention)
   redis.call('DEL', sess)
-  redis.call('HSET', sess, unpack(st.fields))
+  -- The step is pushed first so that the session is written whole in one
+  -- HSET, its step's index with it.
   local n = redis.call('RPUSH', steps, st.step)
-  redis.call('HSET', sess, 'startIdx', n - 1)
+  local fields = st.fields
+  fields[#fields + 1] = 'startIdx'
+  fields[#fields + 1] = n - 1
+  redis.call('HSET', sess, unpack(fields))
   retain(retention, sess, steps)
-  local h2 = load(sess)
-  redis.call('ZADD', expiry, h2.expiresAt, st.expiry)
-  idem_complete(idem, fp, st.status, st.body, st.expires, tonumber(st.ttl), order)
+  redis.call('ZADD', expiry, st.expiresAt, st.expiry)
+  -- The guid is unknown here, or running under this request's own token
+  -- (a re-sent script): no reply is stored under it yet.
+  if mine then
+    redis.call('DEL', idem)
+  end
+  idem_store(idem, fp, st.status, st.body, st.expires, tonumber(st.ttl), order)
   return {'started'}
 end
 

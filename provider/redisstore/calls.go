@@ -53,7 +53,7 @@ func (s *Store) beginCall(in provider.BeginInput) ([]string, string) {
 	if in.New != nil {
 		sidx = k.sessionIndex(in.New.ID)
 		due := provider.Due{Merchant: in.Merchant, OrderID: in.OrderID, SessionID: in.New.ID}
-		args.Start = &startArgs{Step: in.StartStep, Owner: in.Merchant + "\n" + in.OrderID, Expiry: member(due),
+		args.Start = &startArgs{Step: in.StartStep, Owner: in.Merchant + "\n" + in.OrderID, Expiry: member(due), ExpiresAt: in.New.ExpiresAt.UnixMilli(),
 			Status: in.Reply.Status, Body: string(in.Reply.Body), Expires: in.Reply.Expires.UnixMilli(),
 			TTL: in.TTL.Milliseconds(), Fields: sessionFields(in.New)}
 	}
