@@ -46,13 +46,22 @@ end
 -- idem_complete stores a reply and returns {1}. A done record is never
 -- overwritten: when someone settled the guid first (the reconciler, after
 -- the request's lease), its reply stands and is returned as
--- {0, status, body, expires_ms}.
-local function idem_complete(key, fp, status, body, expires_ms, ttl_ms, order)
-  local r = redis.call('HMGET', key, REC.state, REC.status, REC.body, REC.expires)
-  if r[1] == 'done' then
-    return {0, r[2], r[3], r[4]}
+-- {0, status, body, expires_ms}. rec is the record as the script read it
+-- before writing anything (idem_read), so it is read once.
+local function idem_complete(key, rec, fp, status, body, expires_ms, ttl_ms, order)
+  if rec.state == 'done' then
+    return {0, rec.status, rec.body, rec.expires}
   end
-  redis.call('DEL', key)
+  if rec.state then
+    redis.call('DEL', key)
+  end
   idem_store(key, fp, status, body, expires_ms, ttl_ms, order)
   return {1}
+end
+
+-- idem_read reads what idem_complete and a holder's check need of a
+-- record: its state, token and stored reply.
+local function idem_read(key)
+  local r = redis.call('HMGET', key, REC.state, REC.token, REC.status, REC.body, REC.expires)
+  return {state = r[1] or nil, token = r[2] or nil, status = r[3], body = r[4], expires = r[5]}
 end

@@ -27,20 +27,25 @@ local idem, sess, steps, doubt, settled = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KE
 local A = cjson.decode(ARGV[1])
 local guid, step, st = A.guid, A.step, A.settle
 
-local rec = redis.call('HMGET', idem, REC.state, REC.token)
-if rec[1] == 'run' and rec[2] ~= A.token then
+local rec = idem_read(idem)
+if rec.state == 'run' and rec.token ~= A.token then
   return {2}
 end
 redis.call('ZREM', doubt, A.doubt)
-local h = load(sess)
 if st then
-  if settles(h, guid, rec[1]) then
+  local h = load(sess)
+  if settles(h, guid, rec.state) then
     local op, rsv = h.op, h['r:' .. guid] ~= nil
     if st.phase ~= '' then
       redis.call('HSET', sess, 'phase', st.phase)
     end
-    redis.call('HINCRBY', sess, 'captured', st.captured)
-    redis.call('HINCRBY', sess, 'refunded', st.refunded)
+    -- A sum that does not move is not written: a refund captures nothing.
+    if num(st.captured) ~= 0 then
+      redis.call('HINCRBY', sess, 'captured', st.captured)
+    end
+    if num(st.refunded) ~= 0 then
+      redis.call('HINCRBY', sess, 'refunded', st.refunded)
+    end
     if rsv then
       redis.call('HINCRBY', sess, 'reserved', -tonumber(st.release))
       redis.call('HDEL', sess, 'r:' .. guid)
@@ -59,4 +64,4 @@ end
 if redis.call('EXISTS', sess) == 1 then
   retain(tonumber(A.retention), sess, steps, settled)
 end
-return idem_complete(idem, A.fp, A.status, A.body, A.expires, tonumber(A.ttl), A.order)
+return idem_complete(idem, rec, A.fp, A.status, A.body, A.expires, tonumber(A.ttl), A.order)
