@@ -133,15 +133,18 @@ if not mutates then
   return {'claimed', flat}
 end
 
-idem_claim(idem, fp, token, 0, order)
-redis.call('HSET', idem, REC.action, action, REC.amount, amount)
+idem_claim(idem, fp, token, 0, order, REC.action, action, REC.amount, amount)
 redis.call('ZADD', doubt, A.deadline, A.doubt)
+-- The session is handed back as stored, with what this step wrote,
+-- without reading it again.
+local after = with_phase(flat, h.phase)
 if action == 'REFUND' then
+  local reserved = redis.call('HINCRBY', sess, 'reserved', amount)
   redis.call('HSET', sess, 'r:' .. guid, amount)
-  redis.call('HINCRBY', sess, 'reserved', amount)
+  after = with_field(with_field(after, 'reserved', string.format('%d', reserved)), 'r:' .. guid, string.format('%d', amount))
 else
   redis.call('HSET', sess, 'op', guid)
+  after = with_field(after, 'op', guid)
 end
 retain(retention, sess, steps)
-local _, after = load(sess)
 return {'claimed', after}

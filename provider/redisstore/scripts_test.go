@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -306,6 +307,12 @@ func (r *raw) begin(t *testing.T, merchant, order string, s *spec, a ask, want, 
 	}
 	if got == "claimed" && a.action == provider.ActionRefund && (b.Session == nil || strconv.FormatInt(int64(b.Session.Reserved), 10) != after["reserved"]) {
 		t.Errorf("Begin's session does not show the reservation: %+v", b.Session)
+	}
+	if mutates := a.action == provider.ActionPurchase || a.action == provider.ActionVoid || a.action == provider.ActionRefund; got == "claimed" && mutates {
+		stored, err := r.store.Order(ctx, merchant, order)
+		if err != nil || !reflect.DeepEqual(b.Session, stored) {
+			t.Errorf("Begin's session is not the one stored:\n got %+v\nwant %+v (%v)", b.Session, stored, err)
+		}
 	}
 }
 

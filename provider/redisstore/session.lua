@@ -39,6 +39,21 @@ local function with_phase(flat, phase)
   return flat
 end
 
+-- with_field sets field to value in a flat HGETALL reply as HSET leaves
+-- the hash (a new field last), so a script hands back what it wrote
+-- without reading it again.
+local function with_field(flat, field, value)
+  for i = 1, #flat, 2 do
+    if flat[i] == field then
+      flat[i + 1] = value
+      return flat
+    end
+  end
+  flat[#flat + 1] = field
+  flat[#flat + 1] = value
+  return flat
+end
+
 -- retain keeps an order's keys for the retention after its latest
 -- change (ORDER_RETENTION): a finished order's session and history are
 -- forgotten then, and an order still moving stays.
