@@ -604,7 +604,7 @@ func running(token string) []any {
 
 var done = func() []any {
 	f := idempotency.Record
-	return []any{f.State, "done", f.Fingerprint, "fp", f.Status, 200, f.Body, "{}", f.Expires, 0}
+	return []any{f.State, "done", f.Fingerprint, "fp", f.Status, 200, f.Body, `{"first":true}`, f.Expires, 0}
 }()
 
 func TestFinishCases(t *testing.T) {
@@ -617,13 +617,14 @@ func TestFinishCases(t *testing.T) {
 			if c.record != nil {
 				r.rdb.HSet(ctx, r.guidKey(merchant, c.guid), c.record...)
 			}
-			_, err := r.store.Finish(ctx, provider.FinishInput{
+			reply, err := r.store.Finish(ctx, provider.FinishInput{
 				Claim:  provider.Claim{Merchant: merchant, OrderID: order, GUID: c.guid, Token: "tok", Fingerprint: "fp"},
 				Settle: &provider.Settlement{Refunded: 1000, Release: 1000}, Step: `{"guid":"g1"}`,
-				Reply: provider.Reply{Status: 200, Body: []byte("{}"), Expires: caseNow.Add(time.Hour)}, TTL: time.Hour, Now: caseNow})
+				Reply: provider.Reply{Status: 200, Body: []byte(`{"mine":true}`), Expires: caseNow.Add(time.Hour)}, TTL: time.Hour, Now: caseNow})
 			if err != nil {
 				t.Fatal(err)
 			}
+			r.checkFinishReply(t, merchant, c.guid, c.record, string(reply.Body))
 			w := writes(before, r.hash(t, merchant, order))
 			if w != c.writes {
 				t.Errorf("wrote %q, want %q", w, c.writes)
@@ -636,6 +637,29 @@ func TestFinishCases(t *testing.T) {
 				t.Errorf("%d steps, in the settled set %v; settled %v", steps, inSettled, settled)
 			}
 		})
+	}
+}
+
+// checkFinishReply: a reply stored first stands, in Finish's answer and
+// in the record; otherwise the request's own reply is stored, unless the
+// guid is a retry's now (its record is left to it).
+func (r *raw) checkFinishReply(t *testing.T, merchant, guid string, before []any, got string) {
+	t.Helper()
+	f := idempotency.Record
+	rec := r.rdb.HGetAll(context.Background(), r.guidKey(merchant, guid)).Val()
+	switch {
+	case len(before) > 1 && before[1] == "done":
+		if got != `{"first":true}` || rec[f.Body] != `{"first":true}` {
+			t.Errorf("Finish answered %s, record %v: the reply stored first must stand", got, rec)
+		}
+	case len(before) > 5 && before[5] != "tok":
+		if rec[f.State] != "run" || rec[f.Token] != before[5] {
+			t.Errorf("a retry's running record was touched: %v", rec)
+		}
+	default:
+		if got != `{"mine":true}` || rec[f.State] != "done" || rec[f.Body] != `{"mine":true}` || rec[f.Token] != "" {
+			t.Errorf("Finish answered %s, record %v: want its own reply stored, no token left", got, rec)
+		}
 	}
 }
 
