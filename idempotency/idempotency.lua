@@ -8,20 +8,27 @@
 -- the processor lives until it is settled, by its request or by the
 -- reconciler. A done record expires with the idempotency TTL.
 
+-- idem_read reads a record once for all a script decides from it: its
+-- state, token, fingerprint and stored reply (absent fields are nil).
+local function idem_read(key)
+  local r = redis.call('HMGET', key, REC.state, REC.token, REC.fingerprint, REC.status, REC.body, REC.expires)
+  return {state = r[1] or nil, token = r[2] or nil, fp = r[3] or nil, status = r[4], body = r[5], expires = r[6]}
+end
+
 -- idem_check returns nil for an unknown guid, or what the caller answers:
--- {'reused'}, {'inflight'} or {'replay', status, body, expires_ms}.
-local function idem_check(key, fp)
-  local r = redis.call('HMGET', key, REC.state, REC.fingerprint, REC.status, REC.body, REC.expires)
-  if not r[1] then
+-- {'reused'}, {'inflight'} or {'replay', status, body, expires_ms}. rec is
+-- the record as idem_read read it.
+local function idem_check(rec, fp)
+  if not rec.state then
     return nil
   end
-  if r[2] ~= fp then
+  if rec.fp ~= fp then
     return {'reused'}
   end
-  if r[1] == 'run' then
+  if rec.state == 'run' then
     return {'inflight'}
   end
-  return {'replay', r[3], r[4], r[5]}
+  return {'replay', rec.status, rec.body, rec.expires}
 end
 
 -- idem_claim marks the guid as running for token on order: for lease_ms,
@@ -36,14 +43,6 @@ local function idem_claim(key, fp, token, lease_ms, order, ...)
   end
 end
 
--- idem_store writes a done record at a key that holds none: the caller
--- knows it is empty.
-local function idem_store(key, fp, status, body, expires_ms, ttl_ms, order)
-  redis.call('HSET', key, REC.state, 'done', REC.fingerprint, fp, REC.status, status, REC.body, body,
-    REC.expires, expires_ms, REC.order, order)
-  redis.call('PEXPIRE', key, ttl_ms)
-end
-
 -- idem_complete stores a reply and returns {1}. A done record is never
 -- overwritten: when someone settled the guid first (the reconciler, after
 -- the request's lease), its reply stands and is returned as
@@ -56,13 +55,8 @@ local function idem_complete(key, rec, fp, status, body, expires_ms, ttl_ms, ord
   if rec.state then
     redis.call('DEL', key)
   end
-  idem_store(key, fp, status, body, expires_ms, ttl_ms, order)
+  redis.call('HSET', key, REC.state, 'done', REC.fingerprint, fp, REC.status, status, REC.body, body,
+    REC.expires, expires_ms, REC.order, order)
+  redis.call('PEXPIRE', key, ttl_ms)
   return {1}
-end
-
--- idem_read reads what idem_complete and a holder's check need of a
--- record: its state, token and stored reply.
-local function idem_read(key)
-  local r = redis.call('HMGET', key, REC.state, REC.token, REC.status, REC.body, REC.expires)
-  return {state = r[1] or nil, token = r[2] or nil, status = r[3], body = r[4], expires = r[5]}
 end

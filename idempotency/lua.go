@@ -26,9 +26,8 @@ var Record = struct {
 	Status: "c", Body: "b", Expires: "x", Order: "o",
 }
 
-// Lua defines REC (Record as a Lua table) and idem_check, idem_claim,
-// idem_store, idem_complete and idem_read, for inclusion at the top of a
-// script.
+// Lua defines REC (Record as a Lua table) and idem_read, idem_check,
+// idem_claim and idem_complete, for inclusion at the top of a script.
 var Lua = recordLua() + functionsLua
 
 //go:embed idempotency.lua

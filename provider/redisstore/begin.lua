@@ -20,10 +20,10 @@ local fp, token = ARGV[1], ARGV[2]
 -- A script sent again by the client after its reply was lost finds the
 -- guid claimed by its own token: it answers what the first run did,
 -- without claiming or reserving twice.
-local rec = redis.call('HMGET', idem, REC.state, REC.token)
-local mine = rec[1] == 'run' and rec[2] == token
+local rec = idem_read(idem)
+local mine = rec.state == 'run' and rec.token == token
 if not mine then
-  local seen = idem_check(idem, fp)
+  local seen = idem_check(rec, fp)
   if seen then
     return seen
   end
@@ -114,12 +114,7 @@ if action == 'START' then
   redis.call('HSET', sess, unpack(fields))
   retain(retention, sess, steps)
   redis.call('ZADD', expiry, st.expiresAt, st.expiry)
-  -- The guid is unknown here, or running under this request's own token
-  -- (a re-sent script): no reply is stored under it yet.
-  if mine then
-    redis.call('DEL', idem)
-  end
-  idem_store(idem, fp, st.status, st.body, st.expires, tonumber(st.ttl), order)
+  idem_complete(idem, rec, fp, st.status, st.body, st.expires, tonumber(st.ttl), order)
   return {'started'}
 end
 
@@ -140,8 +135,8 @@ redis.call('ZADD', doubt, A.deadline, A.doubt)
 local after = with_phase(flat, h.phase)
 if action == 'REFUND' then
   local reserved = redis.call('HINCRBY', sess, 'reserved', amount)
-  redis.call('HSET', sess, 'r:' .. guid, amount)
-  after = with_field(with_field(after, 'reserved', string.format('%d', reserved)), 'r:' .. guid, string.format('%d', amount))
+  redis.call('HSET', sess, 'r:' .. guid, A.amount)
+  after = with_field(with_field(after, 'reserved', string.format('%d', reserved)), 'r:' .. guid, A.amount)
 else
   redis.call('HSET', sess, 'op', guid)
   after = with_field(after, 'op', guid)

@@ -132,6 +132,11 @@ type ask struct {
 	currency string
 }
 
+// mutates: the call may reach the processor and changes the session.
+func (a ask) mutates() bool {
+	return a.action == provider.ActionPurchase || a.action == provider.ActionVoid || a.action == provider.ActionRefund
+}
+
 func start() ask                    { return ask{action: provider.ActionStart} }
 func purchase(m provider.Money) ask { return ask{action: provider.ActionPurchase, amount: m} }
 func void() ask                     { return ask{action: provider.ActionVoid} }
@@ -308,7 +313,7 @@ func (r *raw) begin(t *testing.T, merchant, order string, s *spec, a ask, want, 
 	if got == "claimed" && a.action == provider.ActionRefund && (b.Session == nil || strconv.FormatInt(int64(b.Session.Reserved), 10) != after["reserved"]) {
 		t.Errorf("Begin's session does not show the reservation: %+v", b.Session)
 	}
-	if mutates := a.action == provider.ActionPurchase || a.action == provider.ActionVoid || a.action == provider.ActionRefund; got == "claimed" && mutates {
+	if got == "claimed" && a.mutates() {
 		stored, err := r.store.Order(ctx, merchant, order)
 		if err != nil || !reflect.DeepEqual(b.Session, stored) {
 			t.Errorf("Begin's session is not the one stored:\n got %+v\nwant %+v (%v)", b.Session, stored, err)
@@ -348,7 +353,6 @@ func (r *raw) checkBeginRecord(t *testing.T, merchant, order string, a ask, verd
 	}
 	ttl := r.rdb.PTTL(ctx, key).Val()
 	inDoubt := r.rdb.ZScore(ctx, r.doubtKey(), "op\n"+merchant+"\n"+order+"\ng1").Err() == nil
-	mutates := a.action == provider.ActionPurchase || a.action == provider.ActionVoid || a.action == provider.ActionRefund
 	switch {
 	case verdict == "busy":
 		if len(rec) != 0 || inDoubt {
@@ -358,7 +362,7 @@ func (r *raw) checkBeginRecord(t *testing.T, merchant, order string, a ask, verd
 		if rec[f.State] != "done" || rec[f.Body] != `{"started":true}` || rec[f.Status] != "200" {
 			t.Errorf("guid record %v: want start-session's reply stored", rec)
 		}
-	case verdict == "claimed" && mutates:
+	case verdict == "claimed" && a.mutates():
 		want := map[string]string{f.State: "run", f.Token: "tok", f.Fingerprint: "fp", f.Order: order,
 			f.Action: string(a.action), f.Amount: strconv.FormatInt(int64(a.amount), 10)}
 		if !maps.Equal(rec, want) || ttl != -1 || !inDoubt {
