@@ -3,6 +3,7 @@ package redistest
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -131,7 +132,15 @@ func StartSentinelReplicas(tb testing.TB, replicas int, opts ...Option) *Sentine
 			tb.Fatal(err)
 		}
 		sp := &sentinelProc{Addr: "127.0.0.1:" + strconv.Itoa(p), cmd: cmd}
-		tb.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
+		tb.Cleanup(func() {
+			_ = cmd.Process.Kill()
+			_, _ = cmd.Process.Wait()
+			if tb.Failed() {
+				// What each sentinel decided, for the failure at hand.
+				log, _ := os.ReadFile(filepath.Join(dir, "sentinel.log"))
+				tb.Logf("sentinel %s's log:\n%s", sp.Addr, log)
+			}
+		})
 		g.sentinels = append(g.sentinels, sp)
 	}
 	Eventually(tb, 30*time.Second, "every sentinel to know the master, its replicas and the other sentinels", func() bool {
@@ -209,8 +218,8 @@ func (g *Sentinel) KillMasterForGood(tb testing.TB) time.Time {
 
 // replaceMaster ends the master's reign with end, waits until a replica
 // is promoted, runs after (nil for nothing) on the old master, and
-// waits until the new master takes writes with every replica back. It
-// returns when the replica was promoted.
+// waits until the new master takes writes with every replica back and
+// every sentinel names it. It returns when the replica was promoted.
 func (g *Sentinel) replaceMaster(tb testing.TB, end, after func(old *Server)) time.Time {
 	tb.Helper()
 	old := g.Master(tb)
@@ -268,8 +277,25 @@ func (g *Sentinel) waitNewMaster(tb testing.TB, old *Server) {
 				return false
 			}
 		}
-		return true
+		return g.agree(master)
 	})
+}
+
+// agree reports whether every sentinel names master and none is running
+// a failover. The nodes' roles alone do not end a failover: a sentinel
+// that missed the election may start another one right after it (a
+// switch resets its failover timer), and until it ends the sentinels'
+// master has no replica.
+func (g *Sentinel) agree(master *Server) bool {
+	for _, sp := range g.sentinels {
+		c := redis.NewSentinelClient(&redis.Options{Addr: sp.Addr})
+		m, err := c.Master(context.Background(), g.Name).Result()
+		c.Close()
+		if err != nil || net.JoinHostPort(m["ip"], m["port"]) != master.Addr || strings.Contains(m["flags"], "failover_in_progress") {
+			return false
+		}
+	}
+	return true
 }
 
 // Cluster is a Redis Cluster of three masters, each with its replicas.
