@@ -35,11 +35,16 @@ func Safe() Option {
 		"--min-replicas-to-write", "1", "--min-replicas-max-lag", "10")
 }
 
+// DefaultSentinelDownAfter is docs/failover.md's recommended
+// down-after-milliseconds: twice the second a sentinel may take to open
+// its link to a newly promoted master, so it does not call it down.
+const DefaultSentinelDownAfter = 2000
+
 // SentinelDownAfter and SentinelParallelSyncs are the sentinels'
 // down-after-milliseconds and parallel-syncs for the groups started after
 // they are set; a failover test sets them to measure the outage each gives.
 var (
-	SentinelDownAfter     = 1000
+	SentinelDownAfter     = DefaultSentinelDownAfter
 	SentinelParallelSyncs = 1
 )
 
