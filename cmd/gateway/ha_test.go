@@ -139,7 +139,9 @@ func TestFailover(t *testing.T) {
 		knob.set(v)
 		haSetting += fmt.Sprintf(", %s %d", knob.name, v)
 	}
-	t.Cleanup(func() { redistest.SentinelDownAfter, redistest.SentinelParallelSyncs = redistest.DefaultSentinelDownAfter, 1 })
+	t.Cleanup(func() {
+		redistest.SentinelDownAfter, redistest.SentinelParallelSyncs = redistest.DefaultSentinelDownAfter, 1
+	})
 	setups := []haSetup{
 		{"sentinel, 1 replica", 1, 1, func(t *testing.T) topology { return redistest.StartSentinelReplicas(t, 1, redisOpts...) }},
 		{"sentinel, 2 replicas", 2, 1, func(t *testing.T) topology { return redistest.StartSentinelReplicas(t, 2, redisOpts...) }},
