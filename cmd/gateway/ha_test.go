@@ -256,9 +256,9 @@ func runFailover(t *testing.T, gw *gatewaytest.Process, topo topology, setup haS
 	// doubt there stays in doubt.
 	refusing := fault.forGood && setup.replicas == 1
 	// The load runs on for 3 s and, where the shard can take writes, until
-	// it answers a 200 again: a sentinel that missed the election may run
-	// a second failover once the first ends, and the shard takes writes
-	// when that one does.
+	// it answers a 200 again: sentinels that call the promoted master
+	// down run a second failover (docs/failover.md), and the shard takes
+	// writes when that one ends.
 	time.Sleep(3 * time.Second)
 	if !refusing {
 		redistest.Within(30*time.Second, func() bool {

@@ -287,10 +287,9 @@ func (g *Sentinel) waitNewMaster(tb testing.TB, old *Server) {
 }
 
 // agree reports whether every sentinel names master and none is running
-// a failover. The nodes' roles alone do not end a failover: a sentinel
-// that missed the election may start another one right after it (a
-// switch resets its failover timer), and until it ends the sentinels'
-// master has no replica.
+// a failover. The nodes' roles alone do not end a failover: sentinels
+// that just switched may call the promoted master down and replace it
+// (docs/failover.md), and until that ends their master has no replica.
 func (g *Sentinel) agree(master *Server) bool {
 	for _, sp := range g.sentinels {
 		c := redis.NewSentinelClient(&redis.Options{Addr: sp.Addr})
