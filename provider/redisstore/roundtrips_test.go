@@ -30,8 +30,7 @@ func (c *tripCounter) DialHook(next redis.DialHook) redis.DialHook { return next
 func (c *tripCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		// A new connection's handshake is the pool's, not the call's.
-		fmt.Println("DBG", cmd.Name())
-		if cmd.Name() != "hello" {
+		if !handshake(cmd) {
 			c.n.Add(1)
 		}
 		return next(ctx, cmd)
