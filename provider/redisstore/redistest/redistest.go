@@ -283,22 +283,25 @@ func Stop() {
 // freePort is a port no one listens on, taken below the kernel's
 // ephemeral range: a port the kernel handed out for ":0" can be given
 // to an outgoing connection between the check and the server's own
-// listen (seen as "address already in use"). It stays 10000 below the
-// range, where a Cluster node's bus port (port+10000) is too. Ports
-// handed out once are not handed out again by this process.
+// listen (seen as "address already in use"). Ports are taken from
+// 10000 up to 20000 at most, so that a Cluster node's bus port
+// (port+10000, also checked free) lies between 20000 and the ephemeral
+// range, where no port handed out here can be: a gateway once got the
+// bus port of a Cluster node started before it. Ports handed out once
+// are not handed out again by this process.
 func freePort() (int, error) {
-	lo := ephemeralLow()
+	span := min(10000, ephemeralLow()-20000)
 	for range 200 {
-		port := 10000 + rand.IntN(max(lo-20000, 1))
+		if span < 1 {
+			break
+		}
+		port := 10000 + rand.IntN(span)
 		if _, taken := handedOut.LoadOrStore(port, true); taken {
 			continue
 		}
-		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-		if err != nil {
-			continue
+		if listenable(port) && listenable(port+10000) {
+			return port, nil
 		}
-		l.Close()
-		return port, nil
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -306,6 +309,16 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// listenable says whether nothing listens on the loopback port now.
+func listenable(port int) bool {
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
 }
 
 var handedOut sync.Map

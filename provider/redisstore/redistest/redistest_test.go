@@ -3,6 +3,7 @@ package redistest
 import (
 	"context"
 	"net"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -51,6 +52,32 @@ func TestEmbeddedSkips(t *testing.T) {
 		})
 		if !sub.Skipped() {
 			t.Errorf("%s did not skip on miniredis", name)
+		}
+	}
+}
+
+// TestFreeAddrIsNoClusterBusPort: no address handed out is the Cluster
+// bus port (port+10000) of another, so a gateway never finds its port
+// taken by a Cluster node started before it.
+func TestFreeAddrIsNoClusterBusPort(t *testing.T) {
+	if ephemeralLow() < 30000 {
+		t.Skip("the kernel's ephemeral range starts below 30000")
+	}
+	ports := map[int]bool{}
+	for range 500 {
+		_, p, err := net.SplitHostPort(FreeAddr(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		port, _ := strconv.Atoi(p)
+		if ports[port] {
+			t.Fatalf("port %d handed out twice", port)
+		}
+		ports[port] = true
+	}
+	for port := range ports {
+		if ports[port+10000] {
+			t.Fatalf("port %d was handed out, and so was its Cluster bus port %d", port, port+10000)
 		}
 	}
 }
