@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -89,17 +90,17 @@ func TestWriteTable(t *testing.T) {
 	gw := scenario{Name: "replay", RoundTrips: "1", Floor: floor.Name}
 	orphan := scenario{Name: "orphan", RoundTrips: "3", Floor: "missing floor"}
 	rows := []row{
-		{scenario: floor, Rate: 17296, P50ms: 2, P99ms: 12.2, RSSMiB: 19, Allocs: 49},
-		{scenario: gw, Rate: 6160, P50ms: 8, P99ms: 28, RSSMiB: 40, Allocs: 386, Errors: 2},
+		{scenario: floor, Rate: 17296, Rates: []float64{20000, 17296, 10000}, P50ms: 2, P99ms: 12.2, RSSMiB: 19, Allocs: 49},
+		{scenario: gw, Rate: 6160, Rates: []float64{7000, 6160, 5000}, P50ms: 8, P99ms: 28, RSSMiB: 40, Allocs: 386, Errors: 2},
 		{scenario: orphan, Rate: 10, AllocsMissing: true},
 	}
 	var b bytes.Buffer
 	writeTable(&b, rows)
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
 	want := []string{
-		"| floor, replay | 1 | 17,296 | 2.0 | 12.2 | 1 | 1 | 19 | 49 | 0 |",
-		"| replay | 1 | 6,160 | 8.0 | 28.0 | 0.36 (floor, replay) | 2.3× | 40 | 386 | 2 |",
-		"| orphan | 3 | 10 | 0.0 | 0.0 | n/a | n/a | 0 | n/a | 0 |",
+		"| floor, replay | 1 | 17,296 | 2.0 | 12.2 | 1 | 1 | 1 | 19 | 49 | 0 |",
+		"| replay | 1 | 6,160 | 8.0 | 28.0 | 0.36 (floor, replay) | 0.35, 0.36, 0.50 (0.36) | 2.3× | 40 | 386 | 2 |",
+		"| orphan | 3 | 10 | 0.0 | 0.0 | n/a | n/a | n/a | 0 | n/a | 0 |",
 	}
 	if len(lines) != 2+len(want) {
 		t.Fatalf("table:\n%s", b.String())
@@ -108,6 +109,27 @@ func TestWriteTable(t *testing.T) {
 		if lines[2+i] != w {
 			t.Errorf("row %d:\n got %s\nwant %s", i, lines[2+i], w)
 		}
+	}
+}
+
+func TestRoundRatios(t *testing.T) {
+	tests := []struct {
+		name         string
+		rates, floor []float64
+		want         string
+	}{
+		{"each round against its own floor", []float64{50, 30, 90}, []float64{100, 100, 100}, "0.50, 0.30, 0.90 (0.50)"},
+		{"a slow round is slow for both", []float64{80, 40}, []float64{100, 50}, "0.80, 0.80 (0.80)"},
+		{"rounds that do not pair up", []float64{1, 2}, []float64{1}, "n/a"},
+		{"no rounds", nil, nil, "n/a"},
+		{"a floor that served nothing", []float64{1}, []float64{0}, "n/a"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := roundRatios(tt.rates, tt.floor); got != tt.want {
+				t.Fatalf("got %q, want %q", got, tt.want)
+			}
+		})
 	}
 }
 
@@ -120,6 +142,9 @@ func TestSummariseTakesMediansAndSumsErrors(t *testing.T) {
 	})
 	if r.Rate != 200 || r.P99ms != 2 || r.Allocs != 20 || r.Errors != 3 || !r.AllocsMissing {
 		t.Fatalf("got %+v", r)
+	}
+	if !slices.Equal(r.Rates, []float64{100, 300, 200}) {
+		t.Fatalf("rates %v, want each round's in order", r.Rates)
 	}
 }
 
