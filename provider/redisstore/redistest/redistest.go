@@ -280,27 +280,29 @@ func Stop() {
 	}
 }
 
+// busOffset is how far above its port a Cluster node listens for its
+// bus.
+const busOffset = 10000
+
 // freePort is a port no one listens on, taken below the kernel's
 // ephemeral range: a port the kernel handed out for ":0" can be given
 // to an outgoing connection between the check and the server's own
-// listen (seen as "address already in use"). Ports are taken from
-// 10000 up to 20000 at most, so that a Cluster node's bus port
-// (port+10000, also checked free) lies between 20000 and the ephemeral
-// range, where no port handed out here can be: a gateway once got the
-// bus port of a Cluster node started before it. Ports handed out once
-// are not handed out again by this process.
+// listen (seen as "address already in use"). Ports come from 10000 to
+// 20000 with their bus port checked free too, so every Cluster bus
+// port lies above every port handed out here (a gateway once got the
+// bus port of a node started before it). Ports handed out once are
+// not handed out again by this process.
 func freePort() (int, error) {
-	span := min(10000, ephemeralLow()-20000)
-	for range 200 {
-		if span < 1 {
-			break
-		}
-		port := 10000 + rand.IntN(span)
-		if _, taken := handedOut.LoadOrStore(port, true); taken {
-			continue
-		}
-		if listenable(port) && listenable(port+10000) {
-			return port, nil
+	const first = 10000
+	if span := min(busOffset, ephemeralLow()-first-busOffset); span > 0 {
+		for range 200 {
+			port := first + rand.IntN(span)
+			if _, taken := handedOut.LoadOrStore(port, true); taken {
+				continue
+			}
+			if listenable(port) && listenable(port+busOffset) {
+				return port, nil
+			}
 		}
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")

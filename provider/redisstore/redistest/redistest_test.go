@@ -76,8 +76,8 @@ func TestFreeAddrIsNoClusterBusPort(t *testing.T) {
 		ports[port] = true
 	}
 	for port := range ports {
-		if ports[port+10000] {
-			t.Fatalf("port %d was handed out, and so was its Cluster bus port %d", port, port+10000)
+		if ports[port+busOffset] {
+			t.Fatalf("port %d was handed out, and so was its Cluster bus port %d", port, port+busOffset)
 		}
 	}
 }
