@@ -190,27 +190,29 @@ func (s *Service) StartSession(ctx context.Context, in StartInput) (Reply, error
 	if name == "" {
 		name = s.fallback
 	}
-	sess := &Session{
-		ID:            uuid.NewString(),
-		TransactionID: operationID(in.Request),
-		Merchant:      in.Merchant.ID,
-		OrderID:       in.OrderID,
-		StartGUID:     in.GUID,
-		Type:          in.Type,
-		Currency:      in.Currency,
-		Locale:        in.Locale,
-		ReturnURL:     in.ReturnURL,
-		Processor:     name,
-		Amount:        in.Amount,
-		CreatedAt:     now,
-		ExpiresAt:     now.Add(s.cfg.SessionTTL),
-		Phase:         PhaseWaiting,
-	}
 	begin := s.beginInput(in.Request, Ask{Action: ActionStart, GUID: in.GUID, Now: now})
-	begin.New = sess
-	begin.StartStep = MarshalStep(sess.StartStep())
-	begin.Reply = s.render.Start(Answer{Session: sess, TransactionID: sess.TransactionID, State: Waiting})
-	begin.Reply.Expires = now.Add(s.cfg.IdempotencyTTL)
+	begin.Prepare = func(b *BeginInput) {
+		sess := &Session{
+			ID:            uuid.NewString(),
+			TransactionID: operationID(in.Request),
+			Merchant:      in.Merchant.ID,
+			OrderID:       in.OrderID,
+			StartGUID:     in.GUID,
+			Type:          in.Type,
+			Currency:      in.Currency,
+			Locale:        in.Locale,
+			ReturnURL:     in.ReturnURL,
+			Processor:     name,
+			Amount:        in.Amount,
+			CreatedAt:     now,
+			ExpiresAt:     now.Add(s.cfg.SessionTTL),
+			Phase:         PhaseWaiting,
+		}
+		b.New = sess
+		b.StartStep = MarshalStep(sess.StartStep())
+		b.Reply = s.render.Start(Answer{Session: sess, TransactionID: sess.TransactionID, State: Waiting})
+		b.Reply.Expires = now.Add(s.cfg.IdempotencyTTL)
+	}
 	return s.run(ctx, begin, s.render.Start, func(context.Context, Begun) (*Settlement, *Step, Answer, error) {
 		return nil, nil, Answer{}, errors.New("start-session is stored by Begin")
 	})
@@ -410,8 +412,8 @@ func (s *Service) run(ctx context.Context, in BeginInput, render Render, work ac
 	default:
 		return Reply{}, Wrap(CodeInternal, "unexpected store answer", fmt.Errorf("begun kind %d", b.Kind))
 	}
-	if in.New != nil {
-		return in.Reply, nil // start-session: stored by Begin
+	if in.Ask.Action == ActionStart {
+		return b.Reply, nil // stored by Begin
 	}
 	settle, step, out, err := work(ctx, b)
 	if err != nil {

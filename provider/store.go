@@ -171,10 +171,13 @@ type BeginInput struct {
 	Deadline time.Time
 	Ask      Ask
 	// For START: the session to create, its first step, and the reply,
-	// stored at once (start-session reaches no processor).
+	// stored at once (start-session reaches no processor). Prepare, when
+	// set, fills them: the store calls it when it is about to write them,
+	// so a replay it expects builds no session it would not store.
 	New       *Session
 	StartStep string
 	Reply     Reply
+	Prepare   func(*BeginInput)
 	TTL       time.Duration // how long a guid's record is kept (IDEMPOTENCY_TTL)
 }
 
@@ -193,7 +196,7 @@ const (
 // Begun is the store's answer to Begin.
 type Begun struct {
 	Kind    BegunKind
-	Reply   Reply // Replayed
+	Reply   Reply // Replayed; a start-session Claimed: the reply it stored
 	Refusal Code  // Refused
 	// Session is the session after the reservation, nil when the order
 	// has none; one past its expiry and unpaid reads as EXPIRED, as the

@@ -192,12 +192,14 @@ func (s *sentBytes) take() (calls, bytes int, args string) {
 }
 
 // TestBeginShips: a Begin is one EVALSHA whose arguments are the call's
-// own values; the state machine is in the script, not shipped each time.
+// own values; the state machine is in the script, not shipped each time,
+// and a replay of a guid the store saw finished ships a small request.
 func TestBeginShips(t *testing.T) {
 	rdb := redistest.Shared(t).Client(t)
 	m := &sentBytes{}
 	rdb.AddHook(m)
-	store := redisstore.New(rdb, redistest.Prefix(t), 1)
+	prefix := redistest.Prefix(t)
+	store := redisstore.New(rdb, prefix, 1)
 	ctx := context.Background()
 	now := time.Now()
 	in := provider.BeginInput{
@@ -218,12 +220,17 @@ func TestBeginShips(t *testing.T) {
 		in       provider.BeginInput
 		want     provider.BegunKind
 		maxBytes int
+		store    *redisstore.Store
 	}{
-		{"start-session", in, provider.Claimed, 1100},
-		{"start-session replayed", in, provider.Replayed, 1100},
-		{"purchase", purchase, provider.Refused, 350},
+		{"start-session", in, provider.Claimed, 1100, store},
+		// QA's replay: the store saw the guid finished and sends only
+		// what a replay reads.
+		{"start-session replayed", in, provider.Replayed, 150, store},
+		// Another replica has not seen it: the call goes whole.
+		{"start-session replayed on another replica", in, provider.Replayed, 1100, redisstore.New(rdb, prefix, 1)},
+		{"purchase", purchase, provider.Refused, 350, store},
 	} {
-		b, err := store.Begin(ctx, c.in)
+		b, err := c.store.Begin(ctx, c.in)
 		if err != nil || b.Kind != c.want {
 			t.Fatalf("%s: Begin = %v, %v; want kind %v", c.name, b.Kind, err, c.want)
 		}
@@ -282,5 +289,57 @@ func TestAJobPassReadsItsOrdersAtOnce(t *testing.T) {
 				t.Errorf("the pass took %d round trips, want %d", got, want)
 			}
 		})
+	}
+}
+
+// TestAReplayWhoseRecordIsGone: a guid the store saw finished whose record
+// has gone (expired) is new again. The small request finds nothing and
+// writes nothing; the call is sent again whole and starts the session.
+func TestAReplayWhoseRecordIsGone(t *testing.T) {
+	rdb := redistest.Shared(t).Client(t)
+	m := &sentBytes{}
+	rdb.AddHook(m)
+	prefix := redistest.Prefix(t)
+	store := redisstore.New(rdb, prefix, 1)
+	ctx := context.Background()
+	now := time.Now()
+	in := provider.BeginInput{
+		Claim: provider.Claim{Merchant: "m1", OrderID: "o1", GUID: "g1", Token: "tok", Fingerprint: "fp"},
+		Lease: time.Minute, Deadline: now.Add(time.Minute),
+		Ask: provider.Ask{Action: provider.ActionStart, GUID: "g1", Currency: "TRY", Now: now},
+	}
+	in.New = &provider.Session{ID: "new-o1", TransactionID: "t", Merchant: "m1", OrderID: "o1",
+		StartGUID: "g1", Type: provider.Sale, Currency: "TRY", Amount: 5000, CreatedAt: now,
+		ExpiresAt: now.Add(time.Hour), Phase: provider.PhaseWaiting}
+	in.StartStep = provider.MarshalStep(in.New.StartStep())
+	in.Reply, in.TTL = provider.Reply{Status: 200, Body: []byte(`{"started":true}`), Expires: now.Add(time.Hour)}, time.Hour
+	if b, err := store.Begin(ctx, in); err != nil || b.Kind != provider.Claimed {
+		t.Fatalf("start-session: %v, %v", b.Kind, err)
+	}
+	m.take()
+	// The record expires; so does the order (its retention), as after a day.
+	keys, err := rdb.Keys(ctx, prefix+":*").Result()
+	if err != nil || len(keys) == 0 {
+		t.Fatalf("the order's keys: %v, %v", keys, err)
+	}
+	rdb.Del(ctx, keys...)
+
+	b, err := store.Begin(ctx, in)
+	if err != nil || b.Kind != provider.Claimed {
+		t.Fatalf("start-session again: %v, %v; want it started", b.Kind, err)
+	}
+	calls, _, _ := m.take()
+	if calls != 2 {
+		t.Errorf("%d EVALSHA, want 2: the small request, then the whole call", calls)
+	}
+	sess, err := store.Session(ctx, "new-o1")
+	if err != nil || sess.StartGUID != "g1" {
+		t.Fatalf("the session after the second start: %+v, %v", sess, err)
+	}
+	if b, err := store.Begin(ctx, in); err != nil || b.Kind != provider.Replayed {
+		t.Fatalf("its replay: %v, %v", b.Kind, err)
+	}
+	if calls, n, _ := m.take(); calls != 1 || n > 150 {
+		t.Errorf("its replay: %d EVALSHA of %d bytes, want one small one", calls, n)
 	}
 }

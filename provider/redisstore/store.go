@@ -82,6 +82,7 @@ type Store struct {
 	durability Durability
 	census     *censusCache
 	retention  time.Duration
+	finished   *finishedGUIDs
 }
 
 // SetRetention sets how long an order's keys live after its latest
@@ -105,7 +106,8 @@ func New(rdb redis.UniversalClient, prefix string, shards int) *Store {
 	if prefix == "" {
 		prefix = "gw"
 	}
-	return &Store{rdb: rdb, prefix: prefix, shards: shards, retention: provider.DefaultRetention}
+	return &Store{rdb: rdb, prefix: prefix, shards: shards, retention: provider.DefaultRetention,
+		finished: newFinishedGUIDs(finishedPerGeneration)}
 }
 
 // orderKeys are the keys of one order.
