@@ -24,6 +24,10 @@ func (s *Server) startSession(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	r := s.request(c, "start-session", body, req.GUID, req.OrderID)
+	if done, err := s.replayed(c, r); done {
+		return err
+	}
 	amount, merr := money(req.OrderAmount, "orderAmount", true)
 	if err := joinFieldErrors(s.check(&req), merr, s.checkStart(merchantOf(c), &req)); err != nil {
 		return err
@@ -32,7 +36,7 @@ func (s *Server) startSession(c echo.Context) error {
 		s.logger(c).Info("deprecated clientIp received", zap.String("client_ip", req.ClientIP))
 	}
 	in := provider.StartInput{
-		Request:   s.request(c, "start-session", body, req.GUID, req.OrderID),
+		Request:   s.tagged(c, r),
 		Type:      provider.PaymentType(req.Type),
 		Amount:    amount,
 		Currency:  req.Currency,
@@ -71,11 +75,15 @@ func (s *Server) purchase(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	r := s.request(c, "purchase", body, req.GUID, req.OrderID)
+	if done, err := s.replayed(c, r); done {
+		return err
+	}
 	amount, merr := money(req.OrderAmount, "orderAmount", false)
 	if err := joinFieldErrors(s.check(&req), merr); err != nil {
 		return err
 	}
-	in := provider.OperationInput{Request: s.request(c, "purchase", body, req.GUID, req.OrderID), Amount: amount}
+	in := provider.OperationInput{Request: s.tagged(c, r), Amount: amount}
 	reply, err := s.svc.Purchase(c.Request().Context(), in)
 	return s.reply(c, reply, err)
 }
@@ -86,10 +94,14 @@ func (s *Server) void(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	r := s.request(c, "void", body, req.GUID, req.OrderID)
+	if done, err := s.replayed(c, r); done {
+		return err
+	}
 	if err := s.check(&req); err != nil {
 		return err
 	}
-	in := provider.OperationInput{Request: s.request(c, "void", body, req.GUID, req.OrderID)}
+	in := provider.OperationInput{Request: s.tagged(c, r)}
 	reply, err := s.svc.Void(c.Request().Context(), in)
 	return s.reply(c, reply, err)
 }
@@ -100,12 +112,15 @@ func (s *Server) refund(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	r := s.request(c, "refund", body, req.GUID, req.OrderID)
+	if done, err := s.replayed(c, r); done {
+		return err
+	}
 	amount, merr := money(req.Amount, "amount", true)
 	if err := joinFieldErrors(s.check(&req), merr); err != nil {
 		return err
 	}
-	in := provider.OperationInput{Request: s.request(c, "refund", body, req.GUID, req.OrderID),
-		Amount: amount, Currency: req.Currency}
+	in := provider.OperationInput{Request: s.tagged(c, r), Amount: amount, Currency: req.Currency}
 	reply, err := s.svc.Refund(c.Request().Context(), in)
 	return s.reply(c, reply, err)
 }
@@ -116,12 +131,16 @@ func (s *Server) history(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	r := s.request(c, "history", body, req.GUID, req.OrderID)
+	if done, err := s.replayed(c, r); done {
+		return err
+	}
 	if err := s.check(&req); err != nil {
 		return err
 	}
 	filter := provider.HistoryFilter{Type: provider.Action(req.Type), TransactionID: req.TransactionID,
 		Status: provider.Status(req.Status), SubStatus: provider.SubStatus(req.SubStatus)}
-	reply, err := s.svc.History(c.Request().Context(), s.request(c, "history", body, req.GUID, req.OrderID),
+	reply, err := s.svc.History(c.Request().Context(), s.tagged(c, r),
 		func(a provider.Answer) provider.Reply { return renderHistory(a, filter) })
 	return s.reply(c, reply, err)
 }
@@ -154,11 +173,30 @@ func requireJSON(contentType string) error {
 	return nil
 }
 
+// request is a call's guid, order and fingerprint, not yet checked.
 func (s *Server) request(c echo.Context, endpoint string, body []byte, guid, orderID string) provider.Request {
 	fp, _ := idempotency.Fingerprint(endpoint, body) // body already decoded once: valid JSON
-	c.Set(ctxGUID, guid)
-	c.Set(ctxOrder, orderID)
 	return provider.Request{Merchant: &merchantOf(c).Merchant, GUID: guid, OrderID: orderID, Fingerprint: fp}
+}
+
+// tagged names r's guid and order in the request's log line, once they
+// are checked (or known from an earlier answer).
+func (s *Server) tagged(c echo.Context, r provider.Request) provider.Request {
+	c.Set(ctxGUID, r.GUID)
+	c.Set(ctxOrder, r.OrderID)
+	return r
+}
+
+// replayed answers QA's replay of a guid this replica saw finished
+// before the body is checked (provider.Service.Replayed); done is false
+// for any other request, which runs on.
+func (s *Server) replayed(c echo.Context, r provider.Request) (done bool, err error) {
+	reply, ok, err := s.svc.Replayed(c.Request().Context(), r)
+	if err == nil && !ok {
+		return false, nil
+	}
+	s.tagged(c, r)
+	return true, s.reply(c, reply, err)
 }
 
 // reply writes a stored or fresh reply with its idempotency headers.

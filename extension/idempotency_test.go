@@ -122,6 +122,41 @@ func TestGuidReused(t *testing.T) {
 	}
 }
 
+// TestAFinishedGuidWithAnInvalidBody: a replay is answered before its
+// body is checked (its body was checked when first answered), yet the
+// same guid with a body that breaks a rule is still a 400 naming the
+// field, not a reuse, and changes nothing: the original still replays.
+func TestAFinishedGuidWithAnInvalidBody(t *testing.T) {
+	g := mustGateway(t)
+	g.mustOrderIn(t, "o-invalid", "none")
+	first := body(startBody("o-invalid", "g-invalid", "10.00"))
+	r := g.call(t, "/start-session", first)
+	if r.Status != http.StatusOK {
+		t.Fatalf("first: %s", r)
+	}
+	if again := g.call(t, "/start-session", first); again.Header.Get("Idempotent-Replayed") != "true" || !bytes.Equal(again.Body, r.Body) {
+		t.Fatalf("replay: %s", again)
+	}
+	tests := []struct{ name, field, body string }{
+		{"bad email", "customer.email", body(startBody("o-invalid", "g-invalid", "10.00"), set("customer.email", "not-an-email"))},
+		{"bad currency", "currency", body(startBody("o-invalid", "g-invalid", "10.00"), set("currency", "XX"))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			bad := g.call(t, "/start-session", tt.body)
+			if bad.Status != http.StatusBadRequest {
+				t.Fatalf("status %d, want 400: %s", bad.Status, bad.Body)
+			}
+			if e := checkErrorBody(t, bad); e.Errors[0].Field != tt.field {
+				t.Errorf("errors %+v, want one on %s", e.Errors, tt.field)
+			}
+		})
+	}
+	if again := g.call(t, "/start-session", first); again.Header.Get("Idempotent-Replayed") != "true" || !bytes.Equal(again.Body, r.Body) {
+		t.Fatalf("replay after the invalid ones: %s", again)
+	}
+}
+
 // TestWhatIsNotStored: 400 and 401 leave the guid free; a rule's refusal
 // is stored and replayed even after the order has moved on.
 func TestWhatIsNotStored(t *testing.T) {

@@ -218,6 +218,25 @@ func (s *Service) StartSession(ctx context.Context, in StartInput) (Reply, error
 	})
 }
 
+// Replayed answers a request for a guid this replica has seen finished,
+// QA's replay, with its stored reply, before the request is checked: the
+// same body was checked when it was first answered, and a finished
+// guid's reply is returned byte for byte. ok is false for any other
+// request, which then runs as any; a store that cannot answer is
+// store_unavailable, as Begin would be.
+func (s *Service) Replayed(ctx context.Context, r Request) (Reply, bool, error) {
+	if r.GUID == "" || r.OrderID == "" {
+		return Reply{}, false, nil
+	}
+	reply, ok, err := s.store.Replayed(ctx, Claim{Merchant: r.Merchant.ID, OrderID: r.OrderID, GUID: r.GUID,
+		Fingerprint: r.Fingerprint}, s.cfg.IdempotencyTTL)
+	if err != nil {
+		return Reply{}, false, storeError(err)
+	}
+	reply.Replayed = ok
+	return reply, ok, nil
+}
+
 // OperationInput is a purchase, void or refund request, validated.
 type OperationInput struct {
 	Request

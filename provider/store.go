@@ -16,6 +16,11 @@ type Store interface {
 	// same atomic step, reads the order's session, applies the state
 	// machine and reserves what the action needs.
 	Begin(ctx context.Context, in BeginInput) (Begun, error)
+	// Replayed returns the stored reply of a guid this replica has seen
+	// finished when c's fingerprint is the one it was answered for (ok).
+	// For any other guid it answers ok false, at no cost when it has not
+	// seen the guid finished. ttl is IDEMPOTENCY_TTL.
+	Replayed(ctx context.Context, c Claim, ttl time.Duration) (r Reply, ok bool, err error)
 	// Abandon gives up a claim its request could not make durable, before
 	// anything reached the processor: the guid, its hold or reservation
 	// and its doubt entry go, so a retry of the guid runs afresh.

@@ -36,6 +36,15 @@ func (s *store) Begin(ctx context.Context, in provider.BeginInput) (provider.Beg
 	return b, err
 }
 
+func (s *store) Replayed(ctx context.Context, c provider.Claim, ttl time.Duration) (provider.Reply, bool, error) {
+	r, ok, err := s.Store.Replayed(ctx, c, ttl)
+	s.m.storeError("replay", err)
+	if ok {
+		s.m.idempotency.WithLabelValues(idempotencyOutcome[provider.Replayed]).Inc()
+	}
+	return r, ok, err
+}
+
 func (s *store) Finish(ctx context.Context, in provider.FinishInput) (provider.Reply, error) {
 	r, err := s.Store.Finish(ctx, in)
 	s.m.storeError("finish", err)

@@ -29,40 +29,63 @@ func (s *Store) Begin(ctx context.Context, in provider.BeginInput) (provider.Beg
 	}
 	// A guid seen finished is asked about first without the work a new
 	// one would do: QA's replay ships a small request (finished.go).
-	k := s.order(in.Merchant, in.OrderID)
-	replay := s.finished.has(k.guid(in.Merchant, in.GUID))
+	replay := s.finished.has(in.Merchant, in.OrderID, in.GUID)
 	args := ""
 	if !replay {
 		in = prepared(in)
 		args = s.beginArgs(in)
 	}
+	k := s.order(in.Merchant, in.OrderID)
 	keys := beginKeys(k, in)
 	raw, err := s.durable(ctx, beginScript, keys, in.Fingerprint, in.Token, args)
 	v, _ := raw.([]any)
 	if replay && len(v) == 1 && v[0] == "whole" {
 		// The record is gone (expired): nothing was written; the guid is
 		// new again, and the call goes whole.
-		s.finished.forget(keys[0])
+		s.finished.forget(in.Merchant, in.OrderID, in.GUID)
 		in = prepared(in)
 		keys = beginKeys(k, in)
 		raw, err = s.durable(ctx, beginScript, keys, in.Fingerprint, in.Token, s.beginArgs(in))
 		v, _ = raw.([]any)
 	}
-	if err != nil && !s.acknowledgedReplay(v, in, err) {
+	if err != nil && !s.acknowledgedReplay(v, in.TTL, err) {
 		return provider.Begun{}, notDurable("begin", err)
 	}
 	if f, ok := idempotency.Parse(v); ok {
 		if f.Kind == idempotency.Replay {
-			s.finished.add(keys[0])
+			s.finished.add(in.Merchant, in.OrderID, in.GUID)
 		}
 		return found(f), nil
 	}
 	b, err := begun(v, in.New)
 	if err == nil && b.Kind == provider.Claimed && in.New != nil {
 		b.Reply = in.Reply
-		s.finished.add(keys[0]) // a new session's reply is stored with it
+		s.finished.add(in.Merchant, in.OrderID, in.GUID) // a new session's reply is stored with it
 	}
 	return b, err
+}
+
+// Replayed implements provider.Store: for a guid this replica saw
+// finished, begin.lua's small request, which writes nothing.
+func (s *Store) Replayed(ctx context.Context, c provider.Claim, ttl time.Duration) (provider.Reply, bool, error) {
+	if !s.finished.has(c.Merchant, c.OrderID, c.GUID) {
+		return provider.Reply{}, false, nil
+	}
+	k := s.order(c.Merchant, c.OrderID)
+	// No token: a running record is never this request's.
+	raw, err := s.durable(ctx, beginScript, beginKeys(k, provider.BeginInput{Claim: c}), c.Fingerprint, "", "")
+	v, _ := raw.([]any)
+	f, ok := idempotency.Parse(v)
+	if err != nil && !s.acknowledgedReplay(v, ttl, err) {
+		return provider.Reply{}, false, notDurable("replay", err)
+	}
+	if !ok || f.Kind != idempotency.Replay {
+		if len(v) == 1 && v[0] == "whole" {
+			s.finished.forget(c.Merchant, c.OrderID, c.GUID) // gone: the call goes whole
+		}
+		return provider.Reply{}, false, nil
+	}
+	return provider.Reply{Status: f.Status, Body: f.Body, Expires: f.Expires}, true, nil
 }
 
 // prepared is in with its new session, step and reply built (Prepare).
@@ -149,7 +172,7 @@ func begun(v []any, started *provider.Session) (provider.Begun, error) {
 // when it was given (or refused then), so replaying it needs no new
 // acknowledgement, and a shard whose master lost its last replica still
 // replays every answer it gave.
-func (s *Store) acknowledgedReplay(v []any, in provider.BeginInput, err error) bool {
+func (s *Store) acknowledgedReplay(v []any, ttl time.Duration, err error) bool {
 	if !errors.Is(err, ErrNotDurable) {
 		return false
 	}
@@ -157,7 +180,7 @@ func (s *Store) acknowledgedReplay(v []any, in provider.BeginInput, err error) b
 	if !ok || f.Kind != idempotency.Replay {
 		return false
 	}
-	stored := f.Expires.Add(-in.TTL)
+	stored := f.Expires.Add(-ttl)
 	return time.Since(stored) > s.durability.Timeout+s.durability.Follow
 }
 
@@ -185,7 +208,7 @@ func (s *Store) Finish(ctx context.Context, in provider.FinishInput) (provider.R
 	}
 	v, _ := raw.([]any)
 	if n, _ := v[0].(int64); n != 2 {
-		s.finished.add(k.guid(in.Merchant, in.GUID)) // its reply, or the one that stands, is stored
+		s.finished.add(in.Merchant, in.OrderID, in.GUID) // its reply, or the one that stands, is stored
 	}
 	if n, _ := v[0].(int64); n == 1 || n == 2 || len(v) < 4 {
 		// Stored, or (2) the guid is another request's now: this

@@ -33,11 +33,21 @@ func newFinishedGUIDs(size int) *finishedGUIDs {
 	return &finishedGUIDs{seed: maphash.MakeSeed(), cur: make(map[uint64]struct{}), size: size}
 }
 
-func (f *finishedGUIDs) hash(key string) uint64 { return maphash.String(f.seed, key) }
+// hash is a guid's (merchant, order, guid), without building its key.
+func (f *finishedGUIDs) hash(merchant, order, guid string) uint64 {
+	var h maphash.Hash
+	h.SetSeed(f.seed)
+	h.WriteString(merchant)
+	h.WriteByte(0)
+	h.WriteString(order)
+	h.WriteByte(0)
+	h.WriteString(guid)
+	return h.Sum64()
+}
 
-// has reports whether the guid record at key was seen finished.
-func (f *finishedGUIDs) has(key string) bool {
-	h := f.hash(key)
+// has reports whether the guid was seen finished.
+func (f *finishedGUIDs) has(merchant, order, guid string) bool {
+	h := f.hash(merchant, order, guid)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, ok := f.cur[h]; ok {
@@ -47,9 +57,9 @@ func (f *finishedGUIDs) has(key string) bool {
 	return ok
 }
 
-// add remembers the guid record at key as finished.
-func (f *finishedGUIDs) add(key string) {
-	h := f.hash(key)
+// add remembers the guid as finished.
+func (f *finishedGUIDs) add(merchant, order, guid string) {
+	h := f.hash(merchant, order, guid)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if len(f.cur) >= f.size {
@@ -58,9 +68,9 @@ func (f *finishedGUIDs) add(key string) {
 	f.cur[h] = struct{}{}
 }
 
-// forget drops the guid record at key: the script found it gone.
-func (f *finishedGUIDs) forget(key string) {
-	h := f.hash(key)
+// forget drops the guid: the script found its record gone.
+func (f *finishedGUIDs) forget(merchant, order, guid string) {
+	h := f.hash(merchant, order, guid)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	delete(f.cur, h)

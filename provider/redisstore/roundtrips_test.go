@@ -343,3 +343,70 @@ func TestAReplayWhoseRecordIsGone(t *testing.T) {
 		t.Errorf("its replay: %d EVALSHA of %d bytes, want one small one", calls, n)
 	}
 }
+
+// TestReplayedAsksOnlyForFinishedGuids: Replayed costs nothing for a guid
+// the store has not seen finished, one small request for one it has,
+// answers only the same fingerprint, and drops a guid whose record has
+// gone so that its Begin goes whole at once.
+func TestReplayedAsksOnlyForFinishedGuids(t *testing.T) {
+	rdb := redistest.Shared(t).Client(t)
+	m := &sentBytes{}
+	rdb.AddHook(m)
+	prefix := redistest.Prefix(t)
+	store := redisstore.New(rdb, prefix, 1)
+	ctx := context.Background()
+	now := time.Now()
+	in := provider.BeginInput{
+		Claim: provider.Claim{Merchant: "m1", OrderID: "o1", GUID: "g1", Token: "tok", Fingerprint: "fp"},
+		Lease: time.Minute, Deadline: now.Add(time.Minute),
+		Ask: provider.Ask{Action: provider.ActionStart, GUID: "g1", Currency: "TRY", Now: now},
+	}
+	in.New = &provider.Session{ID: "new-o1", TransactionID: "t", Merchant: "m1", OrderID: "o1",
+		StartGUID: "g1", Type: provider.Sale, Currency: "TRY", Amount: 5000, CreatedAt: now,
+		ExpiresAt: now.Add(time.Hour), Phase: provider.PhaseWaiting}
+	in.StartStep = provider.MarshalStep(in.New.StartStep())
+	in.Reply, in.TTL = provider.Reply{Status: 200, Body: []byte(`{"started":true}`), Expires: now.Add(time.Hour)}, time.Hour
+	claim := provider.Claim{Merchant: "m1", OrderID: "o1", GUID: "g1", Fingerprint: "fp"}
+
+	replayed := func(c provider.Claim) (bool, int, int) {
+		t.Helper()
+		r, ok, err := store.Replayed(ctx, c, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok && (r.Status != 200 || string(r.Body) != `{"started":true}`) {
+			t.Fatalf("replayed %d %s", r.Status, r.Body)
+		}
+		calls, n, _ := m.take()
+		return ok, calls, n
+	}
+	if ok, calls, _ := replayed(claim); ok || calls != 0 {
+		t.Fatalf("an unknown guid: ok %v after %d EVALSHA, want false after none", ok, calls)
+	}
+	if b, err := store.Begin(ctx, in); err != nil || b.Kind != provider.Claimed || string(b.Reply.Body) != `{"started":true}` {
+		t.Fatalf("start-session: %+v, %v", b, err)
+	}
+	m.take()
+	if ok, calls, n := replayed(claim); !ok || calls != 1 || n > 150 {
+		t.Fatalf("its replay: ok %v after %d EVALSHA of %d bytes, want true after one small one", ok, calls, n)
+	}
+	other := claim
+	other.Fingerprint = "another body"
+	if ok, _, _ := replayed(other); ok {
+		t.Fatal("another body was answered as a replay")
+	}
+	keys, err := rdb.Keys(ctx, prefix+":*").Result()
+	if err != nil || len(keys) == 0 {
+		t.Fatalf("the order's keys: %v, %v", keys, err)
+	}
+	rdb.Del(ctx, keys...) // expired
+	if ok, calls, _ := replayed(claim); ok || calls != 1 {
+		t.Fatalf("a gone record: ok %v after %d EVALSHA, want false after one", ok, calls)
+	}
+	if b, err := store.Begin(ctx, in); err != nil || b.Kind != provider.Claimed {
+		t.Fatalf("start-session again: %v, %v", b.Kind, err)
+	}
+	if calls, n, _ := m.take(); calls != 1 || n < 500 {
+		t.Errorf("start-session again: %d EVALSHA of %d bytes, want the whole call at once", calls, n)
+	}
+}
