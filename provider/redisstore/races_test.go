@@ -10,7 +10,9 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -603,5 +605,103 @@ func claimThreeDS(t *testing.T, st *redisstore.Store, sid string) {
 	if _, err := st.ClaimPayment(context.Background(), provider.PaymentClaim{SessionID: sid, Merchant: "m1", OrderID: "o1",
 		Stage: provider.StageThreeDS, Token: "tok-3ds", Lease: time.Minute, Deadline: n.Add(time.Hour), Now: n}); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestReplaysOnTwoReplicasAtOnce: two replicas, each with its own memory
+// of finished guids, send one refund guid sixteen times at once, four
+// times over, each asking Replayed first as the HTTP side does. The bank
+// refunds once, every 200 is the first answer's bytes (the renderer
+// numbers each answer it makes, so a second run would show), and once
+// both replicas have seen the guid finished, Replayed answers every call.
+func TestReplaysOnTwoReplicasAtOnce(t *testing.T) {
+	srv := redistest.Shared(t)
+	prefix := redistest.Prefix(t)
+	bank := sandbox.New(srv.Client(t), sandbox.Options{Prefix: prefix})
+	var made atomic.Int64
+	var sid string
+	render := func(provider.Answer) provider.Reply {
+		return provider.Reply{Status: 200, Body: []byte(`{"answer":` + strconv.FormatInt(made.Add(1), 10) + `}`)}
+	}
+	replicas := make([]*provider.Service, 2)
+	for i := range replicas {
+		svc := gatewaytest.Service(redisstore.New(srv.Client(t), prefix, 1), bank, provider.DefaultConfig())
+		svc.SetRenderers(provider.Renderers{Operation: render, Start: func(a provider.Answer) provider.Reply {
+			sid = a.Session.ID
+			return render(a)
+		}})
+		replicas[i] = svc
+	}
+	ctx := context.Background()
+	m := &provider.Merchant{ID: "m1", InstallmentRates: provider.DefaultInstallmentRates()}
+	req := func(guid, fp string) provider.Request {
+		return provider.Request{Merchant: m, GUID: guid, OrderID: "o1", Fingerprint: fp}
+	}
+	if _, err := replicas[0].StartSession(ctx, provider.StartInput{Request: req("s1", "fp-s1"), Type: provider.Sale, Amount: 10000,
+		Currency: "TRY", Locale: "en", ReturnURL: "https://shop.example/r"}); err != nil {
+		t.Fatal(err)
+	}
+	sess, err := replicas[0].Session(ctx, sid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := replicas[0].Pay(ctx, m, sess, provider.CardForm{CardHolder: "A B", CardNumber: sandbox.CardApproved, Expiry: "12/39", CVC: "123"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := replicas[1].Purchase(ctx, provider.OperationInput{Request: req("p1", "fp-p1")}); err != nil {
+		t.Fatal(err)
+	}
+
+	refund := provider.OperationInput{Request: req("r1", "fp-r1"), Amount: 1000, Currency: "TRY"}
+	var mu sync.Mutex
+	bodies := map[string]int{}
+	var probed atomic.Int64 // answered by Replayed in the last two rounds
+	for round := range 4 {
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range 16 {
+			svc := replicas[i%2]
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				r, ok, err := svc.Replayed(ctx, refund.Request)
+				if ok && round >= 2 {
+					probed.Add(1)
+				}
+				if err == nil && !ok {
+					r, err = svc.Refund(ctx, refund)
+				}
+				var pe *provider.Error
+				if errors.As(err, &pe) && pe.Code == provider.CodeRequestInProgress {
+					return
+				}
+				if err != nil || r.Status != 200 {
+					t.Errorf("round %d: %d %s, %v", round, r.Status, r.Body, err)
+					return
+				}
+				mu.Lock()
+				bodies[string(r.Body)]++
+				mu.Unlock()
+			}()
+		}
+		close(start)
+		wg.Wait()
+	}
+	if len(bodies) != 1 {
+		t.Errorf("the refund was answered with %d different bodies: %v", len(bodies), bodies)
+	}
+	if n := bank.Effects("Refund"); n != 1 {
+		t.Errorf("the bank refunded %d times", n)
+	}
+	// By the third round both replicas have seen the guid finished.
+	if n := probed.Load(); n != 32 {
+		t.Errorf("%d of the last two rounds' 32 calls were answered by Replayed, want all", n)
+	}
+	for i, svc := range replicas {
+		r, ok, err := svc.Replayed(ctx, refund.Request)
+		if err != nil || !ok || bodies[string(r.Body)] == 0 {
+			t.Errorf("replica %d afterwards: %s, %v, %v; want the one answer replayed", i, r.Body, ok, err)
+		}
 	}
 }
