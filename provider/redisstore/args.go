@@ -12,7 +12,10 @@ import (
 // The scripts with more than a few arguments take one, ARGV[1]: a JSON
 // object of named values that the script decodes with cjson (A.guid,
 // A.now, …). Numbers travel as decimal strings, so the script writes them
-// into Redis exactly as Go spelled them.
+// into Redis exactly as Go spelled them. A stored reply's body and a
+// step, JSON themselves and most of the bytes, travel beside it as they
+// are: escaped inside the object they cost an encoding in Go and a
+// decoding in the script.
 
 // named encodes a script's arguments.
 func named(v any) string {
@@ -41,29 +44,26 @@ type beginArgs struct {
 }
 
 // startArgs are what a start-session writes: the new session and its
-// stored reply.
+// stored reply (its body and the first step travel beside them).
 type startArgs struct {
-	Step      string   `json:"step"`
 	Owner     string   `json:"owner"`            // the session-id index's value
 	Expiry    string   `json:"expiry"`           // the expiry schedule's member…
 	ExpiresAt int64    `json:"expiresAt,string"` // …and its score, the session's expiresAt
 	Status    int      `json:"status,string"`
-	Body      string   `json:"body"`
 	Expires   int64    `json:"expires,string"`
 	TTL       int64    `json:"ttl,string"`
 	Fields    []string `json:"fields"`
 }
 
-// finishArgs are finish.lua's arguments; Settle is set when the request
-// settles its reservation.
+// finishArgs are finish.lua's named arguments (the reply's body and the
+// step travel beside them); Settle is set when the request settles its
+// reservation.
 type finishArgs struct {
 	GUID        string      `json:"guid"`
 	Fingerprint string      `json:"fp"`
 	Status      int         `json:"status,string"`
-	Body        string      `json:"body"`
 	Expires     int64       `json:"expires,string"`
 	TTL         int64       `json:"ttl,string"`
-	Step        string      `json:"step"`
 	Doubt       string      `json:"doubt"`
 	Retention   int64       `json:"retention,string"`
 	Token       string      `json:"token"`

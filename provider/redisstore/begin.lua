@@ -11,7 +11,8 @@
 -- KEYS: 1 guid record, 2 session hash, 3 history list, 4 session-id index,
 --       5 expiry schedule, 6 doubt set, 7 the order's settled guids
 -- ARGV: 1 the body's fingerprint, 2 the claim's token, 3 named arguments
---       (beginArgs in args.go); A.start for a start-session (startArgs).
+--       (beginArgs in args.go); A.start for a start-session (startArgs),
+--       whose reply's body and first step are 4 and 5, as they are.
 --       A replay is answered from the first two, before the third is
 --       decoded; the third is empty when the caller expects a replay.
 local idem, sess, steps, sidx, expiry, doubt, settled = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
@@ -111,14 +112,14 @@ if action == 'START' then
   redis.call('DEL', sess)
   -- The step is pushed first so that the session is written whole in one
   -- HSET, its step's index with it.
-  local n = redis.call('RPUSH', steps, st.step)
+  local n = redis.call('RPUSH', steps, ARGV[5])
   local fields = st.fields
   fields[#fields + 1] = 'startIdx'
   fields[#fields + 1] = n - 1
   redis.call('HSET', sess, unpack(fields))
   retain(retention, sess, steps)
   redis.call('ZADD', expiry, st.expiresAt, st.expiry)
-  idem_complete(idem, rec, fp, st.status, st.body, st.expires, tonumber(st.ttl), order)
+  idem_complete(idem, rec, fp, st.status, ARGV[4], st.expires, tonumber(st.ttl), order)
   return {'started'}
 end
 

@@ -30,14 +30,14 @@ func (s *Store) Begin(ctx context.Context, in provider.BeginInput) (provider.Beg
 	// A guid seen finished is asked about first without the work a new
 	// one would do: QA's replay ships a small request (finished.go).
 	replay := s.finished.has(in.Merchant, in.OrderID, in.GUID)
-	args := ""
+	args := []any{in.Fingerprint, in.Token, ""}
 	if !replay {
 		in = prepared(in)
 		args = s.beginArgs(in)
 	}
 	k := s.order(in.Merchant, in.OrderID)
 	keys := beginKeys(k, in)
-	raw, err := s.durable(ctx, beginScript, keys, in.Fingerprint, in.Token, args)
+	raw, err := s.durable(ctx, beginScript, keys, args...)
 	v, _ := raw.([]any)
 	if replay && len(v) == 1 && v[0] == "whole" {
 		// The record is gone (expired): nothing was written; the guid is
@@ -45,7 +45,7 @@ func (s *Store) Begin(ctx context.Context, in provider.BeginInput) (provider.Beg
 		s.finished.forget(in.Merchant, in.OrderID, in.GUID)
 		in = prepared(in)
 		keys = beginKeys(k, in)
-		raw, err = s.durable(ctx, beginScript, keys, in.Fingerprint, in.Token, s.beginArgs(in))
+		raw, err = s.durable(ctx, beginScript, keys, s.beginArgs(in)...)
 		v, _ = raw.([]any)
 	}
 	if err != nil && !s.acknowledgedReplay(v, in.TTL, err) {
@@ -108,8 +108,9 @@ func beginKeys(k orderKeys, in provider.BeginInput) []string {
 	return []string{k.guid(in.Merchant, in.GUID), k.session, k.history, sidx, schedule(k.tag, provider.ScheduleExpiry), k.doubt(), k.settled}
 }
 
-// beginArgs are begin.lua's named arguments.
-func (s *Store) beginArgs(in provider.BeginInput) string {
+// beginArgs are begin.lua's arguments: the fingerprint, the token, the
+// named arguments and, for a start-session, its reply's body and step.
+func (s *Store) beginArgs(in provider.BeginInput) []any {
 	args := beginArgs{
 		Lease:  in.Lease.Milliseconds(),
 		Action: string(in.Ask.Action), GUID: in.GUID, Amount: int64(in.Ask.Amount), Currency: in.Ask.Currency,
@@ -119,11 +120,12 @@ func (s *Store) beginArgs(in provider.BeginInput) string {
 	}
 	if in.New != nil {
 		due := provider.Due{Merchant: in.Merchant, OrderID: in.OrderID, SessionID: in.New.ID}
-		args.Start = &startArgs{Step: in.StartStep, Owner: in.Merchant + "\n" + in.OrderID, Expiry: member(due), ExpiresAt: in.New.ExpiresAt.UnixMilli(),
-			Status: in.Reply.Status, Body: string(in.Reply.Body), Expires: in.Reply.Expires.UnixMilli(),
+		args.Start = &startArgs{Owner: in.Merchant + "\n" + in.OrderID, Expiry: member(due), ExpiresAt: in.New.ExpiresAt.UnixMilli(),
+			Status: in.Reply.Status, Expires: in.Reply.Expires.UnixMilli(),
 			TTL: in.TTL.Milliseconds(), Fields: sessionFields(in.New)}
+		return []any{in.Fingerprint, in.Token, named(args), in.Reply.Body, in.StartStep}
 	}
-	return named(args)
+	return []any{in.Fingerprint, in.Token, named(args)}
 }
 
 // found is Begin's answer for a guid already known.
@@ -195,14 +197,15 @@ func (s *Store) Abandon(ctx context.Context, c provider.Claim) error {
 // Finish implements provider.Store in one round trip.
 func (s *Store) Finish(ctx context.Context, in provider.FinishInput) (provider.Reply, error) {
 	k := s.order(in.Merchant, in.OrderID)
-	args := finishArgs{GUID: in.GUID, Fingerprint: in.Fingerprint, Status: in.Reply.Status, Body: string(in.Reply.Body),
-		Expires: in.Reply.Expires.UnixMilli(), TTL: in.TTL.Milliseconds(), Step: in.Step,
+	args := finishArgs{GUID: in.GUID, Fingerprint: in.Fingerprint, Status: in.Reply.Status,
+		Expires: in.Reply.Expires.UnixMilli(), TTL: in.TTL.Milliseconds(),
 		Doubt:     doubtMember(provider.DoubtOperation, in.Merchant, in.OrderID, in.GUID),
 		Retention: s.retentionMS(), Token: in.Token, Order: in.OrderID}
 	if st := in.Settle; st != nil {
 		args.Settle = &settleArgs{Phase: string(st.Phase), Captured: int64(st.Captured), Refunded: int64(st.Refunded), Release: int64(st.Release)}
 	}
-	raw, err := s.durable(ctx, finishScript, []string{k.guid(in.Merchant, in.GUID), k.session, k.history, k.doubt(), k.settled}, named(args))
+	raw, err := s.durable(ctx, finishScript, []string{k.guid(in.Merchant, in.GUID), k.session, k.history, k.doubt(), k.settled},
+		named(args), in.Reply.Body, in.Step)
 	if err != nil {
 		return provider.Reply{}, notDurable("finish", err)
 	}

@@ -16,7 +16,8 @@
 --       5 the order's settled guids
 -- ARGV: 1 named arguments (finishArgs in args.go); A.settle when the
 --       request settles its reservation (phase, captured+, refunded+,
---       release: reserved−)
+--       release: reserved−); 2 the reply's body and 3 the step to record
+--       ('' for none), as they are rather than escaped into the first
 --
 -- A running guid is finished only by its holder (token): a request that
 -- stalled past a short lease (a refusal, a history read) must not finish
@@ -25,7 +26,8 @@
 -- retry after the guid record expired cannot be counted again.
 local idem, sess, steps, doubt, settled = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local A = cjson.decode(ARGV[1])
-local guid, step, st = A.guid, A.step, A.settle
+local body, step = ARGV[2], ARGV[3]
+local guid, st = A.guid, A.settle
 
 local rec = idem_read(idem)
 if rec.state == 'run' and rec.token ~= A.token then
@@ -64,4 +66,4 @@ end
 if redis.call('EXISTS', sess) == 1 then
   retain(tonumber(A.retention), sess, steps, settled)
 end
-return idem_complete(idem, rec, A.fp, A.status, A.body, A.expires, tonumber(A.ttl), A.order)
+return idem_complete(idem, rec, A.fp, A.status, body, A.expires, tonumber(A.ttl), A.order)

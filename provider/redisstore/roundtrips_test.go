@@ -173,8 +173,12 @@ func (s *sentBytes) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 			s.mu.Lock()
 			s.calls++
 			for _, v := range a[3:] {
-				s.bytes += len(fmt.Sprint(v))
-				s.args = append(s.args, fmt.Sprint(v))
+				text := fmt.Sprint(v)
+				if b, ok := v.([]byte); ok {
+					text = string(b)
+				}
+				s.bytes += len(text)
+				s.args = append(s.args, text)
 			}
 			s.mu.Unlock()
 		}
