@@ -195,6 +195,22 @@ func (s *sentBytes) take() (calls, bytes int, args string) {
 	return calls, bytes, args
 }
 
+// startBegin is the Begin of a start-session of order o1 under guid g1
+// (fingerprint "fp"), whose stored reply is {"started":true}.
+func startBegin(now time.Time) provider.BeginInput {
+	in := provider.BeginInput{
+		Claim: provider.Claim{Merchant: "m1", OrderID: "o1", GUID: "g1", Token: "tok", Fingerprint: "fp"},
+		Lease: time.Minute, Deadline: now.Add(time.Minute),
+		Ask: provider.Ask{Action: provider.ActionStart, GUID: "g1", Currency: "TRY", Now: now},
+	}
+	in.New = &provider.Session{ID: "new-o1", TransactionID: "t", Merchant: "m1", OrderID: "o1",
+		StartGUID: "g1", Type: provider.Sale, Currency: "TRY", Amount: 5000, CreatedAt: now,
+		ExpiresAt: now.Add(time.Hour), Phase: provider.PhaseWaiting}
+	in.StartStep = provider.MarshalStep(in.New.StartStep())
+	in.Reply, in.TTL = provider.Reply{Status: 200, Body: []byte(`{"started":true}`), Expires: now.Add(time.Hour)}, time.Hour
+	return in
+}
+
 // TestBeginShips: a Begin is one EVALSHA whose arguments are the call's
 // own values; the state machine is in the script, not shipped each time,
 // and a replay of a guid the store saw finished ships a small request.
@@ -206,16 +222,7 @@ func TestBeginShips(t *testing.T) {
 	store := redisstore.New(rdb, prefix, 1)
 	ctx := context.Background()
 	now := time.Now()
-	in := provider.BeginInput{
-		Claim: provider.Claim{Merchant: "m1", OrderID: "o1", GUID: "g1", Token: "tok", Fingerprint: "fp"},
-		Lease: time.Minute, Deadline: now.Add(time.Minute),
-		Ask: provider.Ask{Action: provider.ActionStart, GUID: "g1", Currency: "TRY", Now: now},
-	}
-	in.New = &provider.Session{ID: "new-o1", TransactionID: "t", Merchant: "m1", OrderID: "o1",
-		StartGUID: "g1", Type: provider.Sale, Currency: "TRY", Amount: 5000, CreatedAt: now,
-		ExpiresAt: now.Add(time.Hour), Phase: provider.PhaseWaiting}
-	in.StartStep = provider.MarshalStep(in.New.StartStep())
-	in.Reply, in.TTL = provider.Reply{Status: 200, Body: []byte(`{"started":true}`), Expires: now.Add(time.Hour)}, time.Hour
+	in := startBegin(now)
 	purchase := in
 	purchase.New, purchase.StartStep, purchase.Reply, purchase.TTL = nil, "", provider.Reply{}, 0
 	purchase.GUID, purchase.Ask.GUID, purchase.Ask.Action, purchase.Ask.Amount = "g2", "g2", provider.ActionPurchase, 5000
@@ -307,16 +314,7 @@ func TestAReplayWhoseRecordIsGone(t *testing.T) {
 	store := redisstore.New(rdb, prefix, 1)
 	ctx := context.Background()
 	now := time.Now()
-	in := provider.BeginInput{
-		Claim: provider.Claim{Merchant: "m1", OrderID: "o1", GUID: "g1", Token: "tok", Fingerprint: "fp"},
-		Lease: time.Minute, Deadline: now.Add(time.Minute),
-		Ask: provider.Ask{Action: provider.ActionStart, GUID: "g1", Currency: "TRY", Now: now},
-	}
-	in.New = &provider.Session{ID: "new-o1", TransactionID: "t", Merchant: "m1", OrderID: "o1",
-		StartGUID: "g1", Type: provider.Sale, Currency: "TRY", Amount: 5000, CreatedAt: now,
-		ExpiresAt: now.Add(time.Hour), Phase: provider.PhaseWaiting}
-	in.StartStep = provider.MarshalStep(in.New.StartStep())
-	in.Reply, in.TTL = provider.Reply{Status: 200, Body: []byte(`{"started":true}`), Expires: now.Add(time.Hour)}, time.Hour
+	in := startBegin(now)
 	if b, err := store.Begin(ctx, in); err != nil || b.Kind != provider.Claimed {
 		t.Fatalf("start-session: %v, %v", b.Kind, err)
 	}
@@ -360,16 +358,7 @@ func TestReplayedAsksOnlyForFinishedGuids(t *testing.T) {
 	store := redisstore.New(rdb, prefix, 1)
 	ctx := context.Background()
 	now := time.Now()
-	in := provider.BeginInput{
-		Claim: provider.Claim{Merchant: "m1", OrderID: "o1", GUID: "g1", Token: "tok", Fingerprint: "fp"},
-		Lease: time.Minute, Deadline: now.Add(time.Minute),
-		Ask: provider.Ask{Action: provider.ActionStart, GUID: "g1", Currency: "TRY", Now: now},
-	}
-	in.New = &provider.Session{ID: "new-o1", TransactionID: "t", Merchant: "m1", OrderID: "o1",
-		StartGUID: "g1", Type: provider.Sale, Currency: "TRY", Amount: 5000, CreatedAt: now,
-		ExpiresAt: now.Add(time.Hour), Phase: provider.PhaseWaiting}
-	in.StartStep = provider.MarshalStep(in.New.StartStep())
-	in.Reply, in.TTL = provider.Reply{Status: 200, Body: []byte(`{"started":true}`), Expires: now.Add(time.Hour)}, time.Hour
+	in := startBegin(now)
 	claim := provider.Claim{Merchant: "m1", OrderID: "o1", GUID: "g1", Fingerprint: "fp"}
 
 	replayed := func(c provider.Claim) (bool, int, int) {
