@@ -48,10 +48,11 @@ func (s *Store) Begin(ctx context.Context, in provider.BeginInput) (provider.Beg
 		raw, err = s.durable(ctx, beginScript, keys, s.beginArgs(in)...)
 		v, _ = raw.([]any)
 	}
-	if err != nil && !s.acknowledgedReplay(v, in.TTL, err) {
+	f, ok := idempotency.Parse(v)
+	if err != nil && !s.acknowledgedReplay(f, in.TTL, err) {
 		return provider.Begun{}, notDurable("begin", err)
 	}
-	if f, ok := idempotency.Parse(v); ok {
+	if ok {
 		if f.Kind == idempotency.Replay {
 			s.finished.add(in.Merchant, in.OrderID, in.GUID)
 		}
@@ -66,26 +67,40 @@ func (s *Store) Begin(ctx context.Context, in provider.BeginInput) (provider.Beg
 }
 
 // Replayed implements provider.Store: for a guid this replica saw
-// finished, begin.lua's small request, which writes nothing.
+// finished, one HMGET of its record, no script. A script costs Redis ten
+// or more times the read inside it, and a replay needs the read alone;
+// a record that is anything but this request's stored reply is left to
+// Begin, whose script decides (idempotency.Stored).
 func (s *Store) Replayed(ctx context.Context, c provider.Claim, ttl time.Duration) (provider.Reply, bool, error) {
 	if !s.finished.has(c.Merchant, c.OrderID, c.GUID) {
 		return provider.Reply{}, false, nil
 	}
-	k := s.order(c.Merchant, c.OrderID)
-	// No token: a running record is never this request's.
-	raw, err := s.durable(ctx, beginScript, beginKeys(k, provider.BeginInput{Claim: c}), c.Fingerprint, "", "")
+	key := s.order(c.Merchant, c.OrderID).guid(c.Merchant, c.GUID)
+	raw, err := s.durably(ctx, key, func(n node, _ bool) *redis.Cmd {
+		return n.Do(ctx, replayRead(key)...)
+	})
 	v, _ := raw.([]any)
-	f, ok := idempotency.Parse(v)
-	if err != nil && !s.acknowledgedReplay(v, ttl, err) {
+	f, present := idempotency.Stored(v, c.Fingerprint)
+	if err != nil && !s.acknowledgedReplay(f, ttl, err) {
 		return provider.Reply{}, false, notDurable("replay", err)
 	}
-	if !ok || f.Kind != idempotency.Replay {
-		if len(v) == 1 && v[0] == "whole" {
-			s.finished.forget(c.Merchant, c.OrderID, c.GUID) // gone: the call goes whole
-		}
+	if !present && err == nil {
+		s.finished.forget(c.Merchant, c.OrderID, c.GUID) // gone: the call goes whole
+	}
+	if f.Kind != idempotency.Replay {
 		return provider.Reply{}, false, nil
 	}
 	return provider.Reply{Status: f.Status, Body: f.Body, Expires: f.Expires}, true, nil
+}
+
+// replayRead is Replayed's command: HMGET of the record's stored fields.
+func replayRead(key string) []any {
+	args := make([]any, 0, 2+len(idempotency.StoredFields))
+	args = append(args, "HMGET", key)
+	for _, f := range idempotency.StoredFields {
+		args = append(args, f)
+	}
+	return args
 }
 
 // prepared is in with its new session, step and reply built (Prepare).
@@ -174,12 +189,8 @@ func begun(v []any, started *provider.Session) (provider.Begun, error) {
 // when it was given (or refused then), so replaying it needs no new
 // acknowledgement, and a shard whose master lost its last replica still
 // replays every answer it gave.
-func (s *Store) acknowledgedReplay(v []any, ttl time.Duration, err error) bool {
-	if !errors.Is(err, ErrNotDurable) {
-		return false
-	}
-	f, ok := idempotency.Parse(v)
-	if !ok || f.Kind != idempotency.Replay {
+func (s *Store) acknowledgedReplay(f idempotency.Found, ttl time.Duration, err error) bool {
+	if !errors.Is(err, ErrNotDurable) || f.Kind != idempotency.Replay {
 		return false
 	}
 	stored := f.Expires.Add(-ttl)

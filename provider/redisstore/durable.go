@@ -86,24 +86,48 @@ func (s *Store) required(ctx context.Context, addr string) (int, time.Duration) 
 // Durability.Follow. Every script is safe to run twice (a run that
 // finds its own token answers what the first did).
 func (s *Store) durable(ctx context.Context, script *redis.Script, keys []string, args ...any) (any, error) {
+	return s.durably(ctx, keys[0], func(n node, full bool) *redis.Cmd {
+		if full {
+			return script.Eval(ctx, n, keys, args...)
+		}
+		return script.EvalSha(ctx, n, keys, args...)
+	})
+}
+
+// command is what durably runs on a node: a script (by its digest, or
+// whole when full, after NOSCRIPT) or a plain command.
+type command func(n node, full bool) *redis.Cmd
+
+// node is a client or a pipeline: what a command runs on.
+type node interface {
+	redis.Cmdable
+	Do(ctx context.Context, args ...any) *redis.Cmd
+}
+
+// durably runs cmd on the master of key as durable runs a script.
+func (s *Store) durably(ctx context.Context, key string, cmd command) (any, error) {
 	if s.durability.MinReplicas <= 0 {
-		return script.Run(ctx, s.rdb, keys, args...).Result()
+		v, err := cmd(s.rdb, false).Result()
+		if err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
+			v, err = cmd(s.rdb, true).Result()
+		}
+		return v, err
 	}
 	deadline := time.Now().Add(s.durability.Follow)
 	for {
-		node, addr, err := s.nodeFor(ctx, keys[0])
+		on, addr, err := s.nodeFor(ctx, key)
 		var v any
 		if err == nil {
 			need, wait := s.required(ctx, addr)
-			v, err = s.evalAndWait(ctx, node, need, wait, script, keys, args, false)
+			v, err = s.runAndWait(ctx, on, need, wait, cmd, false)
 			if err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
-				v, err = s.evalAndWait(ctx, node, need, wait, script, keys, args, true)
+				v, err = s.runAndWait(ctx, on, need, wait, cmd, true)
 			}
 		}
 		if err == nil || errors.Is(err, ErrNotDurable) || !masterGone(err) || time.Now().After(deadline) {
 			return v, err
 		}
-		if !s.follow(ctx, keys[0], addr, deadline) {
+		if !s.follow(ctx, key, addr, deadline) {
 			return v, err
 		}
 	}
@@ -141,16 +165,12 @@ func (s *Store) follow(ctx context.Context, key, failed string, deadline time.Ti
 	return false
 }
 
-func (s *Store) evalAndWait(ctx context.Context, node redis.Cmdable, need int, wait time.Duration, script *redis.Script, keys []string, args []any, full bool) (any, error) {
+func (s *Store) runAndWait(ctx context.Context, on node, need int, wait time.Duration, cmd command, full bool) (any, error) {
 	var run *redis.Cmd
 	var acked func() (int64, error)
 	// Each command's own error is read below, not the pipeline's first.
-	_, _ = node.Pipelined(ctx, func(p redis.Pipeliner) error {
-		if full {
-			run = script.Eval(ctx, p, keys, args...)
-		} else {
-			run = script.EvalSha(ctx, p, keys, args...)
-		}
+	_, _ = on.Pipelined(ctx, func(p redis.Pipeliner) error {
+		run = cmd(p, full)
 		ms := wait.Milliseconds()
 		if s.durability.AOF {
 			// WAITAOF numlocal numreplicas timeout → [local fsynced, replicas fsynced]
@@ -194,7 +214,7 @@ func (s *Store) evalAndWait(ctx context.Context, node redis.Cmdable, need int, w
 // connection, and its address: the master of the key's slot on a
 // Cluster; the (current) master otherwise, whose address is "" (a
 // Sentinel client finds it when it dials).
-func (s *Store) nodeFor(ctx context.Context, key string) (redis.Cmdable, string, error) {
+func (s *Store) nodeFor(ctx context.Context, key string) (node, string, error) {
 	switch c := s.rdb.(type) {
 	case *redis.ClusterClient:
 		m, err := c.MasterForKey(ctx, key)

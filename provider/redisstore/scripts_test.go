@@ -15,6 +15,7 @@ import (
 
 	"github.com/akinon-gateway/gateway/idempotency"
 	"github.com/akinon-gateway/gateway/provider"
+	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
 )
 
 // The scripts decide; these tables say what they must decide. Each case
@@ -702,6 +703,57 @@ func TestBeginHandsBackEffectivePhase(t *testing.T) {
 			}
 			if b.Session.Phase != c.want {
 				t.Errorf("phase %s, want %s", b.Session.Phase, c.want)
+			}
+		})
+	}
+}
+
+// TestStoredAgreesWithIdemCheck: Replayed reads a record with HMGET and
+// idempotency.Stored, without a script; for every kind of record it must
+// answer a replay exactly when idem_check would, with the same reply,
+// and see a record exactly when idem_check does.
+func TestStoredAgreesWithIdemCheck(t *testing.T) {
+	rdb := redistest.Shared(t).Client(t)
+	ctx := context.Background()
+	check := redis.NewScript(idempotency.Lua + `return idem_check(idem_read(KEYS[1]), ARGV[1])`)
+	R := idempotency.Record
+	for _, c := range []struct {
+		name   string
+		fields []any
+	}{
+		{"no record", nil},
+		{"running, this request", []any{R.State, "run", R.Fingerprint, "fp", R.Token, "t1"}},
+		{"running, another request", []any{R.State, "run", R.Fingerprint, "other", R.Token, "t1"}},
+		{"finished, this request", []any{R.State, "done", R.Fingerprint, "fp", R.Status, "201", R.Body, `{"a":1}`, R.Expires, "1900000000000"}},
+		{"finished, another request", []any{R.State, "done", R.Fingerprint, "other", R.Status, "200", R.Body, "{}", R.Expires, "1900000000000"}},
+		{"finished, an empty body", []any{R.State, "done", R.Fingerprint, "fp", R.Status, "204", R.Body, "", R.Expires, "1900000000000"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			key := redistest.Prefix(t) + ":" + c.name
+			if c.fields != nil {
+				if err := rdb.HSet(ctx, key, c.fields...).Err(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			raw, err := check.Run(ctx, rdb, []string{key}, "fp").Slice()
+			if err != nil && err != redis.Nil {
+				t.Fatal(err)
+			}
+			want, _ := idempotency.Parse(raw)
+			args := []any{"HMGET", key}
+			for _, f := range idempotency.StoredFields {
+				args = append(args, f)
+			}
+			v, err := rdb.Do(ctx, args...).Slice()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, present := idempotency.Stored(v, "fp")
+			if present != (raw != nil) {
+				t.Errorf("Stored sees a record: %v; idem_check: %v", present, raw)
+			}
+			if (got.Kind == idempotency.Replay) != (want.Kind == idempotency.Replay) || !reflect.DeepEqual(got, want) && want.Kind == idempotency.Replay {
+				t.Errorf("Stored = %+v, idem_check = %+v", got, want)
 			}
 		})
 	}
