@@ -67,6 +67,7 @@ type Server struct {
 	pages      *pages
 	throttle   *Throttle
 	noisy      *zap.Logger // sampled: lines an attacker can repeat at will
+	access     *zap.Logger // the access line's: no caller, which is always the same line
 	console    *console    // nil until MountConsole
 	ipv6Prefix int
 	warnings   []string
@@ -96,6 +97,9 @@ func New(o Options) *Server {
 	// second, not one per request: the first 5 of each kind every second,
 	// then one in 100.
 	s.noisy = zap.New(zapcore.NewSamplerWithOptions(s.log.Core(), time.Second, 5, 100))
+	// Finding the caller walks the stack for every line, to name the one
+	// line that always writes it: 1.7 of the line's 4 µs, 2 allocations.
+	s.access = s.log.WithOptions(zap.WithCaller(false))
 	s.svc.SetRenderers(provider.Renderers{Start: s.renderStart, Operation: renderOperation})
 	e := s.echo
 	s.setUp(e, o.TrustedProxies)
@@ -219,7 +223,7 @@ func (s *Server) requestContext(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			c.Error(err)
 		}
-		log := s.log
+		log := s.access
 		fields = append(fields,
 			zap.String("method", capped(req.Method, 16)),
 			zap.String("route", c.Path()),
