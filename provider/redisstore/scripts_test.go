@@ -15,6 +15,7 @@ import (
 
 	"github.com/akinon-gateway/gateway/idempotency"
 	"github.com/akinon-gateway/gateway/provider"
+	"github.com/akinon-gateway/gateway/provider/redisstore"
 	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
 )
 
@@ -740,11 +741,7 @@ func TestStoredAgreesWithIdemCheck(t *testing.T) {
 				t.Fatal(err)
 			}
 			want, _ := idempotency.Parse(raw)
-			args := []any{"HMGET", key}
-			for _, f := range idempotency.StoredFields {
-				args = append(args, f)
-			}
-			v, err := rdb.Do(ctx, args...).Slice()
+			v, err := rdb.Do(ctx, redisstore.ReplayRead(key)...).Slice()
 			if err != nil {
 				t.Fatal(err)
 			}
