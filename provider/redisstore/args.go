@@ -12,10 +12,11 @@ import (
 // The scripts with more than a few arguments take one, ARGV[1]: a JSON
 // object of named values that the script decodes with cjson (A.guid,
 // A.now, …). Numbers travel as decimal strings, so the script writes them
-// into Redis exactly as Go spelled them. A stored reply's body and a
-// step, JSON themselves and most of the bytes, travel beside it as they
-// are: escaped inside the object they cost an encoding in Go and a
-// decoding in the script.
+// into Redis exactly as Go spelled them. A stored reply's body, a step
+// and an event's body, JSON themselves and most of the bytes, travel
+// beside it as they are, and so do the session fields a script writes:
+// escaped inside the object they cost an encoding in Go and a decoding
+// in the script.
 
 // named encodes a script's arguments.
 func named(v any) string {
@@ -95,24 +96,36 @@ type claimPaymentArgs struct {
 }
 
 // eventArgs are the webhook event a script queues with its change (ID
-// empty: none).
+// empty: none). Its body travels beside the named arguments (eventful).
 type eventArgs struct {
 	ID   string `json:"id"`
-	Body string `json:"body"`
+	Body string `json:"-"`
 	Due  int64  `json:"due,string"`
+}
+
+// eventful are the arguments of a script that rewrites the START step and
+// queues an event: the named ones, then the step and the event's body as
+// they are, then the session's fields to write, as ARGV[4] onwards.
+func eventful(named string, step string, ev eventArgs, fields []string) []any {
+	out := make([]any, 0, 3+len(fields))
+	out = append(out, named, step, ev.Body)
+	for _, f := range fields {
+		out = append(out, f)
+	}
+	return out
 }
 
 // settlePaymentArgs are settle_payment.lua's arguments.
 type settlePaymentArgs struct {
 	Token     string    `json:"token"`
-	Step      string    `json:"step"`
+	Step      string    `json:"-"` // beside (eventful)
 	Event     eventArgs `json:"event"`
 	Now       int64     `json:"now,string"`
 	Pending   string    `json:"pending"` // the pending schedule's member, '' for none
 	ResolveAt int64     `json:"resolveAt,string"`
 	Doubt     string    `json:"doubt"`
 	Retention int64     `json:"retention,string"`
-	Fields    []string  `json:"fields"`
+	Fields    []string  `json:"-"` // beside (eventful)
 }
 
 // refuseTryArgs are refuse_try.lua's arguments.
@@ -120,7 +133,7 @@ type refuseTryArgs struct {
 	SessionID string    `json:"sid"`
 	MaxTries  int       `json:"maxTries,string"`
 	Now       int64     `json:"now,string"`
-	Step      string    `json:"step"`
+	Step      string    `json:"-"` // beside (eventful)
 	Detail    string    `json:"detail"`
 	Event     eventArgs `json:"event"`
 	Retention int64     `json:"retention,string"`
@@ -132,11 +145,11 @@ type transitionArgs struct {
 	From      string    `json:"from"` // the phases it starts from, comma separated
 	Expired   bool      `json:"expired"`
 	Member    string    `json:"member"` // the schedule entry that led here
-	Step      string    `json:"step"`
+	Step      string    `json:"-"`      // beside (eventful)
 	Event     eventArgs `json:"event"`
 	Now       int64     `json:"now,string"`
 	Retention int64     `json:"retention,string"`
-	Fields    []string  `json:"fields"`
+	Fields    []string  `json:"-"` // beside (eventful)
 }
 
 // recordAttemptArgs are record_attempt.lua's arguments.

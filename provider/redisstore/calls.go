@@ -303,7 +303,7 @@ func (s *Store) SettlePayment(ctx context.Context, in provider.PaymentSettlement
 		args.Pending = member(provider.Due{Merchant: in.Merchant, OrderID: in.OrderID, SessionID: in.SessionID})
 	}
 	keys := []string{k.session, k.history, schedule(k.tag, provider.SchedulePending), outboxDue(k.tag), eventKey(k.tag, args.Event.ID), k.doubt(), k.events}
-	raw, err := s.durable(ctx, settlePaymentScript, keys, named(args))
+	raw, err := s.durable(ctx, settlePaymentScript, keys, eventful(named(args), args.Step, args.Event, args.Fields)...)
 	if err != nil {
 		return nil, notDurable("settle payment", err)
 	}
@@ -317,7 +317,7 @@ func (s *Store) RefuseTry(ctx context.Context, in provider.Try) (*provider.Sessi
 	args := refuseTryArgs{SessionID: in.SessionID, MaxTries: in.MaxTries, Now: in.Now.UnixMilli(), Step: in.RejectedStep,
 		Detail: in.Detail, Event: event(in.Event, in.Now), Retention: s.retentionMS()}
 	keys := []string{k.session, k.history, outboxDue(k.tag), eventKey(k.tag, args.Event.ID), k.events}
-	v, err := refuseTryScript.Run(ctx, s.rdb, keys, named(args)).Result()
+	v, err := refuseTryScript.Run(ctx, s.rdb, keys, eventful(named(args), args.Step, args.Event, nil)...).Result()
 	if err != nil {
 		return nil, translate("refuse try", err)
 	}

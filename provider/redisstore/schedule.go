@@ -124,7 +124,7 @@ func (s *Store) Transition(ctx context.Context, in provider.Transition) (bool, e
 		Step: in.StartStep, Event: ev, Now: in.Now.UnixMilli(), Retention: s.retentionMS(),
 		Fields: []string{"phase", string(in.Phase), "rejection", string(in.Rejection), "detail", in.Detail, "paySubSteps", string(subs)}}
 	keys := []string{k.session, k.history, schedule(k.tag, in.Schedule), outboxDue(k.tag), eventKey(k.tag, ev.ID), k.events}
-	v, err := transitionScript.Run(ctx, s.rdb, keys, named(args)).Text()
+	v, err := transitionScript.Run(ctx, s.rdb, keys, eventful(named(args), args.Step, args.Event, args.Fields)...).Text()
 	if err != nil {
 		return false, translate("transition", err)
 	}
