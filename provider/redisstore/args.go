@@ -14,9 +14,11 @@ import (
 // A.now, …). Numbers travel as decimal strings, so the script writes them
 // into Redis exactly as Go spelled them. A stored reply's body, a step
 // and an event's body, JSON themselves and most of the bytes, travel
-// beside it as they are, and so do the session fields a script writes:
-// escaped inside the object they cost an encoding in Go and a decoding
-// in the script.
+// beside it as they are, and so do the session fields the scripts that
+// queue an event write (eventful): escaped inside the object they cost an
+// encoding in Go and a decoding in the script. A start-session's fields
+// stay inside: as arguments of their own each string costs Go an
+// allocation (255 rather than 217 a call) to save Redis about 3 µs.
 
 // named encodes a script's arguments.
 func named(v any) string {
