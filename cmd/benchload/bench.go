@@ -195,10 +195,11 @@ func prepare(ctx context.Context, r *rig, s settings) (fixtures, error) {
 // job is one row of the table: the server and path it loads, and the
 // bodies it sends in a round.
 type job struct {
-	sc   scenario
-	p    *proc
-	path string
-	body func(round int) request
+	sc    scenario
+	p     *proc
+	path  string
+	body  func(round int) request
+	redis []*proc // the redis-servers it uses, whose CPU counts with the server's
 }
 
 // jobs are the rows of the table, in its order.
@@ -217,18 +218,19 @@ func (r *rig) jobs(s settings, f fixtures) []job {
 	refunds := func(prefix string) func(int) request { return refundsOf(prefix, f.refundOrders) }
 	n := s.Connections * s.Rounds
 	replay := func(int) request { return func(int, int) []byte { return f.replayBody } }
+	one, pair := []*proc{r.redis}, []*proc{r.primary, r.replica}
 	return []job{
-		{floorNew, r.floor, "/floor", newSession("fs")},
-		{floorReplay, r.floor, "/floor", replay},
-		{floorBank, r.floor, "/floor4", refunds("fr")},
-		{gwStart, r.gw, "/start-session", newSession("s")},
-		{gwReplay, r.gw, "/start-session", replay},
+		{floorNew, r.floor, "/floor", newSession("fs"), one},
+		{floorReplay, r.floor, "/floor", replay, one},
+		{floorBank, r.floor, "/floor4", refunds("fr"), one},
+		{gwStart, r.gw, "/start-session", newSession("s"), one},
+		{gwReplay, r.gw, "/start-session", replay, one},
 		{gwHistory, r.gw, "/history", func(round int) request {
 			return func(w, i int) []byte { return historyBody(unique("h", round, w, i), f.historyOrder) }
-		}},
-		{gwRefund, r.gw, "/refund", refunds("r")},
-		{gwRefundReplica, r.gwReplica, "/refund", refundsOf("rr", f.replicaOrders[:n])},
-		{gwRefundWaited, r.gwWaited, "/refund", refundsOf("rw", f.replicaOrders[n:])},
+		}, one},
+		{gwRefund, r.gw, "/refund", refunds("r"), one},
+		{gwRefundReplica, r.gwReplica, "/refund", refundsOf("rr", f.replicaOrders[:n]), pair},
+		{gwRefundWaited, r.gwWaited, "/refund", refundsOf("rw", f.replicaOrders[n:]), pair},
 	}
 }
 
@@ -243,7 +245,7 @@ func runRounds(ctx context.Context, s settings, jobs []job) (map[string][]sample
 			if s.Profile != "" && round == 0 && j.p.adminBase != "" {
 				profiled = profileWindow(ctx, j.p, s, filepath.Join(s.Profile, slug(j.sc.Name)+".pprof"))
 			}
-			sm, res := measure(ctx, client, j.p, j.path, s, j.body(round))
+			sm, res := measure(ctx, client, j, s, round)
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
@@ -282,8 +284,14 @@ func report(w io.Writer, jobs []job, samples map[string][]sample, loadBefore str
 }
 
 // measure loads one server for one window while sampling its RSS, and
-// counts its allocations from its metrics before and after.
-func measure(ctx context.Context, c *http.Client, p *proc, path string, s settings, body request) (sample, result) {
+// counts its allocations from its metrics, and the CPU of it, its
+// redis-servers and the load generator, before and after.
+func measure(ctx context.Context, c *http.Client, j job, s settings, round int) (sample, result) {
+	p := j.p
+	meter := cpuMeter{server: p.cmd.Process.Pid}
+	for _, r := range j.redis {
+		meter.redis = append(meter.redis, r.cmd.Process.Pid)
+	}
 	var (
 		peak int64
 		done = make(chan struct{})
@@ -302,17 +310,23 @@ func measure(ctx context.Context, c *http.Client, p *proc, path string, s settin
 		}
 	})
 	before, okBefore := mallocs(p.metricsURL)
-	res := load(ctx, c, p.base+path, benchUser, benchPassword, s.Connections, s.Warmup, s.Duration, body)
+	cpuBefore := meter.read()
+	res := load(ctx, c, p.base+j.path, benchUser, benchPassword, s.Connections, s.Warmup, s.Duration, j.body(round))
+	cpuAfter := meter.read()
 	after, okAfter := mallocs(p.metricsURL)
 	close(done)
 	wg.Wait()
 	sm := sample{Rate: res.rate(), P50: percentile(res.Latencies, 50), P99: percentile(res.Latencies, 99),
 		Errors: res.Errors, RSS: peak, AllocsMissing: !okBefore || !okAfter}
-	// The counter also covers the warm-up before the window: divide by
+	// The counters also cover the warm-up before the window: divide by
 	// every request the server answered between the two reads.
-	if total := res.Requests + res.WarmupRequests; total > 0 {
+	total := res.Requests + res.WarmupRequests
+	if total > 0 {
 		sm.AllocsPerReq = (after - before) / float64(total)
 	}
+	var ok bool
+	sm.CPUServer, sm.CPURedis, sm.CPULoad, ok = perRequest(cpuBefore, cpuAfter, total)
+	sm.CPUMissing = !ok
 	return sm, res
 }
 

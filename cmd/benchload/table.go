@@ -26,6 +26,10 @@ type sample struct {
 	RSS           int64   // the server's largest resident set during the window, bytes
 	AllocsPerReq  float64 // heap objects allocated by the server per request
 	AllocsMissing bool    // the server's metrics could not be read
+	// CPU per request, µs: the server's, its redis-servers' and the load
+	// generator's.
+	CPUServer, CPURedis, CPULoad float64
+	CPUMissing                   bool // a process's CPU could not be read
 }
 
 // median is the middle value (the mean of the middle two of an even
@@ -57,9 +61,10 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 type row struct {
 	scenario
 	Rate, P50ms, P99ms, RSSMiB, Allocs float64
+	CPUServer, CPURedis, CPULoad       float64
 	Rates                              []float64
 	Errors                             int
-	AllocsMissing                      bool
+	AllocsMissing, CPUMissing          bool
 }
 
 func summarise(sc scenario, samples []sample) row {
@@ -71,16 +76,20 @@ func summarise(sc scenario, samples []sample) row {
 		return median(xs)
 	}
 	r := row{scenario: sc,
-		Rate:   pick(func(s sample) float64 { return s.Rate }),
-		P50ms:  pick(func(s sample) float64 { return ms(s.P50) }),
-		P99ms:  pick(func(s sample) float64 { return ms(s.P99) }),
-		RSSMiB: pick(func(s sample) float64 { return float64(s.RSS) / (1 << 20) }),
-		Allocs: pick(func(s sample) float64 { return s.AllocsPerReq }),
+		Rate:      pick(func(s sample) float64 { return s.Rate }),
+		P50ms:     pick(func(s sample) float64 { return ms(s.P50) }),
+		P99ms:     pick(func(s sample) float64 { return ms(s.P99) }),
+		RSSMiB:    pick(func(s sample) float64 { return float64(s.RSS) / (1 << 20) }),
+		Allocs:    pick(func(s sample) float64 { return s.AllocsPerReq }),
+		CPUServer: pick(func(s sample) float64 { return s.CPUServer }),
+		CPURedis:  pick(func(s sample) float64 { return s.CPURedis }),
+		CPULoad:   pick(func(s sample) float64 { return s.CPULoad }),
 	}
 	for _, s := range samples {
 		r.Rates = append(r.Rates, s.Rate)
 		r.Errors += s.Errors
 		r.AllocsMissing = r.AllocsMissing || s.AllocsMissing
+		r.CPUMissing = r.CPUMissing || s.CPUMissing
 	}
 	return r
 }
@@ -92,14 +101,16 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 // better) and p99 (lower is better). Throughput is also compared round
 // by round, each window with its floor's of the same round: on a shared
 // machine whose speed drifts over minutes, that ratio moves less than
-// the one of medians taken from different rounds.
+// the one of medians taken from different rounds. The CPU per request of
+// the server, its redis-servers and the load generator says where a
+// machine whose cores are full spends a row's time.
 func writeTable(w io.Writer, rows []row) {
 	byName := map[string]row{}
 	for _, r := range rows {
 		byName[r.Name] = r
 	}
-	fmt.Fprintln(w, "| scenario | round trips | req/s | p50 ms | p99 ms | req/s ÷ floor | each round ÷ its floor (median) | p99 ÷ floor | RSS MiB | allocs/req | errors |")
-	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| scenario | round trips | req/s | p50 ms | p99 ms | req/s ÷ floor | each round ÷ its floor (median) | p99 ÷ floor | RSS MiB | allocs/req | CPU µs/req: server + redis + load | errors |")
+	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rows {
 		ratio, rounds, p99 := "1", "1", "1"
 		if r.Floor != "" {
@@ -117,8 +128,12 @@ func writeTable(w io.Writer, rows []row) {
 		if r.AllocsMissing {
 			allocs = "n/a"
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %.1f | %.1f | %s | %s | %s | %.0f | %s | %d |\n",
-			r.Name, r.RoundTrips, thousands(r.Rate), r.P50ms, r.P99ms, ratio, rounds, p99, r.RSSMiB, allocs, r.Errors)
+		cpu := fmt.Sprintf("%.0f + %.0f + %.0f = %.0f", r.CPUServer, r.CPURedis, r.CPULoad, r.CPUServer+r.CPURedis+r.CPULoad)
+		if r.CPUMissing {
+			cpu = "n/a"
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %.1f | %.1f | %s | %s | %s | %.0f | %s | %s | %d |\n",
+			r.Name, r.RoundTrips, thousands(r.Rate), r.P50ms, r.P99ms, ratio, rounds, p99, r.RSSMiB, allocs, cpu, r.Errors)
 	}
 }
 

@@ -90,17 +90,19 @@ func TestWriteTable(t *testing.T) {
 	gw := scenario{Name: "replay", RoundTrips: "1", Floor: floor.Name}
 	orphan := scenario{Name: "orphan", RoundTrips: "3", Floor: "missing floor"}
 	rows := []row{
-		{scenario: floor, Rate: 17296, Rates: []float64{20000, 17296, 10000}, P50ms: 2, P99ms: 12.2, RSSMiB: 19, Allocs: 49},
-		{scenario: gw, Rate: 6160, Rates: []float64{7000, 6160, 5000}, P50ms: 8, P99ms: 28, RSSMiB: 40, Allocs: 386, Errors: 2},
-		{scenario: orphan, Rate: 10, AllocsMissing: true},
+		{scenario: floor, Rate: 17296, Rates: []float64{20000, 17296, 10000}, P50ms: 2, P99ms: 12.2, RSSMiB: 19, Allocs: 49,
+			CPUServer: 60, CPURedis: 25.4, CPULoad: 30},
+		{scenario: gw, Rate: 6160, Rates: []float64{7000, 6160, 5000}, P50ms: 8, P99ms: 28, RSSMiB: 40, Allocs: 386, Errors: 2,
+			CPUServer: 170, CPURedis: 30, CPULoad: 31},
+		{scenario: orphan, Rate: 10, AllocsMissing: true, CPUMissing: true},
 	}
 	var b bytes.Buffer
 	writeTable(&b, rows)
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
 	want := []string{
-		"| floor, replay | 1 | 17,296 | 2.0 | 12.2 | 1 | 1 | 1 | 19 | 49 | 0 |",
-		"| replay | 1 | 6,160 | 8.0 | 28.0 | 0.36 (floor, replay) | 0.35, 0.36, 0.50 (0.36) | 2.3× | 40 | 386 | 2 |",
-		"| orphan | 3 | 10 | 0.0 | 0.0 | n/a | n/a | n/a | 0 | n/a | 0 |",
+		"| floor, replay | 1 | 17,296 | 2.0 | 12.2 | 1 | 1 | 1 | 19 | 49 | 60 + 25 + 30 = 115 | 0 |",
+		"| replay | 1 | 6,160 | 8.0 | 28.0 | 0.36 (floor, replay) | 0.35, 0.36, 0.50 (0.36) | 2.3× | 40 | 386 | 170 + 30 + 31 = 231 | 2 |",
+		"| orphan | 3 | 10 | 0.0 | 0.0 | n/a | n/a | n/a | 0 | n/a | n/a | 0 |",
 	}
 	if len(lines) != 2+len(want) {
 		t.Fatalf("table:\n%s", b.String())
@@ -136,11 +138,12 @@ func TestRoundRatios(t *testing.T) {
 func TestSummariseTakesMediansAndSumsErrors(t *testing.T) {
 	sc := scenario{Name: "x"}
 	r := summarise(sc, []sample{
-		{Rate: 100, P99: 3 * time.Millisecond, Errors: 1, AllocsPerReq: 10},
-		{Rate: 300, P99: 1 * time.Millisecond, Errors: 2, AllocsPerReq: 30},
-		{Rate: 200, P99: 2 * time.Millisecond, AllocsPerReq: 20, AllocsMissing: true},
+		{Rate: 100, P99: 3 * time.Millisecond, Errors: 1, AllocsPerReq: 10, CPUServer: 300, CPURedis: 5},
+		{Rate: 300, P99: 1 * time.Millisecond, Errors: 2, AllocsPerReq: 30, CPUServer: 100, CPURedis: 9, CPUMissing: true},
+		{Rate: 200, P99: 2 * time.Millisecond, AllocsPerReq: 20, AllocsMissing: true, CPUServer: 200, CPURedis: 7},
 	})
-	if r.Rate != 200 || r.P99ms != 2 || r.Allocs != 20 || r.Errors != 3 || !r.AllocsMissing {
+	if r.Rate != 200 || r.P99ms != 2 || r.Allocs != 20 || r.Errors != 3 || !r.AllocsMissing ||
+		r.CPUServer != 200 || r.CPURedis != 7 || !r.CPUMissing {
 		t.Fatalf("got %+v", r)
 	}
 	if !slices.Equal(r.Rates, []float64{100, 300, 200}) {
