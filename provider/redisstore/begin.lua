@@ -35,10 +35,11 @@ if ARGV[3] == '' then
 end
 
 local A = cjson.decode(ARGV[3])
-local lease = tonumber(A.lease)
+-- Numbers that are only written stay the strings Go sent (idem_claim).
+local lease = A.lease
 local action, guid, amount, currency = A.action, A.guid, tonumber(A.amount), A.currency
 local now, rules = tonumber(A.now), RULES[action] or ''
-local retention, order = tonumber(A.retention), A.order
+local retention, order = A.retention, A.order
 
 local h, flat = load(sess)
 local exists = h.phase ~= nil
@@ -119,7 +120,7 @@ if action == 'START' then
   redis.call('HSET', sess, unpack(fields))
   retain(retention, sess, steps)
   redis.call('ZADD', expiry, st.expiresAt, st.expiry)
-  idem_complete(idem, rec, fp, st.status, ARGV[4], st.expires, tonumber(st.ttl), order)
+  idem_complete(idem, rec, fp, st.status, ARGV[4], st.expires, st.ttl, order)
   return {'started'}
 end
 
@@ -133,13 +134,13 @@ if not mutates then
   return {'claimed', flat}
 end
 
-idem_claim(idem, fp, token, 0, order, REC.action, action, REC.amount, amount)
+idem_claim(idem, fp, token, '0', order, REC.action, action, REC.amount, A.amount)
 redis.call('ZADD', doubt, A.deadline, A.doubt)
 -- The session is handed back as stored, with what this step wrote,
 -- without reading it again.
 local after = with_phase(flat, h.phase)
 if action == 'REFUND' then
-  local reserved = redis.call('HINCRBY', sess, 'reserved', amount)
+  local reserved = redis.call('HINCRBY', sess, 'reserved', A.amount)
   redis.call('HSET', sess, 'r:' .. guid, A.amount)
   after = with_field(with_field(after, 'reserved', string.format('%d', reserved)), 'r:' .. guid, A.amount)
 else

@@ -23,6 +23,6 @@ if stage == 'card' then
   redis.call('HSET', sess, 'payAmount', A.amount, 'installment', A.installment, 'bin', A.bin, 'last4', A.last4)
 end
 redis.call('ZADD', doubt, A.deadline, A.doubt)
-retain(tonumber(A.retention), sess)
+retain(A.retention, sess)
 local _, flat = load(sess)
 return {'ok', flat}

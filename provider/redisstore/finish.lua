@@ -49,7 +49,13 @@ if st then
       redis.call('HINCRBY', sess, 'refunded', st.refunded)
     end
     if rsv then
-      redis.call('HINCRBY', sess, 'reserved', -tonumber(st.release))
+      -- Negated as a string: a Lua number as an argument costs a printf.
+      local release = num(st.release)
+      if release > 0 then
+        redis.call('HINCRBY', sess, 'reserved', '-' .. st.release)
+      elseif release < 0 then
+        redis.call('HINCRBY', sess, 'reserved', string.sub(st.release, 2))
+      end
       redis.call('HDEL', sess, 'r:' .. guid)
     end
     if op == guid then
@@ -64,6 +70,6 @@ elseif step ~= '' then
   redis.call('RPUSH', steps, step)
 end
 if redis.call('EXISTS', sess) == 1 then
-  retain(tonumber(A.retention), sess, steps, settled)
+  retain(A.retention, sess, steps, settled)
 end
-return idem_complete(idem, rec, A.fp, A.status, body, A.expires, tonumber(A.ttl), A.order)
+return idem_complete(idem, rec, A.fp, A.status, body, A.expires, A.ttl, A.order)

@@ -11,13 +11,14 @@
 --            time, for operators; kept for the order's retention
 
 -- outbox_add queues a new event, its first attempt due at at, and notes
--- it in the order's event index idx.
+-- it in the order's event index idx. now, at and retention are the
+-- strings Go sent (idem_claim says why).
 local function outbox_add(due, ev, idx, id, merchant, order, body, now, at, retention)
   if id == '' then
     return
   end
   redis.call('HSET', ev, 'id', id, 'merchant', merchant, 'order', order, 'body', body,
-    'tries', 0, 'attempts', 0, 'state', 'pending', 'created', now, 'next', at)
+    'tries', '0', 'attempts', '0', 'state', 'pending', 'created', now, 'next', at)
   redis.call('ZADD', due, at, id)
   redis.call('ZADD', idx, now, id)
   redis.call('PEXPIRE', idx, retention)

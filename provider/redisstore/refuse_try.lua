@@ -9,7 +9,7 @@
 local sess, steps, due, ev, idx = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local A = cjson.decode(ARGV[1])
 local step, body = ARGV[2], ARGV[3]
-local e, now, retention = A.event, tonumber(A.now), tonumber(A.retention)
+local e, now, retention = A.event, tonumber(A.now), A.retention
 local h, flat = load(sess)
 if not try_counts(h, A.sid, now) then
   return flat
@@ -18,7 +18,7 @@ local tries = redis.call('HINCRBY', sess, 'tries', 1)
 if tries >= tonumber(A.maxTries) then
   redis.call('HSET', sess, 'phase', 'REJECTED', 'rejection', 'RISKY', 'detail', A.detail)
   redis.call('LSET', steps, num(h.startIdx), step)
-  outbox_add(due, ev, idx, e.id, h.merchant, h.order, body, now, tonumber(e.due), retention)
+  outbox_add(due, ev, idx, e.id, h.merchant, h.order, body, A.now, e.due, retention)
 end
 retain(retention, sess, steps)
 local _, after = load(sess)

@@ -14,7 +14,7 @@
 local sess, steps, pending, due, ev, doubt, idx = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local A = cjson.decode(ARGV[1])
 local step, body = ARGV[2], ARGV[3]
-local e, retention = A.event, tonumber(A.retention)
+local e, retention = A.event, A.retention
 local h, flat = load(sess)
 if not holds_payment(h, A.token) then
   if h.phase ~= 'PAYING' then
@@ -26,7 +26,7 @@ redis.call('ZREM', doubt, A.doubt)
 redis.call('HSET', sess, unpack(ARGV, 4))
 redis.call('HDEL', sess, 'payToken', 'payUntil', 'payStage', 'payAmount')
 redis.call('LSET', steps, num(h.startIdx), step)
-outbox_add(due, ev, idx, e.id, h.merchant, h.order, body, tonumber(A.now), tonumber(e.due), retention)
+outbox_add(due, ev, idx, e.id, h.merchant, h.order, body, A.now, e.due, retention)
 if A.pending ~= '' then
   redis.call('ZADD', pending, A.resolveAt, A.pending)
 end

@@ -13,7 +13,7 @@
 local sess, steps, sched, due, ev, idx = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local A = cjson.decode(ARGV[1])
 local step, body = ARGV[2], ARGV[3]
-local e, now, retention = A.event, tonumber(A.now), tonumber(A.retention)
+local e, now, retention = A.event, tonumber(A.now), A.retention
 -- Only the fields this change reads: a paid session's hash is large.
 local r = redis.call('HMGET', sess, 'id', 'phase', 'expiresAt', 'startIdx', 'merchant', 'order')
 local h = {id = r[1] or nil, phase = r[2] or nil, expiresAt = r[3] or nil, startIdx = r[4] or nil,
@@ -24,7 +24,7 @@ if not transition_applies(h, A.sid, A.from, A.expired, now) then
 end
 redis.call('HSET', sess, unpack(ARGV, 4))
 redis.call('LSET', steps, num(h.startIdx), step)
-outbox_add(due, ev, idx, e.id, h.merchant, h.order, body, now, tonumber(e.due), retention)
+outbox_add(due, ev, idx, e.id, h.merchant, h.order, body, A.now, e.due, retention)
 redis.call('ZREM', sched, A.member)
 retain(retention, sess, steps)
 return 'ok'

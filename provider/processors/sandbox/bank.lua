@@ -32,14 +32,16 @@ local function act()
   if redis.call('EXISTS', rec) == 1 then
     return {'seen', record_reply(rec)}
   end
-  local retention = tonumber(ARGV[13])
+  -- Numbers that are only written stay the strings sent: a Lua number as
+  -- an argument costs Redis a printf.
+  local retention = ARGV[13]
   if tonumber(redis.call('GET', tries) or '0') < tonumber(ARGV[14]) then
     redis.call('INCR', tries)
     redis.call('PEXPIRE', tries, retention)
     return {'transient'}
   end
   local op, outcome, code, detail = ARGV[1], ARGV[3], ARGV[4], ARGV[5]
-  local amount = tonumber(ARGV[9])
+  local amount, amount_s = tonumber(ARGV[9]), ARGV[9]
   local a = {}
   local flat = redis.call('HGETALL', acct)
   for i = 1, #flat, 2 do
@@ -53,11 +55,11 @@ local function act()
   if op == 'authorise' then
     redis.call('HSET', acct, 'type', ARGV[11], 'currency', ARGV[10])
     if outcome == 'APPROVED' then
-      redis.call('HSET', acct, 'state', 'authorised', 'authorised', amount)
+      redis.call('HSET', acct, 'state', 'authorised', 'authorised', amount_s)
     elseif outcome == 'PENDING' then
-      redis.call('HSET', acct, 'state', 'pending', 'held', amount)
+      redis.call('HSET', acct, 'state', 'pending', 'held', amount_s)
     elseif outcome == 'CHALLENGE' then
-      redis.call('HSET', acct, 'state', 'challenge', 'held', amount)
+      redis.call('HSET', acct, 'state', 'challenge', 'held', amount_s)
     else
       redis.call('HSET', acct, 'state', 'declined')
     end
@@ -66,11 +68,11 @@ local function act()
       if a.state ~= 'challenge' then
         refuse('3DS', 'no challenge is open for this payment')
       else
-        amount = n('held')
-        redis.call('HSET', acct, 'state', 'authorised', 'authorised', amount, 'held', 0)
+        amount, amount_s = n('held'), a.held or '0'
+        redis.call('HSET', acct, 'state', 'authorised', 'authorised', amount_s, 'held', '0')
       end
     elseif a.state == 'challenge' then
-      redis.call('HSET', acct, 'state', 'declined', 'held', 0)
+      redis.call('HSET', acct, 'state', 'declined', 'held', '0')
     end
   elseif outcome == 'APPROVED' then
     if a.state ~= 'authorised' then
@@ -80,7 +82,7 @@ local function act()
       if amount > n(m.from) - n(m.into) then
         refuse('13', m.over)
       else
-        redis.call('HINCRBY', acct, m.into, amount)
+        redis.call('HINCRBY', acct, m.into, amount_s)
       end
     elseif op == 'void' then
       -- A void reverses what the payment holds now: the authorisation
@@ -92,13 +94,13 @@ local function act()
       if amount ~= holds then
         refuse('13', 'a void must reverse exactly what the payment holds')
       else
-        redis.call('HSET', acct, 'state', 'voided', 'voided', amount)
+        redis.call('HSET', acct, 'state', 'voided', 'voided', amount_s)
       end
     end
   end
 
   redis.call('HSET', rec, 'op', op, 'ref', ARGV[2], 'outcome', outcome, 'code', code, 'detail', detail,
-    'processorId', ARGV[6], 'challengeId', ARGV[7], 'resolveAt', ARGV[8], 'amount', amount,
+    'processorId', ARGV[6], 'challengeId', ARGV[7], 'resolveAt', ARGV[8], 'amount', amount_s,
     'currency', ARGV[10], 'at', ARGV[12])
   redis.call('RPUSH', ledger, cjson.encode({op = op, ref = ARGV[2], outcome = outcome, amount = amount, at = tonumber(ARGV[12])}))
   for _, k in ipairs({rec, acct, ledger}) do
