@@ -35,7 +35,9 @@ if rec.state == 'run' and rec.token ~= A.token then
 end
 redis.call('ZREM', doubt, A.doubt)
 if st then
-  local h = load(sess)
+  -- Only the two fields settling reads: a paid session's hash is large.
+  local r = redis.call('HMGET', sess, 'op', 'r:' .. guid)
+  local h = {op = r[1] or nil, ['r:' .. guid] = r[2] or nil}
   if settles(h, guid, rec.state) then
     local op, rsv = h.op, h['r:' .. guid] ~= nil
     if st.phase ~= '' then
