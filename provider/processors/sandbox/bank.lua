@@ -35,7 +35,8 @@ local function act()
   -- Numbers that are only written stay the strings sent: a Lua number as
   -- an argument costs Redis a printf.
   local retention = ARGV[13]
-  if tonumber(redis.call('GET', tries) or '0') < tonumber(ARGV[14]) then
+  local failures = tonumber(ARGV[14])
+  if failures > 0 and tonumber(redis.call('GET', tries) or '0') < failures then
     redis.call('INCR', tries)
     redis.call('PEXPIRE', tries, retention)
     return {'transient'}
@@ -99,14 +100,16 @@ local function act()
     end
   end
 
-  redis.call('HSET', rec, 'op', op, 'ref', ARGV[2], 'outcome', outcome, 'code', code, 'detail', detail,
+  -- The new record is answered as written, without reading it back.
+  local record = {'op', op, 'ref', ARGV[2], 'outcome', outcome, 'code', code, 'detail', detail,
     'processorId', ARGV[6], 'challengeId', ARGV[7], 'resolveAt', ARGV[8], 'amount', amount_s,
-    'currency', ARGV[10], 'at', ARGV[12])
+    'currency', ARGV[10], 'at', ARGV[12]}
+  redis.call('HSET', rec, unpack(record))
   redis.call('RPUSH', ledger, cjson.encode({op = op, ref = ARGV[2], outcome = outcome, amount = amount, at = tonumber(ARGV[12])}))
   for _, k in ipairs({rec, acct, ledger}) do
     redis.call('PEXPIRE', k, retention)
   end
-  return {'new', record_reply(rec)}
+  return {'new', record}
 end
 
 -- inquire: KEYS 1 record, 2 ledger; ARGV 1 op, 2 ref, 3 now ms, 4 retention ms.
