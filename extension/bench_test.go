@@ -80,6 +80,54 @@ func (c cpuClock) report(b *testing.B) {
 	b.ReportMetric(float64(processCPU()-time.Duration(c))/float64(b.N), "cpu-ns/op")
 }
 
+// scriptClock is the time the benchmark's redis-server had spent running
+// scripts (INFO commandstats: EVALSHA and EVAL, each with the commands its
+// script calls) when a loop began.
+type scriptClock struct {
+	rs    *redistest.Server
+	start float64
+}
+
+func startScripts(b *testing.B, rs *redistest.Server) scriptClock {
+	b.Helper()
+	return scriptClock{rs: rs, start: scriptTime(b, rs)}
+}
+
+// report adds script-us/op to the benchmark's line: what the store's
+// scripts cost Redis per call, its network apart.
+func (c scriptClock) report(b *testing.B) {
+	b.Helper()
+	b.ReportMetric((scriptTime(b, c.rs)-c.start)/float64(b.N), "script-us/op")
+}
+
+func scriptTime(b *testing.B, rs *redistest.Server) float64 {
+	b.Helper()
+	info, err := rs.Client(b).Info(context.Background(), "commandstats").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return parseScriptTime(info)
+}
+
+// parseScriptTime sums the usec of cmdstat_evalsha and cmdstat_eval in an
+// INFO commandstats reply.
+func parseScriptTime(info string) float64 {
+	var sum float64
+	for line := range strings.SplitSeq(info, "\n") {
+		name, stats, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if !ok || (name != "cmdstat_evalsha" && name != "cmdstat_eval") {
+			continue
+		}
+		for field := range strings.SplitSeq(stats, ",") {
+			if v, ok := strings.CutPrefix(field, "usec="); ok {
+				us, _ := strconv.ParseFloat(v, 64)
+				sum += us
+			}
+		}
+	}
+	return sum
+}
+
 func processCPU() time.Duration {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
@@ -163,13 +211,15 @@ func BenchmarkRefundNewReplicated(b *testing.B) {
 }
 
 func benchRefunds(b *testing.B, layout benchStore) {
-	g, _ := mustBenchGateway(b, layout)
+	g, rs := mustBenchGateway(b, layout)
 	g.mustPurchased(b, "o-new")
 	i := 0
+	scripts := startScripts(b, rs)
 	for b.Loop() {
 		i++
 		g.post(b, "/refund", `{"guid":"r-`+strconv.Itoa(i)+`","orderId":"o-new","amount":0.01,"currency":"TRY"}`)
 	}
+	scripts.report(b)
 }
 
 // The parallel benchmarks are throughput: 16 clients refunding on 16
@@ -207,13 +257,15 @@ func benchRefundsParallel(b *testing.B, layout benchStore) {
 }
 
 func BenchmarkHistoryNew(b *testing.B) {
-	g, _ := mustBenchGateway(b)
+	g, rs := mustBenchGateway(b)
 	g.mustPurchased(b, "o-hist")
 	i := 0
+	scripts := startScripts(b, rs)
 	for b.Loop() {
 		i++
 		g.post(b, "/history", `{"guid":"h-`+strconv.Itoa(i)+`","orderId":"o-hist"}`)
 	}
+	scripts.report(b)
 }
 
 // startSessionBody is a start-session for order with guid.
@@ -223,15 +275,16 @@ func startSessionBody(guid, order string) string {
 }
 
 func BenchmarkStartSessionNew(b *testing.B) {
-	g, _ := mustBenchGateway(b)
+	g, rs := mustBenchGateway(b)
 	i := 0
-	cpu := startCPU()
+	cpu, scripts := startCPU(), startScripts(b, rs)
 	for b.Loop() {
 		i++
 		n := strconv.Itoa(i)
 		g.post(b, "/start-session", startSessionBody("s-"+n, "o-"+n))
 	}
 	cpu.report(b)
+	scripts.report(b)
 }
 
 // BenchmarkStartSessionReplayed is QA's replay of a start-session.
@@ -246,4 +299,18 @@ func BenchmarkStartSessionReplayed(b *testing.B) {
 		}
 	}
 	cpu.report(b)
+}
+
+func TestParseScriptTime(t *testing.T) {
+	info := "# Commandstats\r\n" +
+		"cmdstat_hgetall:calls=4,usec=40,usec_per_call=10.00,rejected_calls=0,failed_calls=0\r\n" +
+		"cmdstat_evalsha:calls=3,usec=300,usec_per_call=100.00,rejected_calls=0,failed_calls=0\r\n" +
+		"cmdstat_eval:calls=1,usec=25,usec_per_call=25.00,rejected_calls=0,failed_calls=0\r\n" +
+		"cmdstat_evalsha_ro:calls=1,usec=7,usec_per_call=7.00,rejected_calls=0,failed_calls=0\r\n"
+	if got := parseScriptTime(info); got != 325 {
+		t.Fatalf("script time %v µs, want 325 (EVALSHA and EVAL only; the commands they ran are inside)", got)
+	}
+	if got := parseScriptTime("# Commandstats\r\n"); got != 0 {
+		t.Fatalf("no scripts: %v, want 0", got)
+	}
 }
