@@ -34,6 +34,10 @@ if rec.state == 'run' and rec.token ~= A.token then
   return {2}
 end
 redis.call('ZREM', doubt, A.doubt)
+-- The order's keys are kept for the retention after its latest change
+-- (retain), so a finish that changes nothing on the order (a history
+-- read, a refusal without a step, a settlement already made) leaves them.
+local changed = false
 if st then
   -- Only the two fields settling reads: a paid session's hash is large.
   local r = redis.call('HMGET', sess, 'op', 'r:' .. guid)
@@ -67,11 +71,13 @@ if st then
       redis.call('RPUSH', steps, step)
     end
     redis.call('SADD', settled, guid)
+    changed = true
   end
 elseif step ~= '' then
   redis.call('RPUSH', steps, step)
+  changed = true
 end
-if redis.call('EXISTS', sess) == 1 then
+if changed and redis.call('EXISTS', sess) == 1 then
   retain(A.retention, sess, steps, settled)
 end
 return idem_complete(idem, rec, A.fp, A.status, body, A.expires, A.ttl, A.order)

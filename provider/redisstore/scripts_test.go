@@ -642,6 +642,12 @@ func TestFinishCases(t *testing.T) {
 			if settled := w != ""; (steps == 2) != settled || inSettled != settled {
 				t.Errorf("%d steps, in the settled set %v; settled %v", steps, inSettled, settled)
 			}
+			// The order is kept for the retention after its latest change:
+			// a settlement sets it, a finish that changes nothing leaves it.
+			ttl := r.rdb.PTTL(ctx, r.sessionKey(merchant, order)).Val()
+			if settled := w != ""; settled != (ttl > 0) {
+				t.Errorf("the session's TTL is %s after a finish that settled: %v", ttl, settled)
+			}
 		})
 	}
 }
