@@ -4,9 +4,11 @@
 --
 -- KEYS: 1 schedule
 -- ARGV: 1 now ms, 2 lease ms, 3 limit
-local now, lease = tonumber(ARGV[1]), tonumber(ARGV[2])
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))
+-- The new score is spelled once: a Lua number as an argument costs Redis
+-- a printf each time (args.go).
+local score = string.format('%d', tonumber(ARGV[1]) + tonumber(ARGV[2]))
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', '0', ARGV[3])
 for _, id in ipairs(ids) do
-  redis.call('ZADD', KEYS[1], now + lease, id)
+  redis.call('ZADD', KEYS[1], score, id)
 end
 return ids

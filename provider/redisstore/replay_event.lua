@@ -9,6 +9,6 @@ if state ~= 'dead' and state ~= 'gone' then
   return state or ''
 end
 redis.call('ZREM', dead, ARGV[1])
-redis.call('HSET', ev, 'state', 'pending', 'tries', 0, 'next', ARGV[2])
+redis.call('HSET', ev, 'state', 'pending', 'tries', '0', 'next', ARGV[2])
 redis.call('ZADD', due, ARGV[2], ARGV[1])
 return 'replayed'

@@ -118,10 +118,10 @@ local function inquire()
   local rec, ledger = KEYS[1], KEYS[2]
   if redis.call('EXISTS', rec) == 0 then
     redis.call('HSET', rec, 'op', ARGV[1], 'ref', ARGV[2], 'outcome', 'NOT_RECEIVED', 'code', 'NR',
-      'detail', 'reference closed by an inquiry', 'amount', 0, 'at', ARGV[3])
+      'detail', 'reference closed by an inquiry', 'amount', '0', 'at', ARGV[3])
     redis.call('RPUSH', ledger, cjson.encode({op = ARGV[1], ref = ARGV[2], outcome = 'NOT_RECEIVED', amount = 0, at = tonumber(ARGV[3])}))
-    redis.call('PEXPIRE', rec, tonumber(ARGV[4]))
-    redis.call('PEXPIRE', ledger, tonumber(ARGV[4]))
+    redis.call('PEXPIRE', rec, ARGV[4])
+    redis.call('PEXPIRE', ledger, ARGV[4])
   end
   return record_reply(rec)
 end
@@ -134,9 +134,9 @@ local function resolve()
     return 0
   end
   if ARGV[1] == 'authorised' then
-    redis.call('HSET', acct, 'state', 'authorised', 'authorised', redis.call('HGET', acct, 'held') or 0, 'held', 0)
+    redis.call('HSET', acct, 'state', 'authorised', 'authorised', redis.call('HGET', acct, 'held') or '0', 'held', '0')
   else
-    redis.call('HSET', acct, 'state', 'rejected', 'held', 0)
+    redis.call('HSET', acct, 'state', 'rejected', 'held', '0')
   end
   return 1
 end
