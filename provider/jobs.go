@@ -9,9 +9,10 @@ import (
 // JobReport says what one pass of the background jobs did, for logs and
 // tests.
 type JobReport struct {
-	Resolved int // PENDING payments that got their outcome
-	Expired  int // unpaid sessions that expired
-	Waiting  int // PENDING payments the processor still holds
+	Resolved int  // PENDING payments that got their outcome
+	Expired  int  // unpaid sessions that expired
+	Waiting  int  // PENDING payments the processor still holds
+	More     bool // a schedule gave a whole batch: more may be due now
 }
 
 func (r *JobReport) add(o JobReport) {
@@ -26,12 +27,27 @@ const jobBatch = 50
 // RunJobs resolves PENDING payments and expires unpaid sessions as they
 // fall due, until ctx ends. Several replicas may run it: each entry is
 // claimed by one at a time.
-func (s *Service) RunJobs(ctx context.Context, every time.Duration, onError func(error)) {
-	t := time.NewTicker(every)
+func (s *Service) RunJobs(ctx context.Context, interval time.Duration, onError func(error)) {
+	passes(ctx, interval, func() bool {
+		rep, err := s.RunJobsOnce(ctx)
+		if err != nil && onError != nil && ctx.Err() == nil {
+			onError(err)
+		}
+		return rep.More
+	})
+}
+
+// passes runs pass until ctx ends: again at once while a pass says more
+// may be due (it claimed a whole batch), else at the next tick. A backlog
+// (after an outage, a burst of expiries) drains at the pass's own speed,
+// not a batch per interval. A pass's claims lease what it took, so the
+// next pass claims only what is left and the loop ends with the backlog.
+func passes(ctx context.Context, interval time.Duration, pass func() (more bool)) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		if _, err := s.RunJobsOnce(ctx); err != nil && onError != nil && ctx.Err() == nil {
-			onError(err)
+		if pass() && ctx.Err() == nil {
+			continue
 		}
 		select {
 		case <-ctx.Done():
@@ -55,6 +71,7 @@ func (s *Service) resolvePending(ctx context.Context, rep *JobReport) error {
 	if err != nil {
 		return storeError(err)
 	}
+	rep.More = rep.More || len(due) == jobBatch
 	return eachClaimed(s.claimedOrders(ctx, due), func(c claimed, r *JobReport) error {
 		return s.resolveOne(ctx, c.Due, c.sess, c.err, now, r)
 	}, rep.add)
@@ -103,6 +120,7 @@ func (s *Service) expireUnpaid(ctx context.Context, rep *JobReport) error {
 	if err != nil {
 		return storeError(err)
 	}
+	rep.More = rep.More || len(due) == jobBatch
 	return eachClaimed(s.claimedOrders(ctx, due), func(c claimed, r *JobReport) error {
 		return s.expireOne(ctx, c.Due, c.sess, c.err, now, r)
 	}, rep.add)

@@ -18,10 +18,11 @@ import (
 
 // ReconcileReport says what one pass did, for logs and tests.
 type ReconcileReport struct {
-	Settled     int // settled from the processor's record
-	NotReceived int // the processor never received them: released
-	Dropped     int // already settled by their request
-	Postponed   int // the processor has not decided yet
+	Settled     int  // settled from the processor's record
+	NotReceived int  // the processor never received them: released
+	Dropped     int  // already settled by their request
+	Postponed   int  // the processor has not decided yet
+	More        bool // the pass claimed a whole batch: more may be due now
 }
 
 func (r *ReconcileReport) add(o ReconcileReport) {
@@ -40,19 +41,14 @@ const reconcileBatch = 50
 // RunReconciler settles work in doubt as it falls due, until ctx ends,
 // telling onPass what each pass did. Several replicas may run it: each
 // entry is claimed by one at a time.
-func (s *Service) RunReconciler(ctx context.Context, every time.Duration, onPass func(ReconcileReport, error)) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		if rep, err := s.ReconcileOnce(ctx); onPass != nil && ctx.Err() == nil {
+func (s *Service) RunReconciler(ctx context.Context, interval time.Duration, onPass func(ReconcileReport, error)) {
+	passes(ctx, interval, func() bool {
+		rep, err := s.ReconcileOnce(ctx)
+		if onPass != nil && ctx.Err() == nil {
 			onPass(rep, err)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+		return rep.More
+	})
 }
 
 // ReconcileOnce settles what is in doubt now.
@@ -62,6 +58,7 @@ func (s *Service) ReconcileOnce(ctx context.Context) (ReconcileReport, error) {
 	if err != nil {
 		return rep, storeError(err)
 	}
+	rep.More = len(due) == reconcileBatch
 	err = eachClaimed(due, func(d Doubt, r *ReconcileReport) error {
 		switch d.Kind {
 		case DoubtOperation:

@@ -27,8 +27,8 @@ type Config struct {
 	FinishRetry       time.Duration `env:"FINISH_RETRY" min:"1ns" doc:"how long the final write is retried after the processor acted"`
 	SessionTTL        time.Duration `env:"SESSION_TTL" min:"1ns" doc:"how long a session can be paid"`
 	CallTimeout       time.Duration `env:"PROCESSOR_TIMEOUT" min:"1ns" doc:"one processor call"`
-	JobsInterval      time.Duration `env:"JOBS_INTERVAL" min:"1ns" doc:"how often expiries and pending payments are checked"`
-	ReconcileInterval time.Duration `env:"RECONCILE_INTERVAL" min:"1ns" doc:"how often the reconciler looks"`
+	JobsInterval      time.Duration `env:"JOBS_INTERVAL" min:"1ns" doc:"how often expiries and pending payments are checked; a pass that claimed a whole batch is followed at once"`
+	ReconcileInterval time.Duration `env:"RECONCILE_INTERVAL" min:"1ns" doc:"how often the reconciler looks; a pass that claimed a whole batch is followed at once"`
 	MaxTries          int           // refused card forms before the session is RISKY
 	Attempts          int           // processor attempts on transient failures
 	Backoff           time.Duration // first wait between attempts; doubles
