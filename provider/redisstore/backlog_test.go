@@ -6,11 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 	"github.com/akinon-gateway/gateway/provider"
-	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
-	"github.com/akinon-gateway/gateway/provider/redisstore"
-	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
 )
 
 // TestABacklogDrainsWithoutWaitingForTheInterval: more sessions fall due
@@ -18,14 +14,8 @@ import (
 // gateway runs them with an interval of an hour, expire them all at once
 // rather than one batch an hour.
 func TestABacklogDrainsWithoutWaitingForTheInterval(t *testing.T) {
-	srv := redistest.Shared(t)
-	st := redisstore.New(srv.Client(t), redistest.Prefix(t), 1)
-	bank := sandbox.New(srv.Client(t), sandbox.Options{Prefix: redistest.Prefix(t)})
-	cfg := provider.DefaultConfig()
-	cfg.SessionTTL = time.Millisecond
-	svc := gatewaytest.Service(st, bank, cfg)
-	svc.SetRenderers(provider.Renderers{Start: echo, Operation: echo})
-	m := &provider.Merchant{ID: "m1", InstallmentRates: provider.DefaultInstallmentRates()}
+	f := mustFixture(t, func(c *provider.Config) { c.SessionTTL = time.Millisecond })
+	svc, m := f.svc, f.m
 	ctx := context.Background()
 
 	const n = 120

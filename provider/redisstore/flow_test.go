@@ -21,13 +21,18 @@ type fixture struct {
 	m     *provider.Merchant
 }
 
-func mustFixture(tb testing.TB) *fixture {
+// mustFixture is a service on the shared redis-server and the sandbox
+// bank; tweaks change its configuration.
+func mustFixture(tb testing.TB, tweaks ...func(*provider.Config)) *fixture {
 	tb.Helper()
 	srv := redistest.Shared(tb)
 	st := redisstore.New(srv.Client(tb), redistest.Prefix(tb), 1)
 	bank := sandbox.New(srv.Client(tb), sandbox.Options{Prefix: redistest.Prefix(tb), PendingDelay: time.Second})
 	cfg := provider.DefaultConfig()
 	cfg.Backoff = time.Millisecond
+	for _, tweak := range tweaks {
+		tweak(&cfg)
+	}
 	svc := gatewaytest.Service(st, bank, cfg)
 	svc.SetRenderers(provider.Renderers{Start: echo, Operation: echo})
 	return &fixture{svc: svc, store: st, bank: bank, m: &provider.Merchant{ID: "m1", InstallmentRates: provider.DefaultInstallmentRates()}}
