@@ -102,30 +102,23 @@ func (c scriptClock) report(b *testing.B) {
 
 func scriptTime(b *testing.B, rs *redistest.Server) float64 {
 	b.Helper()
-	info, err := rs.Client(b).Info(context.Background(), "commandstats").Result()
-	if err != nil {
+	info := rs.Client(b).InfoMap(context.Background(), "commandstats")
+	if err := info.Err(); err != nil {
 		b.Fatal(err)
 	}
-	return parseScriptTime(info)
+	return usec(info.Item("Commandstats", "cmdstat_evalsha")) + usec(info.Item("Commandstats", "cmdstat_eval"))
 }
 
-// parseScriptTime sums the usec of cmdstat_evalsha and cmdstat_eval in an
-// INFO commandstats reply.
-func parseScriptTime(info string) float64 {
-	var sum float64
-	for line := range strings.SplitSeq(info, "\n") {
-		name, stats, ok := strings.Cut(strings.TrimSpace(line), ":")
-		if !ok || (name != "cmdstat_evalsha" && name != "cmdstat_eval") {
-			continue
-		}
-		for field := range strings.SplitSeq(stats, ",") {
-			if v, ok := strings.CutPrefix(field, "usec="); ok {
-				us, _ := strconv.ParseFloat(v, 64)
-				sum += us
-			}
+// usec reads the usec of one command's commandstats line
+// ("calls=3,usec=300,usec_per_call=100.00,…"); 0 for none.
+func usec(stats string) float64 {
+	for field := range strings.SplitSeq(stats, ",") {
+		if v, ok := strings.CutPrefix(field, "usec="); ok {
+			us, _ := strconv.ParseFloat(v, 64)
+			return us
 		}
 	}
-	return sum
+	return 0
 }
 
 func processCPU() time.Duration {
@@ -301,16 +294,13 @@ func BenchmarkStartSessionReplayed(b *testing.B) {
 	cpu.report(b)
 }
 
-func TestParseScriptTime(t *testing.T) {
-	info := "# Commandstats\r\n" +
-		"cmdstat_hgetall:calls=4,usec=40,usec_per_call=10.00,rejected_calls=0,failed_calls=0\r\n" +
-		"cmdstat_evalsha:calls=3,usec=300,usec_per_call=100.00,rejected_calls=0,failed_calls=0\r\n" +
-		"cmdstat_eval:calls=1,usec=25,usec_per_call=25.00,rejected_calls=0,failed_calls=0\r\n" +
-		"cmdstat_evalsha_ro:calls=1,usec=7,usec_per_call=7.00,rejected_calls=0,failed_calls=0\r\n"
-	if got := parseScriptTime(info); got != 325 {
-		t.Fatalf("script time %v µs, want 325 (EVALSHA and EVAL only; the commands they ran are inside)", got)
-	}
-	if got := parseScriptTime("# Commandstats\r\n"); got != 0 {
-		t.Fatalf("no scripts: %v, want 0", got)
+func TestUsec(t *testing.T) {
+	for stats, want := range map[string]float64{
+		"calls=3,usec=300,usec_per_call=100.00,rejected_calls=0,failed_calls=0\r": 300,
+		"": 0, // a command that never ran has no line
+	} {
+		if got := usec(stats); got != want {
+			t.Errorf("usec(%q) = %v, want %v (not usec_per_call)", stats, got, want)
+		}
 	}
 }

@@ -105,17 +105,13 @@ func startRedis(ctx context.Context, dir, name, replicaOf string) (*proc, string
 func commandCalls(ctx context.Context, addr, command string) int64 {
 	rdb := redis.NewClient(&redis.Options{Addr: addr})
 	defer rdb.Close()
-	info, err := rdb.Info(ctx, "commandstats").Result()
-	if err != nil {
+	info := rdb.InfoMap(ctx, "commandstats")
+	if info.Err() != nil {
 		return -1
 	}
-	for line := range strings.SplitSeq(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "cmdstat_"+command+":calls="); ok {
-			n, _ := strconv.ParseInt(v[:strings.IndexByte(v+",", ',')], 10, 64)
-			return n
-		}
-	}
-	return 0
+	v, _ := strings.CutPrefix(info.Item("Commandstats", "cmdstat_"+command), "calls=")
+	n, _ := strconv.ParseInt(v[:strings.IndexByte(v+",", ',')], 10, 64)
+	return n
 }
 
 // waitServing waits until GET base+path answers.
