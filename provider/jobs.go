@@ -37,6 +37,9 @@ func (s *Service) RunJobs(ctx context.Context, interval time.Duration, onError f
 	})
 }
 
+// full: a claim that took a whole batch may have left more due.
+func full(claimed, batch int) bool { return claimed == batch }
+
 // passes runs pass until ctx ends: again at once while a pass says more
 // may be due (it claimed a whole batch), else at the next tick. A backlog
 // (after an outage, a burst of expiries) drains at the pass's own speed,
@@ -71,7 +74,7 @@ func (s *Service) resolvePending(ctx context.Context, rep *JobReport) error {
 	if err != nil {
 		return storeError(err)
 	}
-	rep.More = rep.More || len(due) == jobBatch
+	rep.More = rep.More || full(len(due), jobBatch)
 	return eachClaimed(s.claimedOrders(ctx, due), func(c claimed, r *JobReport) error {
 		return s.resolveOne(ctx, c.Due, c.sess, c.err, now, r)
 	}, rep.add)
@@ -120,7 +123,7 @@ func (s *Service) expireUnpaid(ctx context.Context, rep *JobReport) error {
 	if err != nil {
 		return storeError(err)
 	}
-	rep.More = rep.More || len(due) == jobBatch
+	rep.More = rep.More || full(len(due), jobBatch)
 	return eachClaimed(s.claimedOrders(ctx, due), func(c claimed, r *JobReport) error {
 		return s.expireOne(ctx, c.Due, c.sess, c.err, now, r)
 	}, rep.add)

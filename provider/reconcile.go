@@ -58,7 +58,7 @@ func (s *Service) ReconcileOnce(ctx context.Context) (ReconcileReport, error) {
 	if err != nil {
 		return rep, storeError(err)
 	}
-	rep.More = len(due) == reconcileBatch
+	rep.More = full(len(due), reconcileBatch)
 	err = eachClaimed(due, func(d Doubt, r *ReconcileReport) error {
 		switch d.Kind {
 		case DoubtOperation:
