@@ -33,9 +33,8 @@ end
 
 -- idem_claim marks the guid as running for token on order: for lease_ms,
 -- or until it is completed when lease_ms is 0. More fields of the record
--- may follow as name, value pairs, written in the same HSET. Numbers are
--- passed to redis.call as the strings Go sent: a Lua number costs Redis a
--- printf each time it becomes an argument.
+-- may follow as name, value pairs, written in the same HSET. lease_ms is
+-- the string Go sent (numbers travel as strings: redisstore/args.go).
 local function idem_claim(key, fp, token, lease_ms, order, ...)
   redis.call('HSET', key, REC.state, 'run', REC.fingerprint, fp, REC.token, token, REC.order, order, ...)
   if tonumber(lease_ms) > 0 then

@@ -35,7 +35,7 @@ if ARGV[3] == '' then
 end
 
 local A = cjson.decode(ARGV[3])
--- Numbers that are only written stay the strings Go sent (idem_claim).
+-- Numbers that are only written stay the strings Go sent (args.go).
 local lease = A.lease
 local action, guid, amount, currency = A.action, A.guid, tonumber(A.amount), A.currency
 local now, rules = tonumber(A.now), RULES[action] or ''

@@ -4,8 +4,7 @@
 --
 -- KEYS: 1 schedule
 -- ARGV: 1 now ms, 2 lease ms, 3 limit
--- The new score is spelled once: a Lua number as an argument costs Redis
--- a printf each time (args.go).
+-- The new score is spelled once, not once per id (numbers: args.go).
 local score = string.format('%d', tonumber(ARGV[1]) + tonumber(ARGV[2]))
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', '0', ARGV[3])
 for _, id in ipairs(ids) do

@@ -55,12 +55,9 @@ if st then
       redis.call('HINCRBY', sess, 'refunded', st.refunded)
     end
     if rsv then
-      -- Negated as a string: a Lua number as an argument costs a printf.
-      local release = num(st.release)
-      if release > 0 then
+      -- A refund's amount, positive; negated as a string (args.go).
+      if num(st.release) > 0 then
         redis.call('HINCRBY', sess, 'reserved', '-' .. st.release)
-      elseif release < 0 then
-        redis.call('HINCRBY', sess, 'reserved', string.sub(st.release, 2))
       end
       redis.call('HDEL', sess, 'r:' .. guid)
     end

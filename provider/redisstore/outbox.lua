@@ -12,7 +12,7 @@
 
 -- outbox_add queues a new event, its first attempt due at at, and notes
 -- it in the order's event index idx. now, at and retention are the
--- strings Go sent (idem_claim says why).
+-- strings Go sent (args.go says why).
 local function outbox_add(due, ev, idx, id, merchant, order, body, now, at, retention)
   if id == '' then
     return

@@ -32,8 +32,8 @@ local function act()
   if redis.call('EXISTS', rec) == 1 then
     return {'seen', record_reply(rec)}
   end
-  -- Numbers that are only written stay the strings sent: a Lua number as
-  -- an argument costs Redis a printf.
+  -- Numbers that are only written stay the strings sent
+  -- (provider/redisstore/args.go says why).
   local retention = ARGV[13]
   local failures = tonumber(ARGV[14])
   if failures > 0 and tonumber(redis.call('GET', tries) or '0') < failures then
