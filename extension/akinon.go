@@ -14,18 +14,15 @@ import (
 	"github.com/akinon-gateway/gateway/provider"
 )
 
-// The five calls share one shape: read and validate the body (a failure
-// is a 400 and is not stored), fingerprint it, let the service run it,
-// write its reply with the idempotency headers.
+// The five calls share one shape: read the body and fingerprint it,
+// answer QA's replay, decode and validate the body (a failure is a 400 and
+// is not stored), let the service run it, write its reply with the
+// idempotency headers.
 
 func (s *Server) startSession(c echo.Context) error {
 	var req startSessionRequest
-	body, err := s.read(c, &req)
-	if err != nil {
-		return err
-	}
-	r := s.request(c, "start-session", body, req.GUID, req.OrderID)
-	if done, err := s.replayed(c, r); done {
+	r, done, err := s.call(c, "start-session", &req)
+	if done {
 		return err
 	}
 	amount, merr := money(req.OrderAmount, "orderAmount", true)
@@ -71,12 +68,8 @@ func (s *Server) checkStart(m *Merchant, req *startSessionRequest) error {
 
 func (s *Server) purchase(c echo.Context) error {
 	var req purchaseRequest
-	body, err := s.read(c, &req)
-	if err != nil {
-		return err
-	}
-	r := s.request(c, "purchase", body, req.GUID, req.OrderID)
-	if done, err := s.replayed(c, r); done {
+	r, done, err := s.call(c, "purchase", &req)
+	if done {
 		return err
 	}
 	amount, merr := money(req.OrderAmount, "orderAmount", false)
@@ -90,12 +83,8 @@ func (s *Server) purchase(c echo.Context) error {
 
 func (s *Server) void(c echo.Context) error {
 	var req voidRequest
-	body, err := s.read(c, &req)
-	if err != nil {
-		return err
-	}
-	r := s.request(c, "void", body, req.GUID, req.OrderID)
-	if done, err := s.replayed(c, r); done {
+	r, done, err := s.call(c, "void", &req)
+	if done {
 		return err
 	}
 	if err := s.check(&req); err != nil {
@@ -108,12 +97,8 @@ func (s *Server) void(c echo.Context) error {
 
 func (s *Server) refund(c echo.Context) error {
 	var req refundRequest
-	body, err := s.read(c, &req)
-	if err != nil {
-		return err
-	}
-	r := s.request(c, "refund", body, req.GUID, req.OrderID)
-	if done, err := s.replayed(c, r); done {
+	r, done, err := s.call(c, "refund", &req)
+	if done {
 		return err
 	}
 	amount, merr := money(req.Amount, "amount", true)
@@ -127,12 +112,8 @@ func (s *Server) refund(c echo.Context) error {
 
 func (s *Server) history(c echo.Context) error {
 	var req historyRequest
-	body, err := s.read(c, &req)
-	if err != nil {
-		return err
-	}
-	r := s.request(c, "history", body, req.GUID, req.OrderID)
-	if done, err := s.replayed(c, r); done {
+	r, done, err := s.call(c, "history", &req)
+	if done {
 		return err
 	}
 	if err := s.check(&req); err != nil {
@@ -145,21 +126,39 @@ func (s *Server) history(c echo.Context) error {
 	return s.reply(c, reply, err)
 }
 
-// read takes a JSON body (the body limit has already read it whole) and
-// decodes it into dst; the caller validates, so all field errors come
-// together.
-func (s *Server) read(c echo.Context, dst any) ([]byte, error) {
+// call reads a call's body. QA's replay of a guid this replica saw
+// finished is answered there, before the body is decoded: its body reads
+// as the one first answered (the same fingerprint, from a strict object),
+// which decoded then. Any other body is decoded into dst, strictly; the
+// caller validates it, so all field errors come together. done is true
+// when the call has its answer, or err.
+func (s *Server) call(c echo.Context, endpoint string, dst identified) (r provider.Request, done bool, err error) {
 	if err := requireJSON(c.Request().Header.Get(echo.HeaderContentType)); err != nil {
-		return nil, err
+		return r, true, err
 	}
-	body, err := io.ReadAll(c.Request().Body)
+	body, err := io.ReadAll(c.Request().Body) // the body limit has already read it whole
 	if err != nil {
-		return nil, err
+		return r, true, err
+	}
+	fp, named, _ := idempotency.FingerprintNamed(endpoint, body, "guid", "orderId")
+	r = provider.Request{Merchant: &merchantOf(c).Merchant, Fingerprint: fp}
+	looked := false
+	if named != nil && named[0] != "" && named[1] != "" {
+		r.GUID, r.OrderID, looked = named[0], named[1], true
+		if done, err := s.replayed(c, r); done {
+			return r, true, err
+		}
 	}
 	if err := decodeJSON(body, dst); err != nil {
-		return nil, err
+		return r, true, err
 	}
-	return body, nil
+	guid, order := dst.ids()
+	if looked && guid == r.GUID && order == r.OrderID {
+		return r, false, nil
+	}
+	r.GUID, r.OrderID = guid, order
+	done, err = s.replayed(c, r)
+	return r, done, err
 }
 
 // requireJSON refuses a body that does not say it is JSON. Parameters
@@ -171,12 +170,6 @@ func requireJSON(contentType string) error {
 		return provider.Errorf(provider.CodeUnsupportedMediaType, "", "Content-Type must be application/json")
 	}
 	return nil
-}
-
-// request is a call's guid, order and fingerprint, not yet checked.
-func (s *Server) request(c echo.Context, endpoint string, body []byte, guid, orderID string) provider.Request {
-	fp, _ := idempotency.Fingerprint(endpoint, body) // body already decoded once: valid JSON
-	return provider.Request{Merchant: &merchantOf(c).Merchant, GUID: guid, OrderID: orderID, Fingerprint: fp}
 }
 
 // tagged names r's guid and order in the request's log line, once they

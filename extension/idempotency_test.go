@@ -123,9 +123,10 @@ func TestGuidReused(t *testing.T) {
 }
 
 // TestAFinishedGuidWithAnInvalidBody: a replay is answered before its
-// body is checked (its body was checked when first answered), yet the
-// same guid with a body that breaks a rule is still a 400 naming the
-// field, not a reuse, and changes nothing: the original still replays.
+// body is decoded and checked (its body was, when first answered), yet
+// the same guid with a body that breaks a rule, or that the strict
+// decoding refuses, is still a 400 naming the field, not a reuse, and
+// changes nothing: the original still replays.
 func TestAFinishedGuidWithAnInvalidBody(t *testing.T) {
 	g := mustGateway(t)
 	g.mustOrderIn(t, "o-invalid", "none")
@@ -140,6 +141,9 @@ func TestAFinishedGuidWithAnInvalidBody(t *testing.T) {
 	tests := []struct{ name, field, body string }{
 		{"bad email", "customer.email", body(startBody("o-invalid", "g-invalid", "10.00"), set("customer.email", "not-an-email"))},
 		{"bad currency", "currency", body(startBody("o-invalid", "g-invalid", "10.00"), set("currency", "XX"))},
+		{"a name in another case", "locale", body(startBody("o-invalid", "g-invalid", "10.00"), del("locale"), set("Locale", "tr"))},
+		{"a string where an object is due", "customer", body(startBody("o-invalid", "g-invalid", "10.00"), set("customer", "A"))},
+		{"a name twice", "locale", strings.Replace(first, `"locale":"tr"`, `"locale":"tr","locale":"tr"`, 1)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -28,6 +28,11 @@ type orderCall struct {
 	OrderID string `json:"orderId" validate:"required,max=128,token"`
 }
 
+// identified is a decoded body that names its guid and order.
+type identified interface{ ids() (guid, order string) }
+
+func (o *orderCall) ids() (guid, order string) { return o.GUID, o.OrderID }
+
 // The request bodies of the five calls. Amounts are kept raw and parsed
 // by provider.ParseJSONMoney, which refuses a string where a number is due
 // and more than two decimals.

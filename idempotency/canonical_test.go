@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"testing"
 )
 
@@ -42,7 +43,7 @@ func TestStreamingMatchesDecoded(t *testing.T) {
 			t.Errorf("%s: fingerprint %s, %v; the decoded one is %s", body, got, err, want)
 		}
 		var b bytes.Buffer
-		if streamCanonical(&b, []byte(body)) {
+		if streamCanonical(&b, []byte(body), nil) {
 			streamed++
 		}
 	}
@@ -62,6 +63,23 @@ func FuzzStreamingMatchesDecoded(f *testing.F) {
 		got, err := Fingerprint("refund", body)
 		if (werr != nil) != (err != nil) || got != want {
 			t.Fatalf("%q: fingerprint %s, %v; decoded %s, %v", body, got, err, want, werr)
+		}
+		fp, named, nerr := FingerprintNamed("refund", body, "guid", "orderId")
+		if fp != got || (nerr != nil) != (err != nil) {
+			t.Fatalf("%q: FingerprintNamed %s, %v; Fingerprint %s, %v", body, fp, nerr, got, err)
+		}
+		if named != nil {
+			var top map[string]any
+			dec := json.NewDecoder(bytes.NewReader(body))
+			dec.UseNumber()
+			if err := dec.Decode(&top); err != nil {
+				t.Fatalf("%q: members read from a body encoding/json refuses: %v", body, err)
+			}
+			for i, name := range []string{"guid", "orderId"} {
+				if v, _ := top[name].(string); named[i] != v {
+					t.Fatalf("%q: %s read as %q, encoding/json reads %q", body, name, named[i], v)
+				}
+			}
 		}
 	})
 }
@@ -86,4 +104,45 @@ func BenchmarkFingerprint(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestFingerprintNamed: the members a handler looks a replay up by are
+// read only from a strict object's top level, and the fingerprint is
+// Fingerprint's.
+func TestFingerprintNamed(t *testing.T) {
+	tests := []struct {
+		body string
+		want []string // nil: none read
+	}{
+		{`{"guid":"g-1","orderId":"o-1","amount":1}`, []string{"g-1", "o-1"}},
+		{`{"orderId":"o-1","x":{"guid":"inner"}}`, []string{"", "o-1"}},
+		{`{"guid":7,"orderId":null}`, []string{"", ""}},
+		{`{"guid":"\u0067-1","orderId":"<&>"}`, []string{"g-1", "<&>"}},
+		{`{"GUID":"g-1","orderid":"o-1"}`, []string{"", ""}},
+		{`{"guid":"g-1","guid":"g-2","orderId":"o-1"}`, nil}, // a name twice
+		{"{\"guid\":\"g-\xff\",\"orderId\":\"o-1\"}", nil},   // invalid UTF-8
+		{`["guid","g-1"]`, nil},
+		{`"g-1"`, nil},
+	}
+	for _, tt := range tests {
+		fp, named, err := FingerprintNamed("refund", []byte(tt.body), "guid", "orderId")
+		if err != nil {
+			t.Fatalf("%s: %v", tt.body, err)
+		}
+		if want, _ := Fingerprint("refund", []byte(tt.body)); fp != want {
+			t.Errorf("%s: fingerprint %s, Fingerprint gives %s", tt.body, fp, want)
+		}
+		if (named == nil) != (tt.want == nil) || len(named) != len(tt.want) {
+			t.Errorf("%s: named %q, want %q", tt.body, named, tt.want)
+			continue
+		}
+		for i := range named {
+			if named[i] != tt.want[i] {
+				t.Errorf("%s: named %q, want %q", tt.body, named, tt.want)
+			}
+		}
+	}
+	if _, _, err := FingerprintNamed("refund", []byte(`{"guid":`), "guid"); err == nil {
+		t.Error("a body cut short has a fingerprint")
+	}
 }

@@ -26,18 +26,51 @@ import (
 // whole, which gives the same canonical form for what both can read and
 // keeps the form fingerprints stored by earlier versions were made with.
 func Fingerprint(endpoint string, body []byte) (string, error) {
+	fp, _, err := FingerprintNamed(endpoint, body)
+	return fp, err
+}
+
+// FingerprintNamed is Fingerprint that also reads the body's top-level
+// string members names: named[i] is names[i]'s value, "" when the body
+// has no such string. named is nil unless the body is a strict object,
+// the one kind whose members every decoder reads alike; a handler can
+// then look a replay up before it decodes the body.
+func FingerprintNamed(endpoint string, body []byte, names ...string) (fp string, named []string, err error) {
 	var b bytes.Buffer
 	b.Grow(len(body) + len(endpoint) + 16)
 	b.WriteString(endpoint)
 	b.WriteByte('\n')
-	if !streamCanonical(&b, body) {
+	top := topMembers{names: names}
+	if len(names) > 0 {
+		top.values = make([]string, len(names))
+	}
+	if !streamCanonical(&b, body, &top) {
 		b.Truncate(len(endpoint) + 1)
 		if err := decodedCanonical(&b, body); err != nil {
-			return "", err
+			return "", nil, err
 		}
+		top.values, top.object = nil, false
+	}
+	if !top.object {
+		top.values = nil
 	}
 	sum := sha256.Sum256(b.Bytes())
-	return hex.EncodeToString(sum[:]), nil
+	return hex.EncodeToString(sum[:]), top.values, nil
+}
+
+// topMembers gathers the top-level string members a caller names.
+type topMembers struct {
+	names, values []string
+	object        bool // the top level is an object
+}
+
+// take keeps the value of a top-level string member when it is named.
+func (t *topMembers) take(name, value string) {
+	for i, n := range t.names {
+		if n == name {
+			t.values[i] = value
+		}
+	}
 }
 
 // decoders are reused: a jsontext.Decoder is large to allocate per call.
@@ -45,12 +78,12 @@ var decoders = sync.Pool{New: func() any { return new(jsontext.Decoder) }}
 
 // streamCanonical writes body's canonical form from its tokens; false
 // when the strict reading refuses the body.
-func streamCanonical(b *bytes.Buffer, body []byte) bool {
+func streamCanonical(b *bytes.Buffer, body []byte, top *topMembers) bool {
 	dec := decoders.Get().(*jsontext.Decoder)
 	defer decoders.Put(dec)
 	dec.Reset(bytes.NewReader(body))
 	out := b.AvailableBuffer()
-	out, err := canonicalTokens(dec, out)
+	out, err := canonicalTokens(dec, out, top)
 	if err != nil {
 		return false
 	}
@@ -69,13 +102,17 @@ type member struct {
 
 // canonicalTokens appends the canonical form of the next value to out.
 // An object's members are written as they come, then reordered by name.
-func canonicalTokens(dec *jsontext.Decoder, out []byte) ([]byte, error) {
+// top, when not nil, is told the value's string members (top level).
+func canonicalTokens(dec *jsontext.Decoder, out []byte, top *topMembers) ([]byte, error) {
 	tok, err := dec.ReadToken()
 	if err != nil {
 		return out, err
 	}
 	switch tok.Kind() {
 	case '{':
+		if top != nil {
+			top.object = true
+		}
 		var ms []member
 		start := len(out)
 		for dec.PeekKind() != '}' {
@@ -84,7 +121,15 @@ func canonicalTokens(dec *jsontext.Decoder, out []byte) ([]byte, error) {
 				return out, err
 			}
 			m := member{name: tok.String(), start: len(out)} // before the next read voids tok
-			if out, err = canonicalTokens(dec, out); err != nil {
+			if top != nil && len(top.names) > 0 && dec.PeekKind() == '"' {
+				v, err := dec.ReadToken()
+				if err != nil {
+					return out, err
+				}
+				str := v.String()
+				top.take(m.name, str)
+				out = appendString(out, str)
+			} else if out, err = canonicalTokens(dec, out, nil); err != nil {
 				return out, err
 			}
 			m.end = len(out)
@@ -111,7 +156,7 @@ func canonicalTokens(dec *jsontext.Decoder, out []byte) ([]byte, error) {
 			if i > 0 {
 				out = append(out, ',')
 			}
-			if out, err = canonicalTokens(dec, out); err != nil {
+			if out, err = canonicalTokens(dec, out, nil); err != nil {
 				return out, err
 			}
 		}
