@@ -15,6 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/akinon-gateway/gateway/provider/redisstore"
 )
 
 // The floor is the least a gateway of this kind can do, built from the
@@ -44,6 +46,7 @@ func runFloor(ctx context.Context, addr, metricsAddr, redisURL, user, pass strin
 	if err != nil {
 		return err
 	}
+	opts.PoolSize = redisstore.DefaultPoolSize // the gateway's, so the pool is no difference between them
 	rdb := redis.NewClient(opts)
 	defer rdb.Close()
 

@@ -16,6 +16,7 @@ import (
 type Settings struct {
 	URL            URL           `env:"REDIS_URL" secret:"url" doc:"where the store is; empty: the embedded one"`
 	Shards         int           `env:"REDIS_SHARDS" min:"1" max:"16384" doc:"hash-tag shards of the keyspace"`
+	PoolSize       int           `env:"REDIS_POOL_SIZE" min:"1" max:"10000" doc:"connections to each Redis node"`
 	MinReplicas    int           `env:"REDIS_MIN_REPLICAS" min:"0" max:"16" doc:"replicas that must acknowledge a write before its answer"`
 	ReplicaTimeout time.Duration `env:"REDIS_REPLICA_TIMEOUT" min:"1ns" doc:"how long to wait for them"`
 	WaitAOF        bool          `env:"REDIS_WAIT_AOF" doc:"also wait for the AOF fsync (WAITAOF, Redis 7.2+)"`
@@ -24,8 +25,15 @@ type Settings struct {
 
 // DefaultSettings are the store's defaults.
 func DefaultSettings() Settings {
-	return Settings{Shards: 1, ReplicaTimeout: 500 * time.Millisecond, Retention: provider.DefaultRetention}
+	return Settings{Shards: 1, PoolSize: DefaultPoolSize, ReplicaTimeout: 500 * time.Millisecond, Retention: provider.DefaultRetention}
 }
+
+// DefaultPoolSize is REDIS_POOL_SIZE's default. A call holds a
+// connection for each of its round trips, up to four with its bank, so
+// with go-redis's default of ten a core the calls of a busy listener
+// queue for one; 64 takes about 4 % of the gateway's CPU off a refund
+// under 64 calls at once (docs/benchmarks.md, 2026-12-07 morning).
+const DefaultPoolSize = 64
 
 // Validate: waiting for replicas needs a Redis that has them.
 func (s Settings) Validate() error {

@@ -87,14 +87,14 @@ func (gw *gateway) wire(ctx context.Context, cfg Config, merchants *extension.Me
 // SANDBOX_REDIS_URL's, an embedded store of their own beside an embedded
 // gateway store, or else the gateway's own.
 func (gw *gateway) connectStores(cfg Config, log *zap.Logger) (rdb, books redis.UniversalClient, err error) {
-	rdb, err = gw.connect(string(cfg.Store.URL), log, cfg.Store.ReplicaTimeout)
+	rdb, err = gw.connect(string(cfg.Store.URL), log, cfg.Store.ReplicaTimeout, cfg.Store.PoolSize)
 	if err != nil {
 		return nil, nil, err
 	}
 	books = rdb
 	switch {
 	case cfg.SandboxRedisURL != "":
-		books, err = gw.connect(string(cfg.SandboxRedisURL), log, 0)
+		books, err = gw.connect(string(cfg.SandboxRedisURL), log, 0, cfg.Store.PoolSize)
 	case gw.embedded:
 		// The bank, which stands for another company's system, keeps its
 		// books in an embedded store of its own: miniredis runs every
@@ -252,7 +252,7 @@ func (gw *gateway) close() {
 // raw is empty. wait is the longest a write may wait for its replicas
 // (WAIT): the read timeout outlasts it, or a WAIT that is merely slow
 // would be cut as a broken connection.
-func (gw *gateway) connect(raw string, log *zap.Logger, wait time.Duration) (redis.UniversalClient, error) {
+func (gw *gateway) connect(raw string, log *zap.Logger, wait time.Duration, pool int) (redis.UniversalClient, error) {
 	if raw == "" {
 		rdb, addr, err := gw.connectEmbedded()
 		if err == nil {
@@ -267,6 +267,7 @@ func (gw *gateway) connect(raw string, log *zap.Logger, wait time.Duration) (red
 		return nil, err
 	}
 	opts.ReadTimeout = max(opts.ReadTimeout, wait+time.Second)
+	opts.PoolSize = pool
 	if gw.tune != nil {
 		gw.tune(opts)
 	}

@@ -76,6 +76,7 @@ var variableCases = map[string]struct{ def, set, shown, bad string }{
 	"WEBHOOK_HASH_KEY":            {`""`, strings.Repeat("w", 32), `"***"`, ""},
 	"REDIS_URL":                   {`""`, "redis://:pw@cache:6379/2", `"redis://:***@cache:6379/2"`, "ftp://cache:6379"},
 	"REDIS_SHARDS":                {`1`, "16", `16`, "0"},
+	"REDIS_POOL_SIZE":             {`64`, "8", `8`, "0"},
 	"SANDBOX_REDIS_URL":           {`""`, "rediss://u:pw@sandbox:6380/1", `"rediss://u:***@sandbox:6380/1"`, "http://sandbox:6379"},
 	"MERCHANTS_FILE":              {`""`, "/etc/gateway/merchants.json", `"/etc/gateway/merchants.json"`, ""},
 	"IDEMPOTENCY_TTL":             {`"24h0m0s"`, "1h", `"1h0m0s"`, "24"},
