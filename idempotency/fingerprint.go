@@ -64,108 +64,93 @@ type topMembers struct {
 	object        bool // the top level is an object
 }
 
-// take keeps the value of a top-level string member when it is named.
-func (t *topMembers) take(name, value string) {
+// take keeps the value of a top-level string member (raw: its JSON
+// text) when the member is named.
+func (t *topMembers) take(name, raw []byte) {
 	for i, n := range t.names {
-		if n == name {
-			t.values[i] = value
+		if string(name) == n {
+			v, _ := appendUnquoted(nil, raw) // the decoder has checked it
+			t.values[i] = string(v)
 		}
 	}
 }
 
-// decoders are reused: a jsontext.Decoder is large to allocate per call.
-var decoders = sync.Pool{New: func() any { return new(jsontext.Decoder) }}
+// canonicalizer is the reused state of the token-by-token reading: the
+// decoder, and what objects share while they are written — their
+// members and names as stacks, and a copy of their values to reorder —
+// so that a member costs no allocation of its own.
+type canonicalizer struct {
+	dec    jsontext.Decoder
+	ms     []member
+	names  []byte
+	values []byte
+	top    *topMembers
+}
+
+var canonicalizers = sync.Pool{New: func() any { return new(canonicalizer) }}
 
 // streamCanonical writes body's canonical form from its tokens; false
 // when the strict reading refuses the body.
 func streamCanonical(b *bytes.Buffer, body []byte, top *topMembers) bool {
-	dec := decoders.Get().(*jsontext.Decoder)
-	defer decoders.Put(dec)
-	dec.Reset(bytes.NewReader(body))
-	out := b.AvailableBuffer()
-	out, err := canonicalTokens(dec, out, top)
+	c := canonicalizers.Get().(*canonicalizer)
+	defer canonicalizers.Put(c)
+	c.dec.Reset(bytes.NewReader(body))
+	c.ms, c.names, c.values, c.top = c.ms[:0], c.names[:0], c.values[:0], top
+	out, err := c.value(b.AvailableBuffer(), true)
+	c.top = nil
 	if err != nil {
 		return false
 	}
-	if _, err := dec.ReadToken(); err != io.EOF {
+	if _, err := c.dec.ReadToken(); err != io.EOF {
 		return false
 	}
 	b.Write(out)
 	return true
 }
 
-// member is one name and where its value's canonical form was written.
+// member is one name (in names) and where its value's canonical form
+// was written (in out).
 type member struct {
-	name       string
+	name       [2]int
 	start, end int
 }
 
-// canonicalTokens appends the canonical form of the next value to out.
-// An object's members are written as they come, then reordered by name.
-// top, when not nil, is told the value's string members (top level).
-func canonicalTokens(dec *jsontext.Decoder, out []byte, top *topMembers) ([]byte, error) {
-	tok, err := dec.ReadToken()
-	if err != nil {
-		return out, err
-	}
-	switch tok.Kind() {
+// value appends the canonical form of the next value to out; top says
+// it is the body itself.
+func (c *canonicalizer) value(out []byte, top bool) ([]byte, error) {
+	switch c.dec.PeekKind() {
 	case '{':
-		if top != nil {
-			top.object = true
-		}
-		var ms []member
-		start := len(out)
-		for dec.PeekKind() != '}' {
-			tok, err := dec.ReadToken()
-			if err != nil {
-				return out, err
-			}
-			m := member{name: tok.String(), start: len(out)} // before the next read voids tok
-			if top != nil && len(top.names) > 0 && dec.PeekKind() == '"' {
-				v, err := dec.ReadToken()
-				if err != nil {
-					return out, err
-				}
-				str := v.String()
-				top.take(m.name, str)
-				out = appendString(out, str)
-			} else if out, err = canonicalTokens(dec, out, nil); err != nil {
-				return out, err
-			}
-			m.end = len(out)
-			ms = append(ms, m)
-		}
-		if _, err := dec.ReadToken(); err != nil {
+		return c.object(out, top)
+	case '[':
+		if _, err := c.dec.ReadToken(); err != nil {
 			return out, err
 		}
-		values := append([]byte(nil), out[start:]...)
-		out = append(out[:start], '{')
-		slices.SortFunc(ms, func(x, y member) int { return strings.Compare(x.name, y.name) })
-		for i, m := range ms {
-			if i > 0 {
-				out = append(out, ',')
-			}
-			out = appendString(out, m.name)
-			out = append(out, ':')
-			out = append(out, values[m.start-start:m.end-start]...)
-		}
-		return append(out, '}'), nil
-	case '[':
 		out = append(out, '[')
-		for i := 0; dec.PeekKind() != ']'; i++ {
+		for i := 0; c.dec.PeekKind() != ']'; i++ {
 			if i > 0 {
 				out = append(out, ',')
 			}
-			if out, err = canonicalTokens(dec, out, nil); err != nil {
+			var err error
+			if out, err = c.value(out, false); err != nil {
 				return out, err
 			}
 		}
-		if _, err := dec.ReadToken(); err != nil {
+		if _, err := c.dec.ReadToken(); err != nil {
 			return out, err
 		}
 		return append(out, ']'), nil
 	case '"':
-		return appendString(out, tok.String()), nil
+		raw, err := c.dec.ReadValue()
+		if err != nil {
+			return out, err
+		}
+		return appendQuoted(out, raw), nil
+	}
+	tok, err := c.dec.ReadToken()
+	if err != nil {
+		return out, err
+	}
+	switch tok.Kind() {
 	case '0':
 		return appendNumber(out, tok.String()), nil
 	case 't':
@@ -174,6 +159,61 @@ func canonicalTokens(dec *jsontext.Decoder, out []byte, top *topMembers) ([]byte
 		return append(out, "false"...), nil
 	}
 	return append(out, "null"...), nil
+}
+
+// object appends an object's canonical form: its members are written as
+// they come, then reordered by name.
+func (c *canonicalizer) object(out []byte, top bool) ([]byte, error) {
+	if _, err := c.dec.ReadToken(); err != nil {
+		return out, err
+	}
+	take := top && c.top != nil
+	if take {
+		c.top.object = true
+		take = len(c.top.names) > 0
+	}
+	base, namesBase, start := len(c.ms), len(c.names), len(out)
+	for c.dec.PeekKind() != '}' {
+		raw, err := c.dec.ReadValue()
+		if err != nil {
+			return out, err
+		}
+		from := len(c.names)
+		if c.names, err = appendUnquoted(c.names, raw); err != nil {
+			return out, err
+		}
+		m := member{name: [2]int{from, len(c.names)}, start: len(out)}
+		if take && c.dec.PeekKind() == '"' {
+			v, err := c.dec.ReadValue()
+			if err != nil {
+				return out, err
+			}
+			c.top.take(c.names[m.name[0]:m.name[1]], v)
+			out = appendQuoted(out, v)
+		} else if out, err = c.value(out, false); err != nil {
+			return out, err
+		}
+		m.end = len(out)
+		c.ms = append(c.ms, m)
+	}
+	if _, err := c.dec.ReadToken(); err != nil {
+		return out, err
+	}
+	ms := c.ms[base:]
+	name := func(m member) []byte { return c.names[m.name[0]:m.name[1]] }
+	slices.SortFunc(ms, func(x, y member) int { return bytes.Compare(name(x), name(y)) })
+	c.values = append(c.values[:0], out[start:]...)
+	out = append(out[:start], '{')
+	for i, m := range ms {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = appendStringBytes(out, name(m))
+		out = append(out, ':')
+		out = append(out, c.values[m.start-start:m.end-start]...)
+	}
+	c.ms, c.names = c.ms[:base], c.names[:namesBase]
+	return append(out, '}'), nil
 }
 
 // decodedCanonical writes body's canonical form from its decoded value,
@@ -305,6 +345,36 @@ func hugeExponent(n string) bool {
 
 func writeString(b *bytes.Buffer, s string) { b.Write(appendString(b.AvailableBuffer(), s)) }
 
+// appendQuoted appends the canonical form of a JSON string given as its
+// raw text: the text itself when it has no escape and nothing that
+// encoding/json escapes, which is most strings, else the string read and
+// written again.
+func appendQuoted(out, raw []byte) []byte {
+	if inner := raw[1 : len(raw)-1]; plainASCII(inner) {
+		return append(out, raw...)
+	}
+	s, _ := appendUnquoted(nil, raw) // the decoder has checked it
+	return appendString(out, string(s))
+}
+
+// appendUnquoted appends the string a raw JSON string spells.
+func appendUnquoted(dst, raw []byte) ([]byte, error) {
+	if inner := raw[1 : len(raw)-1]; bytes.IndexByte(inner, '\\') < 0 {
+		return append(dst, inner...), nil
+	}
+	return jsontext.AppendUnquote(dst, raw)
+}
+
+// appendStringBytes is appendString of a string held as bytes.
+func appendStringBytes(out, s []byte) []byte {
+	if plainASCII(s) {
+		out = append(out, '"')
+		out = append(out, s...)
+		return append(out, '"')
+	}
+	return appendString(out, string(s))
+}
+
 // appendString appends s as encoding/json writes it; a string of
 // printable ASCII that it would not escape is appended as it is.
 func appendString(out []byte, s string) []byte {
@@ -317,7 +387,7 @@ func appendString(out []byte, s string) []byte {
 	return append(out, enc...)
 }
 
-func plainASCII(s string) bool {
+func plainASCII[S ~string | ~[]byte](s S) bool {
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
 		case c < 0x20 || c > 0x7e, c == '"', c == '\\', c == '<', c == '>', c == '&':
