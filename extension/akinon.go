@@ -144,10 +144,15 @@ func (s *Server) call(c echo.Context, endpoint string, dst identified) (r provid
 	r = provider.Request{Merchant: &merchantOf(c).Merchant, Fingerprint: fp}
 	looked := false
 	if named != nil && named[0] != "" && named[1] != "" {
-		r.GUID, r.OrderID, looked = named[0], named[1], true
-		if done, err := s.replayed(c, r); done {
-			return r, true, err
+		r.GUID, r.OrderID = named[0], named[1]
+		reply, ok, err := s.svc.Replayed(c.Request().Context(), r)
+		if err == nil && ok {
+			s.tagged(c, r)
+			return r, true, s.reply(c, reply, nil)
 		}
+		// A store that failed is asked again once the body has decoded:
+		// a body that does not decode is a 400 whatever the store does.
+		looked = err == nil
 	}
 	if err := decodeJSON(body, dst); err != nil {
 		return r, true, err
