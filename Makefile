@@ -53,8 +53,9 @@ bench-load:
 ## bench-jobs: the background work on a real redis-server, seeded through the store's scripts:
 ## the expiry and pending jobs and the reconciler (items/s, one replica; BENCH_JOBS_N, 5000), the
 ## webhook senders of three replicas draining BENCH_WEBHOOK_EVENTS (100000) due events to a local
-## receiver (events/s, duplicates); each BENCH_JOBS_COUNT (3) times, the medians (duplicates: the
-## sum); see docs/benchmarks.md. Not part of test.
+## receiver (events/s, duplicates); with each, the CPU per item of this process and of the
+## redis-server; each BENCH_JOBS_COUNT (3) times, the medians (duplicates: the sum); see
+## docs/benchmarks.md. Not part of test.
 bench-jobs:
 	@$(GO) test -run '^$$' -bench . -benchtime 1x -count $${BENCH_JOBS_COUNT:-3} -timeout 60m ./cmd/benchjobs | awk '\
 	  { print } \
@@ -65,12 +66,12 @@ bench-jobs:
 	    for (i=1; i<=m; i++) a[i]=v[name, unit, i]+0; \
 	    for (i=2; i<=m; i++) { x=a[i]; for (j=i-1; j>=1 && a[j]>x; j--) a[j+1]=a[j]; a[j+1]=x } \
 	    return m%2 ? a[(m+1)/2] : (a[m/2]+a[m/2+1])/2 } \
-	  END { printf "\nmedians of %d runs each\n%-14s %12s %12s %s\n", runs[order[1]], "job", "items/s", "duplicates", "target"; \
+	  END { printf "\nmedians of %d runs each\n%-14s %12s %12s %12s %12s %s\n", runs[order[1]], "job", "items/s", "gw-µs/item", "redis-µs/item", "duplicates", "target"; \
 	    t["ExpiryJob"]=">= 5,000 items/s"; t["PendingJob"]=">= 5,000 items/s"; t["Reconciler"]=">= 2,000 items/s"; \
 	    t["WebhookDrain"]=">= 3,000 events/s, 0 duplicates"; \
 	    for (i=1; i<=n; i++) { k=order[i]; d="-"; \
 	      if ((k, "duplicates", 1) in v) { d=0; for (j=1; j<=runs[k]; j++) d+=v[k, "duplicates", j] } \
-	      printf "%-14s %12.0f %12s %s\n", k, median(k, "items/s"), d, t[k] } }'; \
+	      printf "%-14s %12.0f %12.0f %12.0f %12s %s\n", k, median(k, "items/s"), median(k, "gw-µs/item"), median(k, "redis-µs/item"), d, t[k] } }'; \
 	  exit $${PIPESTATUS[0]}
 
 .PHONY: test-embedded e2e e2e-browser test-abuse

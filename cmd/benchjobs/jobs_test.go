@@ -28,7 +28,7 @@ func BenchmarkExpiryJob(b *testing.B) {
 		r.svc.SetClock(func() time.Time { return time.Now().Add(-2 * provider.DefaultConfig().SessionTTL) })
 		r.startSessions(b, fmt.Sprintf("exp%d", i), n)
 		r.svc.SetClock(time.Now)
-		timeJob(b, n, func() (int, error) {
+		r.timeJob(b, n, func() (int, error) {
 			rep, err := r.svc.RunJobsOnce(context.Background())
 			return rep.Expired, err
 		})
@@ -59,7 +59,7 @@ func BenchmarkPendingJob(b *testing.B) {
 			return nil
 		})
 		time.Sleep(10 * time.Millisecond) // the bank's PendingDelay is 1 ms: every outcome is ready
-		timeJob(b, n, func() (int, error) {
+		r.timeJob(b, n, func() (int, error) {
 			rep, err := r.svc.RunJobsOnce(ctx)
 			return rep.Resolved, err
 		})
@@ -106,7 +106,7 @@ func BenchmarkReconciler(b *testing.B) {
 			return nil
 		})
 		var settled, notReceived atomic.Int64
-		timeJob(b, n, func() (int, error) {
+		r.timeJob(b, n, func() (int, error) {
 			rep, err := r.svc.ReconcileOnce(ctx)
 			settled.Add(int64(rep.Settled))
 			notReceived.Add(int64(rep.NotReceived))
@@ -120,10 +120,14 @@ func BenchmarkReconciler(b *testing.B) {
 }
 
 // timeJob times one replica's passes of a job until all n items are done
-// and reports the rate, so every job's figure is measured the same way.
-func timeJob(b *testing.B, n int, pass func() (int, error)) {
+// and reports the rate and the CPU per item, so every job's figures are
+// measured the same way.
+func (r *rig) timeJob(b *testing.B, n int, pass func() (int, error)) {
 	b.Helper()
+	self, server := r.cpu(b)
 	b.StartTimer()
 	took := drain(b, n, 1, 10*time.Minute, pass)
+	b.StopTimer()
 	b.ReportMetric(float64(n)/took.Seconds(), "items/s")
+	r.reportCPU(b, n, self, server)
 }

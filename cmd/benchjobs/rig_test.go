@@ -5,10 +5,14 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 	"github.com/akinon-gateway/gateway/extension/webhook"
@@ -23,6 +27,7 @@ func TestMain(m *testing.M) { redistest.Main(m) }
 // rig is the gateway's background side on a redis-server of its own: the
 // store, the sandbox bank keeping its books there too, and the service.
 type rig struct {
+	rdb   *redis.Client
 	store *redisstore.Store
 	bank  *sandbox.Processor
 	svc   *provider.Service
@@ -32,13 +37,47 @@ type rig struct {
 func mustRig(b *testing.B, hooks *merchants) *rig {
 	b.Helper()
 	rs := redistest.Start(b, redistest.Args("--maxmemory-policy", "noeviction"))
-	st := redisstore.New(rs.Client(b), "gw", 1)
-	bank := sandbox.New(rs.Client(b), sandbox.Options{Prefix: "sbx", PendingDelay: time.Millisecond})
+	rdb := rs.Client(b)
+	st := redisstore.New(rdb, "gw", 1)
+	bank := sandbox.New(rdb, sandbox.Options{Prefix: "sbx", PendingDelay: time.Millisecond})
 	svc := gatewaytest.Service(st, bank, provider.DefaultConfig())
 	// Events on, as the gateway runs: each expiry or resolution writes its
 	// webhook into the outbox in the same script.
 	svc.SetEvents(webhook.NewEncoder(hooks, []time.Duration{0}))
-	return &rig{store: st, bank: bank, svc: svc, merch: &provider.Merchant{ID: "m1", InstallmentRates: provider.DefaultInstallmentRates()}}
+	return &rig{rdb: rdb, store: st, bank: bank, svc: svc, merch: &provider.Merchant{ID: "m1", InstallmentRates: provider.DefaultInstallmentRates()}}
+}
+
+// cpu is the CPU time this process (the gateway's side) and the rig's
+// redis-server have used so far.
+func (r *rig) cpu(b *testing.B) (self, server time.Duration) {
+	b.Helper()
+	var u syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &u); err != nil {
+		b.Fatal(err)
+	}
+	info, err := r.rdb.Info(context.Background(), "cpu").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var secs float64
+	for line := range strings.Lines(info) {
+		name, v, _ := strings.Cut(strings.TrimSpace(line), ":")
+		if name == "used_cpu_sys" || name == "used_cpu_user" {
+			f, _ := strconv.ParseFloat(v, 64)
+			secs += f
+		}
+	}
+	return time.Duration(u.Utime.Nano() + u.Stime.Nano()), time.Duration(secs * float64(time.Second))
+}
+
+// reportCPU reports the CPU both sides spent per item since the
+// readings self0 and server0, in µs: a figure the machine's other
+// tenants move less than items/s.
+func (r *rig) reportCPU(b *testing.B, n int, self0, server0 time.Duration) {
+	b.Helper()
+	self, server := r.cpu(b)
+	b.ReportMetric(float64((self-self0).Microseconds())/float64(n), "gw-µs/item")
+	b.ReportMetric(float64((server-server0).Microseconds())/float64(n), "redis-µs/item")
 }
 
 // items is how many items a benchmark seeds: BENCH_JOBS_N, or def.

@@ -81,6 +81,7 @@ func BenchmarkWebhookDrain(b *testing.B) {
 		log := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(io.Discard), zap.InfoLevel))
 		ctx, cancel := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
+		self, server := r.cpu(b)
 		b.StartTimer()
 		start := time.Now()
 		for k := range 3 {
@@ -98,6 +99,7 @@ func BenchmarkWebhookDrain(b *testing.B) {
 		}
 		took := time.Since(start)
 		b.StopTimer()
+		r.reportCPU(b, n, self, server)
 		cancel()
 		wg.Wait()
 		srv.Close()
