@@ -63,24 +63,44 @@ func passes(ctx context.Context, interval time.Duration, pass func() (more bool)
 // RunJobsOnce does one pass over both schedules.
 func (s *Service) RunJobsOnce(ctx context.Context) (JobReport, error) {
 	var rep JobReport
-	err1 := s.resolvePending(ctx, &rep)
-	err2 := s.expireUnpaid(ctx, &rep)
+	err1 := s.pass(ctx, SchedulePending, &rep, &rep.Resolved, s.resolveOne)
+	err2 := s.pass(ctx, ScheduleExpiry, &rep, &rep.Expired, s.expireOne)
 	return rep, errors.Join(err1, err2)
 }
 
-func (s *Service) resolvePending(ctx context.Context, rep *JobReport) error {
+// entryWork decides what becomes of one claimed entry of a schedule.
+type entryWork func(ctx context.Context, d Due, sess *Session, err error, now time.Time, w *worked) error
+
+// pass claims a batch of a schedule's due entries and works on them, at
+// most batchWorkers at a time; the changes the work renders are applied
+// as they come, and applied counts those the store applied.
+func (s *Service) pass(ctx context.Context, sched Schedule, rep *JobReport, applied *int, work entryWork) error {
 	now := s.now()
-	due, err := s.store.ClaimDue(ctx, SchedulePending, now, s.cfg.Lease, jobBatch)
+	due, err := s.store.ClaimDue(ctx, sched, now, s.cfg.Lease, jobBatch)
 	if err != nil {
 		return storeError(err)
 	}
+	if len(due) == 0 {
+		return nil
+	}
 	rep.More = rep.More || full(len(due), jobBatch)
-	return eachClaimed(s.claimedOrders(ctx, due), func(c claimed, r *JobReport) error {
-		return s.resolveOne(ctx, c.Due, c.sess, c.err, now, r)
-	}, rep.add)
+	changes := s.changes(ctx)
+	err = eachClaimed(s.claimedOrders(ctx, due), func(c claimed, w *worked) error {
+		return work(ctx, c.Due, c.sess, c.err, now, w)
+	}, func(w worked) { rep.add(w.JobReport); changes.add(w.changes) })
+	n, err2 := changes.wait()
+	*applied += n
+	return errors.Join(err, err2)
 }
 
-func (s *Service) resolveOne(ctx context.Context, d Due, sess *Session, err error, now time.Time, rep *JobReport) error {
+// worked is what the work on one claimed entry gives its pass: its
+// counts, and the change it rendered for the pass to apply with others.
+type worked struct {
+	JobReport
+	changes []Transition
+}
+
+func (s *Service) resolveOne(ctx context.Context, d Due, sess *Session, err error, now time.Time, w *worked) error {
 	if err != nil || sess.ID != d.SessionID || sess.Phase != PhasePending {
 		return s.drop(ctx, SchedulePending, d, err)
 	}
@@ -94,7 +114,7 @@ func (s *Service) resolveOne(ctx context.Context, d Due, sess *Session, err erro
 		return errors.Join(err, s.store.Reschedule(ctx, SchedulePending, d, now.Add(s.cfg.Lease)))
 	}
 	if res.Outcome == Pending {
-		rep.Waiting++
+		w.Waiting++
 		at := res.ResolveAt
 		if !at.After(now) {
 			at = now.Add(s.cfg.Backoff * 10)
@@ -110,26 +130,10 @@ func (s *Service) resolveOne(ctx context.Context, d Due, sess *Session, err erro
 	default:
 		tr.Phase, tr.Rejection = PhaseRejected, SubProcessingError
 	}
-	applied, err := s.transition(ctx, sess, tr, CausePendingResolved)
-	if applied {
-		rep.Resolved++
-	}
-	return err
+	return s.prepare(sess, tr, CausePendingResolved, w)
 }
 
-func (s *Service) expireUnpaid(ctx context.Context, rep *JobReport) error {
-	now := s.now()
-	due, err := s.store.ClaimDue(ctx, ScheduleExpiry, now, s.cfg.Lease, jobBatch)
-	if err != nil {
-		return storeError(err)
-	}
-	rep.More = rep.More || full(len(due), jobBatch)
-	return eachClaimed(s.claimedOrders(ctx, due), func(c claimed, r *JobReport) error {
-		return s.expireOne(ctx, c.Due, c.sess, c.err, now, r)
-	}, rep.add)
-}
-
-func (s *Service) expireOne(ctx context.Context, d Due, sess *Session, err error, now time.Time, rep *JobReport) error {
+func (s *Service) expireOne(ctx context.Context, d Due, sess *Session, err error, now time.Time, w *worked) error {
 	if err == nil && sess.ID == d.SessionID && sess.Phase == PhasePaying {
 		// At the processor: the payment may yet come back asking for
 		// a 3-D Secure code, which must still expire. Look again once
@@ -145,11 +149,7 @@ func (s *Service) expireOne(ctx context.Context, d Due, sess *Session, err error
 	}
 	tr := Transition{Schedule: ScheduleExpiry, Due: d, From: []Phase{PhaseWaiting, PhaseThreeDS}, Expired: true,
 		Now: now, Phase: PhaseExpired, Detail: expiredUnpaid, SubSteps: sess.PaySubSteps}
-	applied, err := s.transition(ctx, sess, tr, CauseExpired)
-	if applied {
-		rep.Expired++
-	}
-	return err
+	return s.prepare(sess, tr, CauseExpired, w)
 }
 
 // claimed is a schedule entry with its order's session as read when the
@@ -182,23 +182,20 @@ func (s *Service) claimedOrders(ctx context.Context, due []Due) []claimed {
 	return out
 }
 
-// transition renders what the change makes of the session (its START
-// step, its event) and asks the store to apply all of it at once; it
-// reports whether the store did (not when the session had moved on).
-func (s *Service) transition(ctx context.Context, sess *Session, tr Transition, cause string) (bool, error) {
+// prepare completes a change with what it makes of the session (its
+// START step, its event), rendered by the entry's worker so that the
+// pass only sends it.
+func (s *Service) prepare(sess *Session, tr Transition, cause string, w *worked) error {
 	after := *sess
 	after.Phase, after.Rejection, after.Detail, after.PaySubSteps = tr.Phase, tr.Rejection, tr.Detail, tr.SubSteps
 	tr.StartStep = MarshalStep(after.StartStep())
 	ev, err := s.event(&after, cause, tr.Now)
 	if err != nil {
-		return false, Wrap(CodeInternal, "event", err)
+		return Wrap(CodeInternal, "event", err)
 	}
 	tr.Event = ev
-	applied, err := s.store.Transition(context.WithoutCancel(ctx), tr)
-	if err != nil {
-		return false, storeError(err)
-	}
-	return applied, nil
+	w.changes = append(w.changes, tr)
+	return nil
 }
 
 // drop forgets a schedule entry whose session moved on; a read error is

@@ -74,12 +74,13 @@ type Store interface {
 	// operation, its action.
 	Doubts(ctx context.Context) ([]Doubt, error)
 
-	// Transition applies a change nobody asked for (a pending payment
-	// resolved, a session expired) with its event, if the session is
-	// still the one and in a phase the change starts from, and drops the
-	// schedule entry that led to it. It reports whether the change was
-	// applied.
-	Transition(ctx context.Context, in Transition) (bool, error)
+	// Transitions applies changes nobody asked for (a pending payment
+	// resolved, a session expired), each with its event, if its session
+	// is still the one and in a phase the change starts from, and drops
+	// the schedule entry that led to it; each is atomic on its own, and
+	// all are sent in one round trip. It reports, for each, whether the
+	// change was applied and its error.
+	Transitions(ctx context.Context, ins []Transition) (applied []bool, errs []error)
 }
 
 // Schedule names a set of sessions waiting for a time.

@@ -272,8 +272,9 @@ func TestBeginShips(t *testing.T) {
 
 // TestAJobPassReadsItsOrdersAtOnce: a pass of the expiry job claims its
 // entries (one round trip per shard and schedule), reads their orders in
-// one pipeline and then takes one round trip per entry, its transition;
-// not one more per entry to read it.
+// one pipeline and then writes their transitions, several to a round trip
+// when they come together and never more than one each; not one more per
+// entry to read it.
 func TestAJobPassReadsItsOrdersAtOnce(t *testing.T) {
 	for _, shards := range []int{1, 4} {
 		t.Run(fmt.Sprintf("%d shards", shards), func(t *testing.T) {
@@ -309,9 +310,8 @@ func TestAJobPassReadsItsOrdersAtOnce(t *testing.T) {
 			}
 			pass(0)
 			got := pass(1)
-			want := int64(2*shards + 1 + sessions)
-			if got != want {
-				t.Errorf("the pass took %d round trips, want %d", got, want)
+			if most := int64(2*shards + 1 + sessions); got > most || got < most-sessions+1 {
+				t.Errorf("the pass took %d round trips, want %d to %d", got, most-sessions+1, most)
 			}
 		})
 	}

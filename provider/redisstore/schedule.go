@@ -111,8 +111,46 @@ func (s *Store) Unschedule(ctx context.Context, sched provider.Schedule, d provi
 	return translate("unschedule", s.rdb.ZRem(ctx, schedule(k.tag, sched), member(d)).Err())
 }
 
-// Transition implements provider.Store.
-func (s *Store) Transition(ctx context.Context, in provider.Transition) (bool, error) {
+// Transitions implements provider.Store: one pipeline, which a cluster
+// client splits by shard. A server that does not know the script yet
+// (NOSCRIPT: it restarted or was promoted) refused those calls without
+// acting, so they are sent again whole in a second one.
+func (s *Store) Transitions(ctx context.Context, ins []provider.Transition) ([]bool, []error) {
+	keys, args := make([][]string, len(ins)), make([][]any, len(ins))
+	for i, in := range ins {
+		keys[i], args[i] = s.transitionCall(in)
+	}
+	cmds := make([]*redis.Cmd, len(ins))
+	_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i := range ins {
+			cmds[i] = transitionScript.EvalSha(ctx, p, keys[i], args[i]...)
+		}
+		return nil
+	})
+	var unknown []int
+	for i, c := range cmds {
+		if err := c.Err(); err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
+			unknown = append(unknown, i)
+		}
+	}
+	if len(unknown) > 0 {
+		_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, i := range unknown {
+				cmds[i] = transitionScript.Eval(ctx, p, keys[i], args[i]...)
+			}
+			return nil
+		})
+	}
+	applied, errs := make([]bool, len(ins)), make([]error, len(ins))
+	for i, c := range cmds {
+		v, err := c.Text()
+		applied[i], errs[i] = v == "ok", translate("transition", err)
+	}
+	return applied, errs
+}
+
+// transitionCall is one transition's keys and arguments (transition.lua).
+func (s *Store) transitionCall(in provider.Transition) ([]string, []any) {
 	k := s.order(in.Due.Merchant, in.Due.OrderID)
 	from := make([]string, len(in.From))
 	for i, p := range in.From {
@@ -124,11 +162,7 @@ func (s *Store) Transition(ctx context.Context, in provider.Transition) (bool, e
 		Step: in.StartStep, Event: ev, Now: in.Now.UnixMilli(), Retention: s.retentionMS(),
 		Fields: []string{"phase", string(in.Phase), "rejection", string(in.Rejection), "detail", in.Detail, "paySubSteps", string(subs)}}
 	keys := []string{k.session, k.history, schedule(k.tag, in.Schedule), outboxDue(k.tag), eventKey(k.tag, ev.ID), k.events}
-	v, err := transitionScript.Run(ctx, s.rdb, keys, eventful(named(args), args.Step, args.Event, args.Fields)...).Text()
-	if err != nil {
-		return false, translate("transition", err)
-	}
-	return v == "ok", nil
+	return keys, eventful(named(args), args.Step, args.Event, args.Fields)
 }
 
 func zmember(at time.Time, m string) redis.Z {

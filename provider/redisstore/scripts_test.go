@@ -567,18 +567,60 @@ func TestTransitionCases(t *testing.T) {
 				r.rdb.ZAdd(ctx, sched, zAt(caseNow, member))
 				ch := c.change
 				ch.Due, ch.Now, ch.StartStep = provider.Due{Merchant: merchant, OrderID: order, SessionID: sid}, caseNow, "{}"
-				applied, err := r.store.Transition(ctx, ch)
-				if err != nil {
-					t.Fatal(err)
+				applied, errs := r.store.Transitions(ctx, []provider.Transition{ch})
+				if errs[0] != nil {
+					t.Fatal(errs[0])
 				}
-				if applied != (c.writes != "") {
-					t.Errorf("applied = %v, yet it wrote %q", applied, c.writes)
+				if applied[0] != (c.writes != "") {
+					t.Errorf("applied = %v, yet it wrote %q", applied[0], c.writes)
 				}
 			})
 			if r.rdb.ZScore(ctx, sched, member).Err() == nil {
 				t.Error("the schedule entry is still there")
 			}
 		})
+	}
+}
+
+// TestTransitionsInOneCall applies every transition case in one call, as
+// a job's pass does, on a server that has forgotten the script (as after
+// a restart): each case ends as it does on its own.
+func TestTransitionsInOneCall(t *testing.T) {
+	rdb := redistest.Start(t).Client(t)
+	r := &raw{rdb: rdb, prefix: "gw", store: redisstore.New(rdb, "gw", 1)}
+	ctx := context.Background()
+	changes := make([]provider.Transition, len(transitionCases))
+	before := make([]map[string]string, len(transitionCases))
+	for i, c := range transitionCases {
+		merchant, order := caseOrder(i)
+		var sid string
+		before[i], sid = r.put(t, merchant, order, c.sess)
+		if c.otherSession {
+			sid = "another-session"
+		}
+		changes[i] = c.change
+		changes[i].Due, changes[i].Now, changes[i].StartStep = provider.Due{Merchant: merchant, OrderID: order, SessionID: sid}, caseNow, "{}"
+		r.rdb.ZAdd(ctx, r.prefix+":{0}:sched:"+string(c.change.Schedule), zAt(caseNow, merchant+"\n"+order+"\n"+sid))
+	}
+	if err := rdb.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	applied, errs := r.store.Transitions(ctx, changes)
+	for i, c := range transitionCases {
+		merchant, order := caseOrder(i)
+		if errs[i] != nil {
+			t.Errorf("%s: %v", c.name, errs[i])
+			continue
+		}
+		w := writes(before[i], r.hash(t, merchant, order))
+		if w != c.writes || applied[i] != (c.writes != "") {
+			t.Errorf("%s: applied = %v and wrote %q, want %q", c.name, applied[i], w, c.writes)
+		}
+	}
+	for _, sched := range []provider.Schedule{provider.SchedulePending, provider.ScheduleExpiry} {
+		if n := r.rdb.ZCard(ctx, r.prefix+":{0}:sched:"+string(sched)).Val(); n != 0 {
+			t.Errorf("%d entries are still in the %s schedule", n, sched)
+		}
 	}
 }
 

@@ -1,0 +1,107 @@
+package provider
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// changes applies a pass's transitions while its workers are still at
+// work on the rest: whenever the store is free, everything rendered since
+// its last round trip goes in the next one. Writing runs beside the
+// processor's calls, as it did when each worker wrote its own, and a
+// round trip carries as many changes as came in meanwhile.
+type changes struct {
+	s    *Service
+	ctx  context.Context
+	wake chan struct{}
+	done chan struct{}
+
+	mu      sync.Mutex
+	queued  []Transition
+	closed  bool
+	applied int     // written by run alone, read after done
+	errs    []error // likewise
+}
+
+func (s *Service) changes(ctx context.Context) *changes {
+	c := &changes{s: s, ctx: context.WithoutCancel(ctx), wake: make(chan struct{}, 1), done: make(chan struct{})}
+	go c.run()
+	return c
+}
+
+// add queues a worker's changes.
+func (c *changes) add(trs []Transition) {
+	if len(trs) == 0 {
+		return
+	}
+	c.mu.Lock()
+	c.queued = append(c.queued, trs...)
+	c.mu.Unlock()
+	c.signal()
+}
+
+// wait applies what is still queued and reports how many changes the
+// store applied (not those whose session had moved on) and their errors.
+func (c *changes) wait() (int, error) {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.signal()
+	<-c.done
+	return c.applied, errors.Join(c.errs...)
+}
+
+func (c *changes) signal() {
+	select {
+	case c.wake <- struct{}{}:
+	default: // a wake-up is pending already
+	}
+}
+
+func (c *changes) run() {
+	defer close(c.done)
+	for range c.wake {
+		for {
+			c.mu.Lock()
+			take, last := c.queued, c.closed
+			c.queued = nil
+			c.mu.Unlock()
+			if len(take) == 0 {
+				if last {
+					return
+				}
+				break
+			}
+			n, err := c.s.apply(c.ctx, take)
+			c.applied += n
+			if err != nil {
+				c.errs = append(c.errs, err)
+			}
+		}
+	}
+}
+
+// apply asks the store to apply changes in one round trip and counts
+// those it applied. A change that failed stays claimed and is looked at
+// again after its lease, as when the process dies before applying it.
+func (s *Service) apply(ctx context.Context, changes []Transition) (int, error) {
+	applied, errs := s.store.Transitions(ctx, changes)
+	n, failed := 0, 0
+	var first error
+	for i := range changes {
+		switch {
+		case errs[i] != nil:
+			failed++
+			first = cmp.Or(first, errs[i])
+		case applied[i]:
+			n++
+		}
+	}
+	if first != nil {
+		return n, storeError(fmt.Errorf("%d of %d changes: %w", failed, len(changes), first))
+	}
+	return n, nil
+}
