@@ -9,10 +9,10 @@ import (
 )
 
 // changes applies a pass's transitions while its workers are still at
-// work on the rest: whenever the store is free, everything rendered since
-// its last round trip goes in the next one. Writing runs beside the
-// processor's calls, as it did when each worker wrote its own, and a
-// round trip carries as many changes as came in meanwhile.
+// work on the rest: whenever the store is free and changeBatch changes
+// are waiting, all that are waiting go in one round trip, and what is
+// left when the workers are done goes in the last. Writing runs beside
+// the processor's calls, as it did when each worker wrote its own.
 type changes struct {
 	s    *Service
 	ctx  context.Context
@@ -25,6 +25,12 @@ type changes struct {
 	applied int     // written by run alone, read after done
 	errs    []error // likewise
 }
+
+// changeBatch is the fewest changes a round trip waits for while the
+// pass's workers are still at work. Their processor calls end one by
+// one, so without it most round trips would carry a single change; a
+// change waits at most until its pass ends.
+const changeBatch = batchWorkers / 2
 
 func (s *Service) changes(ctx context.Context) *changes {
 	c := &changes{s: s, ctx: context.WithoutCancel(ctx), wake: make(chan struct{}, 1), done: make(chan struct{})}
@@ -66,8 +72,11 @@ func (c *changes) run() {
 	for range c.wake {
 		for {
 			c.mu.Lock()
-			take, last := c.queued, c.closed
-			c.queued = nil
+			last := c.closed
+			var take []Transition
+			if last || len(c.queued) >= changeBatch {
+				take, c.queued = c.queued, nil
+			}
 			c.mu.Unlock()
 			if len(take) == 0 {
 				if last {
