@@ -6,13 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // changes applies a pass's transitions while its workers are still at
-// work on the rest: whenever the store is free and changeBatch changes
-// are waiting, all that are waiting go in one round trip, and what is
-// left when the workers are done goes in the last. Writing runs beside
-// the processor's calls, as it did when each worker wrote its own.
+// work on the rest: once changeBatch changes are waiting, or the oldest
+// has waited changeWait, all that are waiting go in one round trip, and
+// what is left when the workers are done goes in the last. Writing runs
+// beside the processor's calls, as it did when each worker wrote its
+// own, and a processor slow to answer for one entry holds no other's
+// change back.
 type changes struct {
 	s    *Service
 	ctx  context.Context
@@ -21,16 +24,19 @@ type changes struct {
 
 	mu      sync.Mutex
 	queued  []Transition
+	since   time.Time // when the oldest queued change came
 	closed  bool
 	applied int     // written by run alone, read after done
 	errs    []error // likewise
 }
 
-// changeBatch is the fewest changes a round trip waits for while the
-// pass's workers are still at work. Their processor calls end one by
-// one, so without it most round trips would carry a single change; a
-// change waits at most until its pass ends.
-const changeBatch = batchWorkers / 2
+// A PENDING payment's change comes after its own processor call, and the
+// calls end one by one: without a batch to wait for, most round trips
+// would carry a single change.
+const (
+	changeBatch = batchWorkers / 2
+	changeWait  = 2 * time.Millisecond
+)
 
 func (s *Service) changes(ctx context.Context) *changes {
 	c := &changes{s: s, ctx: context.WithoutCancel(ctx), wake: make(chan struct{}, 1), done: make(chan struct{})}
@@ -44,6 +50,9 @@ func (c *changes) add(trs []Transition) {
 		return
 	}
 	c.mu.Lock()
+	if len(c.queued) == 0 {
+		c.since = time.Now()
+	}
 	c.queued = append(c.queued, trs...)
 	c.mu.Unlock()
 	c.signal()
@@ -69,26 +78,32 @@ func (c *changes) signal() {
 
 func (c *changes) run() {
 	defer close(c.done)
-	for range c.wake {
-		for {
-			c.mu.Lock()
-			last := c.closed
-			var take []Transition
-			if last || len(c.queued) >= changeBatch {
-				take, c.queued = c.queued, nil
-			}
-			c.mu.Unlock()
-			if len(take) == 0 {
-				if last {
-					return
-				}
-				break
-			}
-			n, err := c.s.apply(c.ctx, take)
-			c.applied += n
+	for {
+		c.mu.Lock()
+		n, last, due := len(c.queued), c.closed, c.since.Add(changeWait)
+		var take []Transition
+		if n > 0 && (last || n >= changeBatch || !time.Now().Before(due)) {
+			take, c.queued = c.queued, nil
+		}
+		c.mu.Unlock()
+		switch {
+		case len(take) > 0:
+			applied, err := c.s.apply(c.ctx, take)
+			c.applied += applied
 			if err != nil {
 				c.errs = append(c.errs, err)
 			}
+		case last:
+			return
+		case n > 0:
+			t := time.NewTimer(time.Until(due))
+			select {
+			case <-c.wake:
+			case <-t.C:
+			}
+			t.Stop()
+		default:
+			<-c.wake
 		}
 	}
 }
