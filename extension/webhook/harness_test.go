@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -44,6 +46,7 @@ type delivery struct {
 // adds headers to it.
 type receiver struct {
 	*httptest.Server
+	opened  atomic.Int64 // connections the senders opened to it
 	mu      sync.Mutex
 	got     []delivery
 	answer  func(n int, d delivery) int // n: deliveries of this event so far, from 1
@@ -53,7 +56,7 @@ type receiver struct {
 func mustReceiver(tb testing.TB, answer func(n int, d delivery) int) *receiver {
 	tb.Helper()
 	r := &receiver{answer: answer}
-	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	r.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, _ := io.ReadAll(req.Body)
 		d := delivery{at: time.Now(), headerID: req.Header.Get(hashing.HeaderWebhookID), body: body, agent: req.UserAgent()}
 		var b webhook.Body
@@ -80,6 +83,12 @@ func mustReceiver(tb testing.TB, answer func(n int, d delivery) int) *receiver {
 		}
 		w.WriteHeader(answer(n, d))
 	}))
+	r.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			r.opened.Add(1)
+		}
+	}
+	r.Start()
 	tb.Cleanup(r.Close)
 	return r
 }

@@ -73,8 +73,12 @@ func NewSender(outbox provider.Outbox, ms Merchants, client *http.Client, cfg Co
 	if client == nil {
 		client = &http.Client{}
 	}
+	if cfg.Workers < 1 {
+		cfg.Workers = 1
+	}
 	c := *client
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	pooled(&c, cfg.Workers)
 	client = &c
 	if !cfg.AllowPrivate {
 		client = guardedClient(client)
@@ -82,10 +86,22 @@ func NewSender(outbox provider.Outbox, ms Merchants, client *http.Client, cfg Co
 	if log == nil {
 		log = zap.NewNop()
 	}
-	if cfg.Workers < 1 {
-		cfg.Workers = 1
-	}
 	return &Sender{outbox: outbox, merchants: ms, client: client, cfg: cfg, log: log, now: time.Now}
+}
+
+// pooled lets the client keep a connection to a receiver for each
+// attempt in flight. Go's default transport keeps two idle connections a
+// host, so with more workers most deliveries to a merchant's one
+// receiver dialled anew, and over HTTPS shook hands anew.
+func pooled(c *http.Client, workers int) {
+	t := ownTransport(c)
+	if t == nil {
+		return
+	}
+	t.MaxIdleConnsPerHost = max(t.MaxIdleConnsPerHost, workers)
+	if t.MaxIdleConns != 0 { // 0: no limit
+		t.MaxIdleConns = max(t.MaxIdleConns, workers)
+	}
 }
 
 // Run delivers until ctx ends. Then it stops claiming, lets the attempts

@@ -2,6 +2,7 @@ package webhook_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -166,6 +167,28 @@ func TestTwoSendersNeverSendOneAttemptTwice(t *testing.T) {
 	}
 	if len(seen) != events {
 		t.Fatalf("%d distinct events delivered, want %d", len(seen), events)
+	}
+}
+
+// TestDeliveriesReuseTheirConnections: a sender keeps a connection to the
+// receiver for each attempt it has in flight, so a backlog does not cost
+// a new connection (over HTTPS, a new handshake) per delivery. Go's
+// default transport keeps two idle connections a host.
+func TestDeliveriesReuseTheirConnections(t *testing.T) {
+	rcv := mustReceiver(t, func(int, delivery) int { return http.StatusOK })
+	w := mustWorld(t, redistest.Shared(t), rcv.URL, ms(0, 50))
+	const events = 200
+	for i := range events {
+		w.mustPaidOrder(t, fmt.Sprintf("o-conn-%d", i), sandbox.CardApproved)
+	}
+	s := w.sender("r1", 5*time.Second) // 8 workers
+	runSender(t, s)
+	redistest.Eventually(t, 10*time.Second, "every event recorded as delivered", func() bool {
+		st, err := w.store.OutboxStats(context.Background(), time.Now())
+		return err == nil && st.Depth == 0 && len(rcv.deliveries()) >= events
+	})
+	if n := rcv.opened.Load(); n > 16 {
+		t.Errorf("%d deliveries opened %d connections, want about one per worker (8, and a spare each for a dial that lost its race to a freed one)", events, n)
 	}
 }
 

@@ -85,14 +85,10 @@ func CheckTarget(ctx context.Context, raw string) error {
 // goes to an address PrivateAddress refuses.
 func guardedClient(base *http.Client) *http.Client {
 	c := *base
-	t, ok := http.DefaultTransport.(*http.Transport)
-	if base.Transport != nil {
-		t, ok = base.Transport.(*http.Transport)
-	}
-	if !ok {
+	t := ownTransport(&c)
+	if t == nil {
 		return &c
 	}
-	t = t.Clone()
 	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second,
 		Control: func(_, address string, _ syscall.RawConn) error {
 			host, _, err := net.SplitHostPort(address)
@@ -105,6 +101,21 @@ func guardedClient(base *http.Client) *http.Client {
 			return nil
 		}}
 	t.DialContext = d.DialContext
-	c.Transport = t
 	return &c
+}
+
+// ownTransport gives c a copy of its transport (Go's default when it has
+// none) for the sender to set, and returns it; nil when the transport is
+// not an *http.Transport, which is then left as it is.
+func ownTransport(c *http.Client) *http.Transport {
+	t, ok := http.DefaultTransport.(*http.Transport)
+	if c.Transport != nil {
+		t, ok = c.Transport.(*http.Transport)
+	}
+	if !ok {
+		return nil
+	}
+	t = t.Clone()
+	c.Transport = t
+	return t
 }
