@@ -49,7 +49,9 @@ func TestRefusalsAreLoggedSampled(t *testing.T) {
 	// refusal) is sampled: 5 a second, then one in 100. A slow run (the
 	// race detector) spans more seconds, so the bound follows the clock.
 	seconds := int(time.Since(start).Seconds()) + 1
-	if most := 2 * (5*seconds + flood/100 + 1); lines > most || lines >= flood/2 {
+	// (A fixed bound of half the flood failed a run slowed to 12 calls a
+	// second by a busy machine: 200 lines, within the clock's 258.)
+	if most := 2 * (5*seconds + flood/100 + 1); lines > most || lines == 0 {
 		t.Fatalf("%d wrong passwords in %d s wrote %d log lines, want at most %d", flood, seconds, lines, most)
 	}
 	t.Logf("%d wrong passwords wrote %d log lines", flood, lines)
