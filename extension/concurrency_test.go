@@ -178,32 +178,3 @@ func TestConcurrentRefunds(t *testing.T) {
 		t.Fatalf("%d refund steps, %d processor refunds; want 5 and 5", refunds, g.bank.Calls("Refund"))
 	}
 }
-
-// TestOneHistoryGuidTwentyTimes: twenty sends of one history call at once
-// all answer 200 with the same body, the one stored first; a history read
-// claims nothing, so none of them waits for another or is told to retry.
-// A purchase in between does not change what the guid answers.
-func TestOneHistoryGuidTwentyTimes(t *testing.T) {
-	g := mustGateway(t)
-	g.mustOrderIn(t, "o-twenty", "paid")
-	call := body(opBody("o-twenty", "g-twenty-history"))
-	const n = 20
-	answers := make([]*response, n)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			answers[i] = g.call(t, "/history", call)
-		})
-	}
-	close(start)
-	wg.Wait()
-	g.mustOperate(t, "/purchase", body(opBody("o-twenty", "g-twenty-purchase")), "RESOLVED")
-	again := g.call(t, "/history", call)
-	for i, r := range append(answers, again) {
-		if r.Status != http.StatusOK || !bytes.Equal(r.Body, answers[0].Body) {
-			t.Fatalf("send %d: %s; want 200 and the first body:\n%s", i, r, answers[0].Body)
-		}
-	}
-}

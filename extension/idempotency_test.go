@@ -285,13 +285,11 @@ func TestInFlightGuidEveryEndpoint(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			// A request elsewhere holds the guid: it claimed it and is running
-			// (a purchase is refused on either order, and a refusal claims
-			// the guid for its lease; a history read claims nothing).
+			// A request elsewhere holds the guid: it claimed it and is running.
 			b, err := g.store.Begin(context.Background(), provider.BeginInput{
 				Claim: provider.Claim{Merchant: g.merchant.ID, OrderID: req.OrderID, GUID: req.GUID, Token: "elsewhere", Fingerprint: fp},
 				Lease: time.Minute,
-				Ask:   provider.Ask{Action: provider.ActionPurchase, GUID: req.GUID, Now: g.clock.Now()},
+				Ask:   provider.Ask{Action: provider.ActionHistory, GUID: req.GUID, Now: g.clock.Now()},
 			})
 			if err != nil || (b.Kind != provider.Claimed && b.Kind != provider.Refused) {
 				t.Fatalf("claiming the guid: %+v, %v", b, err)

@@ -86,16 +86,6 @@ func Errorf(code Code, field, format string, args ...any) *Error {
 	return &Error{Code: code, Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
-// InFlightError answers a guid another request holds.
-func InFlightError() *Error {
-	return Errorf(CodeRequestInProgress, "guid", "a request with this guid is still in progress; retry later")
-}
-
-// ReusedError answers a guid already used for a different request.
-func ReusedError() *Error {
-	return Errorf(CodeIdempotencyReused, "guid", "this guid was already used for a different request")
-}
-
 // Wrap builds an Error around an internal cause whose text must not reach
 // the client.
 func Wrap(code Code, msg string, err error) *Error {

@@ -416,9 +416,9 @@ func (s *Service) run(ctx context.Context, in BeginInput, render Render, work ac
 		b.Reply.Replayed = true
 		return b.Reply, nil
 	case InFlight:
-		return Reply{}, InFlightError()
+		return Reply{}, Errorf(CodeRequestInProgress, "guid", "a request with this guid is still in progress; retry later")
 	case Reused:
-		return Reply{}, ReusedError()
+		return Reply{}, Errorf(CodeIdempotencyReused, "guid", "this guid was already used for a different request")
 	case Busy:
 		e := Errorf(CodeOperationInProgress, "", "another operation on this order is in progress; retry later")
 		e.Session = b.Session.View()
@@ -439,9 +439,6 @@ func (s *Service) run(ctx context.Context, in BeginInput, render Render, work ac
 		return Reply{}, err
 	}
 	fin := FinishInput{Claim: in.Claim, Settle: settle, Reply: render(out)}
-	if b.Unclaimed {
-		fin.Token = ""
-	}
 	if step != nil {
 		fin.Step = MarshalStep(*step)
 	}

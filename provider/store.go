@@ -28,10 +28,7 @@ type Store interface {
 	// Finish settles the reservation of a claimed guid, records its step,
 	// stores its reply and drops its in-doubt entry, atomically. It
 	// returns the reply stored under the guid: this one, or the one an
-	// earlier settlement stored (the reconciler got there first). Without
-	// a token (an Unclaimed read) it stores the reply only while the guid
-	// is free: a guid another request took meanwhile is InFlightError or
-	// ReusedError, and one finished for the same request is its reply.
+	// earlier settlement stored (the reconciler got there first).
 	Finish(ctx context.Context, in FinishInput) (Reply, error)
 
 	// Session reads a session by its id (the hosted page's only handle).
@@ -212,10 +209,6 @@ type Begun struct {
 	// store's rules decided it at Ask.Now.
 	Session *Session
 	Steps   []Step // the order's history, for HISTORY
-	// Unclaimed: a HISTORY read that found its guid free and claimed
-	// nothing. Its Finish (with no token) stores the reply only if the
-	// guid is still free, and otherwise answers as a claim would have.
-	Unclaimed bool
 }
 
 // Settlement is what the processor's answer does to a reservation. It is

@@ -30,11 +30,6 @@ func (s *Store) Begin(ctx context.Context, in provider.BeginInput) (provider.Beg
 	// A guid seen finished is asked about first without the work a new
 	// one would do: QA's replay ships a small request (finished.go).
 	replay := s.finished.has(in.Merchant, in.OrderID, in.GUID)
-	if !replay && in.Ask.Action == provider.ActionHistory {
-		if b, ok, err := s.readHistory(ctx, in); err != nil || ok {
-			return b, err
-		}
-	}
 	args := []any{in.Fingerprint, in.Token, ""}
 	if !replay {
 		in = prepared(in)
@@ -226,17 +221,6 @@ func (s *Store) Finish(ctx context.Context, in provider.FinishInput) (provider.R
 		return provider.Reply{}, notDurable("finish", err)
 	}
 	v, _ := raw.([]any)
-	if f, ok := idempotency.Parse(v); ok {
-		// A read without a claim found the guid taken (finish.lua).
-		switch f.Kind {
-		case idempotency.InFlight:
-			return provider.Reply{}, provider.InFlightError()
-		case idempotency.Reused:
-			return provider.Reply{}, provider.ReusedError()
-		}
-		s.finished.add(in.Merchant, in.OrderID, in.GUID)
-		return provider.Reply{Status: f.Status, Body: f.Body, Expires: f.Expires}, nil
-	}
 	if n, _ := v[0].(int64); n != 2 {
 		s.finished.add(in.Merchant, in.OrderID, in.GUID) // its reply, or the one that stands, is stored
 	}

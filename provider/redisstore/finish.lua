@@ -30,17 +30,6 @@ local body, step = ARGV[2], ARGV[3]
 local guid, st = A.guid, A.settle
 
 local rec = idem_read(idem)
--- A history read claimed nothing (no token): its reply is stored only
--- while the guid is free, and a guid taken meanwhile answers as a claim
--- would have. It writes first with HSET, which a full Redis refuses: a
--- read is new work.
-if A.token == '' then
-  local seen = idem_check(rec, A.fp)
-  if seen then
-    return seen
-  end
-  return idem_complete(idem, rec, A.fp, A.status, body, A.expires, A.ttl, A.order)
-end
 if rec.state == 'run' and rec.token ~= A.token then
   return {2}
 end
