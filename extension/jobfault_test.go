@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/akinon-gateway/gateway/provider/audit"
 	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
 )
@@ -94,5 +95,9 @@ func TestAJobChangeRedisRefusedIsAppliedOnceLater(t *testing.T) {
 		if h, _ := g.mustHistory(t, o); h.Status != "RESOLVED" {
 			t.Errorf("%s after the lease: %+v", o, h)
 		}
+	}
+	rep, err := audit.Run(ctx, g.store, g.bank.books, g.clock.Now(), time.Second)
+	if err != nil || len(rep.Differences) > 0 || rep.Payments != len(orders) {
+		t.Fatalf("ledger audit: %d payments at the bank, differences %v (%v); want %d, none", rep.Payments, rep.Differences, err, len(orders))
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 	"github.com/akinon-gateway/gateway/provider"
+	"github.com/akinon-gateway/gateway/provider/audit"
 	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
 	"github.com/akinon-gateway/gateway/provider/redisstore"
 	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
@@ -132,5 +133,9 @@ func TestTwoReplicasPassesAtOnce(t *testing.T) {
 		if err != nil || o.Phase != want {
 			t.Errorf("%s: %v, %v; want %s", order, o.Phase, err, want)
 		}
+	}
+	rep, err := audit.Run(ctx, stores[1], bank.Processor, later, time.Second)
+	if err != nil || len(rep.Differences) > 0 || rep.Payments != pending {
+		t.Fatalf("ledger audit: %d payments at the bank, differences %v (%v); want %d, none", rep.Payments, rep.Differences, err, pending)
 	}
 }
