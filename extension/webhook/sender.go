@@ -78,26 +78,24 @@ func NewSender(outbox provider.Outbox, ms Merchants, client *http.Client, cfg Co
 	}
 	c := *client
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	pooled(&c, cfg.Workers)
-	client = &c
-	if !cfg.AllowPrivate {
-		client = guardedClient(client)
+	if t := ownTransport(&c); t != nil {
+		pooled(t, cfg.Workers)
+		if !cfg.AllowPrivate {
+			guarded(t)
+		}
 	}
+	client = &c
 	if log == nil {
 		log = zap.NewNop()
 	}
 	return &Sender{outbox: outbox, merchants: ms, client: client, cfg: cfg, log: log, now: time.Now}
 }
 
-// pooled lets the client keep a connection to a receiver for each
+// pooled lets the transport keep a connection to a receiver for each
 // attempt in flight. Go's default transport keeps two idle connections a
 // host, so with more workers most deliveries to a merchant's one
 // receiver dialled anew, and over HTTPS shook hands anew.
-func pooled(c *http.Client, workers int) {
-	t := ownTransport(c)
-	if t == nil {
-		return
-	}
+func pooled(t *http.Transport, workers int) {
 	t.MaxIdleConnsPerHost = max(t.MaxIdleConnsPerHost, workers)
 	if t.MaxIdleConns != 0 { // 0: no limit
 		t.MaxIdleConns = max(t.MaxIdleConns, workers)

@@ -81,14 +81,9 @@ func CheckTarget(ctx context.Context, raw string) error {
 	return nil
 }
 
-// guardedClient is a client whose every connection is refused when it
-// goes to an address PrivateAddress refuses.
-func guardedClient(base *http.Client) *http.Client {
-	c := *base
-	t := ownTransport(&c)
-	if t == nil {
-		return &c
-	}
+// guarded makes the transport refuse every connection to an address
+// PrivateAddress refuses.
+func guarded(t *http.Transport) {
 	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second,
 		Control: func(_, address string, _ syscall.RawConn) error {
 			host, _, err := net.SplitHostPort(address)
@@ -101,12 +96,12 @@ func guardedClient(base *http.Client) *http.Client {
 			return nil
 		}}
 	t.DialContext = d.DialContext
-	return &c
 }
 
 // ownTransport gives c a copy of its transport (Go's default when it has
 // none) for the sender to set, and returns it; nil when the transport is
-// not an *http.Transport, which is then left as it is.
+// not an *http.Transport, which is then left as it is, unpooled and
+// unguarded (the gateway passes none: its sender gets Go's default).
 func ownTransport(c *http.Client) *http.Transport {
 	t, ok := http.DefaultTransport.(*http.Transport)
 	if c.Transport != nil {
