@@ -55,7 +55,9 @@ func (s *Store) OrderEvents(ctx context.Context, merchant, order string) ([]prov
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	pipe := s.rdb.Pipeline()
+	// One transaction, as Event reads: each event's state beside the
+	// attempts that led to it.
+	pipe := s.rdb.TxPipeline()
 	hashes := make([]*redis.MapStringStringCmd, len(ids))
 	lines := make([]*redis.StringSliceCmd, len(ids))
 	parked := make([]*redis.FloatCmd, len(ids))

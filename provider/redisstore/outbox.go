@@ -141,19 +141,24 @@ func (s *Store) DeadLetters(ctx context.Context, limit int) ([]provider.OutboxEv
 	return out, nil
 }
 
-// Event reads one event and its attempts.
+// Event reads one event and its attempts in one transaction, so the
+// state shown is the one its last attempt left: read apart, an attempt
+// recorded between the two reads shows beside the state before it.
 func (s *Store) Event(ctx context.Context, id string) (provider.OutboxEvent, []provider.Attempt, error) {
 	for _, tag := range s.tags() {
-		h, err := s.rdb.HGetAll(ctx, eventKey(tag, id)).Result()
+		var hc *redis.MapStringStringCmd
+		var lc *redis.StringSliceCmd
+		_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			hc = p.HGetAll(ctx, eventKey(tag, id))
+			lc = p.LRange(ctx, attemptsKey(tag, id), 0, -1)
+			return nil
+		})
 		if err != nil {
 			return provider.OutboxEvent{}, nil, translate("event", err)
 		}
+		h, lines := hc.Val(), lc.Val()
 		if len(h) == 0 {
 			continue
-		}
-		lines, err := s.rdb.LRange(ctx, attemptsKey(tag, id), 0, -1).Result()
-		if err != nil {
-			return provider.OutboxEvent{}, nil, translate("event attempts", err)
 		}
 		attempts := make([]provider.Attempt, 0, len(lines))
 		for _, l := range lines {

@@ -1,0 +1,115 @@
+package redisstore_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
+	"github.com/akinon-gateway/gateway/provider"
+	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
+	"github.com/akinon-gateway/gateway/provider/redisstore"
+	"github.com/akinon-gateway/gateway/provider/redisstore/redistest"
+)
+
+// TestEventReadsShowOneMoment: while a sender records attempts, an
+// operator reading the event (Event, OrderEvents) sees its state and
+// counter beside exactly the attempts that led to them. Read apart, an
+// attempt recorded between the reads shows a retried event as pending
+// after its delivery, or a count that disagrees with its list.
+func TestEventReadsShowOneMoment(t *testing.T) {
+	srv := redistest.Shared(t)
+	rdb := srv.Client(t)
+	prefix := redistest.Prefix(t)
+	st := redisstore.New(rdb, prefix, 1)
+	bank := sandbox.New(rdb, sandbox.Options{Prefix: prefix})
+	svc := gatewaytest.Service(st, bank, provider.DefaultConfig())
+	var sid string
+	svc.SetRenderers(sessionIDOf(&sid))
+	svc.SetEvents(plainEncoder{})
+	m := &provider.Merchant{ID: "m1", InstallmentRates: provider.DefaultInstallmentRates()}
+	ctx := context.Background()
+	req := provider.Request{Merchant: m, GUID: "g1", OrderID: "order-1", Fingerprint: "fp-g1"}
+	if _, err := svc.StartSession(ctx, provider.StartInput{Request: req, Type: provider.Sale, Amount: 10000, Currency: "TRY",
+		Locale: "en", ReturnURL: "https://shop.example/return"}); err != nil {
+		t.Fatal(err)
+	}
+	sess, err := svc.Session(ctx, sid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Pay(ctx, m, sess, provider.CardForm{CardHolder: "A B", CardNumber: sandbox.CardDeclined, Expiry: "12/39", CVC: "123"}); err != nil {
+		t.Fatal(err)
+	}
+
+	const attempts = 300
+	done, stop := make(chan struct{}), make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	t.Cleanup(func() { close(stop); wg.Wait() }) // a failed read stops the sender before the test ends
+	go func() {                                  // the sender: every attempt but the last is retried at once
+		defer wg.Done()
+		defer close(done)
+		for n := 1; n <= attempts; n++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			now := time.Now()
+			evs, err := st.ClaimEvents(ctx, now, time.Minute, 1)
+			if err != nil || len(evs) != 1 {
+				t.Errorf("claim %d: %d events, %v", n, len(evs), err)
+				return
+			}
+			a := provider.Attempt{N: n, At: provider.FormatTime(now), Status: 503, Outcome: provider.OutcomeRetry, Replica: "r1"}
+			if n == attempts {
+				a.Status, a.Outcome = 200, provider.OutcomeDelivered
+			}
+			if ok, err := st.RecordAttempt(ctx, evs[0], a, now, now, time.Hour); !ok || err != nil {
+				t.Errorf("record attempt %d: %v %v", n, ok, err)
+				return
+			}
+		}
+	}()
+	consistent := func(how string, ev provider.OutboxEvent, as []provider.Attempt) {
+		t.Helper()
+		if ev.Attempts != len(as) {
+			t.Fatalf("%s: the event counts %d attempts beside a list of %d", how, ev.Attempts, len(as))
+		}
+		if len(as) > 0 {
+			want := "pending"
+			if last := as[len(as)-1].Outcome; last != provider.OutcomeRetry {
+				want = last
+			}
+			if ev.State != want {
+				t.Fatalf("%s: state %s after an attempt that ended %s", how, ev.State, as[len(as)-1].Outcome)
+			}
+		}
+	}
+	reads := 0
+	for running := true; running; reads++ {
+		select {
+		case <-done:
+			running = false
+		default:
+		}
+		logs, err := st.OrderEvents(ctx, m.ID, "order-1")
+		if err != nil || len(logs) != 1 {
+			t.Fatalf("order events: %+v %v", logs, err)
+		}
+		consistent("OrderEvents", logs[0].Event, logs[0].Attempts)
+		ev, as, err := st.Event(ctx, logs[0].Event.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		consistent("Event", ev, as)
+	}
+	wg.Wait()
+	logs, err := st.OrderEvents(ctx, m.ID, "order-1")
+	if err != nil || len(logs) != 1 || logs[0].Event.State != provider.OutcomeDelivered || len(logs[0].Attempts) != attempts {
+		t.Fatalf("at the end: %+v %v", logs, err)
+	}
+	t.Logf("%d reads beside %d attempts", reads, attempts)
+}
