@@ -25,23 +25,10 @@ func TestEventReadsShowOneMoment(t *testing.T) {
 	st := redisstore.New(rdb, prefix, 1)
 	bank := sandbox.New(rdb, sandbox.Options{Prefix: prefix})
 	svc := gatewaytest.Service(st, bank, provider.DefaultConfig())
-	var sid string
-	svc.SetRenderers(sessionIDOf(&sid))
 	svc.SetEvents(plainEncoder{})
 	m := &provider.Merchant{ID: "m1", InstallmentRates: provider.DefaultInstallmentRates()}
 	ctx := context.Background()
-	req := provider.Request{Merchant: m, GUID: "g1", OrderID: "order-1", Fingerprint: "fp-g1"}
-	if _, err := svc.StartSession(ctx, provider.StartInput{Request: req, Type: provider.Sale, Amount: 10000, Currency: "TRY",
-		Locale: "en", ReturnURL: "https://shop.example/return"}); err != nil {
-		t.Fatal(err)
-	}
-	sess, err := svc.Session(ctx, sid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.Pay(ctx, m, sess, provider.CardForm{CardHolder: "A B", CardNumber: sandbox.CardDeclined, Expiry: "12/39", CVC: "123"}); err != nil {
-		t.Fatal(err)
-	}
+	payWith(t, svc, m, startSale(t, svc, m, "order-1", "g1"), sandbox.CardDeclined)
 
 	const attempts = 300
 	done, stop := make(chan struct{}), make(chan struct{})

@@ -111,31 +111,11 @@ func TestOrderEvents(t *testing.T) {
 	cfg := provider.DefaultConfig()
 	cfg.Backoff = time.Millisecond
 	svc := gatewaytest.Service(st, bank, cfg)
-	var sid string
-	svc.SetRenderers(sessionIDOf(&sid))
 	svc.SetEvents(plainEncoder{})
 	m := &provider.Merchant{ID: "m1", InstallmentRates: provider.DefaultInstallmentRates()}
 	ctx := context.Background()
-
-	start := func(order, guid string) *provider.Session {
-		t.Helper()
-		req := provider.Request{Merchant: m, GUID: guid, OrderID: order, Fingerprint: "fp-" + guid}
-		if _, err := svc.StartSession(ctx, provider.StartInput{Request: req, Type: provider.Sale, Amount: 10000, Currency: "TRY",
-			Locale: "en", ReturnURL: "https://shop.example/return"}); err != nil {
-			t.Fatal(err)
-		}
-		sess, err := svc.Session(ctx, sid)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return sess
-	}
-	pay := func(sess *provider.Session, number string) {
-		t.Helper()
-		if _, err := svc.Pay(ctx, m, sess, provider.CardForm{CardHolder: "A B", CardNumber: number, Expiry: "12/39", CVC: "123"}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	start := func(order, guid string) *provider.Session { t.Helper(); return startSale(t, svc, m, order, guid) }
+	pay := func(sess *provider.Session, number string) { t.Helper(); payWith(t, svc, m, sess, number) }
 
 	// order-a: declined (one event), then a new session paid with a
 	// pending card that resolves (a second event when it resolves).

@@ -27,6 +27,33 @@ func sessionIDOf(sid *string) provider.Renderers {
 	}}
 }
 
+// startSale starts a sale of 100.00 TRY on order with guid and returns
+// the session it opened.
+func startSale(tb testing.TB, svc *provider.Service, m *provider.Merchant, order, guid string) *provider.Session {
+	tb.Helper()
+	var sid string
+	svc.SetRenderers(sessionIDOf(&sid))
+	ctx := context.Background()
+	req := provider.Request{Merchant: m, GUID: guid, OrderID: order, Fingerprint: "fp-" + guid}
+	if _, err := svc.StartSession(ctx, provider.StartInput{Request: req, Type: provider.Sale, Amount: 10000, Currency: "TRY",
+		Locale: "en", ReturnURL: "https://shop.example/return"}); err != nil {
+		tb.Fatal(err)
+	}
+	sess, err := svc.Session(ctx, sid)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return sess
+}
+
+// payWith pays sess with one of the sandbox's test cards.
+func payWith(tb testing.TB, svc *provider.Service, m *provider.Merchant, sess *provider.Session, number string) {
+	tb.Helper()
+	if _, err := svc.Pay(context.Background(), m, sess, provider.CardForm{CardHolder: "A B", CardNumber: number, Expiry: "12/39", CVC: "123"}); err != nil {
+		tb.Fatal(err)
+	}
+}
+
 func (plainEncoder) Encode(e provider.Event) (provider.Outgoing, bool, error) {
 	b, err := json.Marshal(map[string]string{"eventId": e.ID, "orderId": e.OrderID, "status": string(e.State.Status),
 		"subStatus": string(e.State.SubStatus), "cause": e.Cause})
