@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/akinon-gateway/gateway/cmd/gateway/gatewaytest"
 	"github.com/akinon-gateway/gateway/provider"
 	"github.com/akinon-gateway/gateway/provider/processors/sandbox"
@@ -18,11 +20,34 @@ import (
 // counter beside exactly the attempts that led to them. Read apart, an
 // attempt recorded between the reads shows a retried event as pending
 // after its delivery, or a count that disagrees with its list.
+// It runs on one server and on a Cluster, where the reads' transaction
+// goes to the shard that holds the event.
 func TestEventReadsShowOneMoment(t *testing.T) {
-	srv := redistest.Shared(t)
-	rdb := srv.Client(t)
+	topologies := []struct {
+		name   string
+		shards int
+		client func(t *testing.T) redis.UniversalClient
+	}{
+		{"one server", 1, func(t *testing.T) redis.UniversalClient { return redistest.Shared(t).Client(t) }},
+		{"a Cluster, 4 shards", 4, func(t *testing.T) redis.UniversalClient {
+			redistest.RequireServer(t, "a Cluster needs redis-server")
+			o, err := redisstore.Options(redistest.StartCluster(t).URL())
+			if err != nil {
+				t.Fatal(err)
+			}
+			rdb := redis.NewUniversalClient(o)
+			t.Cleanup(func() { rdb.Close() })
+			return rdb
+		}},
+	}
+	for _, tt := range topologies {
+		t.Run(tt.name, func(t *testing.T) { eventReadsShowOneMoment(t, tt.client(t), tt.shards) })
+	}
+}
+
+func eventReadsShowOneMoment(t *testing.T, rdb redis.UniversalClient, shards int) {
 	prefix := redistest.Prefix(t)
-	st := redisstore.New(rdb, prefix, 1)
+	st := redisstore.New(rdb, prefix, shards)
 	bank := sandbox.New(rdb, sandbox.Options{Prefix: prefix})
 	svc := gatewaytest.Service(st, bank, provider.DefaultConfig())
 	svc.SetEvents(plainEncoder{})
